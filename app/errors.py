@@ -1,0 +1,31 @@
+"""Service errors: each carries an HTTP status, a stable machine code and a human message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class Unprocessable(ServiceError):
+    status_code = 422
+
+
+class TooLarge(ServiceError):
+    status_code = 413

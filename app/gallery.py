@@ -1,0 +1,101 @@
+"""The enrolled faces, held in memory as one matrix and searched in one vectorised step.
+
+Writers build new arrays and swap them in under a lock (copy-on-write), so a search never sees
+a half-updated gallery and never waits for a writer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+DistanceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (Q, D), (N, D) -> (Q, N)
+
+
+@dataclass(frozen=True)
+class GalleryMatch:
+    """The closest enrolled student to one face, and the closest *other* student."""
+
+    student_id: int | None  # None when the gallery is empty
+    distance: float
+    runner_up_id: int | None
+    runner_up_distance: float
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    embeddings: np.ndarray  # (N, D) float32
+    student_ids: np.ndarray  # (N,) int64; a student may own several rows
+
+
+class Gallery:
+    def __init__(self, dimension: int, distance: DistanceFn) -> None:
+        self.dimension = dimension
+        self._distance = distance
+        self._lock = threading.Lock()
+        self._snapshot = _Snapshot(np.zeros((0, dimension), np.float32), np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self._snapshot.student_ids)
+
+    @property
+    def student_count(self) -> int:
+        return len(np.unique(self._snapshot.student_ids))
+
+    def load(self, templates: Iterable[tuple[int, np.ndarray]]) -> None:
+        """Replace everything with these (student id, embedding) pairs."""
+        rows = list(templates)
+        embeddings = np.stack([e for _, e in rows]).astype(np.float32) if rows else None
+        with self._lock:
+            self._snapshot = _Snapshot(
+                embeddings if embeddings is not None else np.zeros((0, self.dimension), np.float32),
+                np.array([sid for sid, _ in rows], dtype=np.int64),
+            )
+
+    def set_student(self, student_id: int, embeddings: list[np.ndarray]) -> None:
+        """Make `embeddings` the student's only templates (none: remove the student)."""
+        with self._lock:
+            keep = self._snapshot.student_ids != student_id
+            new_rows = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.dimension)
+            self._snapshot = _Snapshot(
+                np.concatenate([self._snapshot.embeddings[keep], new_rows]),
+                np.concatenate(
+                    [self._snapshot.student_ids[keep], np.full(len(new_rows), student_id)]
+                ),
+            )
+
+    def remove_student(self, student_id: int) -> None:
+        self.set_student(student_id, [])
+
+    def search(self, queries: np.ndarray, exclude_student: int | None = None) -> list[GalleryMatch]:
+        """For each (D,) query embedding, the best and runner-up students by distance."""
+        snapshot = self._snapshot
+        embeddings, student_ids = snapshot.embeddings, snapshot.student_ids
+        if exclude_student is not None:
+            keep = student_ids != exclude_student
+            embeddings, student_ids = embeddings[keep], student_ids[keep]
+        if len(queries) == 0:
+            return []
+        if len(student_ids) == 0:
+            return [GalleryMatch(None, float("inf"), None, float("inf")) for _ in queries]
+        distances = self._distance(np.asarray(queries, np.float32), embeddings)
+        best = distances.argmin(axis=1)
+        best_ids = student_ids[best]
+        # The runner-up must be another student: hide every template of the best one.
+        others = np.where(student_ids[None, :] == best_ids[:, None], np.inf, distances)
+        second = others.argmin(axis=1)
+        rows = np.arange(len(queries))
+        return [
+            GalleryMatch(
+                student_id=int(best_ids[i]),
+                distance=float(distances[i, best[i]]),
+                runner_up_id=int(student_ids[second[i]])
+                if np.isfinite(others[i, second[i]])
+                else None,
+                runner_up_distance=float(others[i, second[i]]),
+            )
+            for i in rows
+        ]

@@ -1,0 +1,73 @@
+"""The Rollcall web service: `uvicorn app.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import Settings, get_settings
+from app.context import ServiceContext
+from app.errors import ServiceError
+from app.routes import attendance, checkins, health, sessions, students
+from models.embedder import FaceEmbedder
+
+API_PREFIX = "/api/v1"
+
+
+def _error(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status_code=status,
+    )
+
+
+def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None = None) -> FastAPI:
+    """The app; `embedder` lets several apps in one process (tests) share one loaded model."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The model is loaded once per process, here, not per request.
+        app.state.context = ServiceContext.start(settings or get_settings(), embedder)
+        yield
+        app.state.context.close()
+
+    app = FastAPI(
+        title="Rollcall",
+        description="Face-verification attendance: enroll one photo, check in by face.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    for router in (students.router, checkins.router, sessions.router, attendance.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
+        return _error(422, "invalid_request", summary, {"problems": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, code, str(exc.detail))
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.deps import ContextDep
+from app.schemas import HealthOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(context: ContextDep) -> JSONResponse:
+    try:
+        with context.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database = True
+    except Exception:
+        database = False
+    body = HealthOut(
+        status="ok" if database else "degraded",
+        model_loaded=context.embedder is not None,
+        database=database,
+        backbone=context.embedder.spec.name,
+        weights_version=context.embedder.version,
+        threshold=context.threshold,
+        gallery_templates=len(context.gallery),
+        gallery_students=context.gallery.student_count,
+        stale_templates=context.stale_templates,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if database else 503)

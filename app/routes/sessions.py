@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.deps import SessionDep
+from app.schemas import SessionCreate, SessionOut, SessionReport
+from app.services import attendance
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
+    created = attendance.create_session(session, body)
+    return SessionOut.model_validate(created, from_attributes=True)
+
+
+@router.get("", response_model=list[SessionOut])
+def list_sessions(session: SessionDep) -> list[SessionOut]:
+    return [
+        SessionOut.model_validate(s, from_attributes=True)
+        for s in attendance.list_sessions(session)
+    ]
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+def get_session(session: SessionDep, session_id: int) -> SessionOut:
+    found = attendance.get_session(session, session_id)
+    return SessionOut.model_validate(found, from_attributes=True)
+
+
+@router.get("/{session_id}/report", response_model=SessionReport)
+def session_report(session: SessionDep, session_id: int) -> SessionReport:
+    """Who was present (with first check-in time) and who, among active students, was absent."""
+    return attendance.session_report(session, session_id)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.deps import ContextDep, PhotoDep, SessionDep
+from app.schemas import (
+    EnrollmentOut,
+    ErrorResponse,
+    StudentCreate,
+    StudentOut,
+    StudentPage,
+    StudentUpdate,
+    VerifyOut,
+)
+from app.services import checkin, enrollment, students
+
+router = APIRouter(prefix="/students", tags=["students"])
+PHOTO_ERRORS = {
+    413: {"model": ErrorResponse, "description": "upload or image too large"},
+    422: {"model": ErrorResponse, "description": "not an image, no usable face"},
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=StudentOut)
+def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
+    return students.student_out(session, students.create_student(session, body))
+
+
+@router.get("", response_model=StudentPage)
+def list_students(
+    session: SessionDep,
+    q: Annotated[str | None, Query(description="search in name and external id")] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> StudentPage:
+    return students.list_students(session, q, active, limit, offset)
+
+
+@router.get("/{student_id}", response_model=StudentOut)
+def get_student(session: SessionDep, student_id: int) -> StudentOut:
+    return students.student_out(session, students.get_student(session, student_id))
+
+
+@router.patch("/{student_id}", response_model=StudentOut)
+def update_student(
+    context: ContextDep, session: SessionDep, student_id: int, body: StudentUpdate
+) -> StudentOut:
+    student = students.update_student(context, session, student_id, body)
+    return students.student_out(session, student)
+
+
+@router.delete("/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_student(context: ContextDep, session: SessionDep, student_id: int) -> None:
+    students.delete_student(context, session, student_id)
+
+
+@router.post("/{student_id}/photo", response_model=EnrollmentOut, responses=PHOTO_ERRORS)
+def enroll_photo(
+    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
+) -> EnrollmentOut:
+    """Detect the face in the photo, embed it and store it as the student's template."""
+    return enrollment.enroll_photo(context, session, student_id, photo)
+
+
+@router.post("/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
+def verify_student(
+    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
+) -> VerifyOut:
+    """1:1 verification: is the person in this photo this student?"""
+    return checkin.verify(context, session, student_id, photo)

@@ -1,0 +1,165 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands datetimes back naive; everything stored is UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+Decision = Literal["present", "already_present", "unknown", "ambiguous"]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, object] = {}
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class StudentCreate(BaseModel):
+    external_id: str = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
+class StudentUpdate(BaseModel):
+    external_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    active: bool | None = None
+
+
+class StudentRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    name: str
+
+
+class StudentOut(StudentRef):
+    active: bool
+    enrolled: bool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class StudentPage(BaseModel):
+    items: list[StudentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FaceQualityOut(BaseModel):
+    score: float
+    face_size: float
+    sharpness: float
+    yaw: float
+    roll: float
+
+
+class Warning_(BaseModel):
+    code: str
+    message: str
+    student: StudentRef | None = None
+    distance: float | None = None
+
+
+class EnrollmentOut(BaseModel):
+    student: StudentRef
+    template_id: int
+    box: list[float]
+    probability: float
+    quality: FaceQualityOut
+    faces_in_photo: int
+    warnings: list[Warning_] = []
+
+
+class CheckinFace(BaseModel):
+    decision: Decision
+    student: StudentRef | None
+    similarity: float | None
+    distance: float | None
+    threshold: float
+    box: list[float]
+    quality: float
+    attendance_id: int | None = None
+
+
+class SessionRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class CheckinOut(BaseModel):
+    checked_at: UtcDatetime
+    day: dt.date
+    session: SessionRef | None
+    faces: list[CheckinFace]
+
+
+class VerifyOut(BaseModel):
+    match: bool
+    student: StudentRef
+    similarity: float
+    distance: float
+    threshold: float
+    box: list[float]
+
+
+class SessionCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> SessionCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class SessionOut(SessionRef):
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+
+
+class AttendanceOut(BaseModel):
+    id: int
+    student: StudentRef
+    session: SessionRef | None
+    day: dt.date
+    first_checkin_at: UtcDatetime
+    similarity: float
+    checkin_id: int | None
+
+
+class SessionReport(BaseModel):
+    session: SessionOut
+    present: list[AttendanceOut]
+    absent: list[StudentRef]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    model_loaded: bool
+    database: bool
+    backbone: str
+    weights_version: str
+    threshold: float
+    gallery_templates: int
+    gallery_students: int
+    stale_templates: int

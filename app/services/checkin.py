@@ -1,0 +1,143 @@
+"""Check-in (1:N against the whole gallery) and verification (1:1 against one student)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.context import ServiceContext
+from app.errors import NotFound, Unprocessable
+from app.gallery import GalleryMatch
+from app.schemas import CheckinFace, CheckinOut, Decision, SessionRef, StudentRef, VerifyOut
+from app.services.photos import dominant_face, read_faces
+from app.services.students import get_student
+from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
+
+
+def similarity(distance: float, threshold: float) -> float:
+    """1 for identical faces, 0.5 exactly at the threshold, 0 at twice the threshold."""
+    return round(float(np.clip(1.0 - distance / (2.0 * threshold), 0.0, 1.0)), 4)
+
+
+def decide(match: GalleryMatch, threshold: float, margin: float) -> Decision:
+    """Matched (present) or not (unknown); ambiguous when another student is nearly as close."""
+    if match.student_id is None or match.distance >= threshold:
+        return "unknown"
+    if match.runner_up_distance - match.distance < margin:
+        return "ambiguous"
+    return "present"
+
+
+def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> ClassSession | None:
+    if session_id is not None:
+        class_session = session.get(ClassSession, session_id)
+        if class_session is None:
+            raise NotFound("session_not_found", f"No class session with id {session_id}.")
+        return class_session
+    # Outside an explicit session: the session in progress, else the calendar day.
+    return session.scalars(
+        select(ClassSession)
+        .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
+        .order_by(ClassSession.starts_at.desc())
+        .limit(1)
+    ).first()
+
+
+def check_in(
+    context: ServiceContext, session: Session, data: bytes, session_id: int | None
+) -> CheckinOut:
+    faces = read_faces(context, data)  # refusals happen before anything is written
+    now = dt.datetime.now(dt.UTC)
+    day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
+    class_session = _session_for(session, session_id, now)
+    period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
+    threshold = context.threshold
+    matches = context.gallery.search(np.stack([face.embedding for face in faces]))
+
+    answers: list[CheckinFace] = []
+    for face, match in zip(faces, matches, strict=True):
+        decision = decide(match, threshold, context.settings.ambiguity_margin)
+        known = match.student_id is not None
+        score = similarity(match.distance, threshold) if known else None
+        attempt = CheckinAttempt(
+            created_at=now,
+            session_id=class_session.id if class_session else None,
+            outcome=decision,
+            best_student_id=match.student_id,
+            distance=round(match.distance, 6) if known else None,
+            similarity=score,
+            box=[float(v) for v in face.box],
+        )
+        session.add(attempt)
+        session.flush()
+        attendance_id = None
+        if decision == "present":
+            row = Attendance(
+                student_id=match.student_id,
+                session_id=class_session.id if class_session else None,
+                period=period,
+                day=day,
+                first_checkin_at=now,
+                similarity=score,
+                checkin_id=attempt.id,
+            )
+            try:
+                # The unique (student, period) constraint decides races between kiosks.
+                with session.begin_nested():
+                    session.add(row)
+                attendance_id = row.id
+            except IntegrityError:
+                decision = attempt.outcome = "already_present"
+        student = session.get(Student, match.student_id) if known else None
+        answers.append(
+            CheckinFace(
+                decision=decision,
+                student=StudentRef.model_validate(student)
+                if student and decision != "unknown"
+                else None,
+                similarity=score,
+                distance=round(match.distance, 4) if known else None,
+                threshold=threshold,
+                box=[round(float(v), 1) for v in face.box],
+                quality=face.quality.score,
+                attendance_id=attendance_id,
+            )
+        )
+    session.commit()
+    return CheckinOut(
+        checked_at=now,
+        day=day,
+        session=SessionRef.model_validate(class_session) if class_session else None,
+        faces=answers,
+    )
+
+
+def verify(context: ServiceContext, session: Session, student_id: int, data: bytes) -> VerifyOut:
+    student = get_student(session, student_id)
+    templates = [
+        np.frombuffer(t.embedding, dtype="<f4")
+        for t in session.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
+        if t.weights_version == context.embedder.version
+    ]
+    if not templates:
+        raise Unprocessable(
+            "not_enrolled",
+            f"Student {student.external_id} has no enrolled face for the current model; "
+            "enroll a photo first.",
+        )
+    face = dominant_face(read_faces(context, data))
+    distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
+    threshold = context.threshold
+    return VerifyOut(
+        match=distance < threshold,
+        student=StudentRef.model_validate(student),
+        similarity=similarity(distance, threshold),
+        distance=round(distance, 4),
+        threshold=threshold,
+        box=[round(float(v), 1) for v in face.box],
+    )

@@ -1,0 +1,128 @@
+"""The roster: creating, finding, changing and removing students."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.context import ServiceContext
+from app.errors import Conflict, NotFound
+from app.schemas import StudentCreate, StudentOut, StudentPage, StudentUpdate
+from app.tables import FaceTemplate, Student
+
+
+def get_student(session: Session, student_id: int) -> Student:
+    student = session.get(Student, student_id)
+    if student is None:
+        raise NotFound("student_not_found", f"No student with id {student_id}.")
+    return student
+
+
+def student_out(session: Session, student: Student) -> StudentOut:
+    enrolled = session.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
+    return StudentOut(
+        id=student.id,
+        external_id=student.external_id,
+        name=student.name,
+        active=student.active,
+        enrolled=bool(enrolled),
+        created_at=student.created_at,
+        updated_at=student.updated_at,
+    )
+
+
+def _duplicate_external_id(external_id: str) -> Conflict:
+    return Conflict(
+        "duplicate_external_id", f"A student with external id {external_id!r} already exists."
+    )
+
+
+def create_student(session: Session, body: StudentCreate) -> Student:
+    if session.scalar(select(Student.id).where(Student.external_id == body.external_id)):
+        raise _duplicate_external_id(body.external_id)
+    student = Student(external_id=body.external_id, name=body.name, active=body.active)
+    session.add(student)
+    try:
+        session.commit()
+    except IntegrityError as exc:  # a concurrent create of the same external id
+        session.rollback()
+        raise _duplicate_external_id(body.external_id) from exc
+    return student
+
+
+def list_students(
+    session: Session, search: str | None, active: bool | None, limit: int, offset: int
+) -> StudentPage:
+    query = select(Student)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Student.name).like(pattern),
+                func.lower(Student.external_id).like(pattern),
+            )
+        )
+    if active is not None:
+        query = query.where(Student.active == active)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    students = session.scalars(
+        query.order_by(Student.external_id).limit(limit).offset(offset)
+    ).all()
+    enrolled = set(
+        session.scalars(
+            select(FaceTemplate.student_id).where(
+                FaceTemplate.student_id.in_([s.id for s in students])
+            )
+        )
+    )
+    items = [
+        StudentOut(
+            id=s.id,
+            external_id=s.external_id,
+            name=s.name,
+            active=s.active,
+            enrolled=s.id in enrolled,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+        for s in students
+    ]
+    return StudentPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def update_student(
+    context: ServiceContext, session: Session, student_id: int, body: StudentUpdate
+) -> Student:
+    student = get_student(session, student_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "external_id" in changes and changes["external_id"] != student.external_id:
+        taken = session.scalar(
+            select(Student.id).where(Student.external_id == changes["external_id"])
+        )
+        if taken:
+            raise _duplicate_external_id(changes["external_id"])
+    for field, value in changes.items():
+        setattr(student, field, value)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise _duplicate_external_id(str(changes.get("external_id"))) from exc
+    if "active" in changes:  # inactive students are not searched
+        embeddings = [
+            np.frombuffer(t.embedding, dtype="<f4")
+            for t in student.templates
+            if t.weights_version == context.embedder.version
+        ]
+        context.gallery.set_student(student.id, embeddings if student.active else [])
+    return student
+
+
+def delete_student(context: ServiceContext, session: Session, student_id: int) -> None:
+    """Deletes the student with their templates (and kept photos) and attendance."""
+    student = get_student(session, student_id)
+    session.delete(student)
+    session.commit()
+    context.gallery.remove_student(student_id)

@@ -1,0 +1,127 @@
+"""The database schema (SQLAlchemy 2.0 ORM). Alembic's migrations/ create and upgrade it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. a student number
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    templates: Mapped[list[FaceTemplate]] = relationship(
+        back_populates="student", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class FaceTemplate(Base):
+    """An enrolled face: its embedding and which weights made it. A student may hold several."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    backbone: Mapped[str] = mapped_column(String(64))
+    weights_version: Mapped[str] = mapped_column(String(128))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    box: Mapped[list[float]] = mapped_column(JSON)
+    quality: Mapped[float] = mapped_column(Float)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # kept by setting
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    student: Mapped[Student] = relationship(back_populates="templates")
+
+
+class ClassSession(Base):
+    __tablename__ = "class_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CheckinAttempt(Base):
+    """One face seen at a check-in, whatever the outcome (unknown faces too)."""
+
+    __tablename__ = "checkin_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("class_sessions.id", ondelete="SET NULL"), nullable=True
+    )
+    outcome: Mapped[str] = mapped_column(String(32))
+    best_student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("students.id", ondelete="SET NULL"), nullable=True
+    )
+    distance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    box: Mapped[list[float]] = mapped_column(JSON)
+
+
+class Attendance(Base):
+    """A student's presence in one period: a class session, or a calendar day outside sessions.
+
+    `period` is "session:<id>" or "day:<YYYY-MM-DD>": one NOT NULL key makes the unique
+    constraint hold for day attendance too (a NULL session id would never collide).
+    """
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("student_id", "period", name="uq_attendance_student_period"),
+        Index("ix_attendance_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("class_sessions.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    period: Mapped[str] = mapped_column(String(32))
+    day: Mapped[dt.date] = mapped_column(Date)
+    first_checkin_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    similarity: Mapped[float] = mapped_column(Float)
+    checkin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkin_attempts.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    student: Mapped[Student] = relationship()
+    session: Mapped[ClassSession | None] = relationship()

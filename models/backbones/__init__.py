@@ -1,0 +1,101 @@
+"""The backbones Rollcall can embed with, each with its chip geometry, distance and threshold.
+
+Every backbone takes (N, 3, S, S) RGB chips with values in 0..255 and normalises them itself.
+Distances are euclidean, on L2-normalised embeddings where the backbone expects it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+# Canonical positions of MTCNN's 5 landmarks (left eye, right eye, nose, mouth corners) inside
+# each backbone's chip, measured by `python -m models.backbones.measure_templates`.
+DLIB_TEMPLATE = np.array(
+    [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32
+)
+FACENET_TEMPLATE = np.array(
+    [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32
+)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    embedding_dim: int
+    chip_size: int
+    template: np.ndarray  # (5, 2) landmark positions in chip pixels
+    l2_normalize: bool
+    threshold: float  # default: a distance below it means "same person"
+    version: str  # names the pretrained weights; a fine-tuned file gets its own
+    load: Callable[[Path | None], nn.Module]  # weights file (None: the default) -> module
+
+
+def _load_dlib(weights_path: Path | None) -> nn.Module:
+    import torch
+
+    from models.backbones.dlib_resnet import DlibResNet, load_dlib_resnet
+
+    if weights_path is None:
+        return load_dlib_resnet()
+    network = DlibResNet()
+    network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+    return network.eval()
+
+
+def _facenet_loader(dataset: str) -> Callable[[Path | None], nn.Module]:
+    def load(weights_path: Path | None) -> nn.Module:
+        from models.backbones.facenet import load_facenet
+
+        return load_facenet(dataset, weights_path)
+
+    return load
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec(
+            name="dlib-resnet",
+            embedding_dim=128,
+            chip_size=150,
+            template=DLIB_TEMPLATE,
+            l2_normalize=False,  # dlib compares raw descriptors; its threshold is 0.6
+            threshold=0.6,
+            version="dlib_face_recognition_resnet_model_v1",
+            load=_load_dlib,
+        ),
+        BackboneSpec(
+            name="facenet-vggface2",
+            embedding_dim=512,
+            chip_size=160,
+            template=FACENET_TEMPLATE,
+            l2_normalize=True,
+            threshold=1.0,
+            version="20180402-114759-vggface2",
+            load=_facenet_loader("vggface2"),
+        ),
+        BackboneSpec(
+            name="facenet-casia",
+            embedding_dim=512,
+            chip_size=160,
+            template=FACENET_TEMPLATE,
+            l2_normalize=True,
+            threshold=1.0,
+            version="20180408-102900-casia-webface",
+            load=_facenet_loader("casia-webface"),
+        ),
+    )
+}
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        choices = ", ".join(BACKBONES)
+        raise ValueError(f"Unknown backbone {name!r}; choose one of: {choices}") from None

@@ -1,0 +1,142 @@
+"""`FaceEmbedder`: photo in, faces out, each with box, landmarks, quality and embedding.
+
+This is the one entry point the rest of Rollcall uses. It is built once (loading weights is the
+slow part) and is safe to call from several threads: inference holds no per-call state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.alignment import align_face
+from models.backbones import BackboneSpec, get_backbone
+from models.detection import DetectedFace, DetectorConfig, FaceDetector
+from models.image import Photo, load_image
+from models.quality import FaceQuality, assess
+from models.siamese import SiameseNetwork, pairwise_distances
+
+EMBED_BATCH = 32
+
+
+@dataclass(frozen=True)
+class EmbedderConfig:
+    backbone: str = "dlib-resnet"
+    weights_path: Path | None = None  # None: the backbone's pretrained weights
+    device: str | None = None  # None: CUDA when present, else CPU
+    flip_tta: bool = False  # see bench/tta.py: it did not widen the genuine/impostor margin
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+
+@dataclass(frozen=True)
+class Face:
+    box: np.ndarray  # (4,) x1, y1, x2, y2 in photo pixels
+    probability: float
+    landmarks: np.ndarray  # (5, 2)
+    quality: FaceQuality
+    embedding: np.ndarray  # (D,) float32
+    chip: np.ndarray  # the aligned (S, S, 3) uint8 chip the embedding was computed from
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "box": [round(float(v), 1) for v in self.box],
+            "probability": round(self.probability, 4),
+            "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in self.landmarks],
+            "quality": self.quality.score,
+            "embedding": [round(float(v), 6) for v in self.embedding],
+        }
+
+
+class StageTimer:
+    """Accumulates wall time per named stage (decode, detect, align, embed)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def weights_version(spec: BackboneSpec, weights_path: Path | None) -> str:
+    """Names the weights that made an embedding: embeddings of different weights don't compare."""
+    if weights_path is None:
+        return spec.version
+    digest = hashlib.sha256(Path(weights_path).read_bytes()).hexdigest()[:12]
+    return f"{spec.version}+{digest}"
+
+
+class FaceEmbedder:
+    def __init__(self, config: EmbedderConfig | None = None) -> None:
+        self.config = config or EmbedderConfig()
+        self.spec = get_backbone(self.config.backbone)
+        self.device = torch.device(
+            self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        self.version = weights_version(self.spec, self.config.weights_path)
+        backbone = self.spec.load(self.config.weights_path)
+        self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
+        self.network.to(self.device).eval()
+        self.detector = FaceDetector(self.config.detector, device=str(self.device))
+
+    @property
+    def threshold(self) -> float:
+        return self.spec.threshold
+
+    def detect(self, photo: Photo, timer: StageTimer | None = None) -> list[DetectedFace]:
+        timer = timer or StageTimer()
+        with timer.stage("detect"):
+            return self.detector.detect(photo)
+
+    def align(self, photo: Photo, face: DetectedFace) -> np.ndarray:
+        return align_face(photo, face.landmarks, self.spec.template, self.spec.chip_size)
+
+    def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings, in batches."""
+        chips = np.asarray(chips, dtype=np.uint8)
+        if len(chips) == 0:
+            return np.zeros((0, self.spec.embedding_dim), dtype=np.float32)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(chips), EMBED_BATCH):
+                batch = torch.from_numpy(chips[start : start + EMBED_BATCH]).to(self.device)
+                batch = batch.permute(0, 3, 1, 2).float()
+                out.append(self.network.embed(batch).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def faces(
+        self, image: Photo | bytes | str | Path, timer: StageTimer | None = None
+    ) -> list[Face]:
+        """Every face in `image`, most probable first, each embedded."""
+        timer = timer or StageTimer()
+        if not isinstance(image, Photo):
+            with timer.stage("decode"):
+                image = load_image(image)
+        detected = self.detect(image, timer)
+        with timer.stage("align"):
+            chips = [self.align(image, face) for face in detected]
+            qualities = [
+                assess(face.box, face.landmarks, chip)
+                for face, chip in zip(detected, chips, strict=True)
+            ]
+        with timer.stage("embed"):
+            embeddings = self.embed_chips(chips)
+        return [
+            Face(d.box, d.probability, d.landmarks, q, e, c)
+            for d, q, e, c in zip(detected, qualities, embeddings, chips, strict=True)
+        ]
+
+    def distances(self, queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+        """(Q, G) distances between embeddings, as the twin network defines them."""
+        return pairwise_distances(torch.from_numpy(queries), torch.from_numpy(gallery)).numpy()

@@ -1,0 +1,141 @@
+"""Check-in end to end on the real model and a real SQLite file, with the shared photos."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.helpers import ENROLLED, STRANGERS, enroll_five, post_file
+
+CHECKIN = "/api/v1/checkins"
+
+
+def _people_photos(faces_dir: Path, identity: str) -> list[Path]:
+    return sorted((faces_dir / "people" / identity).iterdir())
+
+
+def test_attendance_day_with_the_shared_photos(
+    client: TestClient, faces_dir: Path, settings
+) -> None:
+    ids = enroll_five(client, faces_dir)
+    by_id = {v: k for k, v in ids.items()}
+    present: dict[str, int] = {}
+
+    # Every other photo of an enrolled person checks in as that person.
+    for identity, reference in ENROLLED.items():
+        for photo in _people_photos(faces_dir, identity):
+            if photo.name == reference:
+                continue
+            response = post_file(client, CHECKIN, photo)
+            assert response.status_code == 200, response.text
+            [face] = response.json()["faces"]
+            assert face["student"] is not None, (photo, face)
+            assert by_id[face["student"]["id"]] == identity, (photo, face)
+            assert face["distance"] < face["threshold"]
+            assert face["similarity"] > 0.5
+            expected = "already_present" if identity in present else "present"
+            assert face["decision"] == expected, (photo, face)
+            present.setdefault(identity, face["attendance_id"])
+
+    # The five people never enrolled come back unknown.
+    for identity in STRANGERS:
+        for photo in _people_photos(faces_dir, identity):
+            [face] = post_file(client, CHECKIN, photo).json()["faces"]
+            assert face["decision"] == "unknown", (photo, face)
+            assert face["student"] is None
+            assert face["distance"] >= face["threshold"]
+
+    # Group photos check in each enrolled person in them (already present by now).
+    expected_groups = {  # photo: (enrolled people in it, faces in it)
+        "two_people.jpg": ({"barack_obama", "joe_biden"}, 2),
+        "obama_and_biden.jpg": ({"barack_obama", "joe_biden"}, 3),  # and a child, unknown
+        "kit_with_rose.jpg": ({"kit_harington", "rose_leslie"}, 2),
+        "multiface.jpg": (set(), 6),
+    }
+    for name, (expected, count) in expected_groups.items():
+        faces = post_file(client, CHECKIN, faces_dir / "group" / name).json()["faces"]
+        assert len(faces) == count, (name, faces)
+        matched = {by_id[f["student"]["id"]] for f in faces if f["student"]}
+        assert matched == expected, (name, faces)
+        for face in faces:
+            assert face["decision"] == ("already_present" if face["student"] else "unknown")
+
+    # Exactly one attendance row per person for the day, and the CSV holds exactly those.
+    rows = client.get("/api/v1/attendance").json()
+    assert sorted(r["student"]["external_id"] for r in rows) == sorted(ENROLLED)
+    assert {r["id"] for r in rows} == set(present.values())
+    exported = client.get("/api/v1/attendance", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert sorted(r["external_id"] for r in table) == sorted(ENROLLED)
+    assert {int(r["attendance_id"]) for r in table} == set(present.values())
+    assert all(r["session_id"] == "" and r["day"] == rows[0]["day"] for r in table)
+    by_accept = client.get("/api/v1/attendance", headers={"Accept": "text/csv"})
+    assert by_accept.text == exported.text
+
+    # Every attempt was logged, unknown faces included.
+    database = settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        outcomes = dict(
+            connection.execute("SELECT outcome, COUNT(*) FROM checkin_attempts GROUP BY outcome")
+        )
+    assert outcomes["present"] == 5
+    assert outcomes["unknown"] == len(STRANGERS) + 1 + 6  # strangers, the hidden child, multiface
+
+
+def test_checkin_in_a_session_and_its_report(client: TestClient, faces_dir: Path) -> None:
+    ids = enroll_five(client, faces_dir)
+    created = client.post(
+        "/api/v1/sessions",
+        json={
+            "name": "Maths 101",
+            "starts_at": "2020-01-01T09:00:00+01:00",
+            "ends_at": "2020-01-01T10:00:00+01:00",
+        },
+    )
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    assert created.json()["starts_at"].startswith("2020-01-01T08:00:00")  # stored as UTC
+
+    photo = faces_dir / "group" / "kit_with_rose.jpg"
+    first = post_file(client, CHECKIN, photo, session_id=session_id).json()
+    assert first["session"] == {"id": session_id, "name": "Maths 101"}
+    assert sorted(f["decision"] for f in first["faces"]) == ["present", "present"]
+    again = post_file(client, CHECKIN, photo, session_id=session_id).json()
+    assert sorted(f["decision"] for f in again["faces"]) == ["already_present"] * 2
+
+    report = client.get(f"/api/v1/sessions/{session_id}/report").json()
+    assert {r["student"]["id"] for r in report["present"]} == {
+        ids["kit_harington"],
+        ids["rose_leslie"],
+    }
+    assert {s["external_id"] for s in report["absent"]} == {
+        "barack_obama",
+        "joe_biden",
+        "alex_lacamoire",
+    }
+    # The same people checked in outside the session make separate (day) rows.
+    outside = post_file(client, CHECKIN, photo).json()
+    assert outside["session"] is None
+    assert sorted(f["decision"] for f in outside["faces"]) == ["present", "present"]
+    assert len(client.get("/api/v1/attendance", params={"session_id": session_id}).json()) == 2
+    assert len(client.get("/api/v1/attendance").json()) == 4
+    kit = client.get("/api/v1/attendance", params={"student_id": ids["kit_harington"]}).json()
+    assert len(kit) == 2
+    assert client.get(f"/api/v1/sessions/{session_id + 1}/report").status_code == 404
+    missing = post_file(client, CHECKIN, photo, session_id=999)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "session_not_found"
+
+
+def test_verify_one_to_one(client: TestClient, faces_dir: Path) -> None:
+    ids = enroll_five(client, faces_dir)
+    obama2 = faces_dir / "people" / "barack_obama" / "obama2.jpg"
+    same = post_file(client, f"/api/v1/students/{ids['barack_obama']}/verify", obama2).json()
+    assert same["match"] is True and same["distance"] < same["threshold"]
+    other = post_file(client, f"/api/v1/students/{ids['joe_biden']}/verify", obama2).json()
+    assert other["match"] is False and other["distance"] >= other["threshold"]
