@@ -40,7 +40,9 @@ def enroll_five(client: Client, faces_dir: Path) -> dict[str, int]:
         assert created.status_code == 201, created.text
         ids[identity] = created.json()["id"]
         enrolled = post_file(
-            client, f"/api/v1/students/{ids[identity]}/photo", faces_dir / "people" / identity / photo
+            client,
+            f"/api/v1/students/{ids[identity]}/photo",
+            faces_dir / "people" / identity / photo,
         )
         assert enrolled.status_code == 200, enrolled.text
         assert enrolled.json()["warnings"] == []

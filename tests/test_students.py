@@ -24,13 +24,19 @@ def _count(settings: Settings, table: str) -> int:
 
 def test_create_list_search_update_delete(client: TestClient, settings: Settings) -> None:
     for number in range(1, 8):
-        response = client.post(STUDENTS, json={"external_id": f"S{number:03}", "name": f"Ana {number}"})
+        response = client.post(
+            STUDENTS, json={"external_id": f"S{number:03}", "name": f"Ana {number}"}
+        )
         assert response.status_code == 201
         assert response.json()["enrolled"] is False
     client.post(STUDENTS, json={"external_id": "T900", "name": "Bo Lindqvist"})
 
     page = client.get(STUDENTS, params={"limit": 3, "offset": 3}).json()
-    assert page["total"] == 8 and [s["external_id"] for s in page["items"]] == ["S004", "S005", "S006"]
+    assert page["total"] == 8 and [s["external_id"] for s in page["items"]] == [
+        "S004",
+        "S005",
+        "S006",
+    ]
     assert [s["name"] for s in client.get(STUDENTS, params={"q": "lindq"}).json()["items"]] == [
         "Bo Lindqvist"
     ]
@@ -98,7 +104,9 @@ def test_enrollment_refusals(client: TestClient, settings: Settings, faces_dir: 
     assert several.json()["error"]["code"] == "multiple_faces"
     small = post_file(client, url, faces_dir / "variants" / "obama-240p.jpg")
     assert small.status_code == 422 and small.json()["error"]["code"] == "face_too_small"
-    missing = post_file(client, f"{STUDENTS}/9999/photo", faces_dir / "people" / "paul_rudd" / "1.jpg")
+    missing = post_file(
+        client, f"{STUDENTS}/9999/photo", faces_dir / "people" / "paul_rudd" / "1.jpg"
+    )
     assert missing.status_code == 404
     assert _count(settings, "face_templates") == 0
 

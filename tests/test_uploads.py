@@ -106,7 +106,9 @@ def test_unknown_student_id(client: TestClient, faces_dir: Path) -> None:
     ):
         kwargs = {"json": {"name": "x"}} if method == "patch" else {}
         response = getattr(client, method)(url, **kwargs)
-        assert response.status_code == 404 and response.json()["error"]["code"] == "student_not_found"
+        assert (
+            response.status_code == 404 and response.json()["error"]["code"] == "student_not_found"
+        )
     for url in ("/api/v1/students/404/photo", "/api/v1/students/404/verify"):
         response = post_bytes(client, url, "obama.jpg", photo)
         assert response.status_code == 404

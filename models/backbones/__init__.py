@@ -15,11 +15,16 @@ from torch import nn
 
 # Canonical positions of MTCNN's 5 landmarks (left eye, right eye, nose, mouth corners) inside
 # each backbone's chip, measured by `python -m models.backbones.measure_templates`.
+# dlib: MTCNN's landmarks on the full photo mapped through dlib's own chip transform
+# (get_face_chip_details(shape, 150, 0.25)), averaged over 32 faces of ../shared/faces.
 DLIB_TEMPLATE = np.array(
-    [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32
+    [[47.185, 44.806], [101.499, 45.512], [74.697, 78.770], [49.267, 102.792], [99.056, 102.960]],
+    dtype=np.float32,
 )
+# facenet: where the landmarks fall in the MTCNN crops (box, no margin, 160 px) it was trained on.
 FACENET_TEMPLATE = np.array(
-    [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], dtype=np.float32
+    [[46.589, 63.941], [118.883, 64.241], [83.648, 97.069], [49.682, 120.717], [116.013, 120.566]],
+    dtype=np.float32,
 )
 
 

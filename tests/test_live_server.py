@@ -1,0 +1,97 @@
+"""The service as an operator runs it: README's uvicorn command in a subprocess, over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.helpers import enroll_five, post_file
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`uvicorn app.main:app` (README's run command) on a fresh SQLite file."""
+    workdir = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{workdir / 'rollcall.db'}"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited:\n{process.stdout.read()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the server did not answer /health within 120 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
+    with httpx.Client(base_url=server, timeout=60) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and health["model_loaded"] and health["database"]
+        assert client.get("/docs").status_code == 200
+        assert "/api/v1/checkins" in client.get("/openapi.json").json()["paths"]
+
+        ids = enroll_five(client, faces_dir)
+        assert client.get("/health").json()["gallery_students"] == 5
+        response = post_file(client, "/api/v1/checkins", faces_dir / "group" / "two_people.jpg")
+        assert response.status_code == 200
+        decisions = {f["student"]["id"]: f["decision"] for f in response.json()["faces"]}
+        assert decisions == {ids["barack_obama"]: "present", ids["joe_biden"]: "present"}
+
+        # 20 concurrent check-ins of the same student make exactly one attendance row.
+        photo = faces_dir / "people" / "kit_harington" / "kit2.jpg"
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(
+                pool.map(lambda _: post_file(client, "/api/v1/checkins", photo), range(20))
+            )
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+        decisions = sorted(a.json()["faces"][0]["decision"] for a in answers)
+        assert decisions == ["already_present"] * 19 + ["present"]
+        kit_rows = client.get(
+            "/api/v1/attendance", params={"student_id": ids["kit_harington"]}
+        ).json()
+        assert len(kit_rows) == 1
+        csv_rows = client.get("/api/v1/attendance", params={"format": "csv"}).text.splitlines()
+        assert len(csv_rows) == 1 + 3  # header, obama, biden, kit
