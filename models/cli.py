@@ -1,4 +1,4 @@
-"""The model-level `rollcall` commands: embed (and, in their own modules, evaluate/calibrate/train).
+"""The model-level `rollcall` commands: embed, and evaluate/calibrate/train (each in its module).
 
 `app.cli` assembles the full `rollcall` command; this module knows nothing of the service.
 """
@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from models import calibration, evaluation, training
 from models.backbones import BACKBONES
 from models.embedder import EmbedderConfig, FaceEmbedder
 from models.image import ImageError
@@ -70,3 +71,25 @@ def add_model_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     embed.add_argument("--json", action="store_true", help="one JSON object per line per photo")
     embed.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
     embed.set_defaults(handler=embed_command)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="verification and attendance figures of a backbone on a labelled set"
+    )
+    evaluation.add_evaluate_arguments(evaluate)
+    add_backbone_argument(evaluate)
+    evaluate.add_argument(
+        "--out", type=Path, default=Path("out/evaluation"), help="folder for report.json and plots"
+    )
+    evaluate.set_defaults(handler=evaluation.evaluate_command)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="choose the threshold meeting a false-accept target; write it to .env"
+    )
+    calibration.add_calibrate_arguments(calibrate)
+    add_backbone_argument(calibrate)
+    calibrate.set_defaults(handler=calibration.calibrate_command)
+
+    train = commands.add_parser("train", help="fine-tune a backbone with a metric-learning loss")
+    training.add_train_arguments(train)
+    add_backbone_argument(train)
+    train.set_defaults(handler=training.train_command)

@@ -1,0 +1,322 @@
+"""`rollcall calibrate`: choose the distance threshold that meets a false-accept target.
+
+The rule, for a target of at most a fraction r of false accepts among n negatives (impostor
+pairs for ``--max-far``; stranger check-ins of the open-set protocol for ``--max-stranger-rate``):
+
+1. At most k = floor(r * n) negatives may be accepted (a pair is accepted when its distance is
+   strictly below the threshold, as the service decides).
+2. Accepting f <= k negatives means placing the threshold at or below the (f+1)-th smallest
+   negative distance; the genuine acceptance this buys only grows with f. Among f = 0..k the
+   smallest f that reaches the best genuine acceptance is taken: a false accept is only ever
+   traded for genuine accepts, never spent for nothing. With r = 0 (the default) that is none.
+3. The threshold goes midway in the gap it must fall in: between the largest distance it
+   accepts (genuine, or the f-th negative) and the smallest negative it rejects. Midway, not at
+   the impostor edge, leaves a safety margin of half the gap on both sides for faces the
+   calibration set did not contain. It is rounded to the fewest decimals (3 or more) that keep
+   it inside the gap.
+
+The result is written as ``ROLLCALL_THRESHOLD=<value>`` into the service's ``.env`` (replacing
+that line, keeping every other line), where `app.config.Settings` reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.evaluation import (
+    SERVICE_AMBIGUITY_MARGIN,
+    EvaluationData,
+    accepted,
+    decide,
+    load_evaluation_data,
+    make_embedder,
+    open_set_metrics,
+    open_set_probes,
+    open_set_split,
+    verification_metrics,
+)
+
+THRESHOLD_KEY = "ROLLCALL_THRESHOLD"
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+# --------------------------------------------------------------------------- .env
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return re.split(r"\s+#", value, maxsplit=1)[0].strip()  # unquoted: drop an inline comment
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines of a dotenv file ({} if there is none); the last assignment wins."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and not line.lstrip().startswith("#"):
+            values[match.group(1)] = _unquote(match.group(2))
+    return values
+
+
+def write_env_value(path: Path, key: str, value: str) -> None:
+    """Set `key=value` in a dotenv file: replace its line in place, keep every other line."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
+    out: list[str] = []
+    written = False
+    for line in lines:
+        match = _ASSIGNMENT.match(line)
+        if match and match.group(1) == key and not line.lstrip().startswith("#"):
+            if not written:  # later duplicates would override ours when the service reads it
+                out.append(f"{key}={value}\n")
+                written = True
+            continue
+        out.append(line)
+    if not written:
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        out.append(f"{key}={value}\n")
+    # Write beside the file and rename, so the service never reads a half-written .env.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(out)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    threshold: float
+    lower: float  # the largest accepted distance (0 when nothing is accepted)
+    upper: float  # the smallest rejected negative distance (inf when none is rejected)
+    allowed_false_accepts: int
+    false_accepts: int
+    negatives: int
+    accepted_positives: int
+    positives: int
+
+    @property
+    def margin(self) -> float:
+        return (self.upper - self.lower) / 2
+
+
+def _round_inside(value: float, lower: float, upper: float) -> float:
+    """`value` with the fewest decimals (at least 3) that keep it strictly inside the gap."""
+    for decimals in range(3, 12):
+        rounded = round(value, decimals)
+        if lower < rounded < upper:
+            return rounded
+    return value
+
+
+def choose_threshold(
+    positives: np.ndarray, negatives: np.ndarray, max_rate: float, population: int | None = None
+) -> ThresholdChoice:
+    """The threshold of the module docstring's rule; `positives` should be accepted.
+
+    `population` is what the rate is a share of (default: the negatives), for when some
+    negatives can never be accepted and were left out.
+    """
+    if not 0.0 <= max_rate <= 1.0:
+        raise ValueError(f"the target rate must be within [0, 1], got {max_rate}")
+    pos = np.sort(np.asarray(positives, dtype=np.float64))
+    neg = np.sort(np.asarray(negatives, dtype=np.float64))
+    population = len(neg) if population is None else population
+    allowed = min(math.floor(max_rate * population + 1e-9), len(neg))
+    # upper[f]: the negative that must stay rejected when f negatives are accepted.
+    upper = np.append(neg, np.inf)[: allowed + 1]
+    gains = np.searchsorted(pos, upper, side="left")  # positives strictly below each bound
+    f = int(np.argmax(gains == gains[-1]))  # fewest false accepts for the best acceptance
+    lower = max(
+        float(pos[gains[f] - 1]) if gains[f] > 0 else 0.0,
+        float(neg[f - 1]) if f > 0 else 0.0,
+    )
+    top = float(upper[f])
+    if math.isinf(top):  # every negative may be accepted: step a little past the last distance
+        value = lower + max(0.05 * lower, 1e-3)
+    else:
+        value = _round_inside((lower + top) / 2, lower, top) if top > lower else top
+    return ThresholdChoice(
+        threshold=value,
+        lower=lower,
+        upper=top,
+        allowed_false_accepts=allowed,
+        false_accepts=accepted(neg, value),
+        negatives=population,
+        accepted_positives=accepted(pos, value),
+        positives=len(pos),
+    )
+
+
+def open_set_populations(
+    data: EvaluationData, seed: int, ambiguity_margin: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(distances of check-ins that should be accepted, of strangers, count of strangers).
+
+    Check-ins the service answers "ambiguous" are never accepted at any threshold, so they take
+    no part in placing it; strangers still count them in the rate's denominator.
+    """
+    assert data.labels is not None and data.distances is not None
+    probes = open_set_probes(data.distances, data.labels, open_set_split(data.labels, seed))
+    clear = [p for p in probes if decide(p, math.inf, ambiguity_margin) != "ambiguous"]
+    positives = np.array([p.distance for p in clear if p.known and p.nearest == p.identity])
+    strangers = np.array([p.distance for p in clear if not p.known])
+    return positives, strangers, sum(not p.known for p in probes)
+
+
+# --------------------------------------------------------------------------- command
+
+
+@dataclass(frozen=True)
+class Calibration:
+    target: str
+    choice: ThresholdChoice
+    verification: dict[str, object]
+    open_set: dict[str, object] | None
+
+
+def calibrate(
+    data: EvaluationData,
+    max_far: float | None = None,
+    max_stranger_rate: float | None = None,
+    seed: int = 0,
+    ambiguity_margin: float = SERVICE_AMBIGUITY_MARGIN,
+) -> Calibration:
+    """Choose the threshold for one target (`max_far` on pairs, or on open-set strangers)."""
+    if max_stranger_rate is not None:
+        if data.labels is None:
+            raise ValueError("--max-stranger-rate needs a folder-per-identity dataset")
+        positives, strangers, total = open_set_populations(data, seed, ambiguity_margin)
+        if total == 0:
+            raise ValueError("the open-set split has no stranger check-ins")
+        choice = choose_threshold(positives, strangers, max_stranger_rate, population=total)
+        target = f"stranger acceptance <= {max_stranger_rate:g}"
+    else:
+        rate = 0.0 if max_far is None else max_far
+        same = data.pair_same
+        choice = choose_threshold(data.pair_distances[same], data.pair_distances[~same], rate)
+        target = f"FAR <= {rate:g}"
+    verification = verification_metrics(data.pair_distances, data.pair_same, choice.threshold)
+    open_set = None
+    if data.labels is not None and data.distances is not None:
+        split = open_set_split(data.labels, seed)
+        probes = open_set_probes(data.distances, data.labels, split)
+        open_set = open_set_metrics(probes, choice.threshold, ambiguity_margin, data.paths)
+    return Calibration(target, choice, verification, open_set)
+
+
+def format_calibration(result: Calibration, backbone: str) -> str:
+    c, v = result.choice, result.verification
+    kind = "impostor pairs" if result.target.startswith("FAR") else "stranger check-ins"
+    lines = [
+        f"target     {result.target} on {c.negatives} {kind} "
+        f"(allows {c.allowed_false_accepts} false accepts)",
+        f"threshold  {c.threshold:g} for {backbone}: midway between the largest accepted "
+        f"distance {c.lower:.4f} and the smallest rejected one {c.upper:.4f} "
+        f"(safety margin {c.margin:.4f} each side)",
+        f"pairs      false accepts {v['false_accepts']}/{v['impostor_pairs']} impostor pairs; "
+        f"rejected genuine {v['false_rejects']}/{v['genuine_pairs']} "
+        f"(FRR {v['false_rejects'] / v['genuine_pairs']:.1%}); accuracy {v['accuracy']:.2%}",
+    ]
+    o = result.open_set
+    if o is not None:
+        lines.append(
+            f"check-ins  rejected known {o['rejected']}/{o['known_checkins']}, wrong person "
+            f"{o['wrong']}, accepted strangers {o['accepted_strangers']}/{o['stranger_checkins']}"
+        )
+    return "\n".join(lines)
+
+
+def _warn_if_other_backbone(env: Mapping[str, str], backbone: str, env_file: Path) -> None:
+    configured = os.environ.get("ROLLCALL_BACKBONE") or env.get("ROLLCALL_BACKBONE", "dlib-resnet")
+    if configured != backbone:
+        print(
+            f"warning: the service is configured for {configured}, not {backbone}; "
+            f"the threshold in {env_file} applies to {configured}",
+            file=sys.stderr,
+        )
+    if os.environ.get(THRESHOLD_KEY):
+        print(
+            f"warning: {THRESHOLD_KEY} is set in the environment and overrides {env_file}",
+            file=sys.stderr,
+        )
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    embedder = make_embedder(args)
+    if embedder is None:
+        return 2
+    try:
+        data = load_evaluation_data(embedder, args.dataset, args.pairs, progress=True)
+        result = calibrate(data, args.max_far, args.max_stranger_rate, args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"rollcall calibrate: {exc}", file=sys.stderr)
+        return 2
+    print(format_calibration(result, embedder.spec.name))
+    if args.dry_run:
+        print(f"(dry run: {args.env_file} left unchanged)")
+        return 0
+    _warn_if_other_backbone(read_env_file(args.env_file), embedder.spec.name, args.env_file)
+    write_env_value(args.env_file, THRESHOLD_KEY, f"{result.choice.threshold:g}")
+    print(f"wrote {THRESHOLD_KEY}={result.choice.threshold:g} to {args.env_file}")
+    return 0
+
+
+def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "dataset",
+        type=Path,
+        metavar="DATASET_DIR",
+        help="people/<identity>/<photo> root, or the folder --pairs refers to",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=Path,
+        default=None,
+        metavar="PAIRS.csv",
+        help="labelled pairs file_a,file_b,same (paths relative to DATASET_DIR)",
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--max-far",
+        type=float,
+        default=None,
+        help="largest false-accept rate on impostor pairs (default: 0)",
+    )
+    target.add_argument(
+        "--max-stranger-rate",
+        type=float,
+        default=None,
+        help="largest share of stranger check-ins accepted (open-set protocol)",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".env"),
+        help="dotenv file the service reads (default: ./.env)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
+    parser.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
