@@ -1,13 +1,25 @@
-"""Shared fixtures: the real photos, one loaded model per test run, apps on real SQLite files."""
+"""Shared fixtures: the real photos, one loaded model per test run, apps on real databases.
+
+The service's tests run on SQLite (a fresh file) and on PostgreSQL (a fresh database on the
+server ROLLCALL_TEST_POSTGRES_URL names; `source .ci/postgres` starts one). Without that URL the
+PostgreSQL variants are skipped, except in CI (`CI=true`), where they fail.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 from app.main import create_app
@@ -15,6 +27,65 @@ from models.embedder import FaceEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(os.environ.get("ROLLCALL_FACES_DIR", REPO.parent / "shared" / "faces"))
+
+BACKENDS = ("sqlite", "postgres")
+POSTGRES_URL_VARIABLE = "ROLLCALL_TEST_POSTGRES_URL"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def postgres_server_url() -> URL:
+    """The PostgreSQL server to test on; skips (fails in CI) when none is configured."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        reason = (
+            f"{POSTGRES_URL_VARIABLE} is not set, so there is no PostgreSQL server to test on "
+            "(`source .ci/postgres` installs and starts one)"
+        )
+        if in_ci():
+            pytest.fail(f"{reason}; CI must test PostgreSQL", pytrace=False)
+        pytest.skip(reason)
+    return make_url(url)
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database on the test server (its URL), dropped afterwards."""
+    server = postgres_server_url()
+    name = f"rollcall_test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at {server.render_as_string(hide_password=True)} "
+            f"({POSTGRES_URL_VARIABLE}) refused to create a database: {exc}",
+            pytrace=False,
+        )
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE: a test that failed half-way may have left connections open.
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the app's database on each backend.
+
+    A test that asks for `settings` itself reads the SQLite file directly (sqlite3), so it stays
+    on SQLite only.
+    """
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if "settings" in inspect.signature(metafunc.function).parameters:
+        return
+    metafunc.parametrize("database_url", BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -31,20 +102,33 @@ def embedder() -> FaceEmbedder:
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    overrides.setdefault("database_url", f"sqlite:///{tmp_path / 'rollcall.db'}")
     return Settings(
         _env_file=None,  # tests never read a developer's .env
-        database_url=f"sqlite:///{tmp_path / 'rollcall.db'}",
         **overrides,
     )
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rollcall.db'}"
+    elif backend == "postgres":
+        with fresh_postgres_database() as url:
+            yield url
+    else:
+        raise ValueError(f"unknown database backend {backend!r}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)
 
 
 @pytest.fixture
 def client(settings: Settings, embedder: FaceEmbedder) -> Iterator[TestClient]:
-    """The real app on a fresh SQLite file, with the real model."""
+    """The real app on a fresh database (SQLite and PostgreSQL), with the real model."""
     with TestClient(create_app(settings, embedder)) as test_client:
         yield test_client

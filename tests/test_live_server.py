@@ -1,4 +1,7 @@
-"""The service as an operator runs it: README's uvicorn command in a subprocess, over HTTP."""
+"""The service as an operator runs it: README's uvicorn command in a subprocess, over HTTP.
+
+Once on a SQLite file and once on a PostgreSQL database (see tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import BACKENDS, REPO, fresh_postgres_database
 from tests.helpers import enroll_five, post_file
 
 
@@ -24,12 +28,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`uvicorn app.main:app` (README's run command) on a fresh SQLite file."""
-    workdir = tmp_path_factory.mktemp("server")
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`uvicorn app.main:app` (README's run command) on a fresh SQLite file or PG database."""
+    workdir = tmp_path_factory.mktemp(f"server-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            database_url = stack.enter_context(fresh_postgres_database())
+        else:
+            database_url = f"sqlite:///{workdir / 'rollcall.db'}"
+        yield stack.enter_context(_uvicorn(database_url, workdir / "server.log"))
+
+
+@contextmanager
+def _uvicorn(database_url: str, log_path: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{workdir / 'rollcall.db'}"}
+    env = {**os.environ, "ROLLCALL_DATABASE_URL": database_url}
+    log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
         [
             sys.executable,
@@ -43,27 +60,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail(f"the server exited:\n{process.stdout.read()}")
+                pytest.fail(f"the server exited:\n{log_path.read_text()}")
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.5)
         else:
-            pytest.fail("the server did not answer /health within 120 s")
+            pytest.fail(f"the server did not answer /health within 120 s:\n{log_path.read_text()}")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
