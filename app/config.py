@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     refuse_duplicate_enrollment: bool = False  # else: enroll and warn
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
     migrate_on_startup: bool = True
+    admin_key: str | None = Field(None, min_length=16)  # bootstrap admin key, never stored
 
     @property
     def distance_threshold(self) -> float:

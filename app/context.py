@@ -12,6 +12,7 @@ from app.config import Settings
 from app.db import Database
 from app.gallery import Gallery
 from app.migrate import upgrade
+from app.observability import Metrics
 from app.tables import FaceTemplate, Student
 from models.embedder import FaceEmbedder
 
@@ -24,6 +25,7 @@ class ServiceContext:
     db: Database
     embedder: FaceEmbedder
     gallery: Gallery
+    metrics: Metrics
     stale_templates: int = 0  # templates of other weights, left out of the gallery
 
     @property
@@ -31,14 +33,16 @@ class ServiceContext:
         return self.settings.distance_threshold
 
     @classmethod
-    def start(cls, settings: Settings, embedder: FaceEmbedder | None = None) -> ServiceContext:
+    def start(
+        cls, settings: Settings, metrics: Metrics, embedder: FaceEmbedder | None = None
+    ) -> ServiceContext:
         """Migrate, connect, load the model (unless one is handed over) and fill the gallery."""
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
         embedder = embedder or FaceEmbedder(settings.embedder_config())
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
-        context = cls(settings, db, embedder, gallery)
+        context = cls(settings, db, embedder, gallery, metrics)
         context.reload_gallery()
         return context
 

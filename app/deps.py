@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, File, Request, UploadFile
+from fastapi import Depends, File, Request, Security, UploadFile
+from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import TooLarge, Unprocessable
+from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
+from app.services.keys import Role, role_of
 
 UPLOAD_CHUNK = 1024 * 1024
 
@@ -27,6 +29,40 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="an access key (roles: admin, kiosk, viewer)"
+)
+
+
+def current_role(
+    request: Request,
+    context: ContextDep,
+    key: Annotated[str | None, Security(api_key_header)],
+) -> Role:
+    if not key:
+        raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
+    # A session of its own, closed at once: the request's session must not hold a transaction
+    # (on SQLite, the write lock) while the photo is being processed.
+    with context.db.session() as session:
+        role = role_of(session, key, context.settings.admin_key)
+    if role is None:
+        raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
+    request.state.role = role
+    return role
+
+
+def allow(*roles: Role) -> object:
+    """A dependency admitting admin keys and keys of these roles."""
+    permitted = {Role.admin, *roles}
+
+    def check(role: Annotated[Role, Depends(current_role)]) -> Role:
+        if role not in permitted:
+            needed = " or ".join(sorted(permitted))
+            raise Forbidden("forbidden", f"A {role} key cannot do this; it needs {needed}.")
+        return role
+
+    return Depends(check)
 
 
 async def read_photo(

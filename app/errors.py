@@ -29,3 +29,11 @@ class Unprocessable(ServiceError):
 
 class TooLarge(ServiceError):
     status_code = 413
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
+class Forbidden(ServiceError):
+    status_code = 403

@@ -13,7 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.config import Settings, get_settings
 from app.context import ServiceContext
 from app.errors import ServiceError
-from app.routes import attendance, checkins, health, sessions, students
+from app.observability import Metrics, configure_logging, install
+from app.routes import attendance, checkins, health, keys, metrics, sessions, students
 from models.embedder import FaceEmbedder
 
 API_PREFIX = "/api/v1"
@@ -32,20 +33,29 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The model is loaded once per process, here, not per request.
-        app.state.context = ServiceContext.start(settings or get_settings(), embedder)
+        app.state.context = ServiceContext.start(settings or get_settings(), observed, embedder)
         yield
         app.state.context.close()
 
+    configure_logging()
+    observed = Metrics()
     app = FastAPI(
         title="Rollcall",
         description="Face-verification attendance: enroll one photo, check in by face.",
         version="0.1.0",
         lifespan=lifespan,
     )
-    for router in (students.router, checkins.router, sessions.router, attendance.router):
+    for router in (
+        students.router,
+        checkins.router,
+        sessions.router,
+        attendance.router,
+        keys.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
-    app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(metrics.router)
+    install(app, observed)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

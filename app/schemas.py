@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from app.services.keys import Role
+
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands datetimes back naive; everything stored is UTC.
@@ -163,3 +165,23 @@ class HealthOut(BaseModel):
     gallery_templates: int
     gallery_students: int
     stale_templates: int
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str  # shown once

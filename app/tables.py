@@ -125,3 +125,19 @@ class Attendance(Base):
 
     student: Mapped[Student] = relationship()
     session: Mapped[ClassSession | None] = relationship()
+
+
+class ApiKey(Base):
+    """An access key. Only its SHA-256 is stored: the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # admin, kiosk or viewer
+    prefix: Mapped[str] = mapped_column(
+        String(16)
+    )  # the key's first characters, to tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -13,7 +13,14 @@ from sqlalchemy import create_engine, inspect
 from app.tables import Base
 from tests.conftest import REPO
 
-TABLES = {"students", "face_templates", "class_sessions", "checkin_attempts", "attendance"}
+TABLES = {
+    "students",
+    "face_templates",
+    "class_sessions",
+    "checkin_attempts",
+    "attendance",
+    "api_keys",
+}
 
 
 def _alembic(database: Path, *args: str) -> None:

@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import post_file
 
 STUDENTS = "/api/v1/students"
+ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 def _count(settings: Settings, table: str) -> int:
@@ -117,7 +118,7 @@ def test_duplicate_enrollment_warns_or_refuses(
     obama = faces_dir / "people" / "barack_obama"
     for refuse, expected_status in ((False, 200), (True, 409)):
         settings = make_settings(tmp_path / str(refuse), refuse_duplicate_enrollment=refuse)
-        with TestClient(create_app(settings, embedder)) as client:
+        with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
             first = client.post(STUDENTS, json={"external_id": "O1", "name": "Obama"}).json()
             post_file(client, f"{STUDENTS}/{first['id']}/photo", obama / "obama.jpg")
             twin = client.post(STUDENTS, json={"external_id": "O2", "name": "Also Obama"}).json()

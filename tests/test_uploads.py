@@ -82,10 +82,12 @@ def test_bad_uploads(
 
 def test_upload_size_limit(tmp_path: Path, embedder, faces_dir: Path) -> None:
     from app.main import create_app
-    from tests.conftest import make_settings
+    from tests.conftest import ADMIN_KEY, make_settings
+
+    ADMIN = {"X-API-Key": ADMIN_KEY}
 
     settings = make_settings(tmp_path, max_upload_bytes=50_000)
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
         photo = (faces_dir / "people" / "barack_obama" / "obama.jpg").read_bytes()
         assert len(photo) > 50_000
         response = post_bytes(client, "/api/v1/checkins", "obama.jpg", photo)

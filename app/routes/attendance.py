@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from app.deps import SessionDep
+from app.deps import SessionDep, allow
 from app.schemas import AttendanceOut
 from app.services import attendance
+from app.services.keys import Role
 
-router = APIRouter(prefix="/attendance", tags=["attendance"])
+router = APIRouter(prefix="/attendance", tags=["attendance"], dependencies=[allow(Role.viewer)])
 
 
 @router.get(

@@ -4,15 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from app.deps import ContextDep, PhotoDep, SessionDep
+from app.deps import ContextDep, PhotoDep, SessionDep, allow
 from app.routes.students import PHOTO_ERRORS
-from app.schemas import CheckinOut
+from app.schemas import CheckinOut, VerifyOut
 from app.services import checkin
+from app.services.keys import Role
 
-router = APIRouter(prefix="/checkins", tags=["check-in"])
+router = APIRouter(tags=["check-in"], dependencies=[allow(Role.kiosk)])
 
 
-@router.post("", response_model=CheckinOut, responses=PHOTO_ERRORS)
+@router.post("/checkins", response_model=CheckinOut, responses=PHOTO_ERRORS)
 def check_in(
     context: ContextDep,
     session: SessionDep,
@@ -21,3 +22,11 @@ def check_in(
 ) -> CheckinOut:
     """Check in every face in the photo against the whole gallery."""
     return checkin.check_in(context, session, photo, session_id)
+
+
+@router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
+def verify_student(
+    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
+) -> VerifyOut:
+    """1:1 verification: is the person in this photo this student?"""
+    return checkin.verify(context, session, student_id, photo)

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import SessionDep
+from app.deps import SessionDep, allow
 from app.schemas import SessionCreate, SessionOut, SessionReport
 from app.services import attendance
+from app.services.keys import Role
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[allow(Role.viewer)])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=SessionOut, dependencies=[allow()]
+)
 def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
     created = attendance.create_session(session, body)
     return SessionOut.model_validate(created, from_attributes=True)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ContextDep, PhotoDep, SessionDep
+from app.deps import ContextDep, PhotoDep, SessionDep, allow
 from app.schemas import (
     EnrollmentOut,
     ErrorResponse,
@@ -12,11 +12,10 @@ from app.schemas import (
     StudentOut,
     StudentPage,
     StudentUpdate,
-    VerifyOut,
 )
-from app.services import checkin, enrollment, students
+from app.services import enrollment, students
 
-router = APIRouter(prefix="/students", tags=["students"])
+router = APIRouter(prefix="/students", tags=["students"], dependencies=[allow()])  # admin only
 PHOTO_ERRORS = {
     413: {"model": ErrorResponse, "description": "upload or image too large"},
     422: {"model": ErrorResponse, "description": "not an image, no usable face"},
@@ -63,11 +62,3 @@ def enroll_photo(
 ) -> EnrollmentOut:
     """Detect the face in the photo, embed it and store it as the student's template."""
     return enrollment.enroll_photo(context, session, student_id, photo)
-
-
-@router.post("/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
-def verify_student(
-    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
-) -> VerifyOut:
-    """1:1 verification: is the person in this photo this student?"""
-    return checkin.verify(context, session, student_id, photo)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.errors import NotFound, Unprocessable
 from app.gallery import GalleryMatch
+from app.observability import current_timer
 from app.schemas import CheckinFace, CheckinOut, Decision, SessionRef, StudentRef, VerifyOut
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
@@ -57,7 +58,8 @@ def check_in(
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
     threshold = context.threshold
-    matches = context.gallery.search(np.stack([face.embedding for face in faces]))
+    with current_timer().stage("search"):
+        matches = context.gallery.search(np.stack([face.embedding for face in faces]))
 
     answers: list[CheckinFace] = []
     for face, match in zip(faces, matches, strict=True):
@@ -109,6 +111,8 @@ def check_in(
             )
         )
     session.commit()
+    for answer in answers:
+        context.metrics.checkins.labels(answer.decision).inc()
     return CheckinOut(
         checked_at=now,
         day=day,
@@ -118,6 +122,7 @@ def check_in(
 
 
 def verify(context: ServiceContext, session: Session, student_id: int, data: bytes) -> VerifyOut:
+    face = dominant_face(read_faces(context, data))  # before any query, as in check_in
     student = get_student(session, student_id)
     templates = [
         np.frombuffer(t.embedding, dtype="<f4")
@@ -130,7 +135,6 @@ def verify(context: ServiceContext, session: Session, student_id: int, data: byt
             f"Student {student.external_id} has no enrolled face for the current model; "
             "enroll a photo first.",
         )
-    face = dominant_face(read_faces(context, data))
     distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
     threshold = context.threshold
     return VerifyOut(

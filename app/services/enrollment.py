@@ -18,7 +18,8 @@ def enroll_photo(
     context: ServiceContext, session: Session, student_id: int, data: bytes
 ) -> EnrollmentOut:
     settings = context.settings
-    student = get_student(session, student_id)
+    # The photo is processed before the first query: no transaction (on SQLite, no write lock)
+    # stays open during the slow part.
     faces = read_faces(context, data)
     face = dominant_face(faces)
     if face.quality.face_size < settings.enroll_min_face_size:
@@ -34,6 +35,7 @@ def enroll_photo(
             f"{settings.enroll_min_sharpness:g} needed). Hold the camera still.",
         )
 
+    student = get_student(session, student_id)
     warnings: list[Warning_] = []
     [match] = context.gallery.search(face.embedding[None], exclude_student=student.id)
     if match.student_id is not None and match.distance < context.threshold:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.context import ServiceContext
 from app.errors import TooLarge, Unprocessable
+from app.observability import current_timer
 from models.embedder import Face
 from models.image import ImageError, load_image
 
@@ -12,12 +13,14 @@ DOMINANCE = 1.5  # the largest face must be this much wider than the next to be 
 
 def read_faces(context: ServiceContext, data: bytes) -> list[Face]:
     """Every face in the uploaded photo; refuses unreadable photos and photos with no face."""
+    timer = current_timer()
     try:
-        photo = load_image(data, max_pixels=context.settings.max_image_pixels)
+        with timer.stage("decode"):
+            photo = load_image(data, max_pixels=context.settings.max_image_pixels)
     except ImageError as exc:
         error = TooLarge if exc.code == "image_too_large" else Unprocessable
         raise error(exc.code, exc.message) from exc
-    faces = context.embedder.faces(photo)
+    faces = context.embedder.faces(photo, timer)
     if not faces:
         raise Unprocessable("no_face", "No face was found in the photo.")
     return faces

@@ -1,0 +1,131 @@
+"""Structured JSON logs with a request id, per-stage timings, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from models.embedder import StageTimer
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+stage_timer: ContextVar[StageTimer | None] = ContextVar("stage_timer", default=None)
+log = logging.getLogger("rollcall")
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("rollcall", "app", "models"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def current_timer() -> StageTimer:
+    """The timer of the request being served (a throwaway one outside requests)."""
+    return stage_timer.get() or StageTimer()
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "rollcall_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "rollcall_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.stages = Histogram(
+            "rollcall_stage_duration_seconds",
+            "Time per pipeline stage (decode, detect, align, embed, search)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.checkins = Counter(
+            "rollcall_checkin_faces_total",
+            "Faces seen at check-in, by decision",
+            ["decision"],
+            registry=self.registry,
+        )
+        self.gallery_templates = Gauge(
+            "rollcall_gallery_templates", "Templates in the search gallery", registry=self.registry
+        )
+        self.gallery_students = Gauge(
+            "rollcall_gallery_students", "Students in the search gallery", registry=self.registry
+        )
+
+
+def install(app: FastAPI, metrics: Metrics) -> None:
+    """Time, count and log every request, under an id the caller may give (X-Request-ID)."""
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        rid_token, timer_token = request_id.set(rid[:64]), stage_timer.set(StageTimer())
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id.get()
+            return response
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            stages = current_timer().seconds
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(request.method, route).observe(elapsed)
+            for stage, seconds in stages.items():
+                metrics.stages.labels(stage).observe(seconds)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "path": request.url.path,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                        "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()},
+                        "role": str(getattr(request.state, "role", "") or ""),
+                    }
+                },
+            )
+            request_id.reset(rid_token)
+            stage_timer.reset(timer_token)

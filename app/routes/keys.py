@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.deps import SessionDep, allow
+from app.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from app.services import keys
+
+router = APIRouter(prefix="/keys", tags=["access keys"], dependencies=[allow()])  # admin only
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_key(session: SessionDep, body: ApiKeyCreate) -> ApiKeyCreated:
+    """A new key. The key itself is in this answer only: it is stored hashed."""
+    row, key = keys.create_key(session, body.name, body.role)
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+
+
+@router.get("", response_model=list[ApiKeyOut])
+def list_keys(session: SessionDep) -> list[ApiKeyOut]:
+    return [ApiKeyOut.model_validate(row) for row in keys.list_keys(session)]
+
+
+@router.delete("/{key_id}", response_model=ApiKeyOut)
+def revoke_key(session: SessionDep, key_id: int) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(keys.revoke_key(session, key_id))

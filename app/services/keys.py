@@ -1,0 +1,62 @@
+"""API keys with roles. Keys are random 256-bit tokens, so a plain SHA-256 suffices to store
+them (a slow password hash protects guessable secrets; these are not guessable)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.tables import ApiKey
+
+
+class Role(StrEnum):
+    admin = "admin"  # everything
+    kiosk = "kiosk"  # check-in and verify only
+    viewer = "viewer"  # read attendance
+
+
+KEY_PREFIX = "rc_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str, role: Role) -> tuple[ApiKey, str]:
+    """A new key: the row, and the key itself (never stored, shown this once)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name, role=role.value, prefix=key[:10], key_hash=hash_key(key))
+    session.add(row)
+    session.commit()
+    return row, key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound("key_not_found", f"No API key with id {key_id}.")
+    if row.revoked_at is None:
+        row.revoked_at = dt.datetime.now(dt.UTC)
+        session.commit()
+    return row
+
+
+def role_of(session: Session, key: str, bootstrap_admin_key: str | None) -> Role | None:
+    """The role a presented key grants, or None for an unknown or revoked key."""
+    if bootstrap_admin_key and hmac.compare_digest(key.encode(), bootstrap_admin_key.encode()):
+        return Role.admin
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return Role(row.role)
