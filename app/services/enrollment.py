@@ -1,6 +1,13 @@
-"""Enrollment: one reference photo becomes a student's face template. No retraining, ever."""
+"""Enrollment: one reference photo becomes a student's face template. No retraining, ever.
+
+The steps are separate so the roster importer can create a student and enroll them in ONE
+transaction: `enrollment_face` (slow, touches no database), `duplicate_warnings`, then
+`store_template` (no commit).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete
@@ -12,14 +19,18 @@ from app.schemas import EnrollmentOut, FaceQualityOut, StudentRef, Warning_
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
 from app.tables import FaceTemplate, Student
+from models.embedder import Face
 
 
-def enroll_photo(
-    context: ServiceContext, session: Session, student_id: int, data: bytes
-) -> EnrollmentOut:
+@dataclass(frozen=True)
+class EnrollmentFace:
+    face: Face
+    faces_in_photo: int
+
+
+def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
+    """The photo's one face, if it is fit to enroll; refusals raise `Unprocessable`."""
     settings = context.settings
-    # The photo is processed before the first query: no transaction (on SQLite, no write lock)
-    # stays open during the slow part.
     faces = read_faces(context, data)
     face = dominant_face(faces)
     if face.quality.face_size < settings.enroll_min_face_size:
@@ -34,35 +45,41 @@ def enroll_photo(
             f"The face is too blurred (sharpness {face.quality.sharpness:.1f}, at least "
             f"{settings.enroll_min_sharpness:g} needed). Hold the camera still.",
         )
+    return EnrollmentFace(face, len(faces))
 
-    student = get_student(session, student_id)
-    warnings: list[Warning_] = []
-    [match] = context.gallery.search(face.embedding[None], exclude_student=student.id)
-    if match.student_id is not None and match.distance < context.threshold:
-        other = session.get(Student, match.student_id)
-        other_ref = StudentRef.model_validate(other) if other else None
-        message = (
-            f"This face already matches another enrolled student"
-            f" ({other_ref.external_id if other_ref else match.student_id}, "
-            f"distance {match.distance:.3f})."
-        )
-        if settings.refuse_duplicate_enrollment:
-            raise Conflict(
-                "duplicate_enrollment",
-                message,
-                student_id=match.student_id,
-                distance=match.distance,
-            )
-        warnings.append(
-            Warning_(
-                code="duplicate_enrollment",
-                message=message,
-                student=other_ref,
-                distance=round(match.distance, 4),
-            )
-        )
 
-    # Re-enrolling replaces the student's templates, in the same transaction as the insert.
+def duplicate_warnings(
+    context: ServiceContext, session: Session, student_id: int | None, face: Face
+) -> list[Warning_]:
+    """A warning when the face already matches ANOTHER student (refused, by setting)."""
+    [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
+    if match.student_id is None or match.distance >= context.threshold:
+        return []
+    other = session.get(Student, match.student_id)
+    other_ref = StudentRef.model_validate(other) if other else None
+    message = (
+        "This face already matches another enrolled student "
+        f"({other_ref.external_id if other_ref else match.student_id}, "
+        f"distance {match.distance:.3f})."
+    )
+    if context.settings.refuse_duplicate_enrollment:
+        raise Conflict(
+            "duplicate_enrollment", message, student_id=match.student_id, distance=match.distance
+        )
+    return [
+        Warning_(
+            code="duplicate_enrollment",
+            message=message,
+            student=other_ref,
+            distance=round(match.distance, 4),
+        )
+    ]
+
+
+def store_template(
+    context: ServiceContext, session: Session, student: Student, face: Face, data: bytes
+) -> FaceTemplate:
+    """Replace the student's templates with this face's (flushed, not committed)."""
     session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
     template = FaceTemplate(
         student_id=student.id,
@@ -71,12 +88,31 @@ def enroll_photo(
         embedding=face.embedding.astype("<f4").tobytes(),
         box=[float(v) for v in face.box],
         quality=face.quality.score,
-        photo=data if settings.keep_photos else None,
+        photo=data if context.settings.keep_photos else None,
     )
     session.add(template)
-    session.commit()
+    session.flush()
+    return template
+
+
+def publish(context: ServiceContext, student: Student, face: Face) -> None:
+    """After the commit: the gallery follows at once."""
     if student.active:
         context.gallery.set_student(student.id, [np.asarray(face.embedding)])
+
+
+def enroll_photo(
+    context: ServiceContext, session: Session, student_id: int, data: bytes
+) -> EnrollmentOut:
+    # The photo is processed before the first query: no transaction (on SQLite, no write lock)
+    # stays open during the slow part.
+    enrolled = enrollment_face(context, data)
+    face = enrolled.face
+    student = get_student(session, student_id)
+    warnings = duplicate_warnings(context, session, student.id, face)
+    template = store_template(context, session, student, face, data)
+    session.commit()
+    publish(context, student, face)
 
     q = face.quality
     return EnrollmentOut(
@@ -91,6 +127,6 @@ def enroll_photo(
             yaw=round(q.yaw, 3),
             roll=round(q.roll, 1),
         ),
-        faces_in_photo=len(faces),
+        faces_in_photo=enrolled.faces_in_photo,
         warnings=warnings,
     )

@@ -1,0 +1,210 @@
+"""Bulk roster import and re-embedding: enroll a whole class from a CSV and a folder (or zip).
+
+Each row is its own transaction: the student and their template are written together or not
+at all, so a failed photo never leaves a half student behind, and re-running the import skips
+what is already done.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import select
+
+from app.context import ServiceContext
+from app.errors import ServiceError
+from app.services.enrollment import (
+    duplicate_warnings,
+    enrollment_face,
+    publish,
+    store_template,
+)
+from app.tables import FaceTemplate, Student
+
+REQUIRED_COLUMNS = ("external_id", "name", "photo")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int  # in the CSV file, header = 1
+    external_id: str
+    name: str
+    photo: str
+
+
+@dataclass
+class ImportSummary:
+    enrolled: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (external id, why)
+    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, external id, why)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RosterError(ValueError):
+    """The roster file itself is unusable (not a row of it)."""
+
+
+def read_roster(path: Path) -> list[RosterRow]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise RosterError(
+                f"{path} lacks the column(s) {', '.join(missing)}; "
+                f"the header must name {', '.join(REQUIRED_COLUMNS)}"
+            )
+        reader.fieldnames = columns
+        return [
+            RosterRow(
+                line=reader.line_num,
+                external_id=(row["external_id"] or "").strip(),
+                name=(row["name"] or "").strip(),
+                photo=(row["photo"] or "").strip(),
+            )
+            for row in reader
+        ]
+
+
+class PhotoSource:
+    """Photos by file name from a folder or a zip archive."""
+
+    def __init__(self, location: Path, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._zip: zipfile.ZipFile | None = None
+        self._folder: Path | None = None
+        if location.is_dir():
+            self._folder = location
+        elif zipfile.is_zipfile(location):
+            self._zip = zipfile.ZipFile(location)
+            self._members = {
+                PurePosixPath(info.filename).name: info
+                for info in self._zip.infolist()
+                if not info.is_dir()
+            }
+        else:
+            raise RosterError(f"{location} is neither a folder nor a zip archive of photos")
+
+    def read(self, name: str) -> bytes:
+        if not name:
+            raise FileNotFoundError("the row names no photo")
+        if self._folder is not None:
+            relative = PurePosixPath(name)
+            if relative.is_absolute() or ".." in relative.parts:
+                raise ValueError(f"photo {name!r} must be a path inside {self._folder}")
+            path = self._folder / relative
+            if not path.is_file():
+                raise FileNotFoundError(f"photo {name!r} not found in {self._folder}")
+            if path.stat().st_size > self.max_bytes:
+                raise ValueError(f"photo {name!r} is larger than {self.max_bytes} bytes")
+            return path.read_bytes()
+        info = self._members.get(PurePosixPath(name).name)
+        if info is None:
+            raise FileNotFoundError(f"photo {name!r} not found in the archive")
+        if info.file_size > self.max_bytes:  # checked before inflating: no zip bombs
+            raise ValueError(f"photo {name!r} is larger than {self.max_bytes} bytes")
+        return self._zip.read(info)  # type: ignore[union-attr]
+
+
+def import_roster(
+    context: ServiceContext,
+    rows: list[RosterRow],
+    photos: PhotoSource,
+    progress: Callable[[Iterable[RosterRow]], Iterable[RosterRow]] = iter,
+) -> ImportSummary:
+    summary = ImportSummary()
+    seen: dict[str, int] = {}
+    for row in progress(rows):
+        if not row.external_id or not row.name:
+            summary.failed.append((row.line, row.external_id, "external_id and name are required"))
+            continue
+        if row.external_id in seen:
+            summary.failed.append(
+                (row.line, row.external_id, f"duplicate external id (line {seen[row.external_id]})")
+            )
+            continue
+        seen[row.external_id] = row.line
+        with context.db.session() as session:
+            student = session.scalar(select(Student).where(Student.external_id == row.external_id))
+            enrolled = student is not None and session.scalar(
+                select(FaceTemplate.id).where(FaceTemplate.student_id == student.id).limit(1)
+            )
+            session.rollback()  # release the read before the slow photo work
+        if enrolled:
+            summary.skipped.append((row.external_id, "already enrolled"))
+            continue
+        try:
+            data = photos.read(row.photo)
+            face = enrollment_face(context, data).face
+        except (OSError, ValueError, ServiceError) as exc:
+            summary.failed.append((row.line, row.external_id, _reason(exc)))
+            continue
+        with context.db.session() as session:
+            student = session.scalar(select(Student).where(Student.external_id == row.external_id))
+            if student is None:
+                student = Student(external_id=row.external_id, name=row.name)
+                session.add(student)
+                session.flush()
+            try:
+                warnings = duplicate_warnings(context, session, student.id, face)
+            except ServiceError as exc:
+                session.rollback()
+                summary.failed.append((row.line, row.external_id, _reason(exc)))
+                continue
+            store_template(context, session, student, face, data)
+            session.commit()
+            publish(context, student, face)
+        summary.enrolled.append(row.external_id)
+        summary.warnings.extend((row.external_id, w.message) for w in warnings)
+    return summary
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ServiceError):
+        return f"{exc.code}: {exc.message}"
+    return str(exc)
+
+
+@dataclass
+class ReembedSummary:
+    reembedded: list[str] = field(default_factory=list)
+    need_reenrollment: list[str] = field(default_factory=list)  # no kept photo
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def reembed(context: ServiceContext) -> ReembedSummary:
+    """Re-embed templates made by other weights, from their kept photos."""
+    summary = ReembedSummary()
+    with context.db.session() as session:
+        stale = session.execute(
+            select(FaceTemplate.id, Student.external_id, FaceTemplate.photo)
+            .join(Student)
+            .where(FaceTemplate.weights_version != context.embedder.version)
+        ).all()
+        session.rollback()
+    for template_id, external_id, photo in stale:
+        if photo is None:
+            summary.need_reenrollment.append(external_id)
+            continue
+        try:
+            face = enrollment_face(context, photo).face
+        except ServiceError as exc:
+            summary.failed.append((external_id, _reason(exc)))
+            continue
+        with context.db.session() as session:
+            template = session.get(FaceTemplate, template_id)
+            if template is None:
+                continue
+            template.embedding = face.embedding.astype("<f4").tobytes()
+            template.weights_version = context.embedder.version
+            template.backbone = context.embedder.spec.name
+            template.box = [float(v) for v in face.box]
+            template.quality = face.quality.score
+            session.commit()
+        summary.reembedded.append(external_id)
+    context.reload_gallery()
+    return summary
