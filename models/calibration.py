@@ -38,6 +38,7 @@ from models.evaluation import (
     EvaluationData,
     accepted,
     decide,
+    format_photos,
     load_evaluation_data,
     make_embedder,
     open_set_metrics,
@@ -275,6 +276,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"rollcall calibrate: {exc}", file=sys.stderr)
         return 2
+    print("\n".join(format_photos(data.photos)))
+    if data.unscored_pairs:
+        print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")
     print(format_calibration(result, embedder.spec.name))
     if args.dry_run:
         print(f"(dry run: {args.env_file} left unchanged)")

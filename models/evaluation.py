@@ -483,38 +483,44 @@ def open_set_metrics(
 
 
 def plot_roc(roc: RocCurve, metrics: dict[str, object], path: Path) -> None:
+    """Linear ROC, and the same with a log FAR axis where the TAR@FAR targets can be read."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 5.5), dpi=110)
-    ax.step(roc.far, roc.tar, where="post", lw=2, label=f"ROC (AUC = {metrics['roc_auc']:.4f})")
-    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
-    ax.plot(
-        [metrics["far"]],
-        [metrics["tar"]],
-        "o",
-        color="crimson",
-        ms=9,
-        label=f"threshold {metrics['threshold']:.3f}: TAR {metrics['tar']:.1%}, "
-        f"FAR {metrics['far']:.2%}",
+    impostors = int(metrics["impostor_pairs"])
+    # FAR 0 cannot sit on a log axis: it is drawn left of both the first step and the targets.
+    floor = 0.5 * min(1.0 / impostors, *FAR_TARGETS)
+    fig, (linear, log) = plt.subplots(1, 2, figsize=(12, 5.2), dpi=110)
+    point = (
+        f"threshold {metrics['threshold']:.3f}: TAR {metrics['tar']:.1%}, FAR {metrics['far']:.2%}"
     )
-    ax.plot(
-        [metrics["eer"]],
-        [1 - metrics["eer"]],
-        "s",
-        color="darkorange",
-        ms=7,
-        label=f"EER {metrics['eer']:.2%}",
-    )
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"false accept rate (of {metrics['impostor_pairs']} impostor pairs)")
-    ax.set_ylabel(f"true accept rate (of {metrics['genuine_pairs']} genuine pairs)")
-    ax.set_title("Verification ROC")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    for ax, far in ((linear, roc.far), (log, np.maximum(roc.far, floor))):
+        ax.step(far, roc.tar, where="post", lw=2, label=f"ROC (AUC = {metrics['roc_auc']:.4f})")
+        ax.plot([max(metrics["far"], floor if ax is log else 0.0)], [metrics["tar"]], "o",
+                color="crimson", ms=9, label=point)  # fmt: skip
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(f"true accept rate (of {metrics['genuine_pairs']} genuine pairs)")
+        ax.grid(alpha=0.3)
+    linear.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
+    linear.plot([metrics["eer"]], [1 - metrics["eer"]], "s", color="darkorange", ms=7,
+                label=f"EER {metrics['eer']:.2%}")  # fmt: skip
+    linear.set_xlim(-0.02, 1.02)
+    linear.set_xlabel(f"false accept rate (of {impostors} impostor pairs)")
+    linear.set_title("Verification ROC")
+    linear.legend(loc="lower right", fontsize=8)
+    log.set_xscale("log")
+    log.set_xlim(floor * 0.8, 1.05)
+    for row in metrics["tar_at_far"]:
+        log.axvline(row["far_target"], color="grey", ls="--", lw=1)
+        log.annotate(f"FAR {row['far_target']:.0e}\nTAR {row['tar']:.1%}",
+                     (row["far_target"], 0.05), fontsize=8, ha="right")  # fmt: skip
+    log.axvspan(floor * 0.8, 1.0 / impostors, color="grey", alpha=0.15,
+                label=f"below 1/{impostors}: not measurable")  # fmt: skip
+    log.set_xlabel("false accept rate (log scale; FAR 0 drawn at the left edge)")
+    log.set_title("ROC, low-FAR region")
+    log.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -726,20 +732,27 @@ def _pct(value: float) -> str:
     return f"{100 * value:6.2f}%"
 
 
-def format_report(report: dict[str, object]) -> str:
-    v = report["verification"]
-    photos = report["photos"]
+def format_photos(photos: dict[str, object]) -> list[str]:
+    """The photo counts, and every photo that was not used or needed a choice, by name."""
     lines = [
-        f"dataset   {report['dataset']}",
-        f"backbone  {report['backbone']} ({report['weights']})",
-        f"threshold {report['threshold']:.4f} ({report['threshold_source']})",
         f"photos    {photos['embedded']} of {photos['total']} embedded; "
         f"no face: {photos['no_face_count']}, unreadable: {photos['unreadable_count']}, "
-        f"several faces (most probable used): {photos['multiple_faces_count']}",
+        f"several faces (most probable used): {photos['multiple_faces_count']}"
     ]
     lines += [f"  no face:    {path}" for path in photos["no_face"]]
     lines += [f"  unreadable: {e['path']} ({e['error']})" for e in photos["unreadable"]]
     lines += [f"  {e['faces']} faces:    {e['path']}" for e in photos["multiple_faces"]]
+    return lines
+
+
+def format_report(report: dict[str, object]) -> str:
+    v = report["verification"]
+    lines = [
+        f"dataset   {report['dataset']}",
+        f"backbone  {report['backbone']} ({report['weights']})",
+        f"threshold {report['threshold']:.4f} ({report['threshold_source']})",
+        *format_photos(report["photos"]),
+    ]
     lines += [
         "",
         f"Verification: {v['genuine_pairs']} genuine, {v['impostor_pairs']} impostor pairs"
@@ -756,8 +769,8 @@ def format_report(report: dict[str, object]) -> str:
         if not row["reliable"]:
             note = (
                 f"  [only {row['impostor_pairs']} impostor pairs: FAR moves in steps of "
-                f"{row['far_resolution']:.1e}, {row['false_accepts_allowed']} false accepts "
-                "allowed; not a reliable estimate]"
+                f"{row['far_resolution']:.1e}, so at most {row['false_accepts_allowed']} false "
+                "accepts; not a reliable estimate]"
             )
         lines.append(f"  TAR @ FAR={row['far_target']:.0e}      {_pct(row['tar'])}{note}")
     for kind in ("genuine", "impostor"):

@@ -272,26 +272,27 @@ def layer_units(backbone: nn.Module) -> list[tuple[str, nn.Module]]:
     return units
 
 
-def freeze(backbone: nn.Module, until: str | None) -> list[str]:
-    """Freeze every unit up to and including `until` (a unit name or prefix, or a count)."""
+def frozen_count(backbone: nn.Module, until: str | None) -> int:
+    """How many of `layer_units` `--freeze-until` names (a unit name or prefix, or a count)."""
     if not until:
-        return []
-    units = layer_units(backbone)
-    names = [name for name, _ in units]
+        return 0
+    names = [name for name, _ in layer_units(backbone)]
     if until.isdigit():
-        count = int(until)
-        if count > len(units):
-            raise ValueError(f"--freeze-until {count}: the backbone has only {len(units)} layers")
-    else:
-        matches = [
-            i for i, name in enumerate(names) if name == until or name.startswith(until + ".")
-        ]
-        if not matches:
-            raise ValueError(f"--freeze-until {until!r}: no such layer; layers: {', '.join(names)}")
-        count = matches[-1] + 1
-    for _, module in units[:count]:
+        if int(until) > len(names):
+            raise ValueError(f"--freeze-until {until}: the backbone has only {len(names)} layers")
+        return int(until)
+    matches = [i for i, name in enumerate(names) if name == until or name.startswith(f"{until}.")]
+    if not matches:
+        raise ValueError(f"--freeze-until {until!r}: no such layer; layers: {', '.join(names)}")
+    return matches[-1] + 1
+
+
+def freeze(backbone: nn.Module, until: str | None) -> list[str]:
+    """Freeze every layer up to and including `until`; the names of the frozen layers."""
+    units = layer_units(backbone)[: frozen_count(backbone, until)]
+    for _, module in units:
         module.requires_grad_(False)
-    return names[:count]
+    return [name for name, _ in units]
 
 
 def set_training(network: nn.Module, backbone: nn.Module, frozen: Sequence[str]) -> None:
@@ -504,7 +505,10 @@ def fine_tune(
     backbone.load_state_dict(_wrap_state(backbone, best_state))
     network.eval()
     plot_path = out_dir / PLOT_FILE
-    plot_training(history, best.epoch, plot_path, spec.threshold)
+    title = (
+        f"Fine-tuning {spec.name}: {config.loss} loss (margin {margin:g}), {config.miner} mining"
+    )
+    plot_training(history, best.epoch, plot_path, spec.threshold, title)
     result = TrainResult(
         weights_path,
         out_dir / SIDECAR_FILE,
@@ -560,7 +564,7 @@ def _describe(record: EpochRecord) -> str:
 
 
 def plot_training(
-    history: Sequence[EpochRecord], best_epoch: int, path: Path, threshold: float
+    history: Sequence[EpochRecord], best_epoch: int, path: Path, threshold: float, title: str = ""
 ) -> None:
     import matplotlib
 
@@ -596,6 +600,8 @@ def plot_training(
     val_ax.set_ylabel("held-out verification")
     val_ax.set_title("Held-out identities")
     val_ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -639,6 +645,11 @@ def train_command(args: argparse.Namespace) -> int:
         return 2
     embedder = make_embedder(args)
     if embedder is None:
+        return 2
+    try:
+        frozen_count(embedder.network.backbone, args.freeze_until)  # before the slow detection
+    except ValueError as exc:
+        print(f"rollcall train: {exc}", file=sys.stderr)
         return 2
     paths, labels = list_identity_photos(root)
     chip_set = extract_chips(embedder, root, paths, progress=True)
