@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
+from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
 from models.image import Photo
@@ -60,14 +61,29 @@ class FaceDetector:
             size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
             image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         # MTCNN's own floor sets its image pyramid: no smaller than the face we would keep.
-        self._mtcnn.min_face_size = max(12, int(self.config.min_face_size * scale))
+        # It is passed per call (not set on the shared module) so that concurrent requests
+        # with differently sized photos never see each other's setting.
+        min_size = max(12, int(self.config.min_face_size * scale))
+        if min(image.size) < min_size:  # too small to hold any face we would keep
+            return []
+        mtcnn = self._mtcnn
         with torch.inference_mode():
-            boxes, probs, points = self._mtcnn.detect(image, landmarks=True)
-        if boxes is None:
+            [found], [points] = detect_face(
+                image,
+                min_size,
+                mtcnn.pnet,
+                mtcnn.rnet,
+                mtcnn.onet,
+                mtcnn.thresholds,
+                mtcnn.factor,
+                mtcnn.device,
+            )
+        if len(found) == 0:
             return []
         # facenet-pytorch 2.5.3 under numpy 2 hands back object-dtype arrays.
-        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4) / scale
-        probs = np.asarray(probs, dtype=np.float32).reshape(-1)
+        found = np.asarray(found, dtype=np.float32).reshape(-1, 5)
+        boxes = found[:, :4] / scale
+        probs = found[:, 4]
         points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2) / scale
         faces = [
             DetectedFace(box=box, probability=float(prob), landmarks=marks)

@@ -188,3 +188,8 @@ def test_batch_embedding_equals_one_by_one(embedder: FaceEmbedder, faces_dir: Pa
     for index, face in enumerate(faces):
         np.testing.assert_allclose(batch[index], face.embedding, atol=1e-4)
         np.testing.assert_allclose(batch[index + 6 * len(faces)], face.embedding, atol=1e-4)
+
+
+def test_photos_too_small_for_any_face_give_no_face(embedder: FaceEmbedder) -> None:
+    for size in ((30, 30), (20, 3000), (3000, 12)):
+        assert embedder.faces(_encode(Image.new("RGB", size, (120, 90, 60)), "PNG")) == []
