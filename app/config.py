@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.backbones import get_backbone
@@ -33,7 +34,16 @@ class Settings(BaseSettings):
     refuse_duplicate_enrollment: bool = False  # else: enroll and warn
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
     migrate_on_startup: bool = True
-    admin_key: str | None = Field(None, min_length=16)  # bootstrap admin key, never stored
+    admin_key: SecretStr | None = Field(None, min_length=16)  # bootstrap admin key, never stored
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
 
     @property
     def distance_threshold(self) -> float:

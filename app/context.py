@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
 from app.gallery import Gallery
 from app.migrate import upgrade
 from app.observability import Metrics
-from app.tables import FaceTemplate, Student
+from app.tables import FaceTemplate, GalleryState, Student
 from models.embedder import FaceEmbedder
 
 log = logging.getLogger(__name__)
+
+
+def bump_gallery_revision(session: Session) -> None:
+    """Mark, inside the writer's transaction, that the enrolled faces changed."""
+    session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
 
 
 @dataclass
@@ -26,7 +33,9 @@ class ServiceContext:
     embedder: FaceEmbedder
     gallery: Gallery
     metrics: Metrics
+    gallery_revision: int = -1  # the database revision the gallery was loaded at
     stale_templates: int = 0  # templates of other weights, left out of the gallery
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def threshold(self) -> float:
@@ -43,19 +52,31 @@ class ServiceContext:
         embedder = embedder or FaceEmbedder(settings.embedder_config())
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
         context = cls(settings, db, embedder, gallery, metrics)
-        context.reload_gallery()
+        with db.read_session() as session:
+            context.sync_gallery(session)
         return context
 
-    def reload_gallery(self) -> None:
-        """Rebuild the gallery from the database: active students, templates of OUR weights."""
-        with self.db.session() as session:
-            rows = session.execute(
-                select(
-                    FaceTemplate.student_id, FaceTemplate.embedding, FaceTemplate.weights_version
-                )
-                .join(Student)
-                .where(Student.active)
-            ).all()
+    def sync_gallery(self, session: Session) -> None:
+        """Reload the gallery if the enrolled faces changed since it was loaded.
+
+        Reads through the caller's session: on SQLite a second session could wait on the
+        caller's own write lock.
+        """
+        revision = session.scalar(select(GalleryState.revision)) or 0
+        if revision == self.gallery_revision:
+            return
+        with self._reload_lock:
+            if revision != self.gallery_revision:
+                self._load(session)
+                self.gallery_revision = revision
+
+    def _load(self, session: Session) -> None:
+        """Active students' templates made by OUR weights, as one matrix."""
+        rows = session.execute(
+            select(FaceTemplate.student_id, FaceTemplate.embedding, FaceTemplate.weights_version)
+            .join(Student)
+            .where(Student.active)
+        ).all()
         usable = [(sid, emb) for sid, emb, version in rows if version == self.embedder.version]
         stale = len(rows) - len(usable)
         if stale:

@@ -1,4 +1,4 @@
-"""The database engine and sessions: the one place that knows how to connect."""
+"""The database engines and sessions: the one place that knows how to connect."""
 
 from __future__ import annotations
 
@@ -13,48 +13,61 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # Hand transaction control to SQLAlchemy so BEGIN IMMEDIATE below is what starts them.
+        # Hand transaction control to SQLAlchemy so the BEGIN below is what starts them.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe under WAL, much faster commits
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        # Take the write lock up front: a deferred transaction that reads then writes fails at
-        # once with SQLITE_BUSY (no waiting) when another writer committed in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a deferred transaction that reads then writes
+        # fails at once with SQLITE_BUSY (no waiting) when another writer committed in
+        # between. Readers begin deferred, so they never wait for (or block) a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True) -> Engine:
+    """An engine for `url`. `foreign_keys=False` is for SQLite migrations only: batch
+    migrations recreate tables, and a DROP under enforced keys would cascade into the data."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 class Database:
-    """An engine and its session factory."""
+    """Sessions for writing, and (on SQLite, through a second engine) for reading only."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_db_engine(url)
+        sqlite = self.engine.dialect.name == "sqlite"
+        self.read_engine = create_db_engine(url, writer=False) if sqlite else self.engine
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.sessions() as session:
             yield session
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that must not write (on SQLite it holds no write lock)."""
+        with self.read_sessions() as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

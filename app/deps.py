@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, File, Request, Security, UploadFile
+from fastapi import Depends, File, Path, Query, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,10 @@ from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
 from app.services.keys import Role, role_of
 
 UPLOAD_CHUNK = 1024 * 1024
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -30,6 +34,14 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+
+def get_read_session(context: ContextDep) -> Iterator[Session]:
+    with context.db.read_session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]  # for requests that only read
+
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an access key (roles: admin, kiosk, viewer)"
 )
@@ -43,9 +55,11 @@ def current_role(
     if not key:
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
-    # (on SQLite, the write lock) while the photo is being processed.
-    with context.db.session() as session:
-        role = role_of(session, key, context.settings.admin_key)
+    # while the photo is being processed.
+    admin_key = context.settings.admin_key
+    admin_key = admin_key.get_secret_value() if admin_key else None
+    with context.db.read_session() as session:
+        role = role_of(session, key, admin_key)
     if role is None:
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
     request.state.role = role

@@ -1,12 +1,12 @@
 """The enrolled faces, held in memory as one matrix and searched in one vectorised step.
 
-Writers build new arrays and swap them in under a lock (copy-on-write), so a search never sees
-a half-updated gallery and never waits for a writer.
+`load` builds new arrays and swaps them in with one assignment, so a search never sees a
+half-loaded gallery and never waits for a reload. The database is the truth: the service
+reloads the gallery whenever the enrolled faces changed (see `ServiceContext.sync_gallery`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -35,7 +35,6 @@ class Gallery:
     def __init__(self, dimension: int, distance: DistanceFn) -> None:
         self.dimension = dimension
         self._distance = distance
-        self._lock = threading.Lock()
         self._snapshot = _Snapshot(np.zeros((0, dimension), np.float32), np.zeros(0, np.int64))
 
     def __len__(self) -> int:
@@ -48,27 +47,10 @@ class Gallery:
     def load(self, templates: Iterable[tuple[int, np.ndarray]]) -> None:
         """Replace everything with these (student id, embedding) pairs."""
         rows = list(templates)
-        embeddings = np.stack([e for _, e in rows]).astype(np.float32) if rows else None
-        with self._lock:
-            self._snapshot = _Snapshot(
-                embeddings if embeddings is not None else np.zeros((0, self.dimension), np.float32),
-                np.array([sid for sid, _ in rows], dtype=np.int64),
-            )
-
-    def set_student(self, student_id: int, embeddings: list[np.ndarray]) -> None:
-        """Make `embeddings` the student's only templates (none: remove the student)."""
-        with self._lock:
-            keep = self._snapshot.student_ids != student_id
-            new_rows = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.dimension)
-            self._snapshot = _Snapshot(
-                np.concatenate([self._snapshot.embeddings[keep], new_rows]),
-                np.concatenate(
-                    [self._snapshot.student_ids[keep], np.full(len(new_rows), student_id)]
-                ),
-            )
-
-    def remove_student(self, student_id: int) -> None:
-        self.set_student(student_id, [])
+        embeddings = np.zeros((len(rows), self.dimension), np.float32)
+        for index, (_, embedding) in enumerate(rows):
+            embeddings[index] = embedding
+        self._snapshot = _Snapshot(embeddings, np.array([sid for sid, _ in rows], dtype=np.int64))
 
     def search(self, queries: np.ndarray, exclude_student: int | None = None) -> list[GalleryMatch]:
         """For each (D,) query embedding, the best and runner-up students by distance."""

@@ -18,6 +18,7 @@ from app.routes import attendance, checkins, health, keys, metrics, sessions, st
 from models.embedder import FaceEmbedder
 
 API_PREFIX = "/api/v1"
+MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
@@ -56,6 +57,17 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     app.include_router(health.router)
     app.include_router(metrics.router)
     install(app, observed)
+
+    @app.middleware("http")
+    async def refuse_oversized_uploads(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # Refused from the Content-Length header, before the body is received and spooled.
+        limit = (settings or get_settings()).max_upload_bytes + MULTIPART_OVERHEAD
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            return _error(
+                413, "upload_too_large", f"The upload is larger than {limit // 1024} KiB."
+            )
+        return await call_next(request)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -36,9 +36,18 @@ class StudentCreate(BaseModel):
 
 
 class StudentUpdate(BaseModel):
+    """Only the fields sent change; sending null is an error, not "leave as is"."""
+
     external_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
     name: str | None = Field(None, min_length=1, max_length=200)
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> StudentUpdate:
+        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self
 
 
 class StudentRef(BaseModel):

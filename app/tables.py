@@ -141,3 +141,17 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GalleryState(Base):
+    """One row whose revision goes up with every change to what the gallery holds.
+
+    Every writer (the service, `rollcall import`, another worker process) bumps it in the same
+    transaction as its change; each process reloads its in-memory gallery when it sees a
+    revision it has not loaded yet.
+    """
+
+    __tablename__ = "gallery_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)

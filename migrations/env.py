@@ -37,7 +37,7 @@ else:
     if connection is not None:
         _run(connection)
     else:
-        engine = create_db_engine(_url())
+        engine = create_db_engine(_url(), foreign_keys=False)
         with engine.connect() as connection:
             _run(connection)
         engine.dispose()

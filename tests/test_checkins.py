@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
@@ -139,3 +140,30 @@ def test_verify_one_to_one(client: TestClient, faces_dir: Path) -> None:
     assert same["match"] is True and same["distance"] < same["threshold"]
     other = post_file(client, f"/api/v1/students/{ids['joe_biden']}/verify", obama2).json()
     assert other["match"] is False and other["distance"] >= other["threshold"]
+
+
+def test_checkin_without_session_id_counts_for_the_session_in_progress(
+    client: TestClient, faces_dir: Path
+) -> None:
+    enroll_five(client, faces_dir)
+    now = dt.datetime.now(dt.UTC)
+    running = client.post(
+        "/api/v1/sessions",
+        json={
+            "name": "Now",
+            "starts_at": (now - dt.timedelta(minutes=30)).isoformat(),
+            "ends_at": (now + dt.timedelta(minutes=30)).isoformat(),
+        },
+    ).json()
+    client.post(  # a session that is over does not catch check-ins
+        "/api/v1/sessions",
+        json={
+            "name": "Earlier",
+            "starts_at": (now - dt.timedelta(hours=3)).isoformat(),
+            "ends_at": (now - dt.timedelta(hours=2)).isoformat(),
+        },
+    )
+    answer = post_file(client, CHECKIN, faces_dir / "people" / "joe_biden" / "biden2.jpg").json()
+    assert answer["session"] == {"id": running["id"], "name": "Now"}
+    [row] = client.get("/api/v1/attendance", params={"session_id": running["id"]}).json()
+    assert row["student"]["external_id"] == "joe_biden"

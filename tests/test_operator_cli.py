@@ -15,7 +15,7 @@ from PIL import Image
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import REPO, make_settings
+from tests.conftest import ADMIN_KEY, REPO, make_settings
 
 
 def rollcall(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,9 +63,14 @@ def student_count(database: Path) -> int:
     return students
 
 
-def test_import_roster_folder_then_again_then_zip(faces_dir: Path, tmp_path: Path) -> None:
+def test_import_roster_folder_then_again_then_zip(
+    faces_dir: Path, tmp_path: Path, embedder: FaceEmbedder
+) -> None:
     roster, photos = make_roster(faces_dir, tmp_path)
     database = tmp_path / "class.db"
+    settings = make_settings(tmp_path, database_url=f"sqlite:///{database}")
+    running = TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY})
+    running.__enter__()  # a service already running on the database while the import runs
 
     first = rollcall(database, "import", str(roster), str(photos))
     assert first.returncode == 1, first.stderr  # some rows failed
@@ -75,6 +80,11 @@ def test_import_roster_folder_then_again_then_zip(faces_dir: Path, tmp_path: Pat
     assert "line 14 S000: duplicate external id (line 2)" in first.stdout
     assert "enrolling" in first.stderr  # the progress bar
     assert student_count(database) == 10
+    # The running service sees the imported students at once (its gallery follows the database).
+    with (faces_dir / "people" / "rose_leslie" / "rose2.jpg").open("rb") as photo:
+        [face] = running.post("/api/v1/checkins", files={"file": photo}).json()["faces"]
+    running.__exit__(None, None, None)
+    assert face["decision"] == "present" and face["student"]["name"] == "Rose Leslie"
 
     again = rollcall(database, "import", str(roster), str(photos))
     assert "enrolled 0, skipped 10, failed 3" in again.stdout

@@ -131,3 +131,37 @@ def test_duplicate_enrollment_warns_or_refuses(
                 [warning] = response.json()["warnings"]
                 assert warning["code"] == "duplicate_enrollment"
                 assert warning["student"]["external_id"] == "O1"
+
+
+def test_odd_requests_get_clear_answers(client: TestClient) -> None:
+    ana = client.post(STUDENTS, json={"external_id": "A_1", "name": "=HYPERLINK(1)"}).json()
+    client.post(STUDENTS, json={"external_id": "B1", "name": "Bob"})
+    # LIKE wildcards in a search are literal characters.
+    assert [s["id"] for s in client.get(STUDENTS, params={"q": "_"}).json()["items"]] == [ana["id"]]
+    assert client.get(STUDENTS, params={"q": "%"}).json()["total"] == 0
+    # An explicit null is refused, not silently ignored.
+    null = client.patch(f"{STUDENTS}/{ana['id']}", json={"name": None})
+    assert null.status_code == 422 and "cannot be null" in null.json()["error"]["message"]
+    # Ids beyond a 64-bit integer are a validation error, not a database crash.
+    huge = client.get(f"{STUDENTS}/99999999999999999999")
+    assert huge.status_code == 422
+    assert client.get("/api/v1/attendance", params={"student_id": 10**30}).status_code == 422
+
+
+def test_csv_export_neutralises_formulas() -> None:
+    import datetime as dt
+
+    from app.schemas import AttendanceOut, StudentRef
+    from app.services.attendance import attendance_csv
+
+    row = AttendanceOut(
+        id=1,
+        student=StudentRef(id=1, external_id="@x", name="=HYPERLINK(1)"),
+        session=None,
+        day=dt.date(2026, 1, 2),
+        first_checkin_at=dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC),
+        similarity=0.7,
+        checkin_id=3,
+    )
+    line = attendance_csv([row]).splitlines()[1]
+    assert line.startswith("1,1,'@x,'=HYPERLINK(1),")

@@ -114,3 +114,10 @@ def test_unknown_student_id(client: TestClient, faces_dir: Path) -> None:
     for url in ("/api/v1/students/404/photo", "/api/v1/students/404/verify"):
         response = post_bytes(client, url, "obama.jpg", photo)
         assert response.status_code == 404
+
+
+def test_upload_refused_from_its_content_length(client: TestClient) -> None:
+    big = b"\xff\xd8" + b"0" * (11 * 1024 * 1024)  # over the 10 MiB default
+    response = post_bytes(client, "/api/v1/checkins", "big.jpg", big)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "upload_too_large"

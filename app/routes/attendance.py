@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from app.deps import SessionDep, allow
+from app.deps import IdQuery, ReadSessionDep, allow
 from app.schemas import AttendanceOut
 from app.services import attendance
 from app.services.keys import Role
@@ -20,12 +20,12 @@ router = APIRouter(prefix="/attendance", tags=["attendance"], dependencies=[allo
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"}},
 )
 def list_attendance(
-    session: SessionDep,
-    session_id: int | None = None,
+    session: ReadSessionDep,
+    session_id: IdQuery = None,
     day: dt.date | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    student_id: int | None = None,
+    student_id: IdQuery = None,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> list[AttendanceOut] | Response:

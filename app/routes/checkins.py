@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from app.deps import ContextDep, PhotoDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.routes.students import PHOTO_ERRORS
 from app.schemas import CheckinOut, VerifyOut
 from app.services import checkin
@@ -18,7 +18,7 @@ def check_in(
     context: ContextDep,
     session: SessionDep,
     photo: PhotoDep,
-    session_id: Annotated[int | None, Form()] = None,
+    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> CheckinOut:
     """Check in every face in the photo against the whole gallery."""
     return checkin.check_in(context, session, photo, session_id)
@@ -26,7 +26,7 @@ def check_in(
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
 def verify_student(
-    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
+    context: ContextDep, session: ReadSessionDep, student_id: IdPath, photo: PhotoDep
 ) -> VerifyOut:
     """1:1 verification: is the person in this photo this student?"""
     return checkin.verify(context, session, student_id, photo)

@@ -13,14 +13,15 @@ router = APIRouter(tags=["health"])
 @router.get("/health", response_model=HealthOut)
 def health(context: ContextDep) -> JSONResponse:
     try:
-        with context.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with context.db.read_session() as session:
+            session.execute(text("SELECT 1"))
+            context.sync_gallery(session)
         database = True
     except Exception:
         database = False
     body = HealthOut(
         status="ok" if database else "degraded",
-        model_loaded=context.embedder is not None,
+        model_loaded=True,  # the app does not start without its model
         database=database,
         backbone=context.embedder.spec.name,
         weights_version=context.embedder.version,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import SessionDep, allow
+from app.deps import IdPath, ReadSessionDep, SessionDep, allow
 from app.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from app.services import keys
 
@@ -17,10 +17,10 @@ def create_key(session: SessionDep, body: ApiKeyCreate) -> ApiKeyCreated:
 
 
 @router.get("", response_model=list[ApiKeyOut])
-def list_keys(session: SessionDep) -> list[ApiKeyOut]:
+def list_keys(session: ReadSessionDep) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(row) for row in keys.list_keys(session)]
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut)
-def revoke_key(session: SessionDep, key_id: int) -> ApiKeyOut:
+def revoke_key(session: SessionDep, key_id: IdPath) -> ApiKeyOut:
     return ApiKeyOut.model_validate(keys.revoke_key(session, key_id))

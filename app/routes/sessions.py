@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import SessionDep, allow
+from app.deps import IdPath, ReadSessionDep, SessionDep, allow
 from app.schemas import SessionCreate, SessionOut, SessionReport
 from app.services import attendance
 from app.services.keys import Role
@@ -19,7 +19,7 @@ def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
 
 
 @router.get("", response_model=list[SessionOut])
-def list_sessions(session: SessionDep) -> list[SessionOut]:
+def list_sessions(session: ReadSessionDep) -> list[SessionOut]:
     return [
         SessionOut.model_validate(s, from_attributes=True)
         for s in attendance.list_sessions(session)
@@ -27,12 +27,12 @@ def list_sessions(session: SessionDep) -> list[SessionOut]:
 
 
 @router.get("/{session_id}", response_model=SessionOut)
-def get_session(session: SessionDep, session_id: int) -> SessionOut:
+def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     found = attendance.get_session(session, session_id)
     return SessionOut.model_validate(found, from_attributes=True)
 
 
 @router.get("/{session_id}/report", response_model=SessionReport)
-def session_report(session: SessionDep, session_id: int) -> SessionReport:
+def session_report(session: ReadSessionDep, session_id: IdPath) -> SessionReport:
     """Who was present (with first check-in time) and who, among active students, was absent."""
     return attendance.session_report(session, session_id)

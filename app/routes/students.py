@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ContextDep, PhotoDep, SessionDep, allow
+from app.deps import ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.schemas import (
     EnrollmentOut,
     ErrorResponse,
@@ -29,7 +29,7 @@ def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
 
 @router.get("", response_model=StudentPage)
 def list_students(
-    session: SessionDep,
+    session: ReadSessionDep,
     q: Annotated[str | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -39,26 +39,24 @@ def list_students(
 
 
 @router.get("/{student_id}", response_model=StudentOut)
-def get_student(session: SessionDep, student_id: int) -> StudentOut:
+def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
     return students.student_out(session, students.get_student(session, student_id))
 
 
 @router.patch("/{student_id}", response_model=StudentOut)
-def update_student(
-    context: ContextDep, session: SessionDep, student_id: int, body: StudentUpdate
-) -> StudentOut:
-    student = students.update_student(context, session, student_id, body)
+def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
+    student = students.update_student(session, student_id, body)
     return students.student_out(session, student)
 
 
 @router.delete("/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_student(context: ContextDep, session: SessionDep, student_id: int) -> None:
-    students.delete_student(context, session, student_id)
+def delete_student(session: SessionDep, student_id: IdPath) -> None:
+    students.delete_student(session, student_id)
 
 
 @router.post("/{student_id}/photo", response_model=EnrollmentOut, responses=PHOTO_ERRORS)
 def enroll_photo(
-    context: ContextDep, session: SessionDep, student_id: int, photo: PhotoDep
+    context: ContextDep, session: SessionDep, student_id: IdPath, photo: PhotoDep
 ) -> EnrollmentOut:
     """Detect the face in the photo, embed it and store it as the student's template."""
     return enrollment.enroll_photo(context, session, student_id, photo)

@@ -90,13 +90,21 @@ def list_attendance(
     return [_attendance_out(row) for row in rows]
 
 
+def _cell(value: object) -> object:
+    """Neutralise text a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def attendance_csv(rows: list[AttendanceOut]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(
-            [
+            _cell(value)
+            for value in [
                 row.id,
                 row.student.id,
                 row.student.external_id,

@@ -49,6 +49,17 @@ def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> 
     ).first()
 
 
+def _attendance_exists(session: Session, student_id: int, period: str) -> bool:
+    return (
+        session.scalar(
+            select(Attendance.id).where(
+                Attendance.student_id == student_id, Attendance.period == period
+            )
+        )
+        is not None
+    )
+
+
 def check_in(
     context: ServiceContext, session: Session, data: bytes, session_id: int | None
 ) -> CheckinOut:
@@ -58,13 +69,18 @@ def check_in(
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
     threshold = context.threshold
+    context.sync_gallery(session)
     with current_timer().stage("search"):
         matches = context.gallery.search(np.stack([face.embedding for face in faces]))
 
     answers: list[CheckinFace] = []
     for face, match in zip(faces, matches, strict=True):
+        # A student deleted since the gallery was loaded is nobody to mark present.
+        student = session.get(Student, match.student_id) if match.student_id else None
+        if match.student_id is not None and student is None:
+            match = GalleryMatch(None, float("inf"), None, float("inf"))
         decision = decide(match, threshold, context.settings.ambiguity_margin)
-        known = match.student_id is not None
+        known = student is not None
         score = similarity(match.distance, threshold) if known else None
         attempt = CheckinAttempt(
             created_at=now,
@@ -94,8 +110,9 @@ def check_in(
                     session.add(row)
                 attendance_id = row.id
             except IntegrityError:
+                if not _attendance_exists(session, row.student_id, period):
+                    raise  # another integrity problem: not a repeat check-in
                 decision = attempt.outcome = "already_present"
-        student = session.get(Student, match.student_id) if known else None
         answers.append(
             CheckinFace(
                 decision=decision,

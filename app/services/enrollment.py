@@ -2,18 +2,17 @@
 
 The steps are separate so the roster importer can create a student and enroll them in ONE
 transaction: `enrollment_face` (slow, touches no database), `duplicate_warnings`, then
-`store_template` (no commit).
+`store_template` (no commit). Every process's gallery follows the commit (gallery revision).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from app.context import ServiceContext
+from app.context import ServiceContext, bump_gallery_revision
 from app.errors import Conflict, Unprocessable
 from app.schemas import EnrollmentOut, FaceQualityOut, StudentRef, Warning_
 from app.services.photos import dominant_face, read_faces
@@ -52,6 +51,7 @@ def duplicate_warnings(
     context: ServiceContext, session: Session, student_id: int | None, face: Face
 ) -> list[Warning_]:
     """A warning when the face already matches ANOTHER student (refused, by setting)."""
+    context.sync_gallery(session)
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
     if match.student_id is None or match.distance >= context.threshold:
         return []
@@ -91,14 +91,9 @@ def store_template(
         photo=data if context.settings.keep_photos else None,
     )
     session.add(template)
+    bump_gallery_revision(session)
     session.flush()
     return template
-
-
-def publish(context: ServiceContext, student: Student, face: Face) -> None:
-    """After the commit: the gallery follows at once."""
-    if student.active:
-        context.gallery.set_student(student.id, [np.asarray(face.embedding)])
 
 
 def enroll_photo(
@@ -112,7 +107,6 @@ def enroll_photo(
     warnings = duplicate_warnings(context, session, student.id, face)
     template = store_template(context, session, student, face, data)
     session.commit()
-    publish(context, student, face)
 
     q = face.quality
     return EnrollmentOut(

@@ -13,16 +13,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
-from app.context import ServiceContext
+from app.context import ServiceContext, bump_gallery_revision
 from app.errors import ServiceError
-from app.services.enrollment import (
-    duplicate_warnings,
-    enrollment_face,
-    publish,
-    store_template,
-)
+from app.schemas import StudentCreate
+from app.services.enrollment import duplicate_warnings, enrollment_face, store_template
 from app.tables import FaceTemplate, Student
 
 REQUIRED_COLUMNS = ("external_id", "name", "photo")
@@ -49,6 +46,15 @@ class RosterError(ValueError):
 
 
 def read_roster(path: Path) -> list[RosterRow]:
+    try:
+        return _read_roster(path)
+    except UnicodeDecodeError as exc:
+        raise RosterError(f"{path} is not UTF-8 text: save the roster as CSV UTF-8") from exc
+    except csv.Error as exc:
+        raise RosterError(f"{path} is not a readable CSV file: {exc}") from exc
+
+
+def _read_roster(path: Path) -> list[RosterRow]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = [c.strip().lower() for c in reader.fieldnames or []]
@@ -81,11 +87,14 @@ class PhotoSource:
             self._folder = location
         elif zipfile.is_zipfile(location):
             self._zip = zipfile.ZipFile(location)
-            self._members = {
-                PurePosixPath(info.filename).name: info
-                for info in self._zip.infolist()
-                if not info.is_dir()
-            }
+            files = [info for info in self._zip.infolist() if not info.is_dir()]
+            self._members = {info.filename: info for info in files}
+            # A bare file name also finds a member in a folder of the archive, unless two
+            # folders hold that name (then the roster must say which).
+            names = [PurePosixPath(info.filename).name for info in files]
+            for name, info in zip(names, files, strict=True):
+                if names.count(name) == 1:
+                    self._members.setdefault(name, info)
         else:
             raise RosterError(f"{location} is neither a folder nor a zip archive of photos")
 
@@ -102,12 +111,15 @@ class PhotoSource:
             if path.stat().st_size > self.max_bytes:
                 raise ValueError(f"photo {name!r} is larger than {self.max_bytes} bytes")
             return path.read_bytes()
-        info = self._members.get(PurePosixPath(name).name)
+        info = self._members.get(name)
         if info is None:
-            raise FileNotFoundError(f"photo {name!r} not found in the archive")
+            raise FileNotFoundError(f"photo {name!r} not found (or not unique) in the archive")
         if info.file_size > self.max_bytes:  # checked before inflating: no zip bombs
             raise ValueError(f"photo {name!r} is larger than {self.max_bytes} bytes")
-        return self._zip.read(info)  # type: ignore[union-attr]
+        try:
+            return self._zip.read(info)  # type: ignore[union-attr]
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+            raise ValueError(f"photo {name!r} cannot be read from the archive: {exc}") from exc
 
 
 def import_roster(
@@ -119,8 +131,11 @@ def import_roster(
     summary = ImportSummary()
     seen: dict[str, int] = {}
     for row in progress(rows):
-        if not row.external_id or not row.name:
-            summary.failed.append((row.line, row.external_id, "external_id and name are required"))
+        try:
+            StudentCreate(external_id=row.external_id, name=row.name)  # the API's own rules
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            summary.failed.append((row.line, row.external_id, problems))
             continue
         if row.external_id in seen:
             summary.failed.append(
@@ -157,7 +172,6 @@ def import_roster(
                 continue
             store_template(context, session, student, face, data)
             session.commit()
-            publish(context, student, face)
         summary.enrolled.append(row.external_id)
         summary.warnings.extend((row.external_id, w.message) for w in warnings)
     return summary
@@ -204,7 +218,9 @@ def reembed(context: ServiceContext) -> ReembedSummary:
             template.backbone = context.embedder.spec.name
             template.box = [float(v) for v in face.box]
             template.quality = face.quality.score
+            bump_gallery_revision(session)
             session.commit()
         summary.reembedded.append(external_id)
-    context.reload_gallery()
+    with context.db.read_session() as session:
+        context.sync_gallery(session)
     return summary

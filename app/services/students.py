@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.context import ServiceContext
+from app.context import bump_gallery_revision
 from app.errors import Conflict, NotFound
 from app.schemas import StudentCreate, StudentOut, StudentPage, StudentUpdate
 from app.tables import FaceTemplate, Student
@@ -57,11 +56,11 @@ def list_students(
 ) -> StudentPage:
     query = select(Student)
     if search:
-        pattern = f"%{search.lower()}%"
+        needle = search.lower()
         query = query.where(
             or_(
-                func.lower(Student.name).like(pattern),
-                func.lower(Student.external_id).like(pattern),
+                func.lower(Student.name).contains(needle, autoescape=True),
+                func.lower(Student.external_id).contains(needle, autoescape=True),
             )
         )
     if active is not None:
@@ -92,9 +91,7 @@ def list_students(
     return StudentPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def update_student(
-    context: ServiceContext, session: Session, student_id: int, body: StudentUpdate
-) -> Student:
+def update_student(session: Session, student_id: int, body: StudentUpdate) -> Student:
     student = get_student(session, student_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "external_id" in changes and changes["external_id"] != student.external_id:
@@ -105,24 +102,19 @@ def update_student(
             raise _duplicate_external_id(changes["external_id"])
     for field, value in changes.items():
         setattr(student, field, value)
+    if "active" in changes:  # inactive students are not searched
+        bump_gallery_revision(session)
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise _duplicate_external_id(str(changes.get("external_id"))) from exc
-    if "active" in changes:  # inactive students are not searched
-        embeddings = [
-            np.frombuffer(t.embedding, dtype="<f4")
-            for t in student.templates
-            if t.weights_version == context.embedder.version
-        ]
-        context.gallery.set_student(student.id, embeddings if student.active else [])
     return student
 
 
-def delete_student(context: ServiceContext, session: Session, student_id: int) -> None:
+def delete_student(session: Session, student_id: int) -> None:
     """Deletes the student with their templates (and kept photos) and attendance."""
     student = get_student(session, student_id)
     session.delete(student)
+    bump_gallery_revision(session)
     session.commit()
-    context.gallery.remove_student(student_id)
