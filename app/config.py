@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig
+from models.identification import DEFAULT_AMBIGUITY_MARGIN
 
 
 class Settings(BaseSettings):
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
     weights_path: Path | None = None  # a fine-tuned or locally stored weights file
     device: str | None = None  # None: CUDA when present, else CPU
     threshold: float | None = None  # distance; None: the backbone's calibrated default
-    ambiguity_margin: float = Field(0.04, ge=0)  # two students closer than this: ambiguous
+    ambiguity_margin: float = Field(
+        DEFAULT_AMBIGUITY_MARGIN, ge=0
+    )  # two students closer than this: ambiguous
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(50_000_000, gt=0)
     keep_photos: bool = False  # keep enrolled photos (allows re-embedding with new weights)

@@ -43,16 +43,14 @@ def main() -> None:
     parser.add_argument("--backbone", default="dlib-resnet")
     args = parser.parse_args()
     photos = sorted((args.faces / "people").glob("*/*"))
-    print(
-        f"{'flip TTA':9} {'max gen':>8} {'min imp':>8} {'gap':>7} {'mean gen':>9} {'mean imp':>9} {'gap/std':>8}"
-    )
+    columns = ["max gen", "min imp", "gap", "mean gen", "mean imp", "gap/std"]
+    print(f"{'flip TTA':9} " + " ".join(f"{c:>9}" for c in columns))
     for flip in (False, True):
         embedder = FaceEmbedder(EmbedderConfig(backbone=args.backbone, flip_tta=flip))
         s = separation(embedder, photos)
-        print(
-            f"{'on' if flip else 'off':9} {s['max_genuine']:8.4f} {s['min_impostor']:8.4f} "
-            f"{s['gap']:7.4f} {s['mean_genuine']:9.4f} {s['mean_impostor']:9.4f} {s['relative_gap']:8.3f}"
-        )
+        keys = ["max_genuine", "min_impostor", "gap", "mean_genuine", "mean_impostor"]
+        cells = " ".join(f"{s[k]:9.4f}" for k in keys) + f" {s['relative_gap']:9.3f}"
+        print(f"{'on' if flip else 'off':9} {cells}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ pairs for ``--max-far``; stranger check-ins of the open-set protocol for ``--max
    it inside the gap.
 
 The result is written as ``ROLLCALL_THRESHOLD=<value>`` into the service's ``.env`` (replacing
-that line, keeping every other line), where `app.config.Settings` reads it.
+that line, whatever its case, keeping every other line), where `app.config.Settings` reads it.
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from models.evaluation import (
-    SERVICE_AMBIGUITY_MARGIN,
     EvaluationData,
+    Probe,
     accepted,
-    decide,
+    add_ambiguity_margin_argument,
     format_photos,
     load_evaluation_data,
     make_embedder,
@@ -46,6 +46,7 @@ from models.evaluation import (
     open_set_split,
     verification_metrics,
 )
+from models.identification import DEFAULT_AMBIGUITY_MARGIN
 
 THRESHOLD_KEY = "ROLLCALL_THRESHOLD"
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -54,34 +55,18 @@ _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?
 # --------------------------------------------------------------------------- .env
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return re.split(r"\s+#", value, maxsplit=1)[0].strip()  # unquoted: drop an inline comment
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=value lines of a dotenv file ({} if there is none); the last assignment wins."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = _ASSIGNMENT.match(line)
-        if match and not line.lstrip().startswith("#"):
-            values[match.group(1)] = _unquote(match.group(2))
-    return values
-
-
 def write_env_value(path: Path, key: str, value: str) -> None:
-    """Set `key=value` in a dotenv file: replace its line in place, keep every other line."""
+    """Set `key=value` in a dotenv file: replace its line in place, keep every other line.
+
+    Keys match case-insensitively, as the service's settings read them.
+    """
     path = Path(path)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
     out: list[str] = []
     written = False
     for line in lines:
         match = _ASSIGNMENT.match(line)
-        if match and match.group(1) == key and not line.lstrip().startswith("#"):
+        if match and match.group(1).upper() == key.upper():  # a comment never matches
             if not written:  # later duplicates would override ours when the service reads it
                 out.append(f"{key}={value}\n")
                 written = True
@@ -161,7 +146,7 @@ def choose_threshold(
     else:
         value = _round_inside((lower + top) / 2, lower, top) if top > lower else top
     return ThresholdChoice(
-        threshold=value,
+        threshold=float(value),
         lower=lower,
         upper=top,
         allowed_false_accepts=allowed,
@@ -173,16 +158,14 @@ def choose_threshold(
 
 
 def open_set_populations(
-    data: EvaluationData, seed: int, ambiguity_margin: float
+    probes: Sequence[Probe], ambiguity_margin: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(distances of check-ins that should be accepted, of strangers, count of strangers).
 
     Check-ins the service answers "ambiguous" are never accepted at any threshold, so they take
     no part in placing it; strangers still count them in the rate's denominator.
     """
-    assert data.labels is not None and data.distances is not None
-    probes = open_set_probes(data.distances, data.labels, open_set_split(data.labels, seed))
-    clear = [p for p in probes if decide(p, math.inf, ambiguity_margin) != "ambiguous"]
+    clear = [p for p in probes if p.decision(math.inf, ambiguity_margin) != "ambiguous"]
     positives = np.array([p.distance for p in clear if p.known and p.nearest == p.identity])
     strangers = np.array([p.distance for p in clear if not p.known])
     return positives, strangers, sum(not p.known for p in probes)
@@ -204,13 +187,16 @@ def calibrate(
     max_far: float | None = None,
     max_stranger_rate: float | None = None,
     seed: int = 0,
-    ambiguity_margin: float = SERVICE_AMBIGUITY_MARGIN,
+    ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
 ) -> Calibration:
     """Choose the threshold for one target (`max_far` on pairs, or on open-set strangers)."""
+    probes = None
+    if data.labels is not None and data.distances is not None:
+        probes = open_set_probes(data.distances, data.labels, open_set_split(data.labels, seed))
     if max_stranger_rate is not None:
-        if data.labels is None:
+        if probes is None:
             raise ValueError("--max-stranger-rate needs a folder-per-identity dataset")
-        positives, strangers, total = open_set_populations(data, seed, ambiguity_margin)
+        positives, strangers, total = open_set_populations(probes, ambiguity_margin)
         if total == 0:
             raise ValueError("the open-set split has no stranger check-ins")
         choice = choose_threshold(positives, strangers, max_stranger_rate, population=total)
@@ -222,9 +208,7 @@ def calibrate(
         target = f"FAR <= {rate:g}"
     verification = verification_metrics(data.pair_distances, data.pair_same, choice.threshold)
     open_set = None
-    if data.labels is not None and data.distances is not None:
-        split = open_set_split(data.labels, seed)
-        probes = open_set_probes(data.distances, data.labels, split)
+    if probes is not None:
         open_set = open_set_metrics(probes, choice.threshold, ambiguity_margin, data.paths)
     return Calibration(target, choice, verification, open_set)
 
@@ -235,8 +219,8 @@ def format_calibration(result: Calibration, backbone: str) -> str:
     lines = [
         f"target     {result.target} on {c.negatives} {kind} "
         f"(allows {c.allowed_false_accepts} false accepts)",
-        f"threshold  {c.threshold:g} for {backbone}: midway between the largest accepted "
-        f"distance {c.lower:.4f} and the smallest rejected one {c.upper:.4f} "
+        f"threshold  {format_threshold(c.threshold)} for {backbone}: midway between the "
+        f"largest accepted distance {c.lower:.4f} and the smallest rejected one {c.upper:.4f} "
         f"(safety margin {c.margin:.4f} each side)",
         f"pairs      false accepts {v['false_accepts']}/{v['impostor_pairs']} impostor pairs; "
         f"rejected genuine {v['false_rejects']}/{v['genuine_pairs']} "
@@ -251,19 +235,16 @@ def format_calibration(result: Calibration, backbone: str) -> str:
     return "\n".join(lines)
 
 
-def _warn_if_other_backbone(env: Mapping[str, str], backbone: str, env_file: Path) -> None:
-    configured = os.environ.get("ROLLCALL_BACKBONE") or env.get("ROLLCALL_BACKBONE", "dlib-resnet")
-    if configured != backbone:
-        print(
-            f"warning: the service is configured for {configured}, not {backbone}; "
-            f"the threshold in {env_file} applies to {configured}",
-            file=sys.stderr,
-        )
-    if os.environ.get(THRESHOLD_KEY):
-        print(
-            f"warning: {THRESHOLD_KEY} is set in the environment and overrides {env_file}",
-            file=sys.stderr,
-        )
+def format_threshold(value: float) -> str:
+    """The shortest text that reads back as exactly `value` (`:g` could leave the gap)."""
+    return repr(float(value))
+
+
+def write_threshold(env_file: Path, value: float) -> str:
+    """Write ROLLCALL_THRESHOLD=`value` into `env_file`; the text written."""
+    text = format_threshold(value)
+    write_env_value(env_file, THRESHOLD_KEY, text)
+    return text
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
@@ -272,7 +253,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
         return 2
     try:
         data = load_evaluation_data(embedder, args.dataset, args.pairs, progress=True)
-        result = calibrate(data, args.max_far, args.max_stranger_rate, args.seed)
+        result = calibrate(
+            data, args.max_far, args.max_stranger_rate, args.seed, args.ambiguity_margin
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"rollcall calibrate: {exc}", file=sys.stderr)
         return 2
@@ -283,9 +266,12 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"(dry run: {args.env_file} left unchanged)")
         return 0
-    _warn_if_other_backbone(read_env_file(args.env_file), embedder.spec.name, args.env_file)
-    write_env_value(args.env_file, THRESHOLD_KEY, f"{result.choice.threshold:g}")
-    print(f"wrote {THRESHOLD_KEY}={result.choice.threshold:g} to {args.env_file}")
+    text = write_threshold(args.env_file, result.choice.threshold)
+    print(
+        f"wrote {THRESHOLD_KEY}={text} to {args.env_file}: it holds for {embedder.spec.name} "
+        f"only (the service's ROLLCALL_BACKBONE), and a {THRESHOLD_KEY} environment variable "
+        "overrides the file"
+    )
     return 0
 
 
@@ -322,5 +308,6 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path(".env"),
         help="dotenv file the service reads (default: ./.env)",
     )
+    add_ambiguity_margin_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
     parser.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")

@@ -22,25 +22,20 @@ import argparse
 import csv
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from models.embedder import EMBED_BATCH, FaceEmbedder
+from models.embedder import FaceEmbedder
+from models.identification import DEFAULT_AMBIGUITY_MARGIN, IdentificationDecision, decide
 from models.image import ImageError, load_image
-from models.siamese import pairwise_distances
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 FAR_TARGETS = (1e-2, 1e-3)
-# The service's default `ambiguity_margin` (app.config): a check-in whose runner-up student is
-# closer than this to the best one is answered "ambiguous", i.e. nobody is checked in.
-SERVICE_AMBIGUITY_MARGIN = 0.04
 DEFAULT_STRANGER_FRACTION = 0.4
 TRUE_WORDS = frozenset({"1", "yes", "y", "true"})
 FALSE_WORDS = frozenset({"0", "no", "n", "false"})
@@ -177,23 +172,6 @@ def extract_chips(
     if chips:
         result.chips = np.stack(chips)
     return result
-
-
-def embed_chips(embedder: FaceEmbedder, chips: np.ndarray, progress: bool = True) -> np.ndarray:
-    """`embedder.embed_chips` in visible batches."""
-    parts = [
-        embedder.embed_chips(chips[start : start + EMBED_BATCH])
-        for start in tqdm(
-            range(0, len(chips), EMBED_BATCH), desc="embed", unit="batch", disable=not progress
-        )
-    ]
-    return np.concatenate(parts) if parts else embedder.embed_chips(chips)
-
-
-def distance_matrix(embeddings: np.ndarray) -> np.ndarray:
-    """(N, N) euclidean distances, computed as the service computes them."""
-    tensor = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32))
-    return pairwise_distances(tensor, tensor).numpy().astype(np.float64)
 
 
 def all_pairs(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -394,6 +372,10 @@ class Probe:
     runner_up: str | None
     runner_up_distance: float  # inf when only one identity is enrolled
 
+    def decision(self, threshold: float, ambiguity_margin: float) -> IdentificationDecision:
+        """The service's answer to this check-in: present, unknown or ambiguous."""
+        return decide(self.distance, self.runner_up_distance, threshold, ambiguity_margin)
+
 
 def open_set_probes(
     distances: np.ndarray, labels: Sequence[str], split: OpenSetSplit
@@ -423,17 +405,8 @@ def open_set_probes(
     return probes
 
 
-def decide(probe: Probe, threshold: float, ambiguity_margin: float) -> str:
-    """The service's decision (app.services.checkin.decide): present, unknown or ambiguous."""
-    if probe.distance >= threshold:
-        return "unknown"
-    if probe.runner_up_distance - probe.distance < ambiguity_margin:
-        return "ambiguous"
-    return "present"
-
-
 def outcome(probe: Probe, threshold: float, ambiguity_margin: float) -> str:
-    decision = decide(probe, threshold, ambiguity_margin)
+    decision = probe.decision(threshold, ambiguity_margin)
     if not probe.known:
         return "accepted_stranger" if decision == "present" else "rejected_stranger"
     if decision != "present":
@@ -444,7 +417,7 @@ def outcome(probe: Probe, threshold: float, ambiguity_margin: float) -> str:
 def open_set_metrics(
     probes: Sequence[Probe],
     threshold: float,
-    ambiguity_margin: float = SERVICE_AMBIGUITY_MARGIN,
+    ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
     paths: Sequence[str] | None = None,
 ) -> dict[str, object]:
     counts = dict.fromkeys(
@@ -456,7 +429,7 @@ def open_set_metrics(
     for probe in probes:
         result = outcome(probe, threshold, ambiguity_margin)
         counts[key.get(result, result)] += 1
-        ambiguous += decide(probe, threshold, ambiguity_margin) == "ambiguous"
+        ambiguous += probe.decision(threshold, ambiguity_margin) == "ambiguous"
         checkins.append(
             {
                 "photo": paths[probe.index] if paths else probe.index,
@@ -576,24 +549,6 @@ def plot_distances(
 # --------------------------------------------------------------------------- the whole run
 
 
-def resolve_threshold(backbone: str, default: float, override: float | None) -> tuple[float, str]:
-    """The threshold to judge at: --threshold, else the service's, else the backbone's default.
-
-    The service reads ROLLCALL_THRESHOLD from the environment or `./.env`; it applies to the
-    backbone the service is configured with (ROLLCALL_BACKBONE, default dlib-resnet) only.
-    """
-    if override is not None:
-        return override, "--threshold"
-    from models.calibration import read_env_file
-
-    settings = read_env_file(Path(".env"))
-    settings.update({k: v for k, v in os.environ.items() if k.startswith("ROLLCALL_")})
-    value = settings.get("ROLLCALL_THRESHOLD", "").strip()
-    if value and settings.get("ROLLCALL_BACKBONE", "dlib-resnet").strip() == backbone:
-        return float(value), "ROLLCALL_THRESHOLD (environment or .env)"
-    return default, f"{backbone} default"
-
-
 @dataclass
 class EvaluationData:
     """Everything computed before thresholds come in: shared by evaluate and calibrate."""
@@ -621,7 +576,8 @@ def load_evaluation_data(
     chips = extract_chips(embedder, root, paths, progress)
     kept = {path: i for i, path in enumerate(paths)}
     kept_labels = [labels[kept[path]] for path in chips.paths]
-    distances = distance_matrix(embed_chips(embedder, chips.chips, progress))
+    embeddings = embedder.embed_chips(chips.chips)
+    distances = embedder.distances(embeddings, embeddings).astype(np.float64)
     first, second, same = all_pairs(kept_labels)
     return EvaluationData(
         dataset=root,
@@ -635,6 +591,14 @@ def load_evaluation_data(
     )
 
 
+def pair_distances(embedder: FaceEmbedder, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The distance of each pair (first[i], second[i]), by the embedder's distance function."""
+    return np.array(
+        [embedder.distances(a[None], b[None])[0, 0] for a, b in zip(first, second, strict=True)],
+        dtype=np.float64,
+    )
+
+
 def _pairs_data(
     embedder: FaceEmbedder, root: Path, pairs_csv: Path, progress: bool
 ) -> EvaluationData:
@@ -642,7 +606,7 @@ def _pairs_data(
     paths = sorted({p.file_a for p in pairs} | {p.file_b for p in pairs})
     chips = extract_chips(embedder, root, paths, progress)
     index = {path: i for i, path in enumerate(chips.paths)}
-    embeddings = embed_chips(embedder, chips.chips, progress).astype(np.float64)
+    embeddings = embedder.embed_chips(chips.chips)
     scored = [p for p in pairs if p.file_a in index and p.file_b in index]
     a = np.array([index[p.file_a] for p in scored], dtype=int)
     b = np.array([index[p.file_b] for p in scored], dtype=int)
@@ -650,7 +614,7 @@ def _pairs_data(
         dataset=root,
         paths=chips.paths,
         photos=chips.issues(len(paths)),
-        pair_distances=np.linalg.norm(embeddings[a] - embeddings[b], axis=1),
+        pair_distances=pair_distances(embedder, embeddings[a], embeddings[b]),
         pair_same=np.array([p.same for p in scored], dtype=bool),
         # A pair with an unusable photo is neither passed nor failed: it is listed.
         unscored_pairs=[asdict(p) for p in pairs if p.file_a not in index or p.file_b not in index],
@@ -665,7 +629,7 @@ def build_report(
     weights: str,
     threshold_source: str,
     seed: int = 0,
-    ambiguity_margin: float = SERVICE_AMBIGUITY_MARGIN,
+    ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
 ) -> dict[str, object]:
     verification = verification_metrics(data.pair_distances, data.pair_same, threshold)
     verification["unscored_pairs"] = data.unscored_pairs
@@ -709,17 +673,25 @@ def evaluate(
     threshold: float | None = None,
     seed: int = 0,
     progress: bool = True,
+    ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
 ) -> dict[str, object]:
-    """Run the whole evaluation, write report.json and the plots, return the report."""
-    value, source = resolve_threshold(embedder.spec.name, embedder.threshold, threshold)
+    """Run the whole evaluation, write report.json and the plots, return the report.
+
+    The threshold is `threshold` if given, else the backbone's default (never the service's
+    settings: pass its ROLLCALL_THRESHOLD as `threshold` to judge at it).
+    """
+    source = "--threshold"
+    if threshold is None:
+        threshold, source = embedder.threshold, f"{embedder.spec.name} default"
     data = load_evaluation_data(embedder, dataset_dir, pairs_csv, progress)
     report = build_report(
         data,
-        value,
+        threshold,
         backbone=embedder.spec.name,
         weights=embedder.version,
         threshold_source=source,
         seed=seed,
+        ambiguity_margin=ambiguity_margin,
     )
     write_outputs(data, report, Path(out_dir))
     return report
@@ -819,6 +791,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
             args.threshold,
             args.seed,
             progress=True,
+            ambiguity_margin=args.ambiguity_margin,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"rollcall evaluate: {exc}", file=sys.stderr)
@@ -846,6 +819,25 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=None,
-        help="distance threshold (default: the service's, else the backbone's)",
+        help="distance threshold (default: the backbone's; the service's ROLLCALL_THRESHOLD is "
+        "not read, pass it here to judge at it)",
     )
+    add_ambiguity_margin_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def add_ambiguity_margin_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ambiguity-margin",
+        type=non_negative_float,
+        default=DEFAULT_AMBIGUITY_MARGIN,
+        help="a check-in whose runner-up student is closer than this to the best one is "
+        f"ambiguous (default: {DEFAULT_AMBIGUITY_MARGIN}, the service's ROLLCALL_AMBIGUITY_MARGIN)",
+    )

@@ -29,9 +29,9 @@ from torch import nn
 from tqdm import tqdm
 
 from models.backbones import BackboneSpec
+from models.embedder import FaceEmbedder
 from models.evaluation import (
     all_pairs,
-    distance_matrix,
     extract_chips,
     identity_root,
     list_identity_photos,
@@ -348,7 +348,7 @@ class TrainConfig:
 @dataclass
 class EpochRecord:
     epoch: int  # 0: the weights before training
-    train_loss: float | None
+    train_loss: float | None  # over batches that mined something; None: none did
     mined_per_batch: float | None
     val: dict[str, float] | None
 
@@ -370,21 +370,17 @@ def _to_tensor(chips: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def validate(
-    network: SiameseNetwork, chips: np.ndarray, labels: Sequence[str], threshold: float
+    embedder: FaceEmbedder, chips: np.ndarray, labels: Sequence[str]
 ) -> dict[str, float] | None:
-    """Verification figures on the held-out identities (None without both kinds of pair)."""
-    _, _, same = all_pairs(labels)
+    """Verification figures on the held-out identities (None without both kinds of pair),
+    embedded and compared exactly as the service does, at the backbone's threshold."""
+    first, second, same = all_pairs(labels)
     if not same.any() or same.all():
         return None
-    device = next(network.parameters()).device
-    network.eval()
-    with torch.no_grad():
-        embeddings = torch.cat(
-            [network.embed(_to_tensor(chips[i : i + 32], device)) for i in range(0, len(chips), 32)]
-        )
-    distances = distance_matrix(embeddings.cpu().numpy())
-    first, second, same = all_pairs(labels)
-    metrics = verification_metrics(distances[first, second], same, threshold)
+    embedder.network.eval()
+    embeddings = embedder.embed_chips(chips)
+    distances = embedder.distances(embeddings, embeddings)
+    metrics = verification_metrics(distances[first, second], same, embedder.spec.threshold)
     return {key: float(metrics[key]) for key in VAL_KEYS}
 
 
@@ -399,14 +395,19 @@ def _train_epoch(
     chips: torch.Tensor,
     labels: torch.Tensor,
     sampler: PKSampler,
-    step: Callable[[torch.Tensor, torch.Tensor], tuple[float, int]],
+    step: Callable[[torch.Tensor, torch.Tensor], tuple[float | None, int]],
     description: str,
     progress: bool,
     generator: torch.Generator | None,
-) -> tuple[float, float]:
-    """One pass of P-K batches; (mean loss, mean mined triplets per batch)."""
+) -> tuple[float | None, float]:
+    """One pass of P-K batches; (mean loss, mean mined triplets per batch).
+
+    The loss is averaged over the batches that mined something: a batch with nothing to mine
+    took no step, and counting it as loss 0 would flatter the epoch (None: every batch empty).
+    """
     device = next(network.parameters()).device
-    losses, mined = [], []
+    losses: list[float] = []
+    mined: list[int] = []
     bar = tqdm(sampler, desc=description, unit="batch", disable=not progress, leave=False)
     for batch in bar:
         index = torch.tensor(batch)
@@ -414,29 +415,33 @@ def _train_epoch(
         if generator is not None:
             batch_chips = augment(batch_chips, generator)
         loss, count = step(batch_chips.to(device), labels[index].to(device))
-        losses.append(loss)
         mined.append(count)
-        bar.set_postfix(loss=f"{loss:.4f}", mined=count)
-    return float(np.mean(losses)), float(np.mean(mined))
+        if loss is not None:
+            losses.append(loss)
+        bar.set_postfix(
+            loss="-" if loss is None else f"{loss:.4f}",
+            mined=count,
+            empty_batches=len(mined) - len(losses),
+        )
+    return (float(np.mean(losses)) if losses else None), float(np.mean(mined))
 
 
 def fine_tune(
-    spec: BackboneSpec,
-    network: SiameseNetwork,
+    embedder: FaceEmbedder,
     chips: np.ndarray,
     labels: Sequence[str],
     config: TrainConfig,
     out_dir: Path,
     *,
-    base_version: str | None = None,
     progress: bool = True,
     extra: dict[str, object] | None = None,
 ) -> TrainResult:
-    """Fine-tune `network.backbone` on (N, S, S, 3) uint8 chips labelled by identity.
+    """Fine-tune `embedder.network.backbone` on (N, S, S, 3) uint8 chips labelled by identity.
 
     Writes the best epoch's weights, the JSON sidecar and the training-curve PNG to `out_dir`
-    and leaves `network` holding the best weights.
+    and leaves the embedder's network holding the best weights.
     """
+    spec, network = embedder.spec, embedder.network
     if config.loss not in LOSSES or config.miner not in MINERS:
         raise ValueError(f"loss must be one of {LOSSES} and miner one of {MINERS}")
     margin = (
@@ -465,11 +470,11 @@ def fine_tune(
     optimizer = torch.optim.Adam(trainable, lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed) if config.augment else None
 
-    def step(batch: torch.Tensor, batch_labels: torch.Tensor) -> tuple[float, int]:
+    def step(batch: torch.Tensor, batch_labels: torch.Tensor) -> tuple[float | None, int]:
         embeddings = network.embed(batch)
         triplets = miner(embeddings, batch_labels)
         if len(triplets[0]) == 0:
-            return 0.0, 0  # nothing violates the margin in this batch: no gradient to follow
+            return None, 0  # nothing violates the margin in this batch: no gradient to follow
         loss = loss_fn(embeddings, batch_labels, triplets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -477,7 +482,7 @@ def fine_tune(
         return float(loss.detach()), len(triplets[0])
 
     weights_path = out_dir / WEIGHTS_FILE
-    history = [EpochRecord(0, None, None, validate(network, val_chips, val_labels, spec.threshold))]
+    history = [EpochRecord(0, None, None, validate(embedder, val_chips, val_labels))]
     best, best_state = history[0], exportable_state_dict(backbone)
     _save_atomic(best_state, weights_path)
     for epoch in range(1, config.epochs + 1):
@@ -492,9 +497,7 @@ def fine_tune(
             progress,
             generator,
         )
-        record = EpochRecord(
-            epoch, loss, mined, validate(network, val_chips, val_labels, spec.threshold)
-        )
+        record = EpochRecord(epoch, loss, mined, validate(embedder, val_chips, val_labels))
         history.append(record)
         if progress:
             tqdm.write(_describe(record))
@@ -521,7 +524,7 @@ def fine_tune(
     )
     sidecar = {
         "base_backbone": spec.name,
-        "base_version": base_version or spec.version,
+        "base_version": embedder.version,
         "weights": WEIGHTS_FILE,
         "sha256": _sha256(weights_path),
         "chip_size": spec.chip_size,
@@ -553,7 +556,8 @@ def _wrap_state(backbone: nn.Module, state: dict[str, torch.Tensor]) -> dict[str
 
 
 def _describe(record: EpochRecord) -> str:
-    text = f"epoch {record.epoch}: loss {record.train_loss:.4f}, mined {record.mined_per_batch:.1f}"
+    loss = "n/a (nothing mined)" if record.train_loss is None else f"{record.train_loss:.4f}"
+    text = f"epoch {record.epoch}: loss {loss}, mined {record.mined_per_batch:.1f}"
     val = record.val
     if val:
         text += (
@@ -657,13 +661,11 @@ def train_command(args: argparse.Namespace) -> int:
     kept_labels = [label_of[path] for path in chip_set.paths]
     try:
         result = fine_tune(
-            embedder.spec,
-            embedder.network,
+            embedder,
             chip_set.chips,
             kept_labels,
             config,
             args.out,
-            base_version=embedder.version,
             extra={"dataset": str(root), "photos": chip_set.issues(len(paths))},
         )
     except ValueError as exc:
@@ -676,7 +678,7 @@ def train_command(args: argparse.Namespace) -> int:
     )
     print(f"train identities {len(result.train_identities)}, held out {len(result.val_identities)}")
     for record in result.history:
-        if record.train_loss is None:
+        if record.epoch == 0:
             print(f"epoch 0 (before training): held-out {record.val}")
         else:
             print(_describe(record))

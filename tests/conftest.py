@@ -7,7 +7,6 @@ PostgreSQL variants are skipped, except in CI (`CI=true`), where they fail.
 
 from __future__ import annotations
 
-import inspect
 import os
 import uuid
 from collections.abc import Iterator
@@ -76,14 +75,8 @@ def fresh_postgres_database() -> Iterator[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that uses the app's database on each backend.
-
-    A test that asks for `settings` itself reads the SQLite file directly (sqlite3), so it stays
-    on SQLite only.
-    """
+    """Run every test that uses the app's database on each backend."""
     if "database_url" not in metafunc.fixturenames:
-        return
-    if "settings" in inspect.signature(metafunc.function).parameters:
         return
     metafunc.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -101,8 +94,22 @@ def embedder() -> FaceEmbedder:
     return FaceEmbedder()
 
 
+ADMIN_KEY = "test-admin-key-0123456789"  # the bootstrap admin key of every test app
+
+
+def count_rows(database_url: str, table: str) -> int:
+    """Rows in a table of the app's database, read as an operator would (any backend)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     overrides.setdefault("database_url", f"sqlite:///{tmp_path / 'rollcall.db'}")
+    overrides.setdefault("admin_key", ADMIN_KEY)
     return Settings(
         _env_file=None,  # tests never read a developer's .env
         **overrides,
@@ -130,5 +137,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def client(settings: Settings, embedder: FaceEmbedder) -> Iterator[TestClient]:
     """The real app on a fresh database (SQLite and PostgreSQL), with the real model."""
-    with TestClient(create_app(settings, embedder)) as test_client:
+    app = create_app(settings, embedder)
+    with TestClient(app, headers={"X-API-Key": ADMIN_KEY}) as test_client:
         yield test_client

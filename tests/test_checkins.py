@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import sqlite3
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests.helpers import ENROLLED, STRANGERS, enroll_five, post_file
 
@@ -79,11 +80,14 @@ def test_attendance_day_with_the_shared_photos(
     assert by_accept.text == exported.text
 
     # Every attempt was logged, unknown faces included.
-    database = settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
+    engine = create_engine(settings.database_url, poolclass=NullPool)
+    with engine.connect() as connection:
         outcomes = dict(
-            connection.execute("SELECT outcome, COUNT(*) FROM checkin_attempts GROUP BY outcome")
+            connection.execute(
+                text("SELECT outcome, COUNT(*) FROM checkin_attempts GROUP BY outcome")
+            ).all()
         )
+    engine.dispose()
     assert outcomes["present"] == 5
     assert outcomes["unknown"] == len(STRANGERS) + 1 + 6  # strangers, the hidden child, multiface
 

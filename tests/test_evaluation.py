@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from models import evaluation
-from models.calibration import choose_threshold, read_env_file, write_env_value
+from models import calibration, evaluation
+from models.calibration import choose_threshold, write_env_value, write_threshold
 from models.embedder import FaceEmbedder
 from models.evaluation import (
     OpenSetSplit,
@@ -22,10 +22,10 @@ from models.evaluation import (
     open_set_probes,
     open_set_split,
     read_pairs_csv,
-    resolve_threshold,
     roc_auc,
     verification_metrics,
 )
+from models.identification import decide
 
 # --------------------------------------------------------------------------- metrics by hand
 
@@ -83,6 +83,15 @@ def test_open_set_split_enrolls_one_photo_of_some_multi_photo_identities() -> No
         assert labels[index] == name
     splits = {tuple(sorted(open_set_split(labels, seed=s).enrolled)) for s in range(20)}
     assert len(splits) > 1  # the seed matters
+
+
+def test_the_decision_rule_at_its_edges() -> None:
+    assert decide(0.5, 0.9, threshold=0.6, margin=0.25) == "present"
+    assert decide(0.6, 0.9, threshold=0.6, margin=0.25) == "unknown"  # at the threshold: no
+    assert decide(math.inf, math.inf, threshold=0.6, margin=0.25) == "unknown"  # empty gallery
+    assert decide(0.5, 0.74, threshold=0.6, margin=0.25) == "ambiguous"
+    assert decide(0.5, 0.75, threshold=0.6, margin=0.25) == "present"  # exactly the margin apart
+    assert decide(0.5, math.inf, threshold=0.6, margin=0.25) == "present"  # a single student
 
 
 def test_open_set_outcomes_follow_the_service_decision() -> None:
@@ -155,22 +164,23 @@ def test_env_file_line_is_replaced_and_other_lines_kept(tmp_path: Path) -> None:
     assert env.read_text() == (
         "# settings\nROLLCALL_BACKBONE=dlib-resnet\nROLLCALL_THRESHOLD=0.596\nA=1\n"
     )
+    # The service reads keys case-insensitively: a lower-case line is ours to replace too.
+    env.write_text("rollcall_threshold=0.7\nA=1\n# ROLLCALL_THRESHOLD=0.1\n")
+    write_env_value(env, "ROLLCALL_THRESHOLD", "0.596")
+    assert env.read_text() == "ROLLCALL_THRESHOLD=0.596\nA=1\n# ROLLCALL_THRESHOLD=0.1\n"
     fresh = tmp_path / "new.env"
     write_env_value(fresh, "ROLLCALL_THRESHOLD", "0.5")
-    assert read_env_file(fresh) == {"ROLLCALL_THRESHOLD": "0.5"}
+    assert fresh.read_text() == "ROLLCALL_THRESHOLD=0.5\n"
 
 
-def test_threshold_comes_from_the_service_settings_for_its_backbone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ROLLCALL_THRESHOLD", raising=False)
-    monkeypatch.delenv("ROLLCALL_BACKBONE", raising=False)
-    assert resolve_threshold("dlib-resnet", 0.6, None) == (0.6, "dlib-resnet default")
-    (tmp_path / ".env").write_text("ROLLCALL_THRESHOLD=0.55\n")
-    assert resolve_threshold("dlib-resnet", 0.6, None)[0] == 0.55
-    assert resolve_threshold("facenet-vggface2", 1.0, None)[0] == 1.0  # not its threshold
-    assert resolve_threshold("dlib-resnet", 0.6, 0.5) == (0.5, "--threshold")
+def test_the_written_threshold_reads_back_exactly_inside_a_narrow_gap(tmp_path: Path) -> None:
+    choice = choose_threshold(np.array([0.3, 0.5000001]), np.array([0.5000003, 0.9]), 0.0)
+    assert choice.lower < choice.threshold < choice.upper  # 0.5000002: 7 decimals needed
+    env = tmp_path / ".env"
+    write_threshold(env, choice.threshold)
+    key, value = env.read_text().strip().split("=")
+    assert key == "ROLLCALL_THRESHOLD"
+    assert float(value) == choice.threshold  # `:g` would have written 0.5, outside the gap
 
 
 # --------------------------------------------------------------------------- real photos
@@ -184,25 +194,32 @@ def assert_real_plot(path: Path) -> None:
 
 
 @pytest.fixture
-def clean_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No developer .env or ROLLCALL_* variable decides the threshold under test."""
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch working directory: nothing is read from or written to the developer's."""
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
-    monkeypatch.delenv("ROLLCALL_THRESHOLD", raising=False)
-    monkeypatch.delenv("ROLLCALL_BACKBONE", raising=False)
     return work
 
 
 def test_evaluate_shared_faces_is_perfect_with_the_default_backbone(
-    embedder: FaceEmbedder, faces_dir: Path, tmp_path: Path, clean_settings: Path
+    embedder: FaceEmbedder,
+    faces_dir: Path,
+    tmp_path: Path,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The service's settings do not reach the evaluation: only --threshold does.
+    (workdir / ".env").write_text("ROLLCALL_THRESHOLD=0.1\n")
+    monkeypatch.setenv("ROLLCALL_THRESHOLD", "0.2")
     out = tmp_path / "report"
-    report = evaluate(embedder, faces_dir / "people", out, progress=False)
+    report = evaluate(embedder, faces_dir / "people", out, progress=False, ambiguity_margin=0.05)
 
     saved = json.loads((out / "report.json").read_text())
     v, o = saved["verification"], saved["open_set"]
     assert saved["threshold"] == embedder.threshold
+    assert saved["threshold_source"] == "dlib-resnet default"
+    assert o["ambiguity_margin"] == 0.05
     assert saved["photos"]["embedded"] == saved["photos"]["total"] == 19
     assert saved["photos"]["no_face"] == [] and saved["photos"]["unreadable"] == []
     assert (v["genuine_pairs"], v["impostor_pairs"]) == (14, 157)
@@ -243,7 +260,7 @@ def test_cli_evaluate_with_pairs_lists_photos_without_a_face(
     embedder: FaceEmbedder,
     small_dataset: Path,
     tmp_path: Path,
-    clean_settings: Path,
+    workdir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -258,9 +275,10 @@ def test_cli_evaluate_with_pairs_lists_photos_without_a_face(
         "nobody/broken.jpg,biden/biden.jpg,0\n"
     )
     out = tmp_path / "out"
-    code = main(["evaluate", str(small_dataset), "--pairs", str(pairs), "--out", str(out)])
-    assert code == 0
+    command = ["evaluate", str(small_dataset), "--pairs", str(pairs), "--out", str(out)]
+    assert main([*command, "--threshold", "0.59"]) == 0
     report = json.loads((out / "report.json").read_text())
+    assert (report["threshold"], report["threshold_source"]) == (0.59, "--threshold")
     assert report["photos"]["no_face"] == ["nobody/wall.png"]
     assert [e["path"] for e in report["photos"]["unreadable"]] == ["nobody/broken.jpg"]
     v = report["verification"]
@@ -271,22 +289,41 @@ def test_cli_evaluate_with_pairs_lists_photos_without_a_face(
     printed = capsys.readouterr().out
     assert "no face:    nobody/wall.png" in printed
     assert "unreadable: nobody/broken.jpg" in printed
+    assert "threshold 0.5900 (--threshold)" in printed
 
 
 def test_cli_calibrate_writes_the_threshold_into_the_env_file(
     embedder: FaceEmbedder,
     small_dataset: Path,
-    clean_settings: Path,
+    workdir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(evaluation, "make_embedder", lambda args: embedder)
-    env = clean_settings / ".env"
+    # calibrate_command looks make_embedder up in its own module: patch it there, and check
+    # that the session's embedder is the one used (loading another model would be slow).
+    loaded: list[object] = []
+    monkeypatch.setattr(calibration, "make_embedder", lambda args: loaded.append(args) or embedder)
+    results: list[calibration.Calibration] = []
+
+    def spy(*args: object) -> calibration.Calibration:
+        results.append(real_calibrate(*args))
+        return results[-1]
+
+    real_calibrate = calibration.calibrate
+    monkeypatch.setattr(calibration, "calibrate", spy)
+    env = workdir / ".env"
     env.write_text("ROLLCALL_DATABASE_URL=sqlite:///x.db\nROLLCALL_THRESHOLD=0.9\n")
-    assert main(["calibrate", str(small_dataset), "--env-file", str(env)]) == 0
-    values = read_env_file(env)
-    assert values["ROLLCALL_DATABASE_URL"] == "sqlite:///x.db"
-    threshold = float(values["ROLLCALL_THRESHOLD"])
+    command = ["calibrate", str(small_dataset), "--env-file", str(env)]
+    assert main([*command, "--ambiguity-margin", "0.05"]) == 0
+    assert len(loaded) == 1
+    [result] = results
+    assert result.open_set is not None and result.open_set["ambiguity_margin"] == 0.05
+    first, second = env.read_text().splitlines()
+    assert first == "ROLLCALL_DATABASE_URL=sqlite:///x.db"
+    key, value = second.split("=")
+    assert key == "ROLLCALL_THRESHOLD"
+    threshold = float(value)
+    assert threshold == result.choice.threshold  # exactly the chosen value, not a rounding
     # One genuine pair (obama) and two impostor pairs: the threshold lies midway between them.
     printed = capsys.readouterr().out
     assert "false accepts 0/2" in printed and "rejected genuine 0/1" in printed

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, REPO, fresh_postgres_database
+from tests.conftest import ADMIN_KEY, BACKENDS, REPO, fresh_postgres_database
 from tests.helpers import enroll_five, post_file
 
 
@@ -45,7 +45,7 @@ def server(
 @contextmanager
 def _uvicorn(database_url: str, log_path: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "ROLLCALL_DATABASE_URL": database_url}
+    env = {**os.environ, "ROLLCALL_DATABASE_URL": database_url, "ROLLCALL_ADMIN_KEY": ADMIN_KEY}
     log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
         [
@@ -84,7 +84,7 @@ def _uvicorn(database_url: str, log_path: Path) -> Iterator[str]:
 
 
 def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
-    with httpx.Client(base_url=server, timeout=60) as client:
+    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["model_loaded"] and health["database"]
         assert client.get("/docs").status_code == 200

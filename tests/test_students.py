@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, make_settings
+from tests.conftest import ADMIN_KEY, count_rows, make_settings
 from tests.helpers import post_file
 
 STUDENTS = "/api/v1/students"
@@ -18,9 +17,7 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 def _count(settings: Settings, table: str) -> int:
-    database = settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
-        return connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return count_rows(settings.database_url, table)
 
 
 def test_create_list_search_update_delete(client: TestClient, settings: Settings) -> None:

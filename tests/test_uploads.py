@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
+from tests.conftest import count_rows
 from tests.helpers import post_bytes
 
 
@@ -50,12 +50,10 @@ def enrolled_student(client: TestClient) -> int:
 
 
 def _rows(settings: Settings) -> dict[str, int]:
-    database = settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
-        return {
-            table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("face_templates", "checkin_attempts", "attendance")
-        }
+    return {
+        table: count_rows(settings.database_url, table)
+        for table in ("face_templates", "checkin_attempts", "attendance")
+    }
 
 
 def test_bad_uploads(

@@ -18,20 +18,12 @@ from app.schemas import CheckinFace, CheckinOut, Decision, SessionRef, StudentRe
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
 from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
+from models.identification import decide
 
 
 def similarity(distance: float, threshold: float) -> float:
     """1 for identical faces, 0.5 exactly at the threshold, 0 at twice the threshold."""
     return round(float(np.clip(1.0 - distance / (2.0 * threshold), 0.0, 1.0)), 4)
-
-
-def decide(match: GalleryMatch, threshold: float, margin: float) -> Decision:
-    """Matched (present) or not (unknown); ambiguous when another student is nearly as close."""
-    if match.student_id is None or match.distance >= threshold:
-        return "unknown"
-    if match.runner_up_distance - match.distance < margin:
-        return "ambiguous"
-    return "present"
 
 
 def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> ClassSession | None:
@@ -79,7 +71,9 @@ def check_in(
         student = session.get(Student, match.student_id) if match.student_id else None
         if match.student_id is not None and student is None:
             match = GalleryMatch(None, float("inf"), None, float("inf"))
-        decision = decide(match, threshold, context.settings.ambiguity_margin)
+        decision: Decision = decide(
+            match.distance, match.runner_up_distance, threshold, context.settings.ambiguity_margin
+        )
         known = student is not None
         score = similarity(match.distance, threshold) if known else None
         attempt = CheckinAttempt(

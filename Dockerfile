@@ -1,0 +1,75 @@
+# syntax=docker/dockerfile:1
+# Rollcall: the attendance service, CPU build.
+#
+#   docker build -t rollcall .
+#   docker run -p 8000:8000 -v rollcall-data:/data -e ROLLCALL_ADMIN_KEY=... rollcall
+#
+# A CUDA image: --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130 (see README).
+
+ARG PYTHON_VERSION=3.11.13
+
+# ---- builder: a virtual environment with pinned requirements and the project ----------------
+FROM python:${PYTHON_VERSION}-slim-bookworm AS builder
+
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG TORCH_VERSION=2.14.1
+ARG TORCHVISION_VERSION=0.29.1
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH
+
+# torch first, from its own index (CPU wheels: no CUDA libraries); the rest pinned, from PyPI.
+RUN python -m venv /opt/venv \
+    && pip install --index-url "${TORCH_INDEX_URL}" \
+        "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
+COPY docker/requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY models ./models
+COPY migrations ./migrations
+# --no-deps: every dependency is pinned above; `pip check` fails the build if one is missing.
+RUN pip install --no-deps . && pip check
+
+# ---- runtime: the venv, a non-root user, converted weights, /data for SQLite -----------------
+FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
+
+# Nothing from apt: torch's wheels bundle libgomp, psycopg[binary] bundles libpq; the rest
+# (libstdc++, libgcc, zlib) is already in the slim image.
+RUN groupadd --system --gid 10001 rollcall \
+    && useradd --system --uid 10001 --gid rollcall --home-dir /home/rollcall --create-home \
+        --shell /usr/sbin/nologin rollcall \
+    && mkdir -p /data /opt/rollcall/cache \
+    && chown rollcall:rollcall /data /opt/rollcall/cache
+
+COPY --from=builder /opt/venv /opt/venv
+COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/rollcall-entrypoint
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ROLLCALL_CACHE_DIR=/opt/rollcall/cache \
+    ROLLCALL_DATABASE_URL=sqlite:////data/rollcall.db \
+    ROLLCALL_MIGRATE_ON_STARTUP=false \
+    ROLLCALL_PORT=8000
+
+USER 10001:10001
+WORKDIR /home/rollcall
+
+# dlib's ResNet converted to a torch state dict now, not on the first request.
+RUN python -c "from models.backbones.dlib_resnet import load_dlib_resnet; load_dlib_resnet()" \
+    && chmod a+r /opt/rollcall/cache/dlib_resnet_v1-*.pt
+
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('ROLLCALL_PORT', '8000'), timeout=4)"]
+
+# No arguments: migrate, then serve on 0.0.0.0:$ROLLCALL_PORT. Arguments: run them instead,
+# e.g. `docker run --rm rollcall rollcall embed /data/photo.jpg`.
+ENTRYPOINT ["rollcall-entrypoint"]
