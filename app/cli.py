@@ -13,7 +13,8 @@ from models.cli import add_model_commands
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=1, proxy_headers=True)
+    # access_log off: every request is already logged once, as JSON, with its request id.
+    uvicorn.run("app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False)
     return 0
 
 
