@@ -14,7 +14,9 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     # access_log off: every request is already logged once, as JSON, with its request id.
-    uvicorn.run("app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False)
+    uvicorn.run(
+        "app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False
+    )
     return 0
 
 
