@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     backbone: str = "dlib-resnet"
     weights_path: Path | None = None  # a fine-tuned or locally stored weights file
     device: str | None = None  # None: CUDA when present, else CPU
+    flip_tta: bool = False  # average with the mirror image's embedding (bench/tta.py: no gain)
     threshold: float | None = None  # distance; None: the backbone's calibrated default
     ambiguity_margin: float = Field(
         DEFAULT_AMBIGUITY_MARGIN, ge=0
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
             backbone=self.backbone,
             weights_path=self.weights_path,
             device=self.device,
+            flip_tta=self.flip_tta,
             detector=DetectorConfig(
                 min_probability=self.min_face_probability,
                 min_face_size=self.min_face_size,

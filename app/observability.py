@@ -90,6 +90,13 @@ class Metrics:
         )
 
 
+def _route_template(request: Request) -> str:
+    """The path with its parameters named, not valued: one metrics label per endpoint."""
+    parts = request.url.path.split("/")
+    names = {str(value): f"{{{name}}}" for name, value in request.path_params.items()}
+    return "/".join(names.get(part, part) for part in parts)
+
+
 def install(app: FastAPI, metrics: Metrics) -> None:
     """Time, count and log every request, under an id the caller may give (X-Request-ID)."""
 
@@ -108,7 +115,7 @@ def install(app: FastAPI, metrics: Metrics) -> None:
             return response
         finally:
             elapsed = time.perf_counter() - start
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = _route_template(request) if request.scope.get("route") else "unmatched"
             stages = current_timer().seconds
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)

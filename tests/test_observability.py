@@ -1,0 +1,53 @@
+"""JSON request logs with a request id and stage timings; Prometheus metrics after real traffic."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.observability import JsonFormatter
+from tests.helpers import enroll_five, post_file
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(JsonFormatter().format(record)))
+
+
+def test_request_log_and_metrics(client: TestClient, faces_dir: Path) -> None:
+    enroll_five(client, faces_dir)
+    collect = _Collect()
+    logging.getLogger("rollcall").addHandler(collect)
+    try:
+        response = post_file(
+            client, "/api/v1/checkins", faces_dir / "group" / "obama_and_biden.jpg"
+        )
+        mine = client.get("/api/v1/attendance", headers={"X-Request-ID": "kiosk-7-0042"})
+    finally:
+        logging.getLogger("rollcall").removeHandler(collect)
+
+    checkin_log, attendance_log = collect.lines
+    assert checkin_log["request_id"] == response.headers["X-Request-ID"]
+    assert checkin_log["path"] == "/api/v1/checkins" and checkin_log["status"] == 200
+    assert set(checkin_log["stages_ms"]) == {"decode", "detect", "align", "embed", "search"}
+    assert all(ms >= 0 for ms in checkin_log["stages_ms"].values())
+    assert checkin_log["role"] == "admin" and checkin_log["duration_ms"] > 0
+    assert mine.headers["X-Request-ID"] == attendance_log["request_id"] == "kiosk-7-0042"
+
+    metrics = client.get("/metrics").text
+    assert 'rollcall_checkin_faces_total{decision="present"} 2.0' in metrics
+    assert 'rollcall_checkin_faces_total{decision="unknown"} 1.0' in metrics
+    assert "rollcall_gallery_students 5.0" in metrics
+    assert 'rollcall_stage_duration_seconds_count{stage="detect"}' in metrics
+    assert (
+        'rollcall_requests_total{method="POST",route="/api/v1/checkins",status="200"} 1.0'
+        in metrics
+    )
+    assert 'rollcall_request_duration_seconds_bucket{le="0.5",method="POST"' in metrics
