@@ -70,3 +70,34 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
     with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
         [face] = post_file(client, "/api/v1/checkins", obama / "obama2.jpg").json()["faces"]
         assert face["decision"] == "present" and face["student"]["external_id"] == "O"
+
+
+def test_service_serves_fine_tuned_weights_from_the_setting(
+    tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
+) -> None:
+    import torch
+
+    from models.backbones.dlib_resnet import load_dlib_resnet
+
+    tuned = load_dlib_resnet()
+    torch.manual_seed(0)
+    with torch.no_grad():  # stands in for `rollcall train`'s output: a state dict of the backbone
+        for parameter in tuned.parameters():
+            parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
+    weights = tmp_path / "backbone.pt"
+    torch.save(tuned.state_dict(), weights)
+
+    settings = make_settings(tmp_path, weights_path=weights)
+    with TestClient(create_app(settings), headers=ADMIN) as client:  # loads its own model
+        health = client.get("/health").json()
+        assert health["weights_version"].startswith("dlib_face_recognition_resnet_model_v1+")
+        student = client.post("/api/v1/students", json={"external_id": "R", "name": "R"}).json()
+        rose = faces_dir / "people" / "rose_leslie"
+        enrolled = post_file(client, f"/api/v1/students/{student['id']}/photo", rose / "rose1.jpg")
+        assert enrolled.status_code == 200, enrolled.text
+        [face] = post_file(client, "/api/v1/checkins", rose / "rose2.jpg").json()["faces"]
+        assert face["decision"] == "present"
+
+    # The pretrained weights do not search what the fine-tuned ones enrolled.
+    with TestClient(create_app(make_settings(tmp_path), embedder), headers=ADMIN) as client:
+        assert client.get("/health").json()["stale_templates"] == 1
