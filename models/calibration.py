@@ -37,7 +37,7 @@ from models.evaluation import (
     EvaluationData,
     Probe,
     accepted,
-    add_ambiguity_margin_argument,
+    add_dataset_arguments,
     format_photos,
     load_evaluation_data,
     make_embedder,
@@ -276,19 +276,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dataset",
-        type=Path,
-        metavar="DATASET_DIR",
-        help="people/<identity>/<photo> root, or the folder --pairs refers to",
-    )
-    parser.add_argument(
-        "--pairs",
-        type=Path,
-        default=None,
-        metavar="PAIRS.csv",
-        help="labelled pairs file_a,file_b,same (paths relative to DATASET_DIR)",
-    )
+    add_dataset_arguments(parser)
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--max-far",
@@ -308,6 +296,4 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path(".env"),
         help="dotenv file the service reads (default: ./.env)",
     )
-    add_ambiguity_margin_argument(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
     parser.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")

@@ -801,7 +801,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATASET_DIR, --pairs, --ambiguity-margin and --seed: shared by evaluate and calibrate."""
     parser.add_argument(
         "dataset",
         type=Path,
@@ -815,6 +816,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PAIRS.csv",
         help="labelled pairs file_a,file_b,same (paths relative to DATASET_DIR)",
     )
+    add_ambiguity_margin_argument(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_arguments(parser)
     parser.add_argument(
         "--threshold",
         type=float,
@@ -822,8 +829,6 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         help="distance threshold (default: the backbone's; the service's ROLLCALL_THRESHOLD is "
         "not read, pass it here to judge at it)",
     )
-    add_ambiguity_margin_argument(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
 
 
 def non_negative_float(text: str) -> float:
