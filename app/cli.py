@@ -6,8 +6,15 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.cli import add_model_commands
+
+if TYPE_CHECKING:  # the service's modules load the model stack: imported where used
+    from collections.abc import Iterable
+
+    from app.context import ServiceContext
+    from app.db import Database
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -36,7 +43,7 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     """The configured database, migrated to the newest schema."""
     from app.config import get_settings
     from app.db import Database
@@ -84,7 +91,8 @@ def keys_revoke_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service():  # type: ignore[no-untyped-def]
+def _service() -> ServiceContext:
+    """The service's context (model loaded, gallery filled) for commands that enroll."""
     from app.config import get_settings
     from app.context import ServiceContext
     from app.observability import Metrics
@@ -95,7 +103,13 @@ def _service():  # type: ignore[no-untyped-def]
 def import_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.services.roster import PhotoSource, RosterError, import_roster, read_roster
+    from app.services.roster import (
+        PhotoSource,
+        RosterError,
+        RosterRow,
+        import_roster,
+        read_roster,
+    )
 
     try:
         rows = read_roster(args.roster)
@@ -105,7 +119,7 @@ def import_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    def progress(items):  # type: ignore[no-untyped-def]
+    def progress(items: Iterable[RosterRow]) -> Iterable[RosterRow]:
         return tqdm(items, desc="enrolling", unit="student")
 
     summary = import_roster(context, rows, photos, progress)
