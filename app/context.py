@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 def bump_gallery_revision(session: Session) -> None:
     """Mark, inside the writer's transaction, that the enrolled faces changed."""
-    session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
+    result = session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError("the gallery_state row is missing: run `rollcall db upgrade`")
 
 
 @dataclass
@@ -63,10 +65,12 @@ class ServiceContext:
         caller's own write lock.
         """
         revision = session.scalar(select(GalleryState.revision)) or 0
-        if revision == self.gallery_revision:
+        # Revisions only go up: a caller whose snapshot is older than the loaded gallery must
+        # not load its older data over it.
+        if revision <= self.gallery_revision:
             return
         with self._reload_lock:
-            if revision != self.gallery_revision:
+            if revision > self.gallery_revision:
                 self._load(session)
                 self.gallery_revision = revision
 

@@ -56,8 +56,8 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    install(app, observed)
 
+    # Registered before `install`, so refusals are inside it: logged, counted, given an id.
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):  # type: ignore[no-untyped-def]
         # Refused from the Content-Length header, before the body is received and spooled.
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
                 413, "upload_too_large", f"The upload is larger than {limit // 1024} KiB."
             )
         return await call_next(request)
+
+    install(app, observed)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

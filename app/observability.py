@@ -91,10 +91,15 @@ class Metrics:
 
 
 def _route_template(request: Request) -> str:
-    """The path with its parameters named, not valued: one metrics label per endpoint."""
-    parts = request.url.path.split("/")
-    names = {str(value): f"{{{name}}}" for name, value in request.path_params.items()}
-    return "/".join(names.get(part, part) for part in parts)
+    """The matched endpoint's path template (one metrics label per endpoint, never per id).
+
+    The route's own template may lack the prefixes of the routers that include it; those are
+    the leading segments of the requested path.
+    """
+    route_parts = request.scope["route"].path.strip("/").split("/")
+    url_parts = request.url.path.strip("/").split("/")
+    prefix = url_parts[: max(0, len(url_parts) - len(route_parts))]
+    return "/" + "/".join(prefix + route_parts)
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:

@@ -28,7 +28,7 @@ def similarity(distance: float, threshold: float) -> float:
 
 def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> ClassSession | None:
     if session_id is not None:
-        class_session = session.get(ClassSession, session_id)
+        class_session = session.get(ClassSession, session_id, with_for_update={"key_share": True})
         if class_session is None:
             raise NotFound("session_not_found", f"No class session with id {session_id}.")
         return class_session
@@ -38,6 +38,7 @@ def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> 
         .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
         .order_by(ClassSession.starts_at.desc())
         .limit(1)
+        .with_for_update(key_share=True)
     ).first()
 
 
@@ -67,9 +68,15 @@ def check_in(
 
     answers: list[CheckinFace] = []
     for face, match in zip(faces, matches, strict=True):
-        # A student deleted since the gallery was loaded is nobody to mark present.
-        student = session.get(Student, match.student_id) if match.student_id else None
-        if match.student_id is not None and student is None:
+        # A student deleted or deactivated since the gallery was loaded is nobody to mark
+        # present. FOR KEY SHARE (PostgreSQL) keeps them from being deleted until we commit.
+        student = (
+            session.get(Student, match.student_id, with_for_update={"key_share": True})
+            if match.student_id
+            else None
+        )
+        if match.student_id is not None and (student is None or not student.active):
+            student = None
             match = GalleryMatch(None, float("inf"), None, float("inf"))
         decision: Decision = decide(
             match.distance, match.runner_up_distance, threshold, context.settings.ambiguity_margin

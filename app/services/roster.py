@@ -143,12 +143,11 @@ def import_roster(
             )
             continue
         seen[row.external_id] = row.line
-        with context.db.session() as session:
+        with context.db.read_session() as session:
             student = session.scalar(select(Student).where(Student.external_id == row.external_id))
             enrolled = student is not None and session.scalar(
                 select(FaceTemplate.id).where(FaceTemplate.student_id == student.id).limit(1)
             )
-            session.rollback()  # release the read before the slow photo work
         if enrolled:
             summary.skipped.append((row.external_id, "already enrolled"))
             continue
@@ -193,13 +192,12 @@ class ReembedSummary:
 def reembed(context: ServiceContext) -> ReembedSummary:
     """Re-embed templates made by other weights, from their kept photos."""
     summary = ReembedSummary()
-    with context.db.session() as session:
+    with context.db.read_session() as session:
         stale = session.execute(
             select(FaceTemplate.id, Student.external_id, FaceTemplate.photo)
             .join(Student)
             .where(FaceTemplate.weights_version != context.embedder.version)
         ).all()
-        session.rollback()
     for template_id, external_id, photo in stale:
         if photo is None:
             summary.need_reenrollment.append(external_id)
