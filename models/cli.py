@@ -12,7 +12,7 @@ from pathlib import Path
 
 from models import calibration, evaluation, training
 from models.backbones import BACKBONES
-from models.embedder import EmbedderConfig, FaceEmbedder
+from models.embedder import FaceEmbedder
 from models.image import ImageError
 
 
@@ -39,7 +39,9 @@ def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
 
 
 def embed_command(args: argparse.Namespace) -> int:
-    embedder = FaceEmbedder(EmbedderConfig(backbone=args.backbone, weights_path=args.weights))
+    embedder = evaluation.make_embedder(args)
+    if embedder is None:
+        return 2
     failures = 0
     if not args.json:
         print(f"{'photo':40} {'face':>4} {'box (x1,y1,x2,y2)':>26} {'prob':>6} {'quality':>7}")
