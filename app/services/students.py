@@ -19,17 +19,21 @@ def get_student(session: Session, student_id: int) -> Student:
     return student
 
 
-def student_out(session: Session, student: Student) -> StudentOut:
-    enrolled = session.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
+def _student_out(student: Student, enrolled: bool) -> StudentOut:
     return StudentOut(
         id=student.id,
         external_id=student.external_id,
         name=student.name,
         active=student.active,
-        enrolled=bool(enrolled),
+        enrolled=enrolled,
         created_at=student.created_at,
         updated_at=student.updated_at,
     )
+
+
+def student_out(session: Session, student: Student) -> StudentOut:
+    enrolled = session.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
+    return _student_out(student, bool(enrolled))
 
 
 def _duplicate_external_id(external_id: str) -> Conflict:
@@ -76,18 +80,7 @@ def list_students(
             )
         )
     )
-    items = [
-        StudentOut(
-            id=s.id,
-            external_id=s.external_id,
-            name=s.name,
-            active=s.active,
-            enrolled=s.id in enrolled,
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-        )
-        for s in students
-    ]
+    items = [_student_out(s, s.id in enrolled) for s in students]
     return StudentPage(items=items, total=total, limit=limit, offset=offset)
 
 
