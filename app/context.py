@@ -17,6 +17,8 @@ from app.migrate import upgrade
 from app.observability import Metrics
 from app.tables import FaceTemplate, GalleryState, Student
 from models.embedder import FaceEmbedder
+from models.identification import DecisionRule
+from models.thresholds import FarCurve
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,10 @@ class ServiceContext:
     stale_templates: int = 0  # templates of other weights, left out of the gallery
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def threshold(self) -> float:
-        return self.settings.distance_threshold
+    rule: DecisionRule = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rule = decision_rule(self.settings, self.embedder)
 
     @classmethod
     def start(
@@ -94,5 +97,33 @@ class ServiceContext:
         self.stale_templates = stale
         self.gallery.load((sid, np.frombuffer(emb, dtype="<f4")) for sid, emb in usable)
 
+    def identification_threshold(self) -> float:
+        """The threshold of a search of the whole gallery, for its number of students now."""
+        return self.rule.identification_threshold(self.gallery.student_count)
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def decision_rule(settings: Settings, embedder: FaceEmbedder) -> DecisionRule:
+    """The threshold rule the settings ask for (see `models.thresholds`).
+
+    ROLLCALL_FAR_CURVE (written by `rollcall calibrate --far-curve`) makes every search's
+    threshold follow the number of people searched; without it, the backbone's own curve does
+    for its pretrained weights, unless ROLLCALL_THRESHOLD fixes one threshold for every search.
+    The size-aware threshold is never looser than ROLLCALL_THRESHOLD or the backbone's.
+    """
+    spec = embedder.spec
+    ceiling = settings.threshold if settings.threshold is not None else spec.threshold
+    curve_path = settings.far_curve
+    if curve_path is None and settings.threshold is None and settings.weights_path is None:
+        curve_path = spec.far_curve
+    curve = FarCurve.load(curve_path) if curve_path is not None else None
+    if curve is None and settings.threshold is None and settings.weights_path is not None:
+        log.warning(
+            "no FAR curve for the weights in %s: every search uses the fixed threshold %.3f; "
+            "`rollcall calibrate DATASET --far-curve FILE` makes one",
+            settings.weights_path,
+            ceiling,
+        )
+    return DecisionRule(ceiling, settings.ambiguity_margin, settings.max_fpir, curve)

@@ -29,20 +29,21 @@ class GalleryMatch:
 class _Snapshot:
     embeddings: np.ndarray  # (N, D) float32
     student_ids: np.ndarray  # (N,) int64; a student may own several rows
+    students: int  # distinct students: the number of people a check-in searches
 
 
 class Gallery:
     def __init__(self, dimension: int, distance: DistanceFn) -> None:
         self.dimension = dimension
         self._distance = distance
-        self._snapshot = _Snapshot(np.zeros((0, dimension), np.float32), np.zeros(0, np.int64))
+        self._snapshot = _Snapshot(np.zeros((0, dimension), np.float32), np.zeros(0, np.int64), 0)
 
     def __len__(self) -> int:
         return len(self._snapshot.student_ids)
 
     @property
     def student_count(self) -> int:
-        return len(np.unique(self._snapshot.student_ids))
+        return self._snapshot.students
 
     def load(self, templates: Iterable[tuple[int, np.ndarray]]) -> None:
         """Replace everything with these (student id, embedding) pairs."""
@@ -50,7 +51,8 @@ class Gallery:
         embeddings = np.zeros((len(rows), self.dimension), np.float32)
         for index, (_, embedding) in enumerate(rows):
             embeddings[index] = embedding
-        self._snapshot = _Snapshot(embeddings, np.array([sid for sid, _ in rows], dtype=np.int64))
+        student_ids = np.array([sid for sid, _ in rows], dtype=np.int64)
+        self._snapshot = _Snapshot(embeddings, student_ids, len(np.unique(student_ids)))
 
     def search(self, queries: np.ndarray, exclude_student: int | None = None) -> list[GalleryMatch]:
         """For each (D,) query embedding, the best and runner-up students by distance."""

@@ -102,7 +102,11 @@ class CheckinFace(BaseModel):
     student: StudentRef | None
     similarity: float | None
     distance: float | None
-    threshold: float
+    threshold: float = Field(
+        description="The distance threshold this search used: the stricter, the more people "
+        "were searched (ROLLCALL_MAX_FPIR), unless ROLLCALL_THRESHOLD fixes it."
+    )
+    candidates: int = Field(description="How many enrolled students were searched.")
     box: list[float]
     quality: float
     attendance_id: int | None = None
@@ -170,7 +174,10 @@ class HealthOut(BaseModel):
     database: bool
     backbone: str
     weights_version: str
-    threshold: float
+    threshold: float = Field(description="The threshold of a check-in against the whole gallery.")
+    max_fpir: float | None = Field(
+        description="Largest share of strangers taken for somebody (None: fixed threshold)."
+    )
     gallery_templates: int
     gallery_students: int
     stale_templates: int

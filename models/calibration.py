@@ -47,8 +47,10 @@ from models.evaluation import (
     verification_metrics,
 )
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
+from models.thresholds import FarCurve
 
 THRESHOLD_KEY = "ROLLCALL_THRESHOLD"
+FAR_CURVE_KEY = "ROLLCALL_FAR_CURVE"
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -263,10 +265,21 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if data.unscored_pairs:
         print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")
     print(format_calibration(result, embedder.spec.name))
+    if args.far_curve is not None:
+        impostors = data.pair_distances[~data.pair_same]
+        curve = FarCurve.from_impostors(impostors, f"{args.dataset} ({embedder.version})")
+        curve.save(args.far_curve)
+        print(
+            f"wrote the FAR curve of {curve.impostor_pairs} impostor pairs to {args.far_curve} "
+            f"(FAR 1e-3 at {curve.threshold_for_far(1e-3):.4f}, 1e-5 at "
+            f"{curve.threshold_for_far(1e-5):.4f}; finest measured FAR {curve.finest_far:.1e})"
+        )
     if args.dry_run:
         print(f"(dry run: {args.env_file} left unchanged)")
         return 0
     text = write_threshold(args.env_file, result.choice.threshold)
+    if args.far_curve is not None:
+        write_env_value(args.env_file, FAR_CURVE_KEY, str(args.far_curve.resolve()))
     print(
         f"wrote {THRESHOLD_KEY}={text} to {args.env_file}: it holds for {embedder.spec.name} "
         f"only (the service's ROLLCALL_BACKBONE), and a {THRESHOLD_KEY} environment variable "
@@ -296,4 +309,14 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path(".env"),
         help="dotenv file the service reads (default: ./.env)",
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the choice, write nothing")
+    parser.add_argument(
+        "--far-curve",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write FAR(t) of the impostor pairs to FILE (JSON): the service picks each "
+        "check-in's threshold from it for the number of people searched (ROLLCALL_MAX_FPIR)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the choice, write nothing to --env-file"
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.alignment import align_face
+from models.alignment import DlibChipCutter, align_face
 from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.image import Photo, load_image
@@ -89,6 +89,9 @@ class FaceEmbedder:
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
         self.network.to(self.device).eval()
         self.detector = FaceDetector(self.config.detector, device=str(self.device))
+        self._dlib_chips = (
+            DlibChipCutter(self.spec.chip_size) if self.spec.template is None else None
+        )
 
     @property
     def threshold(self) -> float:
@@ -100,6 +103,8 @@ class FaceEmbedder:
             return self.detector.detect(photo)
 
     def align(self, photo: Photo, face: DetectedFace) -> np.ndarray:
+        if self._dlib_chips is not None:
+            return self._dlib_chips.cut(photo, face.box)
         return align_face(photo, face.landmarks, self.spec.template, self.spec.chip_size)
 
     def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:

@@ -186,7 +186,9 @@ def all_pairs(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 @dataclass(frozen=True)
 class RocCurve:
-    """Operating points when accepting every pair with distance <= thresholds[k]."""
+    """Operating points when accepting every pair with distance < thresholds[k], as the service
+    decides: each threshold is the next float above a distance that occurs, so the pair at that
+    distance is accepted under the strict rule too."""
 
     far: np.ndarray
     tar: np.ndarray
@@ -202,9 +204,9 @@ def _split(distances: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndar
 def roc_curve(genuine: np.ndarray, impostor: np.ndarray) -> RocCurve:
     genuine, impostor = np.sort(genuine), np.sort(impostor)
     values = np.unique(np.concatenate([genuine, impostor]))
-    thresholds = np.concatenate([[-np.inf], values])
-    tar = np.searchsorted(genuine, thresholds, side="right") / len(genuine)
-    far = np.searchsorted(impostor, thresholds, side="right") / len(impostor)
+    thresholds = np.concatenate([[-np.inf], np.nextafter(values, np.inf)])
+    tar = np.searchsorted(genuine, thresholds, side="left") / len(genuine)
+    far = np.searchsorted(impostor, thresholds, side="left") / len(impostor)
     return RocCurve(far=far, tar=tar, thresholds=thresholds)
 
 

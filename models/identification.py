@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
+
+from models.thresholds import FarCurve
 
 # A check-in whose runner-up student is closer than this to the best one is "ambiguous".
 DEFAULT_AMBIGUITY_MARGIN = 0.04
@@ -24,3 +27,55 @@ def decide(
     if runner_up_distance - best_distance < margin:
         return "ambiguous"
     return "present"
+
+
+# The share of stranger check-ins that may be accepted as somebody, whatever the number of people
+# searched (see `models/thresholds.py`). Chosen with bench/accuracy.py: see README.
+DEFAULT_MAX_FPIR = 0.01
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """How distances become answers: a threshold for each search's size, and the margin.
+
+    With a FAR curve the threshold of a search among N people keeps the false-positive
+    identification rate under `max_fpir`; it is never looser than `ceiling` (the backbone's
+    1:1 threshold, or ROLLCALL_THRESHOLD). Without a curve every search uses `ceiling`.
+    """
+
+    ceiling: float
+    margin: float = DEFAULT_AMBIGUITY_MARGIN
+    max_fpir: float = DEFAULT_MAX_FPIR
+    curve: FarCurve | None = None
+
+    def identification_threshold(self, candidates: int) -> float:
+        if self.curve is None:
+            return self.ceiling
+        return self.curve.threshold_for(candidates, self.max_fpir, self.ceiling)
+
+    def verification_threshold(self) -> float:
+        """A verify compares with one person: N = 1."""
+        return self.identification_threshold(1)
+
+    def decide(
+        self, best_distance: float, runner_up_distance: float, candidates: int
+    ) -> IdentificationDecision:
+        threshold = self.identification_threshold(candidates)
+        return decide(best_distance, runner_up_distance, threshold, self.margin)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "ceiling": self.ceiling,
+            "margin": self.margin,
+            "max_fpir": self.max_fpir if self.curve else None,
+            "far_curve": self.curve.source if self.curve else None,
+        }
+
+
+def shipped_rule(backbone: str = "dlib-resnet") -> DecisionRule:
+    """The service's default rule for a backbone's pretrained weights."""
+    from models.backbones import get_backbone
+
+    spec = get_backbone(backbone)
+    curve = FarCurve.load(spec.far_curve) if spec.far_curve else None
+    return DecisionRule(ceiling=spec.threshold, curve=curve)

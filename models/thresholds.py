@@ -1,0 +1,107 @@
+"""Thresholds that know how many people are searched.
+
+A stranger checked in against N enrolled people is wrongly accepted when ANY of them is closer
+than the threshold: with a false-accept rate FAR(t) per comparison, the false-positive
+identification rate is FPIR = 1 - (1 - FAR(t))^N. A threshold that is safe for one comparison
+(verify) lets most strangers in with 500 enrolled. `FarCurve` holds FAR(t), measured on the
+impostor pairs of a calibration set (`rollcall calibrate --far-curve`), and picks for each search
+the loosest threshold whose FPIR stays under a target.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CURVE_POINTS = 240  # FAR values, log-spaced, at which the curve is stored
+
+
+def allowed_far(candidates: int, max_fpir: float) -> float:
+    """The per-comparison FAR that keeps FPIR <= max_fpir over `candidates` people."""
+    return 1.0 - (1.0 - max_fpir) ** (1.0 / max(candidates, 1))
+
+
+@dataclass(frozen=True)
+class FarCurve:
+    """FAR(t) as (far, threshold) points, both increasing: a pair is accepted when d < t."""
+
+    far: np.ndarray
+    thresholds: np.ndarray
+    impostor_pairs: int
+    source: str  # what it was measured on, for people reading the file
+
+    @classmethod
+    def from_impostors(cls, distances: np.ndarray, source: str) -> FarCurve:
+        """Measure the curve on impostor-pair distances (needs at least 1,000 pairs)."""
+        ordered = np.sort(np.asarray(distances, np.float64))
+        count = len(ordered)
+        if count < 1000:
+            raise ValueError(f"{count} impostor pairs are too few to measure small FARs")
+        # The threshold that accepts exactly k impostors is the (k+1)-th smallest distance
+        # (strict <), so FAR k/count. From 1 impostor (the finest FAR measurable) to half.
+        accepted = np.unique(np.round(np.geomspace(1, count / 2, CURVE_POINTS)).astype(int))
+        return cls(
+            far=accepted / count,
+            thresholds=ordered[accepted],
+            impostor_pairs=count,
+            source=source,
+        )
+
+    def far_at(self, threshold: float) -> float:
+        """FAR at `threshold`, interpolated; 0 below the finest point measured."""
+        if threshold < self.thresholds[0]:
+            return 0.0
+        return float(np.interp(threshold, self.thresholds, self.far))
+
+    def threshold_for_far(self, far: float) -> float:
+        """The loosest threshold whose FAR is at most `far` (log-interpolated between points).
+
+        Below the finest FAR measured (1 / impostor pairs) the curve knows nothing: the finest
+        point's threshold is returned, and `finest_far` tells the caller the bound is loose.
+        """
+        if far <= self.far[0]:
+            return float(self.thresholds[0])
+        return float(np.interp(math.log(far), np.log(self.far), self.thresholds))
+
+    @property
+    def finest_far(self) -> float:
+        return float(self.far[0])
+
+    def threshold_for(self, candidates: int, max_fpir: float, ceiling: float) -> float:
+        """The threshold for a search among `candidates` people, never looser than `ceiling`."""
+        return min(ceiling, self.threshold_for_far(allowed_far(candidates, max_fpir)))
+
+    def save(self, path: Path) -> None:
+        document = {
+            "source": self.source,
+            "impostor_pairs": self.impostor_pairs,
+            "rule": "a pair is accepted when its distance is strictly below the threshold",
+            "far": [float(f"{v:.6g}") for v in self.far],
+            "threshold": [round(float(v), 5) for v in self.thresholds],
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> FarCurve:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            far = np.array(document["far"], np.float64)
+            thresholds = np.array(document["threshold"], np.float64)
+            pairs = int(document["impostor_pairs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"{path} is not a FAR curve written by rollcall calibrate: {exc}"
+            ) from exc
+        if len(far) < 2 or len(far) != len(thresholds) or np.any(np.diff(far) <= 0):
+            raise ValueError(f"{path}: a FAR curve needs 2+ points with increasing FAR")
+        if np.any(np.diff(thresholds) < 0):
+            raise ValueError(f"{path}: thresholds must not decrease as FAR grows")
+        return cls(far, thresholds, pairs, str(document.get("source", "")))
