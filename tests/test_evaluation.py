@@ -61,6 +61,16 @@ def test_a_distance_equal_to_the_threshold_is_rejected_as_the_service_does() -> 
     assert m["true_accepts"] == 1
 
 
+def test_the_tar_at_far_distance_is_a_threshold_under_the_services_strict_rule() -> None:
+    genuine, impostor = np.array([0.2, 0.4]), np.array([0.5, 0.9])
+    distances, same = np.concatenate([genuine, impostor]), np.array([1, 1, 0, 0], bool)
+    [row, _] = verification_metrics(distances, same, threshold=0.6)["tar_at_far"]
+    assert row["tar"] == 1.0
+    # Used as the service's threshold (accept when distance < threshold) it gives that TAR.
+    assert np.mean(genuine < row["distance"]) == row["tar"]
+    assert np.mean(impostor < row["distance"]) <= row["far_target"]
+
+
 def test_auc_counts_ties_as_half() -> None:
     assert roc_auc(np.array([0.5]), np.array([0.5])) == pytest.approx(0.5)
     assert roc_auc(np.array([0.1, 0.5]), np.array([0.5, 0.9])) == pytest.approx((2 + 1.5) / 4)
