@@ -21,7 +21,14 @@ from models.embedder import FaceEmbedder
 from models.image import Photo, load_image
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINE_SOURCES = ("alignment.py", "detection.py", "embedder.py", "image.py", "quality.py")
+PIPELINE_SOURCES = (
+    "alignment.py",
+    "detection.py",
+    "embedder.py",
+    "image.py",
+    "quality.py",
+    "backbones/__init__.py",
+)
 
 
 @dataclass(frozen=True)

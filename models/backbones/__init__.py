@@ -34,8 +34,8 @@ class BackboneSpec:
     l2_normalize: bool
     threshold: float  # default: a distance below it means "same person"
     version: str  # names the pretrained weights; a fine-tuned file gets its own
-    far_curve: Path | None  # FAR(t) of the pretrained weights (`rollcall calibrate --far-curve`)
     load: Callable[[Path | None], nn.Module]  # weights file (None: the default) -> module
+    far_curve: Path | None = None  # FAR(t) of the pretrained weights (rollcall calibrate)
 
 
 def _load_dlib(weights_path: Path | None) -> nn.Module:
@@ -85,7 +85,6 @@ BACKBONES: dict[str, BackboneSpec] = {
             l2_normalize=True,
             threshold=1.0,
             version="20180402-114759-vggface2",
-            far_curve=None,
             load=_facenet_loader("vggface2"),
         ),
         BackboneSpec(
@@ -96,7 +95,6 @@ BACKBONES: dict[str, BackboneSpec] = {
             l2_normalize=True,
             threshold=1.0,
             version="20180408-102900-casia-webface",
-            far_curve=None,
             load=_facenet_loader("casia-webface"),
         ),
     )
