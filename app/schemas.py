@@ -194,3 +194,7 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown once
+
+
+class RoleOut(BaseModel):
+    role: Role

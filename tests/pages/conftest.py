@@ -1,0 +1,123 @@
+"""The web pages in a real browser: Debian's Chromium driven by Playwright, against README's
+uvicorn command on a real SQLite file, with Chromium's fake camera playing a video made here
+from the shared photos. One server and one Playwright for all page tests; a browser per camera.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image, ImageOps
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.conftest import ADMIN_KEY
+from tests.live_server import uvicorn_server
+
+CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/bin/chromium")  # Debian's package
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",  # tests run as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's CSS viewport
+CAMERA_SIZE = (640, 480)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("pages-server")
+    with uvicorn_server(f"sqlite:///{workdir / 'rollcall.db'}", workdir / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def admin(server: str) -> Iterator[httpx.Client]:
+    """The REST API with the admin key: the tests' own setup and checks, beside the pages."""
+    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
+        yield client
+
+
+def new_key(admin: httpx.Client, role: str) -> str:
+    created = admin.post("/api/v1/keys", json={"name": f"{role} for the page tests", "role": role})
+    assert created.status_code == 201, created.text
+    return created.json()["key"]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: `apt-get install chromium` (.ci/chromium does it)"
+        )
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def launch(playwright: Playwright) -> Iterator[Callable[[Path | None], Browser]]:
+    """Starts Chromium, with a fake camera playing `camera` (a .y4m video), or with none."""
+    browsers: list[Browser] = []
+
+    def start(camera: Path | None) -> Browser:
+        args = list(BROWSER_ARGS)
+        if camera is not None:
+            args += [*CAMERA_ARGS, f"--use-file-for-fake-video-capture={camera}"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browsers.append(browser)
+        return browser
+
+    yield start
+    for browser in browsers:
+        browser.close()
+
+
+def y4m_from_photo(photo: Path, out: Path) -> Path:
+    """A still video (YUV4MPEG2, 4:2:0) of the photo, letterboxed, for Chromium's fake camera."""
+    image = ImageOps.pad(ImageOps.exif_transpose(Image.open(photo)).convert("RGB"), CAMERA_SIZE)
+    luma, blue, red = image.convert("YCbCr").split()
+    half = (CAMERA_SIZE[0] // 2, CAMERA_SIZE[1] // 2)
+    frame = b"FRAME\n" + luma.tobytes() + blue.resize(half).tobytes() + red.resize(half).tobytes()
+    width, height = CAMERA_SIZE
+    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
+    out.write_bytes(header + frame * 5)  # Chromium loops the file: a steady face
+    return out
+
+
+@pytest.fixture(scope="session")
+def screenshots(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Callable[[Page, str], None]:
+    """Saves a page at desktop and phone widths, for a person to look at."""
+    folder = Path(os.environ.get("ROLLCALL_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"page screenshots: {folder}")
+
+    def save(page: Page, name: str) -> None:
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.screenshot(path=folder / f"{name}-{label}.png", full_page=True)
+        page.set_viewport_size(DESKTOP)
+
+    return save
+
+
+def only_local_requests(page: Page, server: str) -> list[str]:
+    """Collects every URL the page asks for that is not the server's: the pages load no CDN."""
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: None
+        if request.url.startswith((server, "data:", "blob:"))
+        else elsewhere.append(request.url),
+    )
+    return elsewhere

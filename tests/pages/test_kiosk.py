@@ -1,0 +1,131 @@
+"""The kiosk at the door (/kiosk), in Chromium with a fake camera fed photos of real people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.helpers import post_file
+from tests.pages.conftest import DESKTOP, new_key, only_local_requests, y4m_from_photo
+
+RECOGNITION_WAIT_MS = 90_000  # the first check-in on a cold 2-core server: detection + embedding
+
+
+@pytest.fixture(scope="module")
+def kiosk_key(admin: httpx.Client, faces_dir: Path) -> str:
+    """A kiosk key, with Barack Obama and Kit Harington enrolled (one reference photo each)."""
+    for external_id, name, photo in (
+        ("K-OBAMA", "Barack Obama", "barack_obama/obama.jpg"),
+        ("K-KIT", "Kit Harington", "kit_harington/kit1.jpg"),
+    ):
+        created = admin.post("/api/v1/students", json={"external_id": external_id, "name": name})
+        assert created.status_code == 201, created.text
+        enrolled = post_file(
+            admin, f"/api/v1/students/{created.json()['id']}/photo", faces_dir / "people" / photo
+        )
+        assert enrolled.status_code == 200, enrolled.text
+    return new_key(admin, "kiosk")
+
+
+def start_kiosk(browser: Browser, server: str, key: str) -> tuple[Page, list[str]]:
+    page = browser.new_page(viewport=DESKTOP)
+    elsewhere = only_local_requests(page, server)
+    page.goto(f"{server}/kiosk")
+    page.get_by_label("Kiosk key").fill(key)
+    page.get_by_role("button", name="Start").click()
+    return page, elsewhere
+
+
+def track_checkins_in_flight(page: Page) -> list[int]:
+    """The number of check-in requests in flight, after each request starts."""
+    in_flight = [0]
+    seen: list[int] = []
+
+    def started(request) -> None:  # type: ignore[no-untyped-def]
+        if request.url.endswith("/api/v1/checkins"):
+            in_flight[0] += 1
+            seen.append(in_flight[0])
+
+    def ended(request) -> None:  # type: ignore[no-untyped-def]
+        if request.url.endswith("/api/v1/checkins"):
+            in_flight[0] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    return seen
+
+
+def test_kiosk_checks_in_obama_hands_free(
+    launch: Callable[[Path | None], Browser],
+    server: str,
+    admin: httpx.Client,
+    kiosk_key: str,
+    faces_dir: Path,
+    tmp_path: Path,
+    screenshots: Callable[[Page, str], None],
+) -> None:
+    # A photo of Obama other than the one enrolled, as the camera sees him.
+    camera = y4m_from_photo(faces_dir / "people/barack_obama/obama2.jpg", tmp_path / "obama.y4m")
+    page, elsewhere = start_kiosk(launch(camera), server, kiosk_key)
+    in_flight = track_checkins_in_flight(page)
+
+    result = page.locator('#kiosk-result[data-status="present"]')
+    expect(result).to_contain_text("Barack Obama", timeout=RECOGNITION_WAIT_MS)
+    expect(result).to_contain_text("Present")
+    screenshots(page, "kiosk-present")
+
+    rows = admin.get("/api/v1/attendance").json()
+    assert [row["student"]["name"] for row in rows].count("Barack Obama") == 1
+    assert in_flight and max(in_flight) == 1  # never more than one check-in at a time
+    assert elsewhere == []
+
+
+def test_kiosk_says_a_stranger_is_not_recognised(
+    launch: Callable[[Path | None], Browser],
+    server: str,
+    kiosk_key: str,
+    faces_dir: Path,
+    tmp_path: Path,
+    screenshots: Callable[[Page, str], None],
+) -> None:
+    camera = y4m_from_photo(faces_dir / "people/angelina_jolie/1.jpg", tmp_path / "stranger.y4m")
+    page, _ = start_kiosk(launch(camera), server, kiosk_key)
+
+    result = page.locator('#kiosk-result[data-status="unknown"]')
+    expect(result).to_contain_text("Not recognised", timeout=RECOGNITION_WAIT_MS)
+    expect(result).to_contain_text("Please see staff")
+    screenshots(page, "kiosk-unknown")
+
+
+def test_kiosk_without_a_camera_offers_a_photo_instead(
+    launch: Callable[[Path | None], Browser],
+    server: str,
+    kiosk_key: str,
+    faces_dir: Path,
+    screenshots: Callable[[Page, str], None],
+) -> None:
+    page, _ = start_kiosk(launch(None), server, kiosk_key)  # no camera on this machine
+
+    problem = page.locator("#kiosk-camera-problem")
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("No camera was found")
+    expect(problem).to_contain_text("Check in with a photo instead")
+    expect(page.locator("#kiosk-camera")).to_be_hidden()
+    screenshots(page, "kiosk-no-camera")
+
+    page.locator("#kiosk-file").set_input_files(faces_dir / "people/kit_harington/kit2.jpg")
+    result = page.locator('#kiosk-result[data-status="present"]')
+    expect(result).to_contain_text("Kit Harington", timeout=RECOGNITION_WAIT_MS)
+
+
+def test_kiosk_refuses_a_viewer_key(
+    launch: Callable[[Path | None], Browser], server: str, admin: httpx.Client
+) -> None:
+    page, _ = start_kiosk(launch(None), server, new_key(admin, "viewer"))
+    expect(page.locator("#kiosk-signin-error")).to_contain_text("A viewer key cannot check")
+    expect(page.locator("#kiosk-station")).to_be_hidden()
