@@ -116,8 +116,10 @@ def only_local_requests(page: Page, server: str) -> list[str]:
     elsewhere: list[str] = []
     page.on(
         "request",
-        lambda request: None
-        if request.url.startswith((server, "data:", "blob:"))
-        else elsewhere.append(request.url),
+        lambda request: (
+            None
+            if request.url.startswith((server, "data:", "blob:"))
+            else elsewhere.append(request.url)
+        ),
     )
     return elsewhere

@@ -32,3 +32,15 @@ export function say(node, message, kind = "info") {
   node.textContent = message;
   node.dataset.kind = kind;
 }
+
+// Puts rows in a table's body, each cell labelled with its column (phones show cells stacked,
+// each with its label: see the CSS).
+export function fillTable(table, rows) {
+  const headers = [...table.tHead.rows[0].cells].map((cell) => cell.textContent);
+  for (const row of rows) {
+    [...row.cells].forEach((cell, i) => {
+      cell.dataset.label = headers[i] || "";
+    });
+  }
+  table.tBodies[0].replaceChildren(...rows);
+}

@@ -1,5 +1,5 @@
 // Attendance: filters, the charts per day and per session, the table, and the CSV download.
-import { $, el, say, time } from "../dom.js";
+import { $, el, fillTable, say, time } from "../dom.js";
 import { barChart, countBy } from "./chart.js";
 import { api } from "./state.js";
 
@@ -39,7 +39,7 @@ function query() {
 async function loadAttendance() {
   try {
     const rows = await api(`/attendance?${query()}`);
-    $("#attendance-table tbody").replaceChildren(...rows.map(attendanceRow));
+    fillTable($("#attendance-table"), rows.map(attendanceRow));
     say($("#attendance-message"), `${rows.length} attendance row${rows.length === 1 ? "" : "s"}.`);
     const byDay = countBy(rows.slice().sort((a, b) => a.day.localeCompare(b.day)), (r) => r.day);
     barChart($("#chart-days .plot"), byDay, "Check-ins per day");

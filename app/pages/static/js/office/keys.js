@@ -1,5 +1,5 @@
 // Access keys (admin only): create (the key shown once, with a copy button), list, revoke.
-import { $, el, say, show, when } from "../dom.js";
+import { $, el, fillTable, say, show, when } from "../dom.js";
 import { api } from "./state.js";
 
 export function setUpKeys() {
@@ -15,7 +15,7 @@ export function openKeys() {
 async function loadKeys() {
   try {
     const keys = await api("/keys");
-    $("#keys-table tbody").replaceChildren(...keys.map(keyRow));
+    fillTable($("#keys-table"), keys.map(keyRow));
   } catch (error) {
     say($("#key-message"), error.message, "error");
   }

@@ -1,5 +1,5 @@
 // Class sessions: create (admin), list, and the live board of one session.
-import { $, el, say, show, time, when } from "../dom.js";
+import { $, el, fillTable, say, show, time, when } from "../dom.js";
 import { api, isAdmin } from "./state.js";
 
 // The board asks the API again this often: a check-in shows within 3 s, and a board left open
@@ -35,7 +35,7 @@ function localInput(date) {
 export async function loadSessions() {
   try {
     const sessions = await api("/sessions");
-    $("#sessions-table tbody").replaceChildren(...sessions.slice().reverse().map(sessionRow));
+    fillTable($("#sessions-table"), sessions.slice().reverse().map(sessionRow));
   } catch (error) {
     say($("#session-message") || $("#board-updated"), error.message, "error");
   }

@@ -1,5 +1,5 @@
 // Students (admin only): search, paging, add, edit, deactivate, delete, and enroll.
-import { $, el, say, show } from "../dom.js";
+import { $, el, fillTable, say, show } from "../dom.js";
 import { openEnrollment } from "./enroll.js";
 import { api } from "./state.js";
 
@@ -39,7 +39,7 @@ export async function loadStudents() {
   try {
     const answer = await api(`/students?${query}`);
     page.total = answer.total;
-    $("#students-table tbody").replaceChildren(...answer.items.map(studentRow));
+    fillTable($("#students-table"), answer.items.map(studentRow));
     const last = Math.min(answer.offset + answer.items.length, answer.total);
     $("#students-range").textContent = answer.total
       ? `${answer.offset + 1}–${last} of ${answer.total}`
@@ -57,10 +57,10 @@ function studentRow(student) {
   return el("tr", { dataset: { studentId: student.id } },
     el("td", {}, student.name),
     el("td", {}, student.external_id),
-    el("td", {},
+    el("td", {}, el("span", {},
       el("span", { class: `tag ${student.active ? "good" : "bad"}` }, student.active ? "active" : "inactive"),
       " ",
-      el("span", { class: `tag ${student.enrolled ? "info" : "warn"}` }, student.enrolled ? "enrolled" : "no photo")),
+      el("span", { class: `tag ${student.enrolled ? "info" : "warn"}` }, student.enrolled ? "enrolled" : "no photo"))),
     el("td", {}, el("div", { class: "actions" },
       el("button", { type: "button", "aria-label": label("Enroll a photo for"), onclick: () => openEnrollment(student, loadStudents) }, "Enroll photo"),
       el("button", { type: "button", "aria-label": label("Edit"), onclick: () => startEdit(student) }, "Edit"),
