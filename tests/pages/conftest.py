@@ -6,13 +6,15 @@ from the shared photos. One server and one Playwright for all page tests; a brow
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image, ImageOps
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
 from tests.conftest import ADMIN_KEY
 from tests.live_server import uvicorn_server
@@ -111,15 +113,53 @@ def screenshots(
     return save
 
 
-def only_local_requests(page: Page, server: str) -> list[str]:
-    """Collects every URL the page asks for that is not the server's: the pages load no CDN."""
-    elsewhere: list[str] = []
+# As strict as a deployment may set (no inline script or style, nothing from elsewhere): the
+# pages must work under it. The tests add it to the pages' answers themselves.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGES = re.compile(r"/(kiosk|admin)(\?.*)?$")
+
+
+@dataclass
+class PageWatch:
+    """What a page did wrong: asked another host for something, threw, or broke the CSP."""
+
+    elsewhere: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.elsewhere == [], f"the page loaded from elsewhere: {self.elsewhere}"
+        assert self.errors == [], f"the page had errors: {self.errors}"
+
+
+def _with_strict_csp(route: Route) -> None:
+    response = route.fetch()
+    route.fulfill(
+        response=response, headers={**response.headers, "content-security-policy": STRICT_CSP}
+    )
+
+
+def watch(page: Page, server: str) -> PageWatch:
+    """Serves the pages under STRICT_CSP and records what they do wrong."""
+    seen = PageWatch()
+    page.route(PAGES, _with_strict_csp)
     page.on(
         "request",
         lambda request: (
             None
             if request.url.startswith((server, "data:", "blob:"))
-            else elsewhere.append(request.url)
+            else seen.elsewhere.append(request.url)
         ),
     )
-    return elsewhere
+    page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            seen.errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return seen

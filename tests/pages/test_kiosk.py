@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import post_file
-from tests.pages.conftest import DESKTOP, new_key, only_local_requests, y4m_from_photo
+from tests.pages.conftest import DESKTOP, PageWatch, new_key, watch, y4m_from_photo
 
 RECOGNITION_WAIT_MS = 90_000  # the first check-in on a cold 2-core server: detection + embedding
 
@@ -31,13 +31,13 @@ def kiosk_key(admin: httpx.Client, faces_dir: Path) -> str:
     return new_key(admin, "kiosk")
 
 
-def start_kiosk(browser: Browser, server: str, key: str) -> tuple[Page, list[str]]:
+def start_kiosk(browser: Browser, server: str, key: str) -> tuple[Page, PageWatch]:
     page = browser.new_page(viewport=DESKTOP)
-    elsewhere = only_local_requests(page, server)
+    seen = watch(page, server)
     page.goto(f"{server}/kiosk")
     page.get_by_label("Kiosk key").fill(key)
     page.get_by_role("button", name="Start").click()
-    return page, elsewhere
+    return page, seen
 
 
 def track_checkins_in_flight(page: Page) -> list[int]:
@@ -71,7 +71,7 @@ def test_kiosk_checks_in_obama_hands_free(
 ) -> None:
     # A photo of Obama other than the one enrolled, as the camera sees him.
     camera = y4m_from_photo(faces_dir / "people/barack_obama/obama2.jpg", tmp_path / "obama.y4m")
-    page, elsewhere = start_kiosk(launch(camera), server, kiosk_key)
+    page, seen = start_kiosk(launch(camera), server, kiosk_key)
     in_flight = track_checkins_in_flight(page)
 
     result = page.locator('#kiosk-result[data-status="present"]')
@@ -82,7 +82,7 @@ def test_kiosk_checks_in_obama_hands_free(
     rows = admin.get("/api/v1/attendance").json()
     assert [row["student"]["name"] for row in rows].count("Barack Obama") == 1
     assert in_flight and max(in_flight) == 1  # never more than one check-in at a time
-    assert elsewhere == []
+    seen.assert_clean()
 
 
 def test_kiosk_says_a_stranger_is_not_recognised(
@@ -94,12 +94,13 @@ def test_kiosk_says_a_stranger_is_not_recognised(
     screenshots: Callable[[Page, str], None],
 ) -> None:
     camera = y4m_from_photo(faces_dir / "people/angelina_jolie/1.jpg", tmp_path / "stranger.y4m")
-    page, _ = start_kiosk(launch(camera), server, kiosk_key)
+    page, seen = start_kiosk(launch(camera), server, kiosk_key)
 
     result = page.locator('#kiosk-result[data-status="unknown"]')
     expect(result).to_contain_text("Not recognised", timeout=RECOGNITION_WAIT_MS)
     expect(result).to_contain_text("Please see staff")
     screenshots(page, "kiosk-unknown")
+    seen.assert_clean()
 
 
 def test_kiosk_without_a_camera_offers_a_photo_instead(
@@ -109,7 +110,7 @@ def test_kiosk_without_a_camera_offers_a_photo_instead(
     faces_dir: Path,
     screenshots: Callable[[Page, str], None],
 ) -> None:
-    page, _ = start_kiosk(launch(None), server, kiosk_key)  # no camera on this machine
+    page, seen = start_kiosk(launch(None), server, kiosk_key)  # no camera on this machine
 
     problem = page.locator("#kiosk-camera-problem")
     expect(problem).to_be_visible()
@@ -121,6 +122,7 @@ def test_kiosk_without_a_camera_offers_a_photo_instead(
     page.locator("#kiosk-file").set_input_files(faces_dir / "people/kit_harington/kit2.jpg")
     result = page.locator('#kiosk-result[data-status="present"]')
     expect(result).to_contain_text("Kit Harington", timeout=RECOGNITION_WAIT_MS)
+    seen.assert_clean()
 
 
 def test_kiosk_refuses_a_viewer_key(

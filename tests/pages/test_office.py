@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_KEY
 from tests.helpers import post_file
-from tests.pages.conftest import DESKTOP, new_key, only_local_requests
+from tests.pages.conftest import DESKTOP, PageWatch, new_key, watch
 
 ENROLL_WAIT_MS = 90_000  # detection + embedding on a busy 2-core machine
 
@@ -23,13 +23,13 @@ def browser(launch: Callable[[Path | None], Browser]) -> Browser:
 
 
 @pytest.fixture
-def office(browser: Browser, server: str) -> Iterator[tuple[Page, list[str]]]:
+def office(browser: Browser, server: str) -> Iterator[tuple[Page, PageWatch]]:
     """A fresh browser profile (no remembered key) on the office's sign-in."""
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
-    elsewhere = only_local_requests(page, server)
+    seen = watch(page, server)
     page.goto(f"{server}/admin")
-    yield page, elsewhere
+    yield page, seen
     context.close()
 
 
@@ -45,12 +45,12 @@ def local_input(moment: dt.datetime) -> str:
 
 
 def test_admin_enrolls_watches_the_board_and_downloads_the_csv(
-    office: tuple[Page, list[str]],
+    office: tuple[Page, PageWatch],
     admin: httpx.Client,
     faces_dir: Path,
     screenshots: Callable[[Page, str], None],
 ) -> None:
-    page, elsewhere = office
+    page, seen = office
     sign_in(page, ADMIN_KEY)
     expect(page.locator("#office-role")).to_have_text("admin")
 
@@ -112,15 +112,54 @@ def test_admin_enrolls_watches_the_board_and_downloads_the_csv(
     page.get_by_role("tab", name="Health").click()
     expect(page.locator("#health-facts")).to_contain_text("Students in the gallery")
     screenshots(page, "office-health")
-    assert elsewhere == []
+    seen.assert_clean()
+
+
+def test_admin_searches_edits_deactivates_and_deletes_students(
+    office: tuple[Page, PageWatch], admin: httpx.Client
+) -> None:
+    page, seen = office
+    made = [
+        admin.post("/api/v1/students", json={"external_id": f"E-{n}", "name": name}).json()
+        for n, name in enumerate(("Edith Edit", "Dora Deactivate", "Dan Delete"))
+    ]
+    sign_in(page, ADMIN_KEY)
+
+    page.get_by_label("Search name or external id").fill("Edit")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#students-table tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Edit Edith Edit").click()
+    page.locator("#edit-name").fill("Edith Edited")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#students-table")).to_contain_text("Edith Edited")
+
+    page.get_by_label("Search name or external id").fill("E-")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Deactivate Dora Deactivate").click()
+    expect(page.locator("#students-table tr", has_text="Dora")).to_contain_text("inactive")
+
+    # Deleting asks first: dismissed, nothing happens; accepted, the student is gone.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete Dan Delete").click()
+    expect(page.locator("#students-table")).to_contain_text("Dan Delete")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete Dan Delete").click()
+    expect(page.locator("#students-message")).to_have_text("Deleted Dan Delete.")
+    expect(page.locator("#students-table")).not_to_contain_text("Dan Delete")
+
+    edith, dora, dan = (admin.get(f"/api/v1/students/{s['id']}") for s in made)
+    assert edith.json()["name"] == "Edith Edited"
+    assert dora.json()["active"] is False
+    assert dan.status_code == 404
+    seen.assert_clean()
 
 
 def test_a_viewer_sees_no_enroll_or_delete_controls(
-    office: tuple[Page, list[str]],
+    office: tuple[Page, PageWatch],
     admin: httpx.Client,
     screenshots: Callable[[Page, str], None],
 ) -> None:
-    page, _ = office
+    page, seen = office
     sign_in(page, new_key(admin, "viewer"))
     expect(page.locator("#office-role")).to_have_text("viewer")
     expect(page.locator("#panel-sessions")).to_be_visible()
@@ -132,10 +171,11 @@ def test_a_viewer_sees_no_enroll_or_delete_controls(
     page.get_by_role("tab", name="Attendance").click()
     expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
     screenshots(page, "office-viewer")
+    seen.assert_clean()
 
 
 def test_a_kiosk_key_cannot_open_the_office(
-    office: tuple[Page, list[str]], admin: httpx.Client
+    office: tuple[Page, PageWatch], admin: httpx.Client
 ) -> None:
     page, _ = office
     page.get_by_label("Access key").fill(new_key(admin, "kiosk"))
@@ -148,9 +188,9 @@ def test_api_docs_work_offline(
     browser: Browser, server: str, screenshots: Callable[[Page, str], None]
 ) -> None:
     page = browser.new_page(viewport=DESKTOP)
-    elsewhere = only_local_requests(page, server)
+    seen = watch(page, server)  # Swagger UI's own inline styles: /docs is not under the CSP
     page.goto(f"{server}/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Rollcall")
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/checkins")).to_be_visible()
     screenshots(page, "docs")
-    assert elsewhere == []
+    seen.assert_clean()
