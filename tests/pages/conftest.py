@@ -97,7 +97,8 @@ def y4m_from_photo(photo: Path, out: Path) -> Path:
 def screenshots(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Callable[[Page, str], None]:
-    """Saves a page at desktop and phone widths, for a person to look at."""
+    """Saves a page at desktop and phone widths, for a person to look at; fails if it is wider
+    than the screen (a phone user would have to scroll sideways)."""
     folder = Path(os.environ.get("ROLLCALL_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
@@ -108,6 +109,8 @@ def screenshots(
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
             page.screenshot(path=folder / f"{name}-{label}.png", full_page=True)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= size["width"], f"{name} is {width} px wide on a {label} ({size})"
         page.set_viewport_size(DESKTOP)
 
     return save

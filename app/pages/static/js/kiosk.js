@@ -158,6 +158,7 @@ async function startCamera() {
     captureLoop(video);
   } catch (error) {
     show($(".camera-frame"), false);
+    $("#kiosk-station").classList.add("no-camera");
     $("#kiosk-camera-problem").textContent =
       `${cameraProblem(error)} Check in with a photo instead: take one or choose a file.`;
     show($("#kiosk-fallback"));
