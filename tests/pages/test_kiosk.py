@@ -77,6 +77,7 @@ def test_kiosk_checks_in_obama_hands_free(
     result = page.locator('#kiosk-result[data-status="present"]')
     expect(result).to_contain_text("Barack Obama", timeout=RECOGNITION_WAIT_MS)
     expect(result).to_contain_text("Present")
+    expect(page.locator("#kiosk-camera")).to_have_css("transform", "matrix(-1, 0, 0, 1, 0, 0)")
     screenshots(page, "kiosk-present")
 
     rows = admin.get("/api/v1/attendance").json()
@@ -126,8 +127,13 @@ def test_kiosk_without_a_camera_offers_a_photo_instead(
 
 
 def test_kiosk_refuses_a_viewer_key(
-    launch: Callable[[Path | None], Browser], server: str, admin: httpx.Client
+    launch: Callable[[Path | None], Browser],
+    server: str,
+    admin: httpx.Client,
+    screenshots: Callable[[Page, str], None],
 ) -> None:
-    page, _ = start_kiosk(launch(None), server, new_key(admin, "viewer"))
+    page, seen = start_kiosk(launch(None), server, new_key(admin, "viewer"))
     expect(page.locator("#kiosk-signin-error")).to_contain_text("A viewer key cannot check")
     expect(page.locator("#kiosk-station")).to_be_hidden()
+    screenshots(page, "kiosk-signin")
+    seen.assert_clean()

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_KEY
 from tests.helpers import post_file
-from tests.pages.conftest import DESKTOP, PageWatch, new_key, watch
+from tests.pages.conftest import DESKTOP, PageWatch, new_key, watch, y4m_from_photo
 
 ENROLL_WAIT_MS = 90_000  # detection + embedding on a busy 2-core machine
 
@@ -115,6 +115,34 @@ def test_admin_enrolls_watches_the_board_and_downloads_the_csv(
     seen.assert_clean()
 
 
+def test_admin_enrolls_from_a_webcam_snapshot(
+    launch: Callable[[Path | None], Browser],
+    server: str,
+    admin: httpx.Client,
+    faces_dir: Path,
+    tmp_path: Path,
+) -> None:
+    camera = y4m_from_photo(faces_dir / "people/rose_leslie/rose2.jpg", tmp_path / "rose.y4m")
+    page = launch(camera).new_page(viewport=DESKTOP)
+    seen = watch(page, server)
+    page.goto(f"{server}/admin")
+    sign_in(page, ADMIN_KEY)
+    page.locator("#add-external-id").fill("S-ROSE")
+    page.locator("#add-name").fill("Rose Leslie")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_role("button", name="Use the webcam").click()
+    page.locator("#enroll-video").evaluate(  # until the camera shows a picture
+        "v => v.readyState >= 2 || new Promise(r => v.addEventListener('loadeddata', r))"
+    )
+    page.get_by_role("button", name="Take the snapshot").click()
+    expect(page.locator("#enroll-message")).to_have_text(
+        "Enrolled Rose Leslie.", timeout=ENROLL_WAIT_MS
+    )
+    rose = admin.get("/api/v1/students", params={"q": "S-ROSE"}).json()["items"]
+    assert [s["enrolled"] for s in rose] == [True]
+    seen.assert_clean()
+
+
 def test_admin_searches_edits_deactivates_and_deletes_students(
     office: tuple[Page, PageWatch], admin: httpx.Client
 ) -> None:
@@ -175,13 +203,17 @@ def test_a_viewer_sees_no_enroll_or_delete_controls(
 
 
 def test_a_kiosk_key_cannot_open_the_office(
-    office: tuple[Page, PageWatch], admin: httpx.Client
+    office: tuple[Page, PageWatch],
+    admin: httpx.Client,
+    screenshots: Callable[[Page, str], None],
 ) -> None:
-    page, _ = office
+    page, seen = office
     page.get_by_label("Access key").fill(new_key(admin, "kiosk"))
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#office-signin-error")).to_contain_text("A kiosk key cannot open")
     expect(page.locator("#office")).to_be_hidden()
+    screenshots(page, "office-signin")
+    seen.assert_clean()
 
 
 def test_api_docs_work_offline(
