@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_KEY
@@ -130,6 +131,7 @@ def test_admin_enrolls_from_a_webcam_snapshot(
     page.locator("#add-external-id").fill("S-ROSE")
     page.locator("#add-name").fill("Rose Leslie")
     page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#enroll-title")).to_contain_text("Rose Leslie")
     page.get_by_role("button", name="Use the webcam").click()
     page.locator("#enroll-video").evaluate(  # until the camera shows a picture
         "v => v.readyState >= 2 || new Promise(r => v.addEventListener('loadeddata', r))"
@@ -140,6 +142,38 @@ def test_admin_enrolls_from_a_webcam_snapshot(
     )
     rose = admin.get("/api/v1/students", params={"q": "S-ROSE"}).json()["items"]
     assert [s["enrolled"] for s in rose] == [True]
+    seen.assert_clean()
+
+
+def test_enrollment_shows_refusals_and_duplicate_warnings(
+    office: tuple[Page, PageWatch], admin: httpx.Client, faces_dir: Path, tmp_path: Path
+) -> None:
+    page, seen = office
+    first = admin.post("/api/v1/students", json={"external_id": "A-1", "name": "Alex First"})
+    enrolled = post_file(
+        admin,
+        f"/api/v1/students/{first.json()['id']}/photo",
+        faces_dir / "people/alex_lacamoire/alex1.png",
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    sign_in(page, ADMIN_KEY)
+    page.locator("#add-external-id").fill("A-2")
+    page.locator("#add-name").fill("Alex Again")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#enroll-title")).to_contain_text("Alex Again")
+
+    small = Image.open(faces_dir / "people/alex_lacamoire/alex3.jpg")
+    small.thumbnail((320, 320))  # his face about 60 px wide: detected, too small to enroll
+    small.save(tmp_path / "small.jpg")
+    upload = page.get_by_label("Upload a photo")
+    upload.set_input_files(tmp_path / "small.jpg")
+    message = page.locator("#enroll-message")
+    expect(message).to_contain_text("Not enrolled: The face is", timeout=ENROLL_WAIT_MS)
+    expect(message).to_contain_text("Take the photo closer")
+
+    upload.set_input_files(faces_dir / "people/alex_lacamoire/alex2.jpg")  # the same man
+    expect(message).to_contain_text("Enrolled, with a warning", timeout=ENROLL_WAIT_MS)
+    expect(page.locator("#enroll-facts")).to_contain_text("Matches student Alex First (A-1)")
     seen.assert_clean()
 
 

@@ -4,12 +4,11 @@ import { photoForm } from "../api.js";
 import { $, el, say, show } from "../dom.js";
 import { api } from "./state.js";
 
-const enrolling = { student: null, done: () => {}, stream: null, wired: false };
+const enrolling = { student: null, done: () => {}, stream: null };
 
 export function openEnrollment(student, done) {
   enrolling.student = student;
   enrolling.done = done;
-  if (!enrolling.wired) wire();
   $("#enroll-title").textContent = `${student.name} (${student.external_id})`;
   say($("#enroll-message"), "");
   show($("#enroll-result"), false);
@@ -17,8 +16,7 @@ export function openEnrollment(student, done) {
   $("#enroll-file").focus();
 }
 
-function wire() {
-  enrolling.wired = true;
+export function setUpEnrollment() {
   $("#enroll-file").addEventListener("change", (event) => {
     const [photo] = event.target.files;
     if (photo) enroll(photo);

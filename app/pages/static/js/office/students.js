@@ -1,6 +1,6 @@
 // Students (admin only): search, paging, add, edit, deactivate, delete, and enroll.
 import { $, el, fillTable, say, show } from "../dom.js";
-import { openEnrollment } from "./enroll.js";
+import { openEnrollment, setUpEnrollment } from "./enroll.js";
 import { api } from "./state.js";
 
 const PAGE_SIZE = 20; // a screenful on a laptop; the API allows up to 500
@@ -19,6 +19,7 @@ export function setUpStudents() {
   $("#student-add").addEventListener("submit", addStudent);
   $("#student-edit").addEventListener("submit", saveEdit);
   $("#edit-cancel").addEventListener("click", () => show($("#edit-panel"), false));
+  setUpEnrollment();
 }
 
 export function openStudents() {
