@@ -137,3 +137,32 @@ def test_kiosk_refuses_a_viewer_key(
     expect(page.locator("#kiosk-station")).to_be_hidden()
     screenshots(page, "kiosk-signin")
     seen.assert_clean()
+
+
+def test_kiosk_shows_decisions_it_does_not_know_in_their_own_words(
+    launch: Callable[[Path | None], Browser], server: str
+) -> None:
+    """The kiosk's own display code, in the browser, on decisions a newer server may send."""
+    page = launch(None).new_page()
+    page.goto(f"{server}/kiosk")
+    shown = page.evaluate(
+        """async () => {
+            const { describe } = await import("/static/js/kiosk-results.js");
+            return [
+                describe({ decision: "retry", student: null }),
+                describe({ decision: "not_on_roster", student: { name: "Ada Lovelace" } }),
+                describe({ decision: "turn_head", student: null, message: "Turn your head left." }),
+                describe({ decision: "left_early", student: { name: "Ada Lovelace" } }),
+            ];
+        }"""
+    )
+    assert shown == [
+        {"tone": "warn", "title": "Look at the camera", "detail": "Hold still, please."},
+        {
+            "tone": "warn",
+            "title": "Ada Lovelace",
+            "detail": "Not on this class list. Please see staff.",
+        },
+        {"tone": "warn", "title": "Turn head", "detail": "Turn your head left."},
+        {"tone": "warn", "title": "Ada Lovelace", "detail": "Left early. Please see staff."},
+    ]

@@ -1,6 +1,7 @@
 // The kiosk at the door: hands-free check-in from the camera, a file picker without one.
 import { ApiError, call, photoForm, roleOf, storedKey } from "./api.js";
 import { $, el, show } from "./dom.js";
+import { describe } from "./kiosk-results.js";
 
 // One capture a second at most: fast enough that a child waits no more than a second or two,
 // slow enough that a 2-core server keeps up with a few kiosks. One request is ever in flight.
@@ -13,32 +14,6 @@ const STEADY_MAX_CHANGE = 8;
 
 const key = storedKey("rollcall.kiosk.key");
 const sessionChoice = storedKey("rollcall.kiosk.session");
-
-// What each check-in decision shows. A decision not listed here (a newer server) still shows,
-// with its own words: see `describe`.
-const DECISIONS = {
-  present: { tone: "good", title: (f) => f.student.name, detail: "Present ✓" },
-  already_present: { tone: "info", title: (f) => f.student.name, detail: "Already checked in" },
-  unknown: { tone: "bad", title: () => "Not recognised", detail: "Please see staff." },
-  ambiguous: { tone: "warn", title: () => "Not sure who you are", detail: "Please see staff." },
-  retry: { tone: "warn", title: () => "Look at the camera", detail: "Hold still, please." },
-  not_on_roster: {
-    tone: "warn",
-    title: (f) => (f.student ? f.student.name : "Not on this class list"),
-    detail: "Not on this class list. Please see staff.",
-  },
-};
-
-function describe(face) {
-  const known = DECISIONS[face.decision];
-  if (known) return { tone: known.tone, title: known.title(face), detail: known.detail };
-  const words = String(face.decision).replaceAll("_", " ");
-  return {
-    tone: "warn",
-    title: face.student ? face.student.name : words.charAt(0).toUpperCase() + words.slice(1),
-    detail: face.message || `${words}. Please see staff.`,
-  };
-}
 
 const resultBox = $("#kiosk-result");
 
@@ -68,10 +43,10 @@ async function checkIn(photo, fromCamera) {
     $("#kiosk-session-label").textContent = answer.session
       ? answer.session.name
       : `the day (${answer.day})`;
-    const cards = answer.faces.map(describe);
     const first = answer.faces[0];
-    showResult(first ? first.decision : "idle", cards);
-    return true;
+    showResult(first ? first.decision : "idle", answer.faces.map(describe));
+    // "Look at the camera" (retry) asks for the next frame at once; any other answer is held.
+    return !answer.faces.every((face) => face.decision === "retry");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.code === "no_face" && fromCamera) {
