@@ -27,7 +27,8 @@ BROWSER_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+FAKE_CAMERA = "--use-fake-device-for-media-stream"
+ALLOW_CAMERA = "--use-fake-ui-for-media-stream"  # grants the page's camera request
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's CSS viewport
 CAMERA_SIZE = (640, 480)
@@ -63,15 +64,21 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
+Launch = Callable[..., Browser]
+
+
 @pytest.fixture(scope="session")
-def launch(playwright: Playwright) -> Iterator[Callable[[Path | None], Browser]]:
-    """Starts Chromium, with a fake camera playing `camera` (a .y4m video), or with none."""
+def launch(playwright: Playwright) -> Iterator[Launch]:
+    """`launch(camera, allowed=True)` starts Chromium with a fake camera playing `camera` (a .y4m
+    video), or with none; `allowed=False`: the page is refused the camera, as a user may."""
     browsers: list[Browser] = []
 
-    def start(camera: Path | None) -> Browser:
+    def start(camera: Path | None, allowed: bool = True) -> Browser:
         args = list(BROWSER_ARGS)
         if camera is not None:
-            args += [*CAMERA_ARGS, f"--use-file-for-fake-video-capture={camera}"]
+            args += [FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera}"]
+        if allowed:
+            args.append(ALLOW_CAMERA)  # else headless Chromium answers the page NotAllowedError
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         browsers.append(browser)
         return browser

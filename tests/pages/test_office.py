@@ -13,13 +13,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_KEY
 from tests.helpers import post_file
-from tests.pages.conftest import DESKTOP, PageWatch, new_key, watch, y4m_from_photo
+from tests.pages.conftest import DESKTOP, Launch, PageWatch, new_key, watch, y4m_from_photo
 
 ENROLL_WAIT_MS = 90_000  # detection + embedding on a busy 2-core machine
 
 
 @pytest.fixture(scope="module")
-def browser(launch: Callable[[Path | None], Browser]) -> Browser:
+def browser(launch: Launch) -> Browser:
     return launch(None)
 
 
@@ -117,7 +117,7 @@ def test_admin_enrolls_watches_the_board_and_downloads_the_csv(
 
 
 def test_admin_enrolls_from_a_webcam_snapshot(
-    launch: Callable[[Path | None], Browser],
+    launch: Launch,
     server: str,
     admin: httpx.Client,
     faces_dir: Path,
