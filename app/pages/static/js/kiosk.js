@@ -137,6 +137,7 @@ async function startCamera() {
     $("#kiosk-camera-problem").textContent =
       `${cameraProblem(error)} Check in with a photo instead: take one or choose a file.`;
     show($("#kiosk-fallback"));
+    $("#kiosk-pick").focus();
     showResult("idle", [{ tone: "idle", title: "Check in with a photo", detail: "Use the button below." }]);
   }
 }
@@ -186,6 +187,7 @@ $("#kiosk-file").addEventListener("change", async (event) => {
   await checkIn(photo, false);
 });
 
+$("#kiosk-pick").addEventListener("click", () => $("#kiosk-file").click()); // a real, focusable button
 $("#kiosk-signout").addEventListener("click", () => signOut());
 
 // A link from the office (/kiosk?session=ID) picks the session.
