@@ -8,8 +8,10 @@ import { describe } from "./kiosk-results.js";
 const CAPTURE_INTERVAL_MS = 1000;
 // A result stays on screen this long so it can be read from a metre away, then the next person.
 const RESULT_HOLD_MS = 4000;
-// "Steady": the mean change of a 32x24 grey thumbnail between two captures, on 0-255. A person
-// walking past changes it by 20+; sensor noise on a still scene stays under 3.
+// "Steady": the mean change of a 32x24 grey thumbnail between two captures, on 0-255. Set by
+// judgement, not measured on many cameras: well above a still scene's sensor noise (a few
+// levels), well below a person stepping in or out of the frame. The server still refuses
+// frames with no face, so a wrong guess costs a request, not a false check-in.
 const STEADY_MAX_CHANGE = 8;
 
 const key = storedKey("rollcall.kiosk.key");
