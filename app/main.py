@@ -14,7 +14,8 @@ from app.config import Settings, get_settings
 from app.context import ServiceContext
 from app.errors import ServiceError
 from app.observability import Metrics, configure_logging, install
-from app.routes import attendance, checkins, health, keys, metrics, sessions, students
+from app.pages import router as pages
+from app.routes import attendance, checkins, health, keys, me, metrics, sessions, students
 from models.embedder import FaceEmbedder
 
 API_PREFIX = "/api/v1"
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
         description="Face-verification attendance: enroll one photo, check in by face.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by app.pages from local files: FastAPI's own loads a CDN
+        redoc_url=None,
     )
     for router in (
         students.router,
@@ -52,10 +55,12 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
         sessions.router,
         attendance.router,
         keys.router,
+        me.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    pages.install(app)
 
     # Registered before `install`, so refusals are inside it: logged, counted, given an id.
     @app.middleware("http")

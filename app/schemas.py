@@ -201,3 +201,7 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str  # shown once
+
+
+class RoleOut(BaseModel):
+    role: Role

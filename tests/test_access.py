@@ -33,6 +33,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/keys", set(), False),
     ("GET", "/api/v1/keys", set(), False),
     ("GET", "/metrics", {"viewer"}, False),
+    ("GET", "/api/v1/me", {"kiosk", "viewer"}, False),
     ("DELETE", "/api/v1/students/{student}", set(), False),
     ("DELETE", "/api/v1/keys/{key}", set(), False),
 ]
@@ -151,6 +152,15 @@ def test_health_needs_no_key_and_errors_are_json(service: TestClient) -> None:
     kiosk = _key(service, "kiosk")
     forbidden = service.get("/api/v1/students", headers={"X-API-Key": kiosk})
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
+
+
+def test_me_tells_a_key_its_role(service: TestClient) -> None:
+    for role in ("kiosk", "viewer"):
+        answer = service.get("/api/v1/me", headers={"X-API-Key": _key(service, role)})
+        assert answer.status_code == 200 and answer.json() == {"role": role}
+    bootstrap = service.get("/api/v1/me", headers={"X-API-Key": BOOTSTRAP})
+    assert bootstrap.json() == {"role": "admin"}
+    assert service.get("/api/v1/me", headers={"X-API-Key": "rc_wrong"}).status_code == 401
 
 
 def test_keys_are_stored_hashed_shown_once_and_revocable(

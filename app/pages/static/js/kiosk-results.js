@@ -1,0 +1,29 @@
+// What the kiosk shows for each face of a check-in answer: a tone (colour), a title, a detail.
+// Kept apart from the kiosk's camera loop so that it can be read, and tried, on its own.
+
+// What each check-in decision shows. A decision not listed here (a newer server) still shows,
+// with its own words: see `describe`.
+const DECISIONS = {
+  present: { tone: "good", title: (f) => f.student.name, detail: "Present ✓" },
+  already_present: { tone: "info", title: (f) => f.student.name, detail: "Already checked in" },
+  unknown: { tone: "bad", title: () => "Not recognised", detail: "Please see staff." },
+  ambiguous: { tone: "warn", title: () => "Not sure who you are", detail: "Please see staff." },
+  retry: { tone: "warn", title: () => "Look at the camera", detail: "Hold still, please." },
+  not_on_roster: {
+    tone: "warn",
+    title: (f) => (f.student ? f.student.name : "Not on this class list"),
+    detail: "Not on this class list. Please see staff.",
+  },
+};
+
+export function describe(face) {
+  const known = DECISIONS[face.decision];
+  if (known) return { tone: known.tone, title: known.title(face), detail: known.detail };
+  const words = String(face.decision).replaceAll("_", " ");
+  const said = words.charAt(0).toUpperCase() + words.slice(1); // "left_early": "Left early"
+  return {
+    tone: "warn",
+    title: face.student ? face.student.name : said,
+    detail: face.message || `${said}. Please see staff.`,
+  };
+}

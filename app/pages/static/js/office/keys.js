@@ -1,0 +1,72 @@
+// Access keys (admin only): create (the key shown once, with a copy button), list, revoke.
+import { $, el, fillTable, say, show, when } from "../dom.js";
+import { api } from "./state.js";
+
+export function setUpKeys() {
+  if (!$("#panel-keys")) return; // not an admin: the panel was taken out
+  $("#key-create").addEventListener("submit", createKey);
+  $("#key-copy").addEventListener("click", copyKey);
+}
+
+export function openKeys() {
+  loadKeys();
+}
+
+async function loadKeys() {
+  try {
+    const keys = await api("/keys");
+    fillTable($("#keys-table"), keys.map(keyRow));
+  } catch (error) {
+    say($("#key-message"), error.message, "error");
+  }
+}
+
+function keyRow(key) {
+  const state = key.revoked_at
+    ? el("span", { class: "tag bad" }, `revoked ${when(key.revoked_at)}`)
+    : el("button", { type: "button", class: "danger", "aria-label": `Revoke ${key.name}`, onclick: () => revoke(key) }, "Revoke");
+  return el("tr", {},
+    el("td", {}, key.name),
+    el("td", {}, key.role),
+    el("td", {}, el("code", {}, `${key.prefix}…`)),
+    el("td", {}, when(key.created_at)),
+    el("td", {}, state));
+}
+
+async function createKey(event) {
+  event.preventDefault();
+  const body = { name: $("#key-name").value.trim(), role: $("#key-role").value };
+  try {
+    const created = await api("/keys", { method: "POST", json: body });
+    $("#key-value").textContent = created.key;
+    say($("#key-copied"), "");
+    show($("#key-shown"));
+    say($("#key-message"), `Created the ${created.role} key "${created.name}".`, "ok");
+    $("#key-name").value = "";
+    loadKeys();
+  } catch (error) {
+    say($("#key-message"), error.message, "error");
+  }
+}
+
+async function copyKey() {
+  try {
+    await navigator.clipboard.writeText($("#key-value").textContent);
+    say($("#key-copied"), "Copied.", "ok");
+  } catch {
+    // No clipboard (plain http on another host): select it for Ctrl+C.
+    getSelection().selectAllChildren($("#key-value"));
+    say($("#key-copied"), "Selected: press Ctrl+C to copy.");
+  }
+}
+
+async function revoke(key) {
+  if (!confirm(`Revoke the key "${key.name}"? Whatever uses it stops working at once.`)) return;
+  try {
+    await api(`/keys/${key.id}`, { method: "DELETE" });
+    say($("#key-message"), `Revoked "${key.name}".`, "ok");
+    loadKeys();
+  } catch (error) {
+    say($("#key-message"), error.message, "error");
+  }
+}

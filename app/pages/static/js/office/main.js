@@ -1,0 +1,88 @@
+// The office: sign-in, the role's tabs, and each tab's module.
+import { roleOf } from "../api.js";
+import { $, show } from "../dom.js";
+import { openAttendance, setUpAttendance } from "./attendance.js";
+import { openHealth, setUpHealth } from "./health.js";
+import { openKeys, setUpKeys } from "./keys.js";
+import { openSessions, setUpSessions } from "./sessions.js";
+import { office, officeKey } from "./state.js";
+import { openStudents, setUpStudents } from "./students.js";
+
+const TABS = {
+  students: openStudents,
+  sessions: openSessions,
+  attendance: openAttendance,
+  keys: openKeys,
+  health: openHealth,
+};
+
+function selectTab(name) {
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    const selected = tab.id === `tab-${name}`;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    show($(`#${tab.getAttribute("aria-controls")}`), selected);
+  }
+  history.replaceState(null, "", `#${name}`);
+  TABS[name]();
+}
+
+// Arrow keys move between tabs (the WAI-ARIA tabs pattern).
+function onTabKey(event) {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+  if (!step) return;
+  const next = tabs[(tabs.indexOf(event.target) + step + tabs.length) % tabs.length];
+  next.focus();
+  next.click();
+}
+
+async function enter(key) {
+  const role = await roleOf(key);
+  if (role === "kiosk") throw new Error("A kiosk key cannot open the office: use an admin or viewer key.");
+  office.key = key;
+  office.role = role;
+  officeKey.set(key);
+  // What this role may not do is not shown at all: the controls are taken out of the page.
+  if (role !== "admin") document.querySelectorAll("[data-admin-only]").forEach((node) => node.remove());
+  $("#office-role").textContent = role;
+  show($("#office-signin"), false);
+  show($("#office-who"));
+  show($("#office"));
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.addEventListener("click", () => selectTab(tab.id.replace("tab-", "")));
+    tab.addEventListener("keydown", onTabKey);
+  }
+  setUpStudents();
+  setUpSessions();
+  setUpAttendance();
+  setUpKeys();
+  setUpHealth();
+  const wanted = location.hash.slice(1);
+  selectTab($(`#tab-${wanted}`) ? wanted : role === "admin" ? "students" : "sessions");
+}
+
+$("#office-signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await enter($("#office-key").value.trim());
+  } catch (error) {
+    $("#office-signin-error").textContent = error.message;
+  }
+});
+
+$("#office-signout").addEventListener("click", () => {
+  officeKey.clear();
+  location.reload(); // a clean page: the removed controls come back for the next key
+});
+
+const remembered = officeKey.get();
+if (remembered) {
+  enter(remembered).catch((error) => {
+    officeKey.clear();
+    show($("#office-signin"));
+    $("#office-signin-error").textContent = error.message;
+  });
+} else {
+  show($("#office-signin"));
+}

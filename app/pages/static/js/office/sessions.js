@@ -1,0 +1,110 @@
+// Class sessions: create (admin), list, and the live board of one session.
+import { $, el, fillTable, say, show, time, when } from "../dom.js";
+import { api, isAdmin } from "./state.js";
+
+// The board asks the API again this often: a check-in shows within 3 s, and a board left open
+// all day costs the server one small query per 3 s.
+const BOARD_POLL_MS = 3000;
+const DEFAULT_LENGTH_MINUTES = 60;
+const board = { session: null, timer: null };
+
+export function setUpSessions() {
+  if (isAdmin()) $("#session-create").addEventListener("submit", createSession);
+  $("#board-close").addEventListener("click", closeBoard);
+  document.addEventListener("visibilitychange", () => {
+    if (board.session && !document.hidden) refreshBoard(); // catch up after a hidden tab
+  });
+}
+
+export function openSessions() {
+  if (isAdmin() && !$("#session-start").value) {
+    const start = new Date();
+    start.setSeconds(0, 0);
+    $("#session-start").value = localInput(start);
+    $("#session-end").value = localInput(new Date(start.getTime() + DEFAULT_LENGTH_MINUTES * 60000));
+  }
+  loadSessions();
+}
+
+// A Date as a datetime-local input's value (local time, no zone).
+function localInput(date) {
+  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+  return shifted.toISOString().slice(0, 16);
+}
+
+export async function loadSessions() {
+  try {
+    const sessions = await api("/sessions");
+    fillTable($("#sessions-table"), sessions.slice().reverse().map(sessionRow));
+  } catch (error) {
+    say($("#session-message") || $("#board-updated"), error.message, "error");
+  }
+}
+
+function sessionRow(session) {
+  return el("tr", { dataset: { sessionId: session.id } },
+    el("td", {}, session.name),
+    el("td", {}, when(session.starts_at)),
+    el("td", {}, when(session.ends_at)),
+    el("td", {}, el("div", { class: "actions" },
+      el("button", { type: "button", "aria-label": `Live board of ${session.name}`, onclick: () => openBoard(session) }, "Live board"),
+      el("a", { class: "button", href: `/kiosk?session=${session.id}` }, "Open a kiosk"))),
+  );
+}
+
+async function createSession(event) {
+  event.preventDefault();
+  // datetime-local is the user's local time; the API stores UTC, so send it with its offset.
+  const body = {
+    name: $("#session-name").value.trim(),
+    starts_at: new Date($("#session-start").value).toISOString(),
+    ends_at: new Date($("#session-end").value).toISOString(),
+  };
+  try {
+    const session = await api("/sessions", { method: "POST", json: body });
+    say($("#session-message"), `Created ${session.name} (session ${session.id}).`, "ok");
+    $("#session-name").value = "";
+    await loadSessions();
+    openBoard(session);
+  } catch (error) {
+    say($("#session-message"), error.message, "error");
+  }
+}
+
+function openBoard(session) {
+  closeBoard();
+  board.session = session;
+  $("#board-title").textContent = session.name;
+  show($("#board-panel"));
+  refreshBoard();
+  board.timer = setInterval(() => document.hidden || refreshBoard(), BOARD_POLL_MS);
+}
+
+function closeBoard() {
+  clearInterval(board.timer);
+  board.session = null;
+  show($("#board-panel"), false);
+}
+
+async function refreshBoard() {
+  const session = board.session;
+  try {
+    const report = await api(`/sessions/${session.id}/report`);
+    if (board.session !== session) return; // another board was opened meanwhile
+    // Late: first check-in after the session's start time, as the API's report times it.
+    const startsAt = new Date(report.session.starts_at);
+    const late = report.present.filter((row) => new Date(row.first_checkin_at) > startsAt);
+    const onTime = report.present.filter((row) => !late.includes(row));
+    fill("present", onTime.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
+    fill("late", late.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
+    fill("absent", report.absent.map((student) => student.name));
+    say($("#board-updated"), `Updated ${new Date().toLocaleTimeString()}.`);
+  } catch (error) {
+    say($("#board-updated"), error.message, "error");
+  }
+}
+
+function fill(column, lines) {
+  $(`#board-${column}-count`).textContent = String(lines.length);
+  $(`#board-${column}`).replaceChildren(...lines.map((line) => el("li", {}, line)));
+}

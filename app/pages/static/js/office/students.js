@@ -1,0 +1,131 @@
+// Students (admin only): search, paging, add, edit, deactivate, delete, and enroll.
+import { $, el, fillTable, say, show } from "../dom.js";
+import { openEnrollment, setUpEnrollment } from "./enroll.js";
+import { api } from "./state.js";
+
+const PAGE_SIZE = 20; // a screenful on a laptop; the API allows up to 500
+const page = { offset: 0, total: 0 };
+let editing = null;
+
+export function setUpStudents() {
+  if (!$("#panel-students")) return; // not an admin: the panel was taken out
+  $("#student-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    page.offset = 0;
+    loadStudents();
+  });
+  $("#students-prev").addEventListener("click", () => turnPage(-PAGE_SIZE));
+  $("#students-next").addEventListener("click", () => turnPage(PAGE_SIZE));
+  $("#student-add").addEventListener("submit", addStudent);
+  $("#student-edit").addEventListener("submit", saveEdit);
+  $("#edit-cancel").addEventListener("click", () => show($("#edit-panel"), false));
+  setUpEnrollment();
+}
+
+export function openStudents() {
+  loadStudents();
+}
+
+function turnPage(step) {
+  page.offset = Math.max(0, page.offset + step);
+  loadStudents();
+}
+
+export async function loadStudents() {
+  const query = new URLSearchParams({ limit: PAGE_SIZE, offset: page.offset });
+  const q = $("#student-q").value.trim();
+  const active = $("#student-active").value;
+  if (q) query.set("q", q);
+  if (active) query.set("active", active);
+  try {
+    const answer = await api(`/students?${query}`);
+    page.total = answer.total;
+    fillTable($("#students-table"), answer.items.map(studentRow));
+    const last = Math.min(answer.offset + answer.items.length, answer.total);
+    $("#students-range").textContent = answer.total
+      ? `${answer.offset + 1}–${last} of ${answer.total}`
+      : "No students match.";
+    $("#students-prev").disabled = answer.offset === 0;
+    $("#students-next").disabled = last >= answer.total;
+    say($("#students-message"), "");
+  } catch (error) {
+    say($("#students-message"), error.message, "error");
+  }
+}
+
+function studentRow(student) {
+  const label = (verb) => `${verb} ${student.name}`;
+  return el("tr", { dataset: { studentId: student.id } },
+    el("td", {}, student.name),
+    el("td", {}, student.external_id),
+    el("td", {}, el("span", {},
+      el("span", { class: `tag ${student.active ? "good" : "bad"}` }, student.active ? "active" : "inactive"),
+      " ",
+      el("span", { class: `tag ${student.enrolled ? "info" : "warn"}` }, student.enrolled ? "enrolled" : "no photo"))),
+    el("td", {}, el("div", { class: "actions" },
+      el("button", { type: "button", "aria-label": label("Enroll a photo for"), onclick: () => openEnrollment(student, loadStudents) }, "Enroll photo"),
+      el("button", { type: "button", "aria-label": label("Edit"), onclick: () => startEdit(student) }, "Edit"),
+      el("button", { type: "button", "aria-label": label(student.active ? "Deactivate" : "Activate"), onclick: () => setActive(student, !student.active) },
+        student.active ? "Deactivate" : "Activate"),
+      el("button", { type: "button", class: "danger", "aria-label": label("Delete"), onclick: () => deleteStudent(student) }, "Delete"))),
+  );
+}
+
+async function addStudent(event) {
+  event.preventDefault();
+  const body = { external_id: $("#add-external-id").value.trim(), name: $("#add-name").value.trim() };
+  try {
+    const student = await api("/students", { method: "POST", json: body });
+    say($("#add-message"), `Added ${student.name}. Now enroll a photo.`, "ok");
+    event.target.reset();
+    await loadStudents();
+    openEnrollment(student, loadStudents);
+  } catch (error) {
+    say($("#add-message"), error.message, "error");
+  }
+}
+
+function startEdit(student) {
+  editing = student;
+  $("#edit-title").textContent = student.name;
+  $("#edit-external-id").value = student.external_id;
+  $("#edit-name").value = student.name;
+  say($("#edit-message"), "");
+  show($("#edit-panel"));
+  $("#edit-name").focus();
+}
+
+async function saveEdit(event) {
+  event.preventDefault();
+  const body = { external_id: $("#edit-external-id").value.trim(), name: $("#edit-name").value.trim() };
+  try {
+    await api(`/students/${editing.id}`, { method: "PATCH", json: body });
+    show($("#edit-panel"), false);
+    say($("#students-message"), `Saved ${body.name}.`, "ok");
+    loadStudents();
+  } catch (error) {
+    say($("#edit-message"), error.message, "error");
+  }
+}
+
+async function setActive(student, active) {
+  try {
+    await api(`/students/${student.id}`, { method: "PATCH", json: { active } });
+    say($("#students-message"), `${student.name} is now ${active ? "active" : "inactive"}.`, "ok");
+    loadStudents();
+  } catch (error) {
+    say($("#students-message"), error.message, "error");
+  }
+}
+
+async function deleteStudent(student) {
+  const question = `Delete ${student.name} (${student.external_id}) with their photos and attendance? This cannot be undone.`;
+  if (!confirm(question)) return;
+  try {
+    await api(`/students/${student.id}`, { method: "DELETE" });
+    say($("#students-message"), `Deleted ${student.name}.`, "ok");
+    loadStudents();
+  } catch (error) {
+    say($("#students-message"), error.message, "error");
+  }
+}

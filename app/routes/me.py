@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.deps import current_role
+from app.schemas import RoleOut
+from app.services.keys import Role
+
+router = APIRouter(tags=["access keys"])
+
+
+@router.get("/me", response_model=RoleOut)
+def who_am_i(role: Annotated[Role, Depends(current_role)]) -> RoleOut:
+    """The role of the key presented: the pages show only what that role may do."""
+    return RoleOut(role=role)
