@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN_KEY
@@ -162,14 +162,14 @@ def test_enrollment_shows_refusals_and_duplicate_warnings(
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("#enroll-title")).to_contain_text("Alex Again")
 
-    small = Image.open(faces_dir / "people/alex_lacamoire/alex3.jpg")
-    small.thumbnail((320, 320))  # his face about 60 px wide: detected, too small to enroll
-    small.save(tmp_path / "small.jpg")
+    blurred = Image.open(faces_dir / "people/alex_lacamoire/alex3.jpg").convert("RGB")
+    # Smeared this much his template would fail his check-ins: the gate refuses it.
+    blurred.filter(ImageFilter.GaussianBlur(14)).save(tmp_path / "blurred.jpg")
     upload = page.get_by_label("Upload a photo")
-    upload.set_input_files(tmp_path / "small.jpg")
+    upload.set_input_files(tmp_path / "blurred.jpg")
     message = page.locator("#enroll-message")
-    expect(message).to_contain_text("Not enrolled: The face is", timeout=ENROLL_WAIT_MS)
-    expect(message).to_contain_text("Take the photo closer")
+    expect(message).to_contain_text("Not enrolled: The face is too blurred", timeout=ENROLL_WAIT_MS)
+    expect(message).to_contain_text("Hold the camera still")
 
     upload.set_input_files(faces_dir / "people/alex_lacamoire/alex2.jpg")  # the same man
     expect(message).to_contain_text("Enrolled, with a warning", timeout=ENROLL_WAIT_MS)
