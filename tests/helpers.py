@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +51,25 @@ def enroll_five(client: Client, faces_dir: Path) -> dict[str, int]:
         assert enrolled.status_code == 200, enrolled.text
         assert enrolled.json()["warnings"] == []
     return ids
+
+
+def run_rollcall(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`rollcall ARGS` as an operator runs it: in `cwd` (where its .env and ./data are), with
+    no ROLLCALL_* setting but those in `env` (never the developer's own)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
