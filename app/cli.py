@@ -232,6 +232,13 @@ def reembed_command(args: argparse.Namespace) -> int:
     return 1 if summary.failed or summary.need_reenrollment else 0
 
 
+def day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
 def _print_help(parser: argparse.ArgumentParser) -> None:
     """`rollcall keys` (or `db`) alone: its help, not an error."""
     parser.set_defaults(handler=lambda _: parser.print_help() or 0)
@@ -349,13 +356,12 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
         "  rollcall export --from 2026-11-01 --to 2026-11-30 --student 12\n"
         "  rollcall export --session 4\n",
     )
-    date = dt.date.fromisoformat
     export.add_argument("--session", type=int, help="a class session id")
-    export.add_argument("--day", type=date, metavar="YYYY-MM-DD", help="one calendar day")
+    export.add_argument("--day", type=day, metavar="YYYY-MM-DD", help="one calendar day")
     export.add_argument(
-        "--from", dest="date_from", type=date, metavar="YYYY-MM-DD", help="first day"
+        "--from", dest="date_from", type=day, metavar="YYYY-MM-DD", help="first day"
     )
-    export.add_argument("--to", dest="date_to", type=date, metavar="YYYY-MM-DD", help="last day")
+    export.add_argument("--to", dest="date_to", type=day, metavar="YYYY-MM-DD", help="last day")
     export.add_argument("--student", type=int, help="a student id")
     export.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
     export.set_defaults(handler=export_command)

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.embedder import StageTimer
@@ -121,13 +122,20 @@ class Metrics:
         )
 
 
-def _route_template(request: Request) -> str:
+def _route_label(request: Request) -> str:
     """The matched endpoint's path template (one metrics label per endpoint, never per id).
 
-    The route's own template may lack the prefixes of the routers that include it; those are
-    the leading segments of the requested path.
+    API routes leave themselves in the scope; the others (/docs, /openapi.json) are looked
+    up. The route's own template may lack the prefixes of the routers that include it; those
+    are the leading segments of the requested path.
     """
-    route_parts = request.scope["route"].path.strip("/").split("/")
+    route = request.scope.get("route") or next(
+        (r for r in request.app.router.routes if r.matches(request.scope)[0] == Match.FULL),
+        None,
+    )
+    if route is None:
+        return "unmatched"
+    route_parts = route.path.strip("/").split("/")
     url_parts = request.url.path.strip("/").split("/")
     prefix = url_parts[: max(0, len(url_parts) - len(route_parts))]
     return "/" + "/".join(prefix + route_parts)
@@ -151,7 +159,7 @@ def install(app: FastAPI, metrics: Metrics) -> None:
             return response
         finally:
             elapsed = time.perf_counter() - start
-            route = _route_template(request) if request.scope.get("route") else "unmatched"
+            route = _route_label(request)
             stages = current_timer().seconds
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)

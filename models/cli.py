@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from models.train_config import LOSSES, MINERS, TrainConfig
 if TYPE_CHECKING:
     from models.embedder import FaceEmbedder
 
+HELP_WIDTH = 88
 PATH_COLUMN = 40  # width of the photo column in `embed`'s table
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,7 +32,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Shows each option's default (where it has one) and keeps the examples' line breaks."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False) or "default" in (action.help or ""):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
@@ -46,7 +48,7 @@ def add_command(
     return commands.add_parser(
         name,
         help=summary,
-        description=description,
+        description=textwrap.fill(description, HELP_WIDTH),  # raw help: wrapped here
         epilog="examples:\n" + examples,
         formatter_class=HelpFormatter,
     )

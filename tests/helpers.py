@@ -6,10 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 Client = TestClient | httpx.Client
@@ -73,3 +77,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(
+    argv: list[str], cwd: Path, env: dict[str, str], log_path: Path
+) -> Iterator[str]:
+    """A server started by `argv` (uvicorn or `rollcall serve`, with `--port` given), its
+    base URL once /health answers; stopped afterwards. Its output goes to `log_path`."""
+    port = argv[argv.index("--port") + 1]
+    log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the server did not answer /health within 120 s:\n{log_path.read_text()}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

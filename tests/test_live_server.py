@@ -5,27 +5,22 @@ Once on a SQLite file and once on a PostgreSQL database (see tests/conftest.py).
 
 from __future__ import annotations
 
+import io
+import json
 import os
-import socket
-import subprocess
+import struct
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.conftest import ADMIN_KEY, BACKENDS, REPO, fresh_postgres_database
-from tests.helpers import enroll_five, post_file
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import enroll_five, free_port, post_file, running_server
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -42,45 +37,10 @@ def server(
         yield stack.enter_context(_uvicorn(database_url, workdir / "server.log"))
 
 
-@contextmanager
-def _uvicorn(database_url: str, log_path: Path) -> Iterator[str]:
-    port = _free_port()
+def _uvicorn(database_url: str, log_path: Path) -> AbstractContextManager[str]:
     env = {**os.environ, "ROLLCALL_DATABASE_URL": database_url, "ROLLCALL_ADMIN_KEY": ADMIN_KEY}
-    log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"the server did not answer /health within 120 s:\n{log_path.read_text()}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    return running_server([*argv, "--port", str(free_port())], REPO, env, log_path)
 
 
 def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
@@ -112,3 +72,39 @@ def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
         assert len(kit_rows) == 1
         csv_rows = client.get("/api/v1/attendance", params={"format": "csv"}).text.splitlines()
         assert len(csv_rows) == 1 + 3  # header, obama, biden, kit
+
+
+def _jpeg_with_corrupt_exif() -> bytes:
+    """A photo whose EXIF names more data than it holds: Pillow warns while reading it."""
+    tiff = b"MM\x00*" + struct.pack(">IH", 8, 1) + struct.pack(">HHII", 0x010E, 2, 1000, 256)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (90, 120, 160)).save(out, "JPEG", exif=b"Exif\x00\x00" + tiff)
+    return out.getvalue()
+
+
+def test_one_json_line_per_request_with_warnings_and_docs_counted(tmp_path: Path) -> None:
+    log_path = tmp_path / "server.log"
+    with (
+        _uvicorn(f"sqlite:///{tmp_path / 'rollcall.db'}", log_path) as url,
+        httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client,
+    ):
+        for probe in ("/health", "/docs"):
+            assert client.get(probe, headers={"X-Request-ID": f"probe{probe}"}).status_code == 200
+        checkin = client.post(
+            "/api/v1/checkins",
+            headers={"X-Request-ID": "probe-exif"},
+            files={"file": ("exif.jpg", _jpeg_with_corrupt_exif(), "image/jpeg")},
+        )
+        assert checkin.json()["error"]["code"] == "no_face"  # a blank photo, read with a warning
+        metrics = client.get("/metrics").text
+    assert 'rollcall_requests_total{method="GET",route="/docs",status="200"} 1.0' in metrics
+
+    log = log_path.read_text()
+    assert "HTTP/1.1" not in log  # no access line from uvicorn beside ours
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    for probe in ("probe/health", "probe/docs", "probe-exif"):
+        lines = [e for e in entries if e["request_id"] == probe and e["message"] == "request"]
+        assert len(lines) == 1, probe
+    warnings = [e for e in entries if e["logger"] == "py.warnings"]  # Pillow's, in JSON
+    assert any("Skipping tag" in e["message"] for e in warnings)
+    assert {e["request_id"] for e in warnings} == {"probe-exif"}
