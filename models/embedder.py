@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +84,15 @@ def weights_digest(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-@lru_cache
-def pretrained_digest(backbone: str) -> str | None:
+_pretrained_digests: dict[str, str | None] = {}  # by the pretrained weights' version
+
+
+def pretrained_digest(spec: BackboneSpec) -> str | None:
     """The digest of a backbone's pretrained weights; None when they would need a download."""
-    spec = get_backbone(backbone)
-    return weights_digest(spec.load(None)) if spec.pretrained_is_local() else None
+    if spec.version not in _pretrained_digests:
+        local = spec.pretrained_is_local()
+        _pretrained_digests[spec.version] = weights_digest(spec.load(None)) if local else None
+    return _pretrained_digests[spec.version]
 
 
 def weights_version(spec: BackboneSpec, module: nn.Module, from_file: bool, flip_tta: bool) -> str:
@@ -102,7 +105,7 @@ def weights_version(spec: BackboneSpec, module: nn.Module, from_file: bool, flip
     version = spec.version
     if from_file:
         digest = weights_digest(module)
-        if digest != pretrained_digest(spec.name):
+        if digest != pretrained_digest(spec):
             version = f"{version}+{digest[:12]}"
     return f"{version}+flip" if flip_tta else version
 

@@ -130,7 +130,7 @@ def test_identical_weight_values_keep_the_pretrained_version(tmp_path: Path) -> 
     saved = tmp_path / "backbone.pt"
     torch.save(exportable_state_dict(pretrained), saved)
     reloaded = spec.load(saved)
-    assert weights_digest(reloaded) == weights_digest(pretrained) == pretrained_digest(spec.name)
+    assert weights_digest(reloaded) == weights_digest(pretrained) == pretrained_digest(spec)
     assert weights_version(spec, reloaded, True, False) == spec.version
     assert weights_version(spec, pretrained, False, True) == f"{spec.version}+flip"
 
