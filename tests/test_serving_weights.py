@@ -12,24 +12,15 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import free_port, post_file, run_rollcall, running_server
+from tests.helpers import (
+    fine_tuned_weights,
+    free_port,
+    post_file,
+    run_rollcall,
+    running_server,
+)
 
 PRETRAINED = "dlib_face_recognition_resnet_model_v1"
-
-
-def fine_tuned_weights(path: Path) -> Path:
-    """Stands in for `rollcall train`'s output: the backbone's state dict, other values."""
-    import torch
-
-    from models.backbones.dlib_resnet import load_dlib_resnet
-
-    tuned = load_dlib_resnet()
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for parameter in tuned.parameters():
-            parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
-    torch.save(tuned.state_dict(), path)
-    return path
 
 
 def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_dir: Path) -> None:

@@ -15,7 +15,7 @@ from app.observability import Metrics
 from app.services.roster import reembed
 from models.embedder import FaceEmbedder
 from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import post_file
+from tests.helpers import fine_tuned_weights, post_file
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 
@@ -82,17 +82,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
 def test_service_serves_fine_tuned_weights_from_the_setting(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
-    import torch
-
-    from models.backbones.dlib_resnet import load_dlib_resnet
-
-    tuned = load_dlib_resnet()
-    torch.manual_seed(0)
-    with torch.no_grad():  # stands in for `rollcall train`'s output: a state dict of the backbone
-        for parameter in tuned.parameters():
-            parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
-    weights = tmp_path / "backbone.pt"
-    torch.save(tuned.state_dict(), weights)
+    weights = fine_tuned_weights(tmp_path / "backbone.pt")
 
     settings = make_settings(tmp_path, weights_path=weights)
     with TestClient(create_app(settings), headers=ADMIN) as client:  # loads its own model
