@@ -11,7 +11,7 @@ from contextvars import ContextVar
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.routing import Match
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.embedder import StageTimer
@@ -125,13 +125,14 @@ class Metrics:
 def _route_label(request: Request) -> str:
     """The matched endpoint's path template (one metrics label per endpoint, never per id).
 
-    API routes leave themselves in the scope; the others (/docs, /openapi.json) are looked
-    up. The route's own template may lack the prefixes of the routers that include it; those
-    are the leading segments of the requested path.
+    API routes leave themselves in the scope once routed (a request refused before routing
+    stays "unmatched"); FastAPI's own plain routes (/docs, /openapi.json) never do, so they
+    are looked up. The route's own template may lack the prefixes of the routers that include
+    it; those are the leading segments of the requested path.
     """
+    plain = (r for r in request.app.router.routes if type(r) is Route)
     route = request.scope.get("route") or next(
-        (r for r in request.app.router.routes if r.matches(request.scope)[0] == Match.FULL),
-        None,
+        (r for r in plain if r.matches(request.scope)[0] == Match.FULL), None
     )
     if route is None:
         return "unmatched"
