@@ -86,8 +86,8 @@ def refuse_stranding(session: Session, version: str) -> None:
         f" and {len(stranded) - 10} more" if len(stranded) > 10 else ""
     )
     raise ConfigurationError(
-        f"refusing to serve weights {version}: {len(stranded)} students were enrolled with "
-        f"other weights and have no kept photo to re-embed from ({shown}); serve the weights "
+        f"refusing to serve weights {version}: {len(stranded)} student(s) enrolled with "
+        f"other weights have no kept photo to re-embed from ({shown}); serve the weights "
         "they were enrolled with (ROLLCALL_BACKBONE, ROLLCALL_WEIGHTS_PATH, ROLLCALL_FLIP_TTA), "
         "or re-enroll them, or start with `rollcall serve --force` "
         "(ROLLCALL_ALLOW_STRANDED_STUDENTS=true) to serve without them"

@@ -40,7 +40,7 @@ def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_di
     refused = run_rollcall("serve", "--port", str(free_port()), cwd=tmp_path, timeout=300)
     assert refused.returncode != 0
     assert "Traceback" not in refused.stderr
-    assert f"Rollcall cannot start: refusing to serve weights {PRETRAINED}: 1 students" in (
+    assert f"Rollcall cannot start: refusing to serve weights {PRETRAINED}: 1 student(s)" in (
         refused.stderr
     )
     assert "(R7)" in refused.stderr and "rollcall serve --force" in refused.stderr

@@ -56,7 +56,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
         )
 
     # Kit could only come back by re-enrolling: the service refuses to strand him silently.
-    stranding = pytest.raises(ConfigurationError, match=r"1 students .*\(K\).*--force")
+    stranding = pytest.raises(ConfigurationError, match=r"1 student\(s\) .*\(K\).*--force")
     with stranding, TestClient(create_app(settings, embedder)):
         pass
     settings = make_settings(tmp_path, keep_photos=True, allow_stranded_students=True)
