@@ -61,6 +61,22 @@ def load_embedder(settings: Settings) -> FaceEmbedder:
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
 
 
+def adopt_former_versions(db: Database, embedder: FaceEmbedder) -> None:
+    """Rename templates recorded under a former name of the embedder's own version."""
+    if not embedder.former_versions:
+        return
+    with db.session() as session:
+        renamed = session.execute(
+            update(FaceTemplate)
+            .where(FaceTemplate.weights_version.in_(embedder.former_versions))
+            .values(weights_version=embedder.version)
+        ).rowcount  # type: ignore[attr-defined]
+        if renamed:
+            bump_gallery_revision(session)
+            session.commit()
+            log.info("%d templates renamed to weights version %s", renamed, embedder.version)
+
+
 def stranded_students(session: Session, version: str) -> list[str]:
     """External ids of active students whose templates are of other weights than `version`
     and have no kept photo to re-embed from: only re-enrolling brings them back."""
@@ -134,10 +150,15 @@ class ServiceContext:
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
         context = cls(settings, db, embedder, gallery, metrics)
-        with db.read_session() as session:
-            if serving and not settings.allow_stranded_students:
-                refuse_stranding(session, embedder.version)
-            context.sync_gallery(session)
+        try:
+            adopt_former_versions(db, embedder)
+            with db.read_session() as session:
+                if serving and not settings.allow_stranded_students:
+                    refuse_stranding(session, embedder.version)
+                context.sync_gallery(session)
+        except BaseException:
+            db.dispose()
+            raise
         return context
 
     def sync_gallery(self, session: Session) -> None:

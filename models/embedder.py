@@ -110,6 +110,13 @@ def weights_version(spec: BackboneSpec, module: nn.Module, from_file: bool, flip
     return f"{version}+flip" if flip_tta else version
 
 
+def file_digest_version(spec: BackboneSpec, weights_path: Path) -> str:
+    """What a weights file's embeddings were named before versions came from the weight values
+    (a digest of the file's bytes): templates of that name are this file's."""
+    digest = hashlib.sha256(Path(weights_path).read_bytes()).hexdigest()[:12]
+    return f"{spec.version}+{digest}"
+
+
 class FaceEmbedder:
     def __init__(self, config: EmbedderConfig | None = None) -> None:
         self.config = config or EmbedderConfig()
@@ -121,6 +128,9 @@ class FaceEmbedder:
         self.version = weights_version(
             self.spec, backbone, self.config.weights_path is not None, self.config.flip_tta
         )
+        # Former names of this version (flip TTA was not part of them: none is certain then).
+        path, flip = self.config.weights_path, self.config.flip_tta
+        self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
         self.network.to(self.device).eval()
         self.detector = FaceDetector(self.config.detector, device=str(self.device))

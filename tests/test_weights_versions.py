@@ -144,3 +144,33 @@ def test_flip_tta_templates_are_not_compared_with_plain_embeddings(
         health = client.get("/health").json()
         assert health["weights_version"] == "dlib_face_recognition_resnet_model_v1+flip"
         assert health["stale_templates"] == 1  # kept photo: re-embeddable, so not refused
+
+
+def test_templates_named_by_the_former_file_digest_are_adopted(
+    tmp_path: Path, faces_dir: Path
+) -> None:
+    """Versions used to be a digest of the weights file's bytes: the same file's templates are
+    renamed to its value-derived version at start, not stranded."""
+    from models.backbones import get_backbone
+    from models.embedder import file_digest_version
+
+    weights = fine_tuned_weights(tmp_path / "backbone.pt")
+    settings = make_settings(tmp_path, weights_path=weights)
+    with TestClient(create_app(settings), headers=ADMIN) as client:
+        student = client.post("/api/v1/students", json={"external_id": "R", "name": "R"}).json()
+        rose = faces_dir / "people" / "rose_leslie"
+        post_file(client, f"/api/v1/students/{student['id']}/photo", rose / "rose1.jpg")
+        version = client.get("/health").json()["weights_version"]
+    former = file_digest_version(get_backbone("dlib-resnet"), weights)
+    assert former != version
+    with sqlite3.connect(tmp_path / "rollcall.db") as connection:
+        connection.execute("UPDATE face_templates SET weights_version = ?", (former,))
+
+    with TestClient(create_app(settings), headers=ADMIN) as client:  # not refused: adopted
+        assert client.get("/health").json()["stale_templates"] == 0
+        [face] = post_file(client, "/api/v1/checkins", rose / "rose2.jpg").json()["faces"]
+        assert face["decision"] == "present"
+    with sqlite3.connect(tmp_path / "rollcall.db") as connection:
+        assert connection.execute("SELECT weights_version FROM face_templates").fetchall() == [
+            (version,)
+        ]
