@@ -1,4 +1,8 @@
-"""All of the service's settings, in one place: environment variables `ROLLCALL_*` or `.env`."""
+"""All of the service's settings, in one place: environment variables `ROLLCALL_*` or `.env`.
+
+This module imports no model code (no torch): the CLI reads settings in commands that load no
+model, and those must start in well under a second.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,20 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.detection import DetectorConfig
-from models.embedder import EmbedderConfig
-from models.identification import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_MAX_FPIR
+ENV_PREFIX = "ROLLCALL_"
+ADMIN_KEY_MIN_LENGTH = 16  # a guessable bootstrap key would open every endpoint
+
+
+class ConfigurationError(Exception):
+    """The service or a command cannot run as configured; the message is one line that names
+    the setting to change."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROLLCALL_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./data/rollcall.db"
     backbone: str = "dlib-resnet"
@@ -26,11 +34,12 @@ class Settings(BaseSettings):
     # number of people searched through its FAR curve (see models/thresholds.py).
     threshold: float | None = Field(None, gt=0)
     far_curve: Path | None = None  # FAR(t) from `rollcall calibrate --far-curve`
-    # The share of strangers that may be taken for somebody, whatever the gallery's size.
-    max_fpir: float = Field(DEFAULT_MAX_FPIR, gt=0, lt=1)
-    ambiguity_margin: float = Field(
-        DEFAULT_AMBIGUITY_MARGIN, ge=0
-    )  # two students closer than this: ambiguous
+    # The share of strangers that may be taken for somebody, whatever the gallery's size. The
+    # same default as models.identification.DEFAULT_MAX_FPIR (tests/test_cli_database.py).
+    max_fpir: float = Field(0.01, gt=0, lt=1)
+    # Two students closer than this to a face: ambiguous. The same default as
+    # models.identification.DEFAULT_AMBIGUITY_MARGIN (tests/test_cli_database.py checks it).
+    ambiguity_margin: float = Field(0.04, ge=0)
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(50_000_000, gt=0)
     keep_photos: bool = False  # keep enrolled photos (allows re-embedding with new weights)
@@ -47,7 +56,19 @@ class Settings(BaseSettings):
     refuse_duplicate_enrollment: bool = False  # else: enroll and warn
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
     migrate_on_startup: bool = True
-    admin_key: SecretStr | None = Field(None, min_length=16)  # bootstrap admin key, never stored
+    admin_key: SecretStr | None = None  # bootstrap admin key, never stored
+    # Serve even when students' templates are of other weights and cannot be re-embedded (no
+    # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.
+    allow_stranded_students: bool = False
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ADMIN_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {ADMIN_KEY_MIN_LENGTH} characters (e.g. `openssl rand -hex 24`)"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -58,20 +79,20 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
 
-    def embedder_config(self) -> EmbedderConfig:
-        return EmbedderConfig(
-            backbone=self.backbone,
-            weights_path=self.weights_path,
-            device=self.device,
-            flip_tta=self.flip_tta,
-            detector=DetectorConfig(
-                min_probability=self.min_face_probability,
-                min_face_size=self.min_face_size,
-                max_side=self.detect_max_side,
-            ),
-        )
+
+def describe_invalid_settings(error: ValidationError) -> str:
+    """One line naming each invalid variable and what is wrong (never the value: it may be a
+    password or a key)."""
+    problems = []
+    for item in error.errors():
+        name = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+        problems.append(f"{name}: {item['msg'].removeprefix('Value error, ')}")
+    return "invalid setting (environment or .env): " + "; ".join(problems)
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_invalid_settings(exc)) from None

@@ -10,13 +10,16 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.config import Settings
-from app.db import Database
+from app.config import ConfigurationError, Settings
+from app.db import Database, redacted, require_database
 from app.gallery import Gallery
 from app.migrate import upgrade
 from app.observability import Metrics
 from app.tables import FaceTemplate, GalleryState, Student
-from models.embedder import FaceEmbedder
+from models.backbones import get_backbone
+from models.backbones.facenet import WeightsUnavailableError
+from models.detection import DetectorConfig
+from models.embedder import EmbedderConfig, FaceEmbedder
 from models.identification import DecisionRule
 from models.thresholds import FarCurve
 
@@ -28,6 +31,85 @@ def bump_gallery_revision(session: Session) -> None:
     result = session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise RuntimeError("the gallery_state row is missing: run `rollcall db upgrade`")
+
+
+def embedder_config(settings: Settings) -> EmbedderConfig:
+    """The model the settings describe."""
+    return EmbedderConfig(
+        backbone=settings.backbone,
+        weights_path=settings.weights_path,
+        device=settings.device,
+        flip_tta=settings.flip_tta,
+        detector=DetectorConfig(
+            min_probability=settings.min_face_probability,
+            min_face_size=settings.min_face_size,
+            max_side=settings.detect_max_side,
+        ),
+    )
+
+
+def load_embedder(settings: Settings) -> FaceEmbedder:
+    """The settings' model; an unknown backbone or unusable weights name their setting."""
+    try:
+        get_backbone(settings.backbone)
+    except ValueError as exc:
+        raise ConfigurationError(f"ROLLCALL_BACKBONE: {exc}") from None
+    try:
+        return FaceEmbedder(embedder_config(settings))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: no such file {exc.filename}") from None
+    except (WeightsUnavailableError, RuntimeError) as exc:  # RuntimeError: not these weights
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
+
+
+def adopt_former_versions(db: Database, embedder: FaceEmbedder) -> None:
+    """Rename templates recorded under a former name of the embedder's own version."""
+    if not embedder.former_versions:
+        return
+    with db.session() as session:
+        renamed = session.execute(
+            update(FaceTemplate)
+            .where(FaceTemplate.weights_version.in_(embedder.former_versions))
+            .values(weights_version=embedder.version)
+        ).rowcount  # type: ignore[attr-defined]
+        if renamed:
+            bump_gallery_revision(session)
+            session.commit()
+            log.info("%d templates renamed to weights version %s", renamed, embedder.version)
+
+
+def stranded_students(session: Session, version: str) -> list[str]:
+    """External ids of active students whose templates are of other weights than `version`
+    and have no kept photo to re-embed from: only re-enrolling brings them back."""
+    rows = session.execute(
+        select(Student.external_id)
+        .join(FaceTemplate)
+        .where(
+            Student.active,
+            FaceTemplate.weights_version != version,
+            FaceTemplate.photo.is_(None),
+        )
+        .distinct()
+        .order_by(Student.external_id)
+    )
+    return list(rows.scalars())
+
+
+def refuse_stranding(session: Session, version: str) -> None:
+    stranded = stranded_students(session, version)
+    if not stranded:
+        return
+    shown = ", ".join(stranded[:10]) + (
+        f" and {len(stranded) - 10} more" if len(stranded) > 10 else ""
+    )
+    raise ConfigurationError(
+        f"refusing to serve weights {version}: {len(stranded)} student(s) enrolled with "
+        f"other weights have no kept photo to re-embed from ({shown}); serve the weights "
+        "they were enrolled with (ROLLCALL_BACKBONE, ROLLCALL_WEIGHTS_PATH, ROLLCALL_FLIP_TTA), "
+        "or re-enroll them, or start with `rollcall serve --force` "
+        "(ROLLCALL_ALLOW_STRANDED_STUDENTS=true) to serve without them"
+    )
 
 
 @dataclass
@@ -48,17 +130,35 @@ class ServiceContext:
 
     @classmethod
     def start(
-        cls, settings: Settings, metrics: Metrics, embedder: FaceEmbedder | None = None
+        cls,
+        settings: Settings,
+        metrics: Metrics,
+        embedder: FaceEmbedder | None = None,
+        *,
+        serving: bool = False,
     ) -> ServiceContext:
-        """Migrate, connect, load the model (unless one is handed over) and fill the gallery."""
+        """Migrate, connect, load the model (unless one is handed over) and fill the gallery.
+
+        `serving`: the service itself, which makes a missing SQLite database and refuses
+        weights that would strand students (ConfigurationError, one line, names the fix).
+        """
+        require_database(settings.database_url, create=serving)
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
-        embedder = embedder or FaceEmbedder(settings.embedder_config())
+        embedder = embedder or load_embedder(settings)
+        log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
         context = cls(settings, db, embedder, gallery, metrics)
-        with db.read_session() as session:
-            context.sync_gallery(session)
+        try:
+            adopt_former_versions(db, embedder)
+            with db.read_session() as session:
+                if serving and not settings.allow_stranded_students:
+                    refuse_stranding(session, embedder.version)
+                context.sync_gallery(session)
+        except BaseException:
+            db.dispose()
+            raise
         return context
 
     def sync_gallery(self, session: Session) -> None:

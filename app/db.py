@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from app.config import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -44,6 +48,53 @@ def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True
         _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def redacted(url: str | URL) -> str:
+    """The URL as it may be shown: the password masked (an unparsable one not at all)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def require_database(url: str, *, create: bool) -> None:
+    """Check that `url` names a database we can connect to, or raise a one-line
+    ConfigurationError naming ROLLCALL_DATABASE_URL.
+
+    A missing SQLite file is an error unless `create`: a command run in the wrong folder
+    would otherwise make a new, empty database there (only `db upgrade` and `serve` create).
+    """
+    setting = "ROLLCALL_DATABASE_URL"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"{setting} is not a database URL (e.g. sqlite:///./data/rollcall.db or "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE)"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).resolve()
+        if not path.is_file() and not create:
+            raise ConfigurationError(
+                f"no database at {path} ({setting}={redacted(parsed)}): create it with "
+                f"`rollcall db upgrade`, or set {setting} to the service's database"
+            )
+        return
+    try:
+        engine = create_engine(parsed, poolclass=NullPool)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"{setting}={redacted(parsed)} is not usable: {exc}") from None
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())  # the driver's message, on one line
+        raise ConfigurationError(
+            f"cannot connect to the database {redacted(parsed)} ({setting}): {reason}"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 class Database:

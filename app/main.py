@@ -10,10 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.config import Settings, get_settings
+from app.config import ConfigurationError, Settings, get_settings
 from app.context import ServiceContext
 from app.errors import ServiceError
-from app.observability import Metrics, configure_logging, install
+from app.observability import Metrics, OneLineStartupFailure, configure_logging, install
 from app.pages import router as pages
 from app.routes import attendance, checkins, health, keys, me, metrics, sessions, students
 from models.embedder import FaceEmbedder
@@ -35,7 +35,13 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The model is loaded once per process, here, not per request.
-        app.state.context = ServiceContext.start(settings or get_settings(), observed, embedder)
+        try:
+            app.state.context = ServiceContext.start(
+                settings or get_settings(), observed, embedder, serving=True
+            )
+        except ConfigurationError as exc:
+            app.state.startup_failure = f"Rollcall cannot start: {exc}"
+            raise
         yield
         app.state.context.close()
 
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
         return await call_next(request)
 
     install(app, observed)
+    app.add_middleware(OneLineStartupFailure)
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.embedder import StageTimer
 
@@ -37,13 +39,43 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
+    """Every log line as JSON on stderr: ours, uvicorn's, and warnings (PIL's among them).
+
+    uvicorn's access log is switched off, however uvicorn was started: `observe` already logs
+    each request once, with its request id and stage timings.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    for name in ("rollcall", "app", "models"):
+    logging.captureWarnings(True)  # warnings.warn (e.g. PIL's DecompressionBombWarning) -> log
+    for name in ("rollcall", "app", "models", "uvicorn", "uvicorn.error", "py.warnings", "PIL"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
-        logger.setLevel(level)
+        logger.setLevel("WARNING" if name == "PIL" else level)  # PIL's info is chatter
         logger.propagate = False
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class OneLineStartupFailure:
+    """ASGI wrapper: a start-up refused for a setting to change (the app's lifespan leaves
+    its one-line reason in `app.state.startup_failure`) is reported to the server as that
+    line, not as a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_one_line(message: Message) -> None:
+            failure = getattr(scope["app"].state, "startup_failure", None)
+            if message["type"] == "lifespan.startup.failed" and failure:
+                message = {**message, "message": failure}
+            await send(message)
+
+        # The error still propagates: uvicorn, told of the failure, exits without a traceback.
+        await self.app(scope, receive, send_one_line)
 
 
 def current_timer() -> StageTimer:
@@ -90,13 +122,21 @@ class Metrics:
         )
 
 
-def _route_template(request: Request) -> str:
+def _route_label(request: Request) -> str:
     """The matched endpoint's path template (one metrics label per endpoint, never per id).
 
-    The route's own template may lack the prefixes of the routers that include it; those are
-    the leading segments of the requested path.
+    API routes leave themselves in the scope once routed (a request refused before routing
+    stays "unmatched"); FastAPI's own plain routes (/docs, /openapi.json) never do, so they
+    are looked up. The route's own template may lack the prefixes of the routers that include
+    it; those are the leading segments of the requested path.
     """
-    route_parts = request.scope["route"].path.strip("/").split("/")
+    plain = (r for r in request.app.router.routes if type(r) is Route)
+    route = request.scope.get("route") or next(
+        (r for r in plain if r.matches(request.scope)[0] == Match.FULL), None
+    )
+    if route is None:
+        return "unmatched"
+    route_parts = route.path.strip("/").split("/")
     url_parts = request.url.path.strip("/").split("/")
     prefix = url_parts[: max(0, len(url_parts) - len(route_parts))]
     return "/" + "/".join(prefix + route_parts)
@@ -120,7 +160,7 @@ def install(app: FastAPI, metrics: Metrics) -> None:
             return response
         finally:
             elapsed = time.perf_counter() - start
-            route = _route_template(request) if request.scope.get("route") else "unmatched"
+            route = _route_label(request)
             stages = current_timer().seconds
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)

@@ -37,7 +37,6 @@ from models.evaluation import (
     EvaluationData,
     Probe,
     accepted,
-    add_dataset_arguments,
     format_photos,
     load_evaluation_data,
     make_embedder,
@@ -286,37 +285,3 @@ def calibrate_command(args: argparse.Namespace) -> int:
         "overrides the file"
     )
     return 0
-
-
-def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
-    add_dataset_arguments(parser)
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "--max-far",
-        type=float,
-        default=None,
-        help="largest false-accept rate on impostor pairs (default: 0)",
-    )
-    target.add_argument(
-        "--max-stranger-rate",
-        type=float,
-        default=None,
-        help="largest share of stranger check-ins accepted (open-set protocol)",
-    )
-    parser.add_argument(
-        "--env-file",
-        type=Path,
-        default=Path(".env"),
-        help="dotenv file the service reads (default: ./.env)",
-    )
-    parser.add_argument(
-        "--far-curve",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="also write FAR(t) of the impostor pairs to FILE (JSON): the service picks each "
-        "check-in's threshold from it for the number of people searched (ROLLCALL_MAX_FPIR)",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the choice, write nothing to --env-file"
-    )

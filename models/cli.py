@@ -1,19 +1,66 @@
-"""The model-level `rollcall` commands: embed, and evaluate/calibrate/train (each in its module).
+"""The model-level `rollcall` commands: embed, evaluate, calibrate, train.
 
+Their arguments are declared here and the work is done in each command's module, imported only
+when the command runs: the help, and the commands that need no model, start without torch.
 `app.cli` assembles the full `rollcall` command; this module knows nothing of the service.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from models import calibration, evaluation, training
 from models.backbones import BACKBONES
-from models.embedder import FaceEmbedder
-from models.image import ImageError
+from models.identification import DEFAULT_AMBIGUITY_MARGIN
+from models.train_config import LOSSES, MINERS, TrainConfig
+
+if TYPE_CHECKING:
+    from models.embedder import FaceEmbedder
+
+HELP_WIDTH = 88
+PATH_COLUMN = 40  # width of the photo column in `embed`'s table
+Handler = Callable[[argparse.Namespace], int]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (where it has one) and keeps the examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def add_command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does, its defaults and examples."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, HELP_WIDTH),  # raw help: wrapped here
+        epilog="examples:\n" + examples,
+        formatter_class=HelpFormatter,
+    )
+
+
+def run_later(module: str, function: str) -> Handler:
+    """A handler that imports its module (and so torch) only when its command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), function)(args))
+
+    return handler
 
 
 def add_backbone_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,14 +68,53 @@ def add_backbone_argument(parser: argparse.ArgumentParser) -> None:
         "--backbone",
         choices=sorted(BACKBONES),
         default="dlib-resnet",
-        help="embedding network (default: dlib-resnet, works offline)",
+        help="embedding network (dlib-resnet works offline)",
     )
     parser.add_argument(
         "--weights", type=Path, default=None, help="weights file (default: the pretrained ones)"
     )
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATASET_DIR, --pairs, --ambiguity-margin and --seed: shared by evaluate and calibrate."""
+    parser.add_argument(
+        "dataset",
+        type=Path,
+        metavar="DATASET_DIR",
+        help="people/<identity>/<photo> root, or the folder --pairs refers to",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=Path,
+        default=None,
+        metavar="PAIRS.csv",
+        help="labelled pairs file_a,file_b,same (paths relative to DATASET_DIR; same: 1 or 0)",
+    )
+    parser.add_argument(
+        "--ambiguity-margin",
+        type=non_negative_float,
+        default=DEFAULT_AMBIGUITY_MARGIN,
+        help="a check-in whose runner-up student is closer than this to the best one is "
+        "ambiguous (the service's ROLLCALL_AMBIGUITY_MARGIN)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the open-set split")
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters from the left, an ellipsis marking the cut."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
+    from models.image import ImageError
+
     try:
         faces = embedder.faces(path)
     except ImageError as exc:
@@ -39,59 +125,180 @@ def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
 
 
 def embed_command(args: argparse.Namespace) -> int:
-    embedder = evaluation.make_embedder(args)
+    from models.evaluation import make_embedder
+
+    embedder = make_embedder(args)
     if embedder is None:
         return 2
     failures = 0
     if not args.json:
-        print(f"{'photo':40} {'face':>4} {'box (x1,y1,x2,y2)':>26} {'prob':>6} {'quality':>7}")
+        columns = f"{'face':>4} {'box (x1,y1,x2,y2)':>26} {'prob':>6} {'quality':>7}"
+        print(f"{'photo':{PATH_COLUMN}} {columns}")
     for path in args.photos:
         result = _embed_one(embedder, path)
         failures += result["error"] is not None
         if args.json:
             print(json.dumps(result), flush=True)
             continue
-        name = str(path)[-40:]
+        name = shorten(str(path), PATH_COLUMN)
         if result["error"]:
-            print(f"{name:40} error: {result['error']}")
+            print(f"{name:{PATH_COLUMN}} error: {result['error']}")
         elif not result["faces"]:
-            print(f"{name:40} no face found")
+            print(f"{name:{PATH_COLUMN}} no face found")
         for index, face in enumerate(result["faces"]):  # type: ignore[arg-type]
             box = ",".join(f"{v:.0f}" for v in face["box"])
             print(
-                f"{name if index == 0 else '':40} {index + 1:>4} {box:>26} "
+                f"{name if index == 0 else '':{PATH_COLUMN}} {index + 1:>4} {box:>26} "
                 f"{face['probability']:>6.3f} {face['quality']:>7.2f}"
             )
     if failures:
         print(f"{failures} of {len(args.photos)} photos could not be read", file=sys.stderr)
-    return 1 if failures == len(args.photos) else 0
+    return 1 if failures else 0
 
 
-def add_model_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    embed = commands.add_parser("embed", help="detect and embed the faces in photos")
+def _add_embed(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    embed = add_command(
+        commands,
+        "embed",
+        "detect and embed the faces in photos",
+        "Find every face in each photo (MTCNN), align it and embed it. Prints a table of the "
+        "faces (box, detection probability, quality), or with --json one object per photo, "
+        "embeddings included. Exits 1 if any photo could not be read.",
+        "  rollcall embed photo.jpg group.jpg\n  rollcall embed --json photo.jpg > faces.jsonl\n",
+    )
     add_backbone_argument(embed)
     embed.add_argument("--json", action="store_true", help="one JSON object per line per photo")
-    embed.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    embed.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="image files")
     embed.set_defaults(handler=embed_command)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="verification and attendance figures of a backbone on a labelled set"
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    evaluate = add_command(
+        commands,
+        "evaluate",
+        "verification and attendance figures of a backbone on a labelled set",
+        "Score a backbone on a folder-per-identity set (every genuine and impostor pair, and "
+        "an open-set check-in protocol) or on a pairs file. Prints a table and writes "
+        "report.json, roc.png and distances.png.",
+        "  rollcall evaluate ../shared/faces/people --out out/eval\n"
+        "  rollcall evaluate DATASET --pairs pairs.csv --threshold 0.6\n",
     )
-    evaluation.add_evaluate_arguments(evaluate)
+    add_dataset_arguments(evaluate)
+    evaluate.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="distance threshold (default: the backbone's; the service's ROLLCALL_THRESHOLD is "
+        "not read, pass it here to judge at it)",
+    )
     add_backbone_argument(evaluate)
     evaluate.add_argument(
         "--out", type=Path, default=Path("out/evaluation"), help="folder for report.json and plots"
     )
-    evaluate.set_defaults(handler=evaluation.evaluate_command)
+    evaluate.set_defaults(handler=run_later("models.evaluation", "evaluate_command"))
 
-    calibrate = commands.add_parser(
-        "calibrate", help="choose the threshold meeting a false-accept target; write it to .env"
+
+def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    calibrate = add_command(
+        commands,
+        "calibrate",
+        "choose the threshold meeting a false-accept target; write it to .env",
+        "Choose the largest distance threshold whose false-accept rate on the impostor pairs "
+        "(or share of strangers accepted, open set) meets the target, and write it as "
+        "ROLLCALL_THRESHOLD to the service's .env.",
+        "  rollcall calibrate ../shared/faces/people --max-far 0\n"
+        "  rollcall calibrate DATASET --max-stranger-rate 0.01 --dry-run\n"
+        "  rollcall calibrate ../shared/lfw-devtrain --far-curve far-curve.json\n",
     )
-    calibration.add_calibrate_arguments(calibrate)
+    add_dataset_arguments(calibrate)
+    target = calibrate.add_mutually_exclusive_group()
+    target.add_argument(
+        "--max-far",
+        type=float,
+        default=None,
+        help="largest false-accept rate on impostor pairs (default: 0)",
+    )
+    target.add_argument(
+        "--max-stranger-rate",
+        type=float,
+        default=None,
+        help="largest share of stranger check-ins accepted (open-set protocol)",
+    )
+    calibrate.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="dotenv file the service reads"
+    )
+    calibrate.add_argument(
+        "--far-curve",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write FAR(t) of the impostor pairs to FILE (JSON) and ROLLCALL_FAR_CURVE to "
+        "--env-file: each check-in's threshold then follows the number of people searched "
+        "(ROLLCALL_MAX_FPIR)",
+    )
+    calibrate.add_argument(
+        "--dry-run", action="store_true", help="print the choice, write nothing to --env-file"
+    )
     add_backbone_argument(calibrate)
-    calibrate.set_defaults(handler=calibration.calibrate_command)
+    calibrate.set_defaults(handler=run_later("models.calibration", "calibrate_command"))
 
-    train = commands.add_parser("train", help="fine-tune a backbone with a metric-learning loss")
-    training.add_train_arguments(train)
+
+def _add_train(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    defaults = TrainConfig()
+    train = add_command(
+        commands,
+        "train",
+        "fine-tune a backbone with a metric-learning loss",
+        "Fine-tune a backbone on a folder-per-identity set (needs the `train` extra: "
+        "pip install -e '.[train]'). A share of the identities is held out; the epoch that "
+        "scores best on them is kept as OUT/backbone.pt (epoch 0 is the weights before "
+        "training: unchanged weights keep their weights version). Serve the result with "
+        "ROLLCALL_WEIGHTS_PATH=OUT/backbone.pt; templates of other weights then need "
+        "`rollcall reembed` (kept photos) or re-enrollment.",
+        "  rollcall train ../shared/faces/people --out out/ft\n"
+        "  rollcall train DATASET --out out/ft --loss contrastive --miner semi-hard "
+        "--epochs 5 --lr 3e-4\n",
+    )
+    train.add_argument(
+        "dataset", type=Path, metavar="DATASET_DIR", help="people/<identity>/<photo> root"
+    )
+    train.add_argument("--out", type=Path, required=True, help="folder for weights, metrics, plot")
+    train.add_argument("--loss", choices=LOSSES, default=defaults.loss, help="metric loss")
+    train.add_argument(
+        "--miner", choices=MINERS, default=defaults.miner, help="which triplets of a batch count"
+    )
+    train.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="loss margin in distance units (default: the backbone's threshold "
+        "for contrastive, a fifth of it for triplet)",
+    )
+    train.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the set")
+    train.add_argument("--p", type=int, default=defaults.p, help="identities per batch")
+    train.add_argument("--k", type=int, default=defaults.k, help="photos per identity in a batch")
+    train.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
+    train.add_argument(
+        "--freeze-until",
+        default=None,
+        metavar="LAYER|N",
+        help="freeze the layers up to this one (name or prefix, e.g. layers.1) "
+        "or the first N layers",
+    )
+    train.add_argument(
+        "--val-fraction",
+        type=float,
+        default=defaults.val_fraction,
+        help="share of identities held out for validation",
+    )
+    train.add_argument("--seed", type=int, default=defaults.seed, help="seed of split and batches")
+    train.add_argument("--no-augment", action="store_true", help="train on the chips as they are")
     add_backbone_argument(train)
-    train.set_defaults(handler=training.train_command)
+    train.set_defaults(handler=run_later("models.training", "train_command"))
+
+
+def add_model_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _add_embed(commands)
+    _add_evaluate(commands)
+    _add_calibrate(commands)
+    _add_train(commands)

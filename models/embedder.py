@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from models.alignment import DlibChipCutter, align_face
 from models.backbones import BackboneSpec, get_backbone
@@ -69,10 +70,49 @@ class StageTimer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def weights_version(spec: BackboneSpec, weights_path: Path | None) -> str:
-    """Names the weights that made an embedding: embeddings of different weights don't compare."""
-    if weights_path is None:
-        return spec.version
+def weights_digest(module: nn.Module) -> str:
+    """A digest of a network's weight values (names, shapes, dtypes and numbers).
+
+    Of the values, not of a file's bytes: the same weights saved again, or saved by another
+    tool, give the same digest.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{value.dtype}:{tuple(value.shape)};".encode())
+        digest.update(value.numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
+_pretrained_digests: dict[str, str | None] = {}  # by the pretrained weights' version
+
+
+def pretrained_digest(spec: BackboneSpec) -> str | None:
+    """The digest of a backbone's pretrained weights; None when they would need a download."""
+    if spec.version not in _pretrained_digests:
+        local = spec.pretrained_is_local()
+        _pretrained_digests[spec.version] = weights_digest(spec.load(None)) if local else None
+    return _pretrained_digests[spec.version]
+
+
+def weights_version(spec: BackboneSpec, module: nn.Module, from_file: bool, flip_tta: bool) -> str:
+    """Names what made an embedding: embeddings of different versions are never compared.
+
+    The pretrained weights are the backbone's version; other weight values add a digest of
+    the values (a file holding the pretrained values is the pretrained version). Mirror
+    averaging (flip TTA) makes other embeddings of the same weights, so it is part of it too.
+    """
+    version = spec.version
+    if from_file:
+        digest = weights_digest(module)
+        if digest != pretrained_digest(spec):
+            version = f"{version}+{digest[:12]}"
+    return f"{version}+flip" if flip_tta else version
+
+
+def file_digest_version(spec: BackboneSpec, weights_path: Path) -> str:
+    """What a weights file's embeddings were named before versions came from the weight values
+    (a digest of the file's bytes): templates of that name are this file's."""
     digest = hashlib.sha256(Path(weights_path).read_bytes()).hexdigest()[:12]
     return f"{spec.version}+{digest}"
 
@@ -84,8 +124,13 @@ class FaceEmbedder:
         self.device = torch.device(
             self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         )
-        self.version = weights_version(self.spec, self.config.weights_path)
         backbone = self.spec.load(self.config.weights_path)
+        self.version = weights_version(
+            self.spec, backbone, self.config.weights_path is not None, self.config.flip_tta
+        )
+        # Former names of this version (flip TTA was not part of them: none is certain then).
+        path, flip = self.config.weights_path, self.config.flip_tta
+        self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
         self.network.to(self.device).eval()
         self.detector = FaceDetector(self.config.detector, device=str(self.device))

@@ -39,9 +39,8 @@ from models.evaluation import (
     verification_metrics,
 )
 from models.siamese import SiameseNetwork
+from models.train_config import LOSSES, MINERS, TrainConfig
 
-LOSSES = ("contrastive", "triplet")
-MINERS = ("batch-hard", "semi-hard")
 WEIGHTS_FILE = "backbone.pt"
 SIDECAR_FILE = "backbone.json"
 PLOT_FILE = "training.png"
@@ -330,21 +329,6 @@ def _sha256(path: Path) -> str:
 # --------------------------------------------------------------------------- the loop
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    loss: str = "triplet"
-    miner: str = "batch-hard"
-    margin: float | None = None  # None: `default_margin`
-    epochs: int = 10
-    p: int = 8
-    k: int = 4
-    lr: float = 1e-4
-    freeze_until: str | None = None
-    val_fraction: float = 0.25
-    seed: int = 0
-    augment: bool = True
-
-
 @dataclass
 class EpochRecord:
     epoch: int  # 0: the weights before training
@@ -483,6 +467,8 @@ def fine_tune(
 
     weights_path = out_dir / WEIGHTS_FILE
     history = [EpochRecord(0, None, None, validate(embedder, val_chips, val_labels))]
+    if progress:
+        tqdm.write(_describe(history[0]))
     best, best_state = history[0], exportable_state_dict(backbone)
     _save_atomic(best_state, weights_path)
     for epoch in range(1, config.epochs + 1):
@@ -556,8 +542,13 @@ def _wrap_state(backbone: nn.Module, state: dict[str, torch.Tensor]) -> dict[str
 
 
 def _describe(record: EpochRecord) -> str:
-    loss = "n/a (nothing mined)" if record.train_loss is None else f"{record.train_loss:.4f}"
-    text = f"epoch {record.epoch}: loss {loss}, mined {record.mined_per_batch:.1f}"
+    """One readable line per epoch (epoch 0: the weights before training)."""
+    if record.epoch == 0:
+        text = "epoch 0 (before training)"
+    else:
+        loss = "n/a (nothing mined)" if record.train_loss is None else f"{record.train_loss:.4f}"
+        mined = "n/a" if record.mined_per_batch is None else f"{record.mined_per_batch:.1f}"
+        text = f"epoch {record.epoch}: loss {loss}, mined {mined} per batch"
     val = record.val
     if val:
         text += (
@@ -677,19 +668,17 @@ def train_command(args: argparse.Namespace) -> int:
         f"(no face: {len(chip_set.no_face)}, unreadable: {len(chip_set.unreadable)})"
     )
     print(f"train identities {len(result.train_identities)}, held out {len(result.val_identities)}")
-    for record in result.history:
-        if record.epoch == 0:
-            print(f"epoch 0 (before training): held-out {record.val}")
-        else:
-            print(_describe(record))
+    best = result.history[result.best_epoch]
+    print(f"kept {_describe(best)}")  # each epoch was printed once, as it ended
     if result.best_epoch == 0:
         print(
             "fine-tuning did not beat the base weights on the held-out identities; "
-            "the checkpoint holds the base weights"
+            "the checkpoint holds the base weights (the same weights version: nothing to "
+            "re-embed)"
         )
     print(
-        f"best epoch {result.best_epoch}: {result.weights_path} (reloads through "
-        f"{embedder.spec.name}'s loader, max embedding difference {drift:.2e})"
+        f"weights: {result.weights_path} (reloads through {embedder.spec.name}'s loader, "
+        f"max embedding difference {drift:.2e})"
     )
     print(f"metrics: {result.sidecar_path}; curves: {result.plot_path}")
     print(
@@ -697,38 +686,3 @@ def train_command(args: argparse.Namespace) -> int:
         f"--weights {result.weights_path}  (service: ROLLCALL_WEIGHTS_PATH)"
     )
     return 0
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dataset", type=Path, metavar="DATASET_DIR", help="people/<identity>/<photo> root"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder for weights, metrics, plot")
-    parser.add_argument("--loss", choices=LOSSES, default="triplet")
-    parser.add_argument("--miner", choices=MINERS, default="batch-hard")
-    parser.add_argument(
-        "--margin",
-        type=float,
-        default=None,
-        help="loss margin in distance units (default: the backbone's threshold "
-        "for contrastive, a fifth of it for triplet)",
-    )
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--p", type=int, default=8, help="identities per batch")
-    parser.add_argument("--k", type=int, default=4, help="photos per identity in a batch")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
-    parser.add_argument(
-        "--freeze-until",
-        default=None,
-        metavar="LAYER|N",
-        help="freeze the layers up to this one (name or prefix, e.g. layers.1) "
-        "or the first N layers",
-    )
-    parser.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.25,
-        help="share of identities held out for validation",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-augment", action="store_true", help="train on the chips as they are")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 Client = TestClient | httpx.Client
@@ -47,3 +55,70 @@ def enroll_five(client: Client, faces_dir: Path) -> dict[str, int]:
         assert enrolled.status_code == 200, enrolled.text
         assert enrolled.json()["warnings"] == []
     return ids
+
+
+def run_rollcall(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`rollcall ARGS` as an operator runs it: in `cwd` (where its .env and ./data are), with
+    no ROLLCALL_* setting but those in `env` (never the developer's own)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(
+    argv: list[str], cwd: Path, env: dict[str, str], log_path: Path
+) -> Iterator[str]:
+    """A server started by `argv` (uvicorn or `rollcall serve`, with `--port` given), its
+    base URL once /health answers; stopped afterwards. Its output goes to `log_path`."""
+    port = argv[argv.index("--port") + 1]
+    log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the server did not answer /health within 120 s:\n{log_path.read_text()}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def fine_tuned_weights(path: Path) -> Path:
+    """Stands in for `rollcall train`'s output: a state dict of dlib's backbone with other
+    values (each scaled by a random 1%)."""
+    import torch
+
+    from models.backbones.dlib_resnet import load_dlib_resnet
+
+    tuned = load_dlib_resnet()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in tuned.parameters():
+            parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
+    torch.save(tuned.state_dict(), path)
+    return path

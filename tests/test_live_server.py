@@ -5,6 +5,9 @@ Once on a SQLite file and once on a PostgreSQL database (see tests/conftest.py).
 
 from __future__ import annotations
 
+import io
+import json
+import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.conftest import ADMIN_KEY, BACKENDS, fresh_postgres_database
 from tests.helpers import enroll_five, post_file
@@ -61,3 +65,39 @@ def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
         assert len(kit_rows) == 1
         csv_rows = client.get("/api/v1/attendance", params={"format": "csv"}).text.splitlines()
         assert len(csv_rows) == 1 + 3  # header, obama, biden, kit
+
+
+def _jpeg_with_corrupt_exif() -> bytes:
+    """A photo whose EXIF names more data than it holds: Pillow warns while reading it."""
+    tiff = b"MM\x00*" + struct.pack(">IH", 8, 1) + struct.pack(">HHII", 0x010E, 2, 1000, 256)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (90, 120, 160)).save(out, "JPEG", exif=b"Exif\x00\x00" + tiff)
+    return out.getvalue()
+
+
+def test_one_json_line_per_request_with_warnings_and_docs_counted(tmp_path: Path) -> None:
+    log_path = tmp_path / "server.log"
+    with (
+        uvicorn_server(f"sqlite:///{tmp_path / 'rollcall.db'}", log_path) as url,
+        httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client,
+    ):
+        for probe in ("/health", "/docs"):
+            assert client.get(probe, headers={"X-Request-ID": f"probe{probe}"}).status_code == 200
+        checkin = client.post(
+            "/api/v1/checkins",
+            headers={"X-Request-ID": "probe-exif"},
+            files={"file": ("exif.jpg", _jpeg_with_corrupt_exif(), "image/jpeg")},
+        )
+        assert checkin.json()["error"]["code"] == "no_face"  # a blank photo, read with a warning
+        metrics = client.get("/metrics").text
+    assert 'rollcall_requests_total{method="GET",route="/docs",status="200"} 1.0' in metrics
+
+    log = log_path.read_text()
+    assert "HTTP/1.1" not in log  # no access line from uvicorn beside ours
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    for probe in ("probe/health", "probe/docs", "probe-exif"):
+        lines = [e for e in entries if e["request_id"] == probe and e["message"] == "request"]
+        assert len(lines) == 1, probe
+    warnings = [e for e in entries if e["logger"] == "py.warnings"]  # Pillow's, in JSON
+    assert any("Skipping tag" in e["message"] for e in warnings)
+    assert {e["request_id"] for e in warnings} == {"probe-exif"}

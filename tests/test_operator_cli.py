@@ -95,7 +95,11 @@ def test_import_roster_folder_then_again_then_zip(
         for photo in photos.iterdir():
             bundle.write(photo.resolve(), arcname=f"class/{photo.name}")
     fresh = tmp_path / "from_zip.db"
+    refused = rollcall(fresh, "import", str(roster), str(archive))
+    assert refused.returncode == 2 and f"no database at {fresh}" in refused.stderr
+    assert rollcall(fresh, "db", "upgrade").returncode == 0  # only it (or serve) makes one
     zipped = rollcall(fresh, "import", str(roster), str(archive))
+    assert f"database: sqlite:///{fresh}" in zipped.stderr
     assert "enrolled 10, skipped 0, failed 3" in zipped.stdout
     assert student_count(fresh) == 10
 
@@ -148,8 +152,20 @@ def test_keys_and_export(faces_dir: Path, tmp_path: Path, embedder: FaceEmbedder
         assert out.read_text() == exported.stdout
         assert rollcall(database, "export", "--day", "2001-01-01").stdout.count("\n") == 1
 
+        for wrong in (("--session", "999"), ("--from", "2026-11-02", "--to", "2026-11-01")):
+            refused = rollcall(database, "export", *wrong)
+            assert refused.returncode == 2 and refused.stdout == ""
+        assert (
+            "No class session with id 999"
+            in rollcall(database, "export", "--session", "999").stderr
+        )
+        assert "starts (2026-11-02) after it ends (2026-11-01)" in refused.stderr
+
         key_id = listing.splitlines()[1].split()[0]
-        assert rollcall(database, "keys", "revoke", key_id).returncode == 0
+        revoked = rollcall(database, "keys", "revoke", key_id)
+        assert revoked.returncode == 0 and "revoked key" in revoked.stdout
+        again = rollcall(database, "keys", "revoke", key_id)
+        assert again.returncode == 0 and "was already revoked at" in again.stdout
         with (faces_dir / "people" / "rose_leslie" / "rose2.jpg").open("rb") as photo:
             refused = client.post(
                 "/api/v1/checkins", files={"file": photo}, headers={"X-API-Key": kiosk_key}

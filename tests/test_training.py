@@ -21,8 +21,10 @@ from models.backbones.dlib_resnet import DlibResNet
 from models.embedder import EmbedderConfig, FaceEmbedder
 from models.siamese import SiameseNetwork
 from models.training import (
+    EpochRecord,
     PKSampler,
     TrainConfig,
+    _describe,
     _train_epoch,
     augment,
     check_loadable,
@@ -67,6 +69,7 @@ TINY = BackboneSpec(
     threshold=1.0,
     version="tiny-v0",
     load=load_tiny,
+    pretrained_is_local=lambda: True,
 )
 
 
@@ -225,3 +228,19 @@ def test_batches_with_nothing_mined_do_not_count_in_the_epoch_loss() -> None:
     assert loss == pytest.approx(0.6)  # (0.8 + 0.4) / 2: the empty batches are not zeros
     assert mined == pytest.approx(2.0)  # but they do count as batches that mined nothing
     assert epoch([(None, 0)] * 4) == (None, 0.0)
+
+
+def test_epochs_are_described_in_words() -> None:
+    val = {
+        "accuracy": 0.9,
+        "best_accuracy": 0.95,
+        "best_threshold": 0.6,
+        "roc_auc": 0.97,
+        "eer": 0.05,
+    }
+    before = _describe(EpochRecord(0, None, None, val))
+    assert before.startswith("epoch 0 (before training); held-out accuracy 90.00%")
+    idle = _describe(EpochRecord(3, None, None, None))
+    assert idle == "epoch 3: loss n/a (nothing mined), mined n/a per batch"
+    for text in (before, idle):
+        assert "{" not in text and "None" not in text  # never a raw dict

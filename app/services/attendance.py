@@ -9,7 +9,7 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.errors import NotFound
+from app.errors import NotFound, Unprocessable
 from app.schemas import (
     AttendanceOut,
     SessionCreate,
@@ -62,6 +62,26 @@ def _attendance_out(row: Attendance) -> AttendanceOut:
         similarity=row.similarity,
         checkin_id=row.checkin_id,
     )
+
+
+def check_filters(
+    session: Session,
+    *,
+    session_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    student_id: int | None = None,
+) -> None:
+    """Refuse filters that can only match nothing by mistake: an unknown session or student,
+    or a date range that ends before it starts."""
+    if session_id is not None and session.get(ClassSession, session_id) is None:
+        raise NotFound("session_not_found", f"No class session with id {session_id}.")
+    if student_id is not None and session.get(Student, student_id) is None:
+        raise NotFound("student_not_found", f"No student with id {student_id}.")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Unprocessable(
+            "empty_date_range", f"The range starts ({date_from}) after it ends ({date_to})."
+        )
 
 
 def list_attendance(

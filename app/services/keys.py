@@ -42,10 +42,16 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
+def get_key(session: Session, key_id: int) -> ApiKey:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound("key_not_found", f"No API key with id {key_id}.")
+    return row
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key; revoking a revoked key changes nothing (its revocation time stays)."""
+    row = get_key(session, key_id)
     if row.revoked_at is None:
         row.revoked_at = dt.datetime.now(dt.UTC)
         session.commit()

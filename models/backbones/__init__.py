@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # torch is imported by the loaders: listing backbones (CLI help) needs none
+    from torch import nn
 
 # Canonical positions of MTCNN's 5 landmarks (left eye, right eye, nose, mouth corners) inside
 # the facenet chips, measured by `python -m models.backbones.measure_templates`.
@@ -35,6 +38,8 @@ class BackboneSpec:
     threshold: float  # default: a distance below it means "same person"
     version: str  # names the pretrained weights; a fine-tuned file gets its own
     load: Callable[[Path | None], nn.Module]  # weights file (None: the default) -> module
+    # Whether `load(None)` works without a download (weights versions compare against them).
+    pretrained_is_local: Callable[[], bool]
     far_curve: Path | None = None  # FAR(t) of the pretrained weights (rollcall calibrate)
 
 
@@ -48,6 +53,19 @@ def _load_dlib(weights_path: Path | None) -> nn.Module:
     network = DlibResNet()
     network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
     return network.eval()
+
+
+def _always() -> bool:
+    return True  # dlib's weights ship in the face_recognition_models package
+
+
+def _facenet_cached(dataset: str) -> Callable[[], bool]:
+    def cached() -> bool:
+        from models.backbones.facenet import cached_weights_file
+
+        return cached_weights_file(dataset).is_file()
+
+    return cached
 
 
 def _facenet_loader(dataset: str) -> Callable[[Path | None], nn.Module]:
@@ -76,6 +94,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             version="dlib_face_recognition_resnet_model_v1",
             far_curve=FAR_CURVES / "dlib-resnet.json",
             load=_load_dlib,
+            pretrained_is_local=_always,
         ),
         BackboneSpec(
             name="facenet-vggface2",
@@ -86,6 +105,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             threshold=1.0,
             version="20180402-114759-vggface2",
             load=_facenet_loader("vggface2"),
+            pretrained_is_local=_facenet_cached("vggface2"),
         ),
         BackboneSpec(
             name="facenet-casia",
@@ -96,6 +116,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             threshold=1.0,
             version="20180408-102900-casia-webface",
             load=_facenet_loader("casia-webface"),
+            pretrained_is_local=_facenet_cached("casia-webface"),
         ),
     )
 }

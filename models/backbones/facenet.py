@@ -30,6 +30,11 @@ def torch_checkpoint_dir() -> Path:
     return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch"))))
 
 
+def cached_weights_file(dataset: str) -> Path:
+    """Where facenet-pytorch's download of `dataset`'s weights lands (and is looked for)."""
+    return torch_checkpoint_dir() / "checkpoints" / WEIGHTS_FILES[dataset]
+
+
 class FacenetBackbone(nn.Module):
     """InceptionResnetV1 taking RGB chips in 0..255, returning unit-length 512-d embeddings."""
 
@@ -46,7 +51,7 @@ def load_facenet(dataset: str, weights_path: Path | None = None) -> FacenetBackb
     """Load the InceptionResnetV1 trained on `dataset` ("vggface2" or "casia-webface")."""
     file_name = WEIGHTS_FILES[dataset]
     if weights_path is None:
-        cached = torch_checkpoint_dir() / "checkpoints" / file_name
+        cached = cached_weights_file(dataset)
         if not cached.is_file():
             try:
                 InceptionResnetV1(pretrained=dataset)  # downloads into the torch cache

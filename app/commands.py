@@ -1,0 +1,226 @@
+"""What the service's `rollcall` commands do (their arguments are declared in `app.cli`).
+
+Each imports what it needs when it runs: the commands that load no model start without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from app.context import ServiceContext
+    from app.db import Database
+
+WEIGHTS_SETTINGS = ("ROLLCALL_BACKBONE", "ROLLCALL_WEIGHTS_PATH", "ROLLCALL_FLIP_TTA")
+
+
+def _say_database(url: str) -> None:
+    from app.db import redacted
+
+    print(f"database: {redacted(url)}", file=sys.stderr)
+
+
+def _database() -> Database:
+    """The configured database; it must exist and be at the newest schema."""
+    from app.config import get_settings
+    from app.db import Database, redacted, require_database
+    from app.migrate import require_current_schema
+
+    url = get_settings().database_url
+    _say_database(url)
+    require_database(url, create=False)
+    database = Database(url)
+    with database.read_session() as session:
+        require_current_schema(session, redacted(url))
+    return database
+
+
+def _service() -> ServiceContext:
+    """The service's context (model loaded, gallery filled) for commands that enroll."""
+    from app.config import get_settings
+    from app.context import ServiceContext
+    from app.observability import Metrics
+
+    settings = get_settings()
+    _say_database(settings.database_url)
+    return ServiceContext.start(settings, Metrics())
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.force:  # read by the service's settings, in this process and any worker
+        os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
+    # access_log off: every request is already logged once, as JSON, with its request id.
+    uvicorn.run(
+        "app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False
+    )
+    return 0
+
+
+def db_upgrade_command(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.db import redacted, require_database
+    from app.migrate import upgrade
+
+    url = get_settings().database_url
+    _say_database(url)
+    require_database(url, create=True)
+    upgrade(url, args.revision)
+    print(f"database at {redacted(url)} is at revision {args.revision}")
+    return 0
+
+
+def keys_create_command(args: argparse.Namespace) -> int:
+    from app.services.keys import Role, create_key
+
+    with _database().session() as session:
+        row, key = create_key(session, args.name, Role(args.role))
+    print(f"created {row.role} key #{row.id} ({row.name}). Store it now, it is not shown again:")
+    print(key)
+    return 0
+
+
+def keys_list_command(args: argparse.Namespace) -> int:
+    from app.services.keys import list_keys
+
+    with _database().session() as session:
+        rows = list_keys(session)
+    print(f"{'id':>4} {'role':7} {'prefix':11} {'created':20} {'revoked':20} name")
+    for row in rows:
+        revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if row.revoked_at else "-"
+        created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{row.id:>4} {row.role:7} {row.prefix:11} {created:20} {revoked:20} {row.name}")
+    return 0
+
+
+def keys_revoke_command(args: argparse.Namespace) -> int:
+    from app.errors import NotFound
+    from app.services.keys import get_key, revoke_key
+
+    with _database().session() as session:
+        try:
+            row = get_key(session, args.id)
+        except NotFound as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        if row.revoked_at is not None:
+            revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S")
+            print(f"key #{row.id} ({row.name}) was already revoked at {revoked}")
+            return 0
+        revoke_key(session, args.id)
+    print(f"revoked key #{row.id} ({row.name})")
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.services.roster import (
+        PhotoSource,
+        RosterError,
+        RosterRow,
+        import_roster,
+        read_roster,
+    )
+
+    try:
+        rows = read_roster(args.roster)
+        context = _service()
+        photos = PhotoSource(args.photos, context.settings.max_upload_bytes)
+    except (RosterError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def progress(items: Iterable[RosterRow]) -> Iterable[RosterRow]:
+        return tqdm(items, desc="enrolling", unit="student")
+
+    summary = import_roster(context, rows, photos, progress)
+    print(
+        f"enrolled {len(summary.enrolled)}, skipped {len(summary.skipped)}, "
+        f"failed {len(summary.failed)} (of {len(rows)} rows)"
+    )
+    for external_id, why in summary.skipped:
+        print(f"  skipped {external_id}: {why}")
+    for line, external_id, why in summary.failed:
+        print(f"  FAILED line {line} {external_id or '(no id)'}: {why}")
+    for external_id, message in summary.warnings:
+        print(f"  warning {external_id}: {message}")
+    context.close()
+    return 1 if summary.failed else 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services.attendance import attendance_csv, check_filters, list_attendance
+
+    filters = {
+        "session_id": args.session,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "student_id": args.student,
+    }
+    with _database().session() as session:
+        try:
+            check_filters(session, **filters)
+        except ServiceError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        rows = list_attendance(session, day=args.day, **filters)
+    text = attendance_csv(rows)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} attendance rows to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _weights_settings_overridden() -> list[str]:
+    """Weights settings given in the environment that differ from .env's: a service started
+    from .env alone would use other weights than this command."""
+    from dotenv import dotenv_values
+
+    in_file = dotenv_values(".env")
+    return [
+        name
+        for name in WEIGHTS_SETTINGS
+        if name in os.environ and os.environ[name] != (in_file.get(name) or "")
+    ]
+
+
+def reembed_command(args: argparse.Namespace) -> int:
+    from app.services.roster import reembed
+
+    context = _service()
+    settings = context.settings
+    print(
+        f"re-embedding for weights {context.embedder.version} (ROLLCALL_BACKBONE="
+        f"{settings.backbone}, ROLLCALL_WEIGHTS_PATH={settings.weights_path or '-'}, "
+        f"ROLLCALL_FLIP_TTA={str(settings.flip_tta).lower()}): the service must run with "
+        "the same settings to use them",
+        file=sys.stderr,
+    )
+    for name in _weights_settings_overridden():
+        print(
+            f"note: {name} comes from the environment and differs from .env: a service "
+            "started from .env alone serves other weights",
+            file=sys.stderr,
+        )
+    summary = reembed(context)
+    print(f"re-embedded {len(summary.reembedded)} templates with {context.embedder.version}")
+    for external_id, why in summary.failed:
+        print(f"  FAILED {external_id}: {why}")
+    if summary.need_reenrollment:
+        print(
+            f"{len(summary.need_reenrollment)} students have no kept photo and must be "
+            f"re-enrolled (POST /api/v1/students/{{id}}/photo): "
+            + ", ".join(summary.need_reenrollment)
+        )
+    context.close()
+    return 1 if summary.failed or summary.need_reenrollment else 0
