@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, File, Path, Query, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
@@ -16,8 +18,17 @@ from app.services.keys import Role, role_of
 UPLOAD_CHUNK = 1024 * 1024
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+def _digits_only(value: object) -> object:
+    # Pydantic would read "1.0", "+1", " 1" and "1_000" as 1 or 1000: an id is written in digits.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+", value):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+Digits = BeforeValidator(_digits_only)
+IdPath = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Digits, Query(ge=1, le=MAX_ID)]
 
 
 def get_context(request: Request) -> ServiceContext:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from app.deps import MAX_ID, ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.routes.students import PHOTO_ERRORS
 from app.schemas import CheckinOut, VerifyOut
 from app.services import checkin
@@ -18,7 +18,7 @@ def check_in(
     context: ContextDep,
     session: SessionDep,
     photo: PhotoDep,
-    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
 ) -> CheckinOut:
     """Check in every face in the photo against the whole gallery."""
     return checkin.check_in(context, session, photo, session_id)

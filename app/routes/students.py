@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.schemas import (
     EnrollmentOut,
     ErrorResponse,
@@ -12,6 +12,7 @@ from app.schemas import (
     StudentOut,
     StudentPage,
     StudentUpdate,
+    Text,
 )
 from app.services import enrollment, students
 
@@ -30,10 +31,10 @@ def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
 @router.get("", response_model=StudentPage)
 def list_students(
     session: ReadSessionDep,
-    q: Annotated[str | None, Query(description="search in name and external id")] = None,
+    q: Annotated[Text | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentPage:
     return students.list_students(session, q, active, limit, offset)
 
