@@ -58,11 +58,8 @@ api_key_header = APIKeyHeader(
 )
 
 
-def current_role(
-    request: Request,
-    context: ContextDep,
-    key: Annotated[str | None, Security(api_key_header)],
-) -> Role:
+def authenticate(context: ServiceContext, key: str | None) -> Role:
+    """The role `key` grants; refuses a missing, unknown or revoked key."""
     if not key:
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
@@ -73,6 +70,16 @@ def current_role(
         role = role_of(session, key, admin_key)
     if role is None:
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
+    return role
+
+
+def current_role(
+    request: Request,
+    context: ContextDep,
+    key: Annotated[str | None, Security(api_key_header)],
+) -> Role:
+    # A request with a body was authenticated before its body was read (app.guard).
+    role = getattr(request.state, "role", None) or authenticate(context, key)
     request.state.role = role
     return role
 
@@ -96,18 +103,18 @@ async def read_photo(
     """The uploaded photo's bytes, refusing more than the upload limit."""
     limit = context.settings.max_upload_bytes
     if file.size is not None and file.size > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     data = bytearray()
     while chunk := await file.read(UPLOAD_CHUNK):
         data += chunk
         if len(data) > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
     if not data:
         raise Unprocessable("empty_file", "The uploaded file is empty.")
     return bytes(data)
 
 
-def _too_large(limit: int) -> TooLarge:
+def too_large(limit: int) -> TooLarge:
     return TooLarge("upload_too_large", f"The upload is larger than {limit // 1024} KiB.")
 
 
