@@ -17,12 +17,29 @@ if TYPE_CHECKING:  # the service's modules load the model stack: imported where 
     from app.db import Database
 
 
+WORKER_START_SECONDS = 300
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.config import get_settings
+    from app.migrate import upgrade
+
+    # Migrated once here, before the workers start; each worker's own start-up migration then
+    # finds the schema at head (and would wait its turn if not: migrations take a lock).
+    upgrade(get_settings().database_url)
     # access_log off: every request is already logged once, as JSON, with its request id.
     uvicorn.run(
-        "app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # A worker counts as started once its model is loaded, which takes far more than
+        # uvicorn's 5 s default on a busy machine; a worker not ready in time is killed.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        proxy_headers=True,
+        access_log=False,
     )
     return 0
 
@@ -180,6 +197,12 @@ def add_service_commands(commands: argparse._SubParsersAction) -> None:  # type:
     serve = commands.add_parser("serve", help="run the web service (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own model (about one per CPU core)",
+    )
     serve.set_defaults(handler=serve_command)
 
     db = commands.add_parser("db", help="database schema (Alembic)")

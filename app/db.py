@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
+MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
 
 
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
@@ -44,6 +48,33 @@ def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True
         _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Held while migrating, so that processes starting at once (uvicorn's workers, a CLI
+    command) migrate one after another: the first migrates, the others then find the schema
+    at head. PostgreSQL: an advisory lock; SQLite: a file lock beside the database file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            yield  # a private in-memory database: no other process can reach it
+            return
+        lock_path = Path(f"{parsed.database}.migrate-lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        # A session-level lock on a connection of its own, released when it closes.
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            yield
+    finally:
+        engine.dispose()
 
 
 class Database:
