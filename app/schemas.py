@@ -164,7 +164,7 @@ class CheckinOut(BaseModel):
 
 class VerifyOut(BaseModel):
     match: bool
-    student: StudentRef
+    student: StudentRef | None  # only when the face matches: a kiosk must not read the roster
     similarity: float
     distance: float
     threshold: float
