@@ -73,11 +73,10 @@ def authenticate(context: ServiceContext, key: str | None) -> Role:
     return role
 
 
-def current_role(
-    request: Request,
-    context: ContextDep,
-    key: Annotated[str | None, Security(api_key_header)],
-) -> Role:
+PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
+
+
+def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
     # A request with a body was authenticated before its body was read (app.guard).
     role = getattr(request.state, "role", None) or authenticate(context, key)
     request.state.role = role
@@ -98,9 +97,13 @@ def allow(*roles: Role) -> object:
 
 
 async def read_photo(
-    context: ContextDep, file: Annotated[UploadFile, File(description="an image file")]
+    request: Request,
+    context: ContextDep,
+    file: Annotated[UploadFile, File(description="an image file")],
 ) -> bytes:
-    """The uploaded photo's bytes, refusing more than the upload limit."""
+    """The uploaded photo's bytes, refusing more than the upload limit or several files."""
+    if len((await request.form()).getlist("file")) > 1:  # the form is parsed already: cached
+        raise Unprocessable("several_files", "Send one photo in one `file` part.")
     limit = context.settings.max_upload_bytes
     if file.size is not None and file.size > limit:
         raise too_large(limit)

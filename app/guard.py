@@ -1,4 +1,4 @@
-"""Refusals before work: what a request's head shows is refused before its body is read.
+"""What every request meets first: refusals before work, and the security headers of answers.
 
 An attacker's upload must cost the service no more than its refusal: headers are bounded, a body
 sent without a valid key is refused before a byte of it is read, and a body is refused at the
@@ -8,6 +8,7 @@ size limit while it streams in (a chunked body has no Content-Length to refuse i
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,15 @@ from app.errors import ServiceError, error_response
 # h11's default bound on a request head, which uvicorn's httptools parser does not enforce.
 MAX_HEADER_BYTES = 16 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
+
+
+# The docs page (/docs) is FastAPI's Swagger UI: its script and style come from jsDelivr and an
+# inline script starts it; nothing else may load, and no site may frame it.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "frame-ancestors 'none'"
+)
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:
@@ -75,3 +85,28 @@ class RequestGuard:
             return message
 
         return counted
+
+
+class SecurityHeaders:
+    """ASGI middleware: no content sniffing, a content policy on pages, and API answers (keys,
+    names, attendance) kept out of caches."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
+                if scope["path"].startswith("/api/"):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

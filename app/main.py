@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.config import Settings, get_settings
 from app.context import ServiceContext
 from app.errors import ServiceError, error_response
-from app.guard import RequestGuard
+from app.guard import RequestGuard, SecurityHeaders
 from app.observability import Metrics, configure_logging, install
 from app.routes import attendance, checkins, health, keys, metrics, sessions, students
 from models.embedder import FaceEmbedder
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     # Added before `install`, so refusals are inside it: logged, counted, given an id.
     app.add_middleware(RequestGuard)
     install(app, observed)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, refusals too
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

@@ -204,8 +204,11 @@ class SessionReport(BaseModel):
     absent: list[StudentRef]
 
 
-class HealthOut(BaseModel):
+class HealthStatus(BaseModel):
     status: Literal["ok", "degraded"]
+
+
+class HealthOut(HealthStatus):
     model_loaded: bool
     database: bool
     backbone: str

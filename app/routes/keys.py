@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import IdPath, ReadSessionDep, SessionDep, allow
+from app.deps import IdPath, PresentedKey, ReadSessionDep, SessionDep, allow
 from app.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from app.services import keys
 
@@ -22,5 +22,5 @@ def list_keys(session: ReadSessionDep) -> list[ApiKeyOut]:
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut)
-def revoke_key(session: SessionDep, key_id: IdPath) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(keys.revoke_key(session, key_id))
+def revoke_key(session: SessionDep, key_id: IdPath, key: PresentedKey) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(keys.revoke_key(session, key_id, presented_key=key))
