@@ -69,6 +69,23 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+ERRORS = {
+    400: "the body is not well-formed (e.g. a broken multipart form)",
+    401: "no access key, or an unknown or revoked one",
+    403: "the key's role may not do this",
+    404: "no such student, session or key",
+    409: "conflicts with what is stored",
+    413: "the body, upload or image is too large",
+}
+ANY_KEYED = (401, 403)  # every endpoint that needs a key
+ANY_BODY = (400, 413)  # every endpoint that takes a body
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI answers for these error statuses, all in the ErrorResponse shape."""
+    return {status: {"model": ErrorResponse, "description": ERRORS[status]} for status in statuses}
+
+
 class StudentCreate(BaseModel):
     external_id: Text = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
     name: Text = Field(min_length=1, max_length=200)

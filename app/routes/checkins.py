@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 
 from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
-from app.routes.students import PHOTO_ERRORS
-from app.schemas import CheckinOut, VerifyOut
+from app.schemas import ANY_BODY, ANY_KEYED, CheckinOut, VerifyOut, error_responses
 from app.services import checkin
 from app.services.keys import Role
 
-router = APIRouter(tags=["check-in"], dependencies=[allow(Role.kiosk)])
+router = APIRouter(
+    tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
+)
+PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or student
 
 
 @router.post("/checkins", response_model=CheckinOut, responses=PHOTO_ERRORS)

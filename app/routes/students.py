@@ -6,24 +6,32 @@ from fastapi import APIRouter, Query, status
 
 from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.schemas import (
+    ANY_BODY,
+    ANY_KEYED,
     EnrollmentOut,
-    ErrorResponse,
     StudentCreate,
     StudentOut,
     StudentPage,
     StudentUpdate,
     Text,
+    error_responses,
 )
 from app.services import enrollment, students
 
-router = APIRouter(prefix="/students", tags=["students"], dependencies=[allow()])  # admin only
-PHOTO_ERRORS = {
-    413: {"model": ErrorResponse, "description": "upload or image too large"},
-    422: {"model": ErrorResponse, "description": "not an image, no usable face"},
-}
+router = APIRouter(
+    prefix="/students",
+    tags=["students"],
+    dependencies=[allow()],  # admin only
+    responses=error_responses(*ANY_KEYED),
+)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=StudentOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StudentOut,
+    responses=error_responses(*ANY_BODY, 409),
+)
 def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
     return students.student_out(session, students.create_student(session, body))
 
@@ -39,23 +47,31 @@ def list_students(
     return students.list_students(session, q, active, limit, offset)
 
 
-@router.get("/{student_id}", response_model=StudentOut)
+@router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
 def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
     return students.student_out(session, students.get_student(session, student_id))
 
 
-@router.patch("/{student_id}", response_model=StudentOut)
+@router.patch(
+    "/{student_id}", response_model=StudentOut, responses=error_responses(*ANY_BODY, 404, 409)
+)
 def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
     student = students.update_student(session, student_id, body)
     return students.student_out(session, student)
 
 
-@router.delete("/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{student_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
+)
 def delete_student(session: SessionDep, student_id: IdPath) -> None:
     students.delete_student(session, student_id)
 
 
-@router.post("/{student_id}/photo", response_model=EnrollmentOut, responses=PHOTO_ERRORS)
+@router.post(
+    "/{student_id}/photo",
+    response_model=EnrollmentOut,
+    responses=error_responses(*ANY_BODY, 404),
+)
 def enroll_photo(
     context: ContextDep, session: SessionDep, student_id: IdPath, photo: PhotoDep
 ) -> EnrollmentOut:
