@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.deps import authenticate, too_large
 from app.errors import ServiceError, error_response
 
 # h11's default bound on a request head, which uvicorn's httptools parser does not enforce.
@@ -60,8 +61,6 @@ class RequestGuard:
     async def _admit_body(
         self, scope: Scope, headers: dict[bytes, bytes], receive: Receive
     ) -> Receive:
-        from app.deps import authenticate, too_large  # deps imports the services: no cycle
-
         context = scope["app"].state.context
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         # The role is kept for the route's own check, which then needs no second lookup.
@@ -80,8 +79,7 @@ class RequestGuard:
             if received > limit:
                 # Raised inside the app's body parsing, which re-raises HTTP exceptions as they
                 # are: the app's handler answers 413 without reading the rest.
-                error = too_large(limit)
-                raise HTTPException(413, error.message)
+                raise HTTPException(413, too_large(limit).message)
             return message
 
         return counted
