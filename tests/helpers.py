@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+
+from app.observability import JsonFormatter
 
 Client = TestClient | httpx.Client
 
@@ -47,3 +53,19 @@ def enroll_five(client: Client, faces_dir: Path) -> dict[str, int]:
         assert enrolled.status_code == 200, enrolled.text
         assert enrolled.json()["warnings"] == []
     return ids
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk (length, type, data, CRC): for writing PNGs no encoder would make."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+class CollectLogs(logging.Handler):
+    """The log lines a logger writes, as the JSON objects the service prints."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(JsonFormatter().format(record)))

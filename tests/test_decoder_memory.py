@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
+from tests.helpers import png_chunk
 
 SIDE = 7000
 MIB = 2**20
@@ -50,10 +51,6 @@ print(json.dumps({"growth": peak - base, "shapes": shapes}))
 """
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def grey16_png(side: int = SIDE) -> bytes:
     """A valid side x side 16-bit greyscale PNG of about 100 KB (every pixel 4096)."""
     compressor = zlib.compressobj(9)
@@ -62,9 +59,9 @@ def grey16_png(side: int = SIDE) -> bytes:
     header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -10,18 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.observability import JsonFormatter
 from models.embedder import FaceEmbedder
 from tests.conftest import ADMIN_KEY, make_settings
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(JsonFormatter().format(record)))
+from tests.helpers import CollectLogs
 
 
 def test_an_unexpected_failure_answers_json_and_logs_its_traceback(
@@ -29,7 +19,7 @@ def test_an_unexpected_failure_answers_json_and_logs_its_traceback(
 ) -> None:
     settings = make_settings(tmp_path)
     app = create_app(settings, embedder)
-    collect = _Collect()
+    collect = CollectLogs()
     # The app's own answer, as a client would get it: not the test client's re-raised exception.
     with TestClient(app, headers={"X-API-Key": ADMIN_KEY}, raise_server_exceptions=False) as client:
         assert client.get("/api/v1/students").status_code == 200
