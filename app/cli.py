@@ -48,10 +48,18 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         "no longer be recognised (templates of other weights without a kept photo), naming "
         "them.",
         "  rollcall serve --host 0.0.0.0 --port 8000\n"
+        "  rollcall serve --workers 2\n"
         "  ROLLCALL_WEIGHTS_PATH=out/ft/backbone.pt rollcall serve\n",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own model (about one per CPU core); the database "
+        "is migrated once before they start",
+    )
     serve.add_argument(
         "--force",
         action="store_true",

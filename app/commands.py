@@ -51,14 +51,36 @@ def _service() -> ServiceContext:
     return ServiceContext.start(settings, Metrics())
 
 
+# A worker counts as started once its model is loaded, which takes far more than uvicorn's 5 s
+# default on a busy machine; a worker not ready in time is killed (and restarted, forever).
+WORKER_START_SECONDS = 300
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
+    if args.workers > 1:
+        from app.config import get_settings
+        from app.db import require_database
+        from app.migrate import upgrade
+
+        # Migrated once here, before the workers start; each worker's own start-up migration
+        # then finds the schema at head (and would wait its turn if not: migrations take a lock).
+        url = get_settings().database_url
+        _say_database(url)
+        require_database(url, create=True)
+        upgrade(url)
     # access_log off: every request is already logged once, as JSON, with its request id.
     uvicorn.run(
-        "app.main:app", host=args.host, port=args.port, proxy_headers=True, access_log=False
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        proxy_headers=True,
+        access_log=False,
     )
     return 0
 

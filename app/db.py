@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from sqlalchemy.pool import NullPool
 from app.config import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
+MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
 
 
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
@@ -93,6 +96,31 @@ def require_database(url: str, *, create: bool) -> None:
         raise ConfigurationError(
             f"cannot connect to the database {redacted(parsed)} ({setting}): {reason}"
         ) from None
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Held while migrating, so that processes starting at once (uvicorn's workers, a CLI
+    command) migrate one after another: the first migrates, the others then find the schema
+    at head. PostgreSQL: an advisory lock; SQLite: a file lock beside the database file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            yield  # a private in-memory database: no other process can reach it
+            return
+        lock_path = Path(f"{parsed.database}.migrate-lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        # A session-level lock on a connection of its own, released when it closes.
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            yield
     finally:
         engine.dispose()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, File, Path, Query, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
@@ -16,8 +18,17 @@ from app.services.keys import Role, role_of
 UPLOAD_CHUNK = 1024 * 1024
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+def _digits_only(value: object) -> object:
+    # Pydantic would read "1.0", "+1", " 1" and "1_000" as 1 or 1000: an id is written in digits.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+", value):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+Digits = BeforeValidator(_digits_only)
+IdPath = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Digits, Query(ge=1, le=MAX_ID)]
 
 
 def get_context(request: Request) -> ServiceContext:
@@ -47,11 +58,8 @@ api_key_header = APIKeyHeader(
 )
 
 
-def current_role(
-    request: Request,
-    context: ContextDep,
-    key: Annotated[str | None, Security(api_key_header)],
-) -> Role:
+def authenticate(context: ServiceContext, key: str | None) -> Role:
+    """The role `key` grants; refuses a missing, unknown or revoked key."""
     if not key:
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
@@ -62,6 +70,15 @@ def current_role(
         role = role_of(session, key, admin_key)
     if role is None:
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
+    return role
+
+
+PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
+
+
+def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
+    # A request with a body was authenticated before its body was read (app.guard).
+    role = getattr(request.state, "role", None) or authenticate(context, key)
     request.state.role = role
     return role
 
@@ -80,23 +97,27 @@ def allow(*roles: Role) -> object:
 
 
 async def read_photo(
-    context: ContextDep, file: Annotated[UploadFile, File(description="an image file")]
+    request: Request,
+    context: ContextDep,
+    file: Annotated[UploadFile, File(description="an image file")],
 ) -> bytes:
-    """The uploaded photo's bytes, refusing more than the upload limit."""
+    """The uploaded photo's bytes, refusing more than the upload limit or several files."""
+    if len((await request.form()).getlist("file")) > 1:  # the form is parsed already: cached
+        raise Unprocessable("several_files", "Send one photo in one `file` part.")
     limit = context.settings.max_upload_bytes
     if file.size is not None and file.size > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     data = bytearray()
     while chunk := await file.read(UPLOAD_CHUNK):
         data += chunk
         if len(data) > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
     if not data:
         raise Unprocessable("empty_file", "The uploaded file is empty.")
     return bytes(data)
 
 
-def _too_large(limit: int) -> TooLarge:
+def too_large(limit: int) -> TooLarge:
     return TooLarge("upload_too_large", f"The upload is larger than {limit // 1024} KiB.")
 
 

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    """Every error the service answers, in one shape: {"error": {code, message, details}}."""
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status_code=status,
+    )
+
 
 class ServiceError(Exception):
     status_code = 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,21 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import ConfigurationError, Settings, get_settings
 from app.context import ServiceContext
-from app.errors import ServiceError
+from app.errors import ServiceError, error_response
+from app.guard import RequestGuard, SecurityHeaders
 from app.observability import Metrics, OneLineStartupFailure, configure_logging, install
 from app.pages import router as pages
 from app.routes import attendance, checkins, health, keys, me, metrics, sessions, students
 from models.embedder import FaceEmbedder
 
 API_PREFIX = "/api/v1"
-MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
-
-
-def _error(status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details or {}}},
-        status_code=status,
-    )
 
 
 def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None = None) -> FastAPI:
@@ -46,6 +40,9 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
         app.state.context.close()
 
     configure_logging()
+    # uvicorn's access log would repeat each request in plain text with its query string, and
+    # search terms are names; the JSON request log (app.observability) logs the path only.
+    logging.getLogger("uvicorn.access").disabled = True
     observed = Metrics()
     app = FastAPI(
         title="Rollcall",
@@ -68,24 +65,15 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     app.include_router(metrics.router)
     pages.install(app)
 
-    # Registered before `install`, so refusals are inside it: logged, counted, given an id.
-    @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next):  # type: ignore[no-untyped-def]
-        # Refused from the Content-Length header, before the body is received and spooled.
-        limit = (settings or get_settings()).max_upload_bytes + MULTIPART_OVERHEAD
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            return _error(
-                413, "upload_too_large", f"The upload is larger than {limit // 1024} KiB."
-            )
-        return await call_next(request)
-
+    # Added before `install`, so refusals are inside it: logged, counted, given an id.
+    app.add_middleware(RequestGuard)
     install(app, observed)
     app.add_middleware(OneLineStartupFailure)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, refusals too
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,14 +82,14 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
             for e in exc.errors()
         ]
         summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
-        return _error(422, "invalid_request", summary, {"problems": problems})
+        return error_response(422, "invalid_request", summary, {"problems": problems})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}.get(
             exc.status_code, "http_error"
         )
-        return _error(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail))
 
     return app
 

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import error_response
 from models.embedder import StageTimer
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -154,7 +155,18 @@ def install(app: FastAPI, metrics: Metrics) -> None:
         start = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:
+                # A bug, not a refusal: logged once with its traceback, answered in the error
+                # shape with the id that finds the log line.
+                log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+                response = error_response(
+                    500,
+                    "internal",
+                    "An unexpected error occurred; it has been logged under this request id.",
+                    {"request_id": request_id.get()},
+                )
             status = response.status_code
             response.headers["X-Request-ID"] = request_id.get()
             return response

@@ -5,9 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from app.services.keys import Role
+
+# Times a request may give, bounded away from the ends of Python's and the databases' ranges so
+# that moving them between time zones can never overflow.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -15,7 +28,34 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _iso_text(value: object) -> object:
+    # A number is not a time: 0 would silently mean 1970-01-01.
+    if not isinstance(value, str | dt.datetime):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+def _within_range(value: dt.datetime) -> dt.datetime:
+    problem = f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+    try:
+        value = _as_utc(value)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        raise ValueError(problem) from exc
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(problem)
+    return value
+
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; SQLite could, so refuse it the same on both.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+RequestDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_within_range)]
+Text = Annotated[str, AfterValidator(_without_nul)]  # all text a request may carry
 Decision = Literal["present", "already_present", "unknown", "ambiguous"]
 
 
@@ -29,18 +69,35 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+ERRORS = {
+    400: "the body is not well-formed (e.g. a broken multipart form)",
+    401: "no access key, or an unknown or revoked one",
+    403: "the key's role may not do this",
+    404: "no such student, session or key",
+    409: "conflicts with what is stored",
+    413: "the body, upload or image is too large",
+}
+ANY_KEYED = (401, 403)  # every endpoint that needs a key
+ANY_BODY = (400, 413)  # every endpoint that takes a body
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI answers for these error statuses, all in the ErrorResponse shape."""
+    return {status: {"model": ErrorResponse, "description": ERRORS[status]} for status in statuses}
+
+
 class StudentCreate(BaseModel):
-    external_id: str = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
-    name: str = Field(min_length=1, max_length=200)
-    active: bool = True
+    external_id: Text = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    name: Text = Field(min_length=1, max_length=200)
+    active: StrictBool = True
 
 
 class StudentUpdate(BaseModel):
     """Only the fields sent change; sending null is an error, not "leave as is"."""
 
-    external_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    active: bool | None = None
+    external_id: Text | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    active: StrictBool | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> StudentUpdate:
@@ -128,7 +185,7 @@ class CheckinOut(BaseModel):
 
 class VerifyOut(BaseModel):
     match: bool
-    student: StudentRef
+    student: StudentRef | None  # only when the face matches: a kiosk must not read the roster
     similarity: float
     distance: float
     threshold: float
@@ -136,9 +193,9 @@ class VerifyOut(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
+    name: Text = Field(min_length=1, max_length=200)
+    starts_at: RequestDatetime
+    ends_at: RequestDatetime
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> SessionCreate:
@@ -168,8 +225,11 @@ class SessionReport(BaseModel):
     absent: list[StudentRef]
 
 
-class HealthOut(BaseModel):
+class HealthStatus(BaseModel):
     status: Literal["ok", "degraded"]
+
+
+class HealthOut(HealthStatus):
     model_loaded: bool
     database: bool
     backbone: str
@@ -184,7 +244,7 @@ class HealthOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     role: Role
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -24,14 +25,19 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Ids are 64-bit, as the API's bound (2^63-1); SQLite's INTEGER already is, and must stay
+# INTEGER to remain the rowid (autoincrement).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {int: Id}  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
 
 
 class Student(Base):
     __tablename__ = "students"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. a student number
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -50,7 +56,7 @@ class FaceTemplate(Base):
 
     __tablename__ = "face_templates"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), index=True
     )
@@ -68,7 +74,7 @@ class FaceTemplate(Base):
 class ClassSession(Base):
     __tablename__ = "class_sessions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -80,7 +86,7 @@ class CheckinAttempt(Base):
 
     __tablename__ = "checkin_attempts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -109,7 +115,7 @@ class Attendance(Base):
         Index("ix_attendance_day", "day"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("class_sessions.id", ondelete="CASCADE"), nullable=True, index=True
@@ -132,7 +138,7 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))  # admin, kiosk or viewer
     prefix: Mapped[str] = mapped_column(
@@ -153,5 +159,5 @@ class GalleryState(Base):
 
     __tablename__ = "gallery_state"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    revision: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)

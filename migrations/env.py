@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.config import get_settings
-from app.db import create_db_engine
+from app.db import create_db_engine, migration_lock
 from app.tables import Base
 
 config = context.config
@@ -37,7 +37,9 @@ else:
     if connection is not None:
         _run(connection)
     else:
-        engine = create_db_engine(_url(), foreign_keys=False)
-        with engine.connect() as connection:
-            _run(connection)
-        engine.dispose()
+        # One process at a time (uvicorn's workers all migrate at start-up).
+        with migration_lock(_url()):
+            engine = create_db_engine(_url(), foreign_keys=False)
+            with engine.connect() as connection:
+                _run(connection)
+            engine.dispose()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from app.observability import JsonFormatter
 
 Client = TestClient | httpx.Client
 
@@ -90,7 +96,7 @@ def running_server(
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180  # several workers load their models one by one
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"the server exited:\n{log_path.read_text()}")
@@ -100,7 +106,7 @@ def running_server(
             except httpx.TransportError:
                 time.sleep(0.5)
         else:
-            pytest.fail(f"the server did not answer /health within 120 s:\n{log_path.read_text()}")
+            pytest.fail(f"the server did not answer /health within 180 s:\n{log_path.read_text()}")
         yield url
     finally:
         process.terminate()
@@ -122,3 +128,19 @@ def fine_tuned_weights(path: Path) -> Path:
             parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
     torch.save(tuned.state_dict(), path)
     return path
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk (length, type, data, CRC): for writing PNGs no encoder would make."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+class CollectLogs(logging.Handler):
+    """The log lines a logger writes, as the JSON objects the service prints."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(JsonFormatter().format(record)))

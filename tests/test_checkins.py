@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -144,6 +145,43 @@ def test_verify_one_to_one(client: TestClient, faces_dir: Path) -> None:
     assert same["match"] is True and same["distance"] < same["threshold"]
     other = post_file(client, f"/api/v1/students/{ids['joe_biden']}/verify", obama2).json()
     assert other["match"] is False and other["distance"] >= other["threshold"]
+
+
+def test_verify_tells_a_kiosk_no_name_but_the_matching_one(
+    client: TestClient, faces_dir: Path
+) -> None:
+    ids = enroll_five(client, faces_dir)
+    kiosk_key = client.post("/api/v1/keys", json={"name": "kiosk", "role": "kiosk"}).json()["key"]
+    kiosk = {"X-API-Key": kiosk_key}
+    stranger = faces_dir / "people" / "paul_rudd" / "1.jpg"
+    obama2 = faces_dir / "people" / "barack_obama" / "obama2.jpg"
+
+    def verify(student_id: int, photo: Path) -> httpx.Response:
+        with photo.open("rb") as handle:
+            return client.post(
+                f"/api/v1/students/{student_id}/verify", files={"file": handle}, headers=kiosk
+            )
+
+    # Any face against every id: only the student's own face gets their name back.
+    for identity, student_id in ids.items():
+        answer = verify(student_id, stranger)
+        assert answer.status_code == 200 and answer.json()["match"] is False
+        assert answer.json()["student"] is None
+        assert identity not in answer.text and identity.split("_")[0] not in answer.text.lower()
+    same = verify(ids["barack_obama"], obama2).json()
+    assert same["match"] is True and same["student"]["name"] == "barack obama"
+
+    # An error names no one: a student with no face enrolled is told by id.
+    bare = client.post("/api/v1/students", json={"external_id": "S-bare", "name": "Bea"}).json()
+    unenrolled = verify(bare["id"], obama2)
+    assert unenrolled.status_code == 422 and unenrolled.json()["error"]["code"] == "not_enrolled"
+    assert "S-bare" not in unenrolled.text and "Bea" not in unenrolled.text
+
+    # A deactivated student is refused, as check-in takes them for no one.
+    client.patch(f"/api/v1/students/{ids['barack_obama']}", json={"active": False})
+    refused = verify(ids["barack_obama"], obama2)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "student_not_found"
+    assert "barack" not in refused.text.lower()
 
 
 def test_checkin_without_session_id_counts_for_the_session_in_progress(

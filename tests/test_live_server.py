@@ -19,7 +19,7 @@ from PIL import Image
 
 from tests.conftest import ADMIN_KEY, BACKENDS, fresh_postgres_database
 from tests.helpers import enroll_five, post_file
-from tests.live_server import uvicorn_server
+from tests.server import serving
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -33,7 +33,7 @@ def server(
             database_url = stack.enter_context(fresh_postgres_database())
         else:
             database_url = f"sqlite:///{workdir / 'rollcall.db'}"
-        yield stack.enter_context(uvicorn_server(database_url, workdir / "server.log"))
+        yield stack.enter_context(serving(database_url, workdir / "server.log"))
 
 
 def test_end_to_end_over_http(server: str, faces_dir: Path) -> None:
@@ -78,7 +78,7 @@ def _jpeg_with_corrupt_exif() -> bytes:
 def test_one_json_line_per_request_with_warnings_and_docs_counted(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
     with (
-        uvicorn_server(f"sqlite:///{tmp_path / 'rollcall.db'}", log_path) as url,
+        serving(f"sqlite:///{tmp_path / 'rollcall.db'}", log_path) as url,
         httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client,
     ):
         for probe in ("/health", "/docs"):

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.observability import JsonFormatter
-from tests.helpers import enroll_five, post_file
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(JsonFormatter().format(record)))
+from tests.helpers import CollectLogs, enroll_five, post_file
 
 
 def test_request_log_and_metrics(client: TestClient, faces_dir: Path) -> None:
     enroll_five(client, faces_dir)
-    collect = _Collect()
+    collect = CollectLogs()
     logging.getLogger("rollcall").addHandler(collect)
     try:
         response = post_file(

@@ -12,10 +12,10 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
-from app.migrate import downgrade
+from app.migrate import downgrade, upgrade
 from app.tables import Base
 from tests.conftest import REPO, fresh_postgres_database
 
@@ -55,3 +55,53 @@ def test_upgrade_head_then_downgrade_base_on_postgres() -> None:
             assert set(inspect(engine).get_table_names()) - {"alembic_version"} == set()
         finally:
             engine.dispose()
+
+
+def _id_types(engine: Engine) -> dict[str, str]:
+    inspector = inspect(engine)
+    return {
+        f"{table}.{column['name']}": column["type"].__visit_name__
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+        for column in inspector.get_columns(table)
+        if column["name"] in ("id", "revision")
+        or (column["name"].endswith("_id") and column["name"] != "external_id")
+    }
+
+
+def test_ids_migrate_to_64_bits_and_back_keeping_rows() -> None:
+    """Revision 0004 widens every id (and its sequence) on PostgreSQL; downgrade narrows them."""
+    with fresh_postgres_database() as database_url:
+        engine = create_engine(database_url, poolclass=NullPool)
+        try:
+            upgrade(database_url, "0003")
+            with engine.begin() as connection:
+                connection.execute(text(STUDENT_INSERT), {"external_id": "S1"})
+            assert set(_id_types(engine).values()) == {"INTEGER"}
+
+            upgrade(database_url, "0004")
+            types = _id_types(engine)
+            assert set(types.values()) == {"BIGINT"} and len(types) == 14, types
+            with engine.begin() as connection:
+                # The sequence is 64-bit too: ids go on past 2^31.
+                connection.execute(text("SELECT setval('students_id_seq', :v)"), {"v": 2**40})
+                connection.execute(text(STUDENT_INSERT), {"external_id": "S2"})
+                ids = connection.execute(text("SELECT id FROM students ORDER BY id")).scalars()
+                assert list(ids) == [1, 2**40 + 1]
+                connection.execute(text("DELETE FROM students WHERE id > 1"))
+                connection.execute(text("SELECT setval('students_id_seq', 1)"))
+
+            downgrade(database_url, "0003")
+            assert set(_id_types(engine).values()) == {"INTEGER"}
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT external_id FROM students")).all() == [
+                    ("S1",)
+                ]
+        finally:
+            engine.dispose()
+
+
+STUDENT_INSERT = (
+    "INSERT INTO students (external_id, name, active, created_at, updated_at) "
+    "VALUES (:external_id, 'Sam', true, now(), now())"
+)

@@ -13,11 +13,7 @@ from PIL import Image
 
 from app.config import Settings
 from tests.conftest import count_rows
-from tests.helpers import post_bytes
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+from tests.helpers import png_chunk, post_bytes
 
 
 def huge_png(side: int = 20_000) -> bytes:
@@ -28,9 +24,9 @@ def huge_png(side: int = 20_000) -> bytes:
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
 
 

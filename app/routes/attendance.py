@@ -7,11 +7,16 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
 from app.deps import IdQuery, ReadSessionDep, allow
-from app.schemas import AttendanceOut
+from app.schemas import ANY_KEYED, AttendanceOut, error_responses
 from app.services import attendance
 from app.services.keys import Role
 
-router = APIRouter(prefix="/attendance", tags=["attendance"], dependencies=[allow(Role.viewer)])
+router = APIRouter(
+    prefix="/attendance",
+    tags=["attendance"],
+    dependencies=[allow(Role.viewer)],
+    responses=error_responses(*ANY_KEYED),
+)
 
 
 @router.get(

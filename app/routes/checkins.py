@@ -4,13 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from app.deps import MAX_ID, ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
-from app.routes.students import PHOTO_ERRORS
-from app.schemas import CheckinOut, VerifyOut
+from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.schemas import ANY_BODY, ANY_KEYED, CheckinOut, VerifyOut, error_responses
 from app.services import checkin
 from app.services.keys import Role
 
-router = APIRouter(tags=["check-in"], dependencies=[allow(Role.kiosk)])
+router = APIRouter(
+    tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
+)
+PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or student
 
 
 @router.post("/checkins", response_model=CheckinOut, responses=PHOTO_ERRORS)
@@ -18,7 +20,7 @@ def check_in(
     context: ContextDep,
     session: SessionDep,
     photo: PhotoDep,
-    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
 ) -> CheckinOut:
     """Check in every face in the photo against the whole gallery."""
     return checkin.check_in(context, session, photo, session_id)

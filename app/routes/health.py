@@ -4,14 +4,29 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.deps import ContextDep
-from app.schemas import HealthOut
+from app.context import ServiceContext
+from app.deps import ContextDep, PresentedKey, authenticate
+from app.errors import Unauthorized
+from app.schemas import HealthOut, HealthStatus
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthOut)
-def health(context: ContextDep) -> JSONResponse:
+def _valid(context: ServiceContext, key: str | None) -> bool:
+    try:
+        authenticate(context, key)
+    except Unauthorized:
+        return False
+    return True
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut | HealthStatus,
+    responses={503: {"model": HealthStatus, "description": "the database does not answer"}},
+)
+def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
+    """Status for anyone (a load balancer's probe); the details only with a valid key."""
     try:
         with context.db.read_session() as session:
             session.execute(text("SELECT 1"))
@@ -19,8 +34,12 @@ def health(context: ContextDep) -> JSONResponse:
         database = True
     except Exception:
         database = False
+    status_code = 200 if database else 503
+    status = HealthStatus(status="ok" if database else "degraded")
+    if not (database and _valid(context, key)):  # without a database no key can be checked
+        return JSONResponse(status.model_dump(), status_code=status_code)
     body = HealthOut(
-        status="ok" if database else "degraded",
+        **status.model_dump(),
         model_loaded=True,  # the app does not start without its model
         database=database,
         backbone=context.embedder.spec.name,
@@ -31,4 +50,4 @@ def health(context: ContextDep) -> JSONResponse:
         gallery_students=context.gallery.student_count,
         stale_templates=context.stale_templates,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if database else 503)
+    return JSONResponse(body.model_dump(), status_code=status_code)

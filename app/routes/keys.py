@@ -2,14 +2,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import IdPath, ReadSessionDep, SessionDep, allow
-from app.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from app.deps import IdPath, PresentedKey, ReadSessionDep, SessionDep, allow
+from app.schemas import ANY_BODY, ANY_KEYED, ApiKeyCreate, ApiKeyCreated, ApiKeyOut, error_responses
 from app.services import keys
 
-router = APIRouter(prefix="/keys", tags=["access keys"], dependencies=[allow()])  # admin only
+router = APIRouter(
+    prefix="/keys",
+    tags=["access keys"],
+    dependencies=[allow()],  # admin only
+    responses=error_responses(*ANY_KEYED),
+)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=error_responses(*ANY_BODY),
+)
 def create_key(session: SessionDep, body: ApiKeyCreate) -> ApiKeyCreated:
     """A new key. The key itself is in this answer only: it is stored hashed."""
     row, key = keys.create_key(session, body.name, body.role)
@@ -21,6 +31,6 @@ def list_keys(session: ReadSessionDep) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(row) for row in keys.list_keys(session)]
 
 
-@router.delete("/{key_id}", response_model=ApiKeyOut)
-def revoke_key(session: SessionDep, key_id: IdPath) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(keys.revoke_key(session, key_id))
+@router.delete("/{key_id}", response_model=ApiKeyOut, responses=error_responses(404, 409))
+def revoke_key(session: SessionDep, key_id: IdPath, key: PresentedKey) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(keys.revoke_key(session, key_id, presented_key=key))

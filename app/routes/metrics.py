@@ -5,9 +5,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import ContextDep, allow
+from app.schemas import ANY_KEYED, error_responses
 from app.services.keys import Role
 
-router = APIRouter(tags=["operations"], dependencies=[allow(Role.viewer)])
+router = APIRouter(
+    tags=["operations"], dependencies=[allow(Role.viewer)], responses=error_responses(*ANY_KEYED)
+)
 
 
 @router.get("/metrics", response_class=Response)

@@ -3,15 +3,31 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
-from app.schemas import SessionCreate, SessionOut, SessionReport
+from app.schemas import (
+    ANY_BODY,
+    ANY_KEYED,
+    SessionCreate,
+    SessionOut,
+    SessionReport,
+    error_responses,
+)
 from app.services import attendance
 from app.services.keys import Role
 
-router = APIRouter(prefix="/sessions", tags=["sessions"], dependencies=[allow(Role.viewer)])
+router = APIRouter(
+    prefix="/sessions",
+    tags=["sessions"],
+    dependencies=[allow(Role.viewer)],
+    responses=error_responses(*ANY_KEYED),
+)
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=SessionOut, dependencies=[allow()]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionOut,
+    dependencies=[allow()],
+    responses=error_responses(*ANY_BODY),
 )
 def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
     created = attendance.create_session(session, body)
@@ -26,13 +42,13 @@ def list_sessions(session: ReadSessionDep) -> list[SessionOut]:
     ]
 
 
-@router.get("/{session_id}", response_model=SessionOut)
+@router.get("/{session_id}", response_model=SessionOut, responses=error_responses(404))
 def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     found = attendance.get_session(session, session_id)
     return SessionOut.model_validate(found, from_attributes=True)
 
 
-@router.get("/{session_id}/report", response_model=SessionReport)
+@router.get("/{session_id}/report", response_model=SessionReport, responses=error_responses(404))
 def session_report(session: ReadSessionDep, session_id: IdPath) -> SessionReport:
     """Who was present (with first check-in time) and who, among active students, was absent."""
     return attendance.session_report(session, session_id)

@@ -4,25 +4,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import ContextDep, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
 from app.schemas import (
+    ANY_BODY,
+    ANY_KEYED,
     EnrollmentOut,
-    ErrorResponse,
     StudentCreate,
     StudentOut,
     StudentPage,
     StudentUpdate,
+    Text,
+    error_responses,
 )
 from app.services import enrollment, students
 
-router = APIRouter(prefix="/students", tags=["students"], dependencies=[allow()])  # admin only
-PHOTO_ERRORS = {
-    413: {"model": ErrorResponse, "description": "upload or image too large"},
-    422: {"model": ErrorResponse, "description": "not an image, no usable face"},
-}
+router = APIRouter(
+    prefix="/students",
+    tags=["students"],
+    dependencies=[allow()],  # admin only
+    responses=error_responses(*ANY_KEYED),
+)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=StudentOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StudentOut,
+    responses=error_responses(*ANY_BODY, 409),
+)
 def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
     return students.student_out(session, students.create_student(session, body))
 
@@ -30,31 +39,39 @@ def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
 @router.get("", response_model=StudentPage)
 def list_students(
     session: ReadSessionDep,
-    q: Annotated[str | None, Query(description="search in name and external id")] = None,
+    q: Annotated[Text | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentPage:
     return students.list_students(session, q, active, limit, offset)
 
 
-@router.get("/{student_id}", response_model=StudentOut)
+@router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
 def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
     return students.student_out(session, students.get_student(session, student_id))
 
 
-@router.patch("/{student_id}", response_model=StudentOut)
+@router.patch(
+    "/{student_id}", response_model=StudentOut, responses=error_responses(*ANY_BODY, 404, 409)
+)
 def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
     student = students.update_student(session, student_id, body)
     return students.student_out(session, student)
 
 
-@router.delete("/{student_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{student_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
+)
 def delete_student(session: SessionDep, student_id: IdPath) -> None:
     students.delete_student(session, student_id)
 
 
-@router.post("/{student_id}/photo", response_model=EnrollmentOut, responses=PHOTO_ERRORS)
+@router.post(
+    "/{student_id}/photo",
+    response_model=EnrollmentOut,
+    responses=error_responses(*ANY_BODY, 404),
+)
 def enroll_photo(
     context: ContextDep, session: SessionDep, student_id: IdPath, photo: PhotoDep
 ) -> EnrollmentOut:

@@ -16,7 +16,6 @@ from app.gallery import GalleryMatch
 from app.observability import current_timer
 from app.schemas import CheckinFace, CheckinOut, Decision, SessionRef, StudentRef, VerifyOut
 from app.services.photos import dominant_face, read_faces
-from app.services.students import get_student
 from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
 from models.identification import decide
 
@@ -142,7 +141,9 @@ def check_in(
 
 def verify(context: ServiceContext, session: Session, student_id: int, data: bytes) -> VerifyOut:
     face = dominant_face(read_faces(context, data))  # before any query, as in check_in
-    student = get_student(session, student_id)
+    student = session.get(Student, student_id)
+    if student is None or not student.active:  # as check-in: a deactivated student is no one
+        raise NotFound("student_not_found", f"No active student with id {student_id}.")
     templates = [
         np.frombuffer(t.embedding, dtype="<f4")
         for t in session.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
@@ -151,14 +152,15 @@ def verify(context: ServiceContext, session: Session, student_id: int, data: byt
     if not templates:
         raise Unprocessable(
             "not_enrolled",
-            f"Student {student.external_id} has no enrolled face for the current model; "
+            f"Student {student_id} has no enrolled face for the current model; "
             "enroll a photo first.",
         )
     distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
     threshold = context.rule.verification_threshold()
+    match = distance < threshold
     return VerifyOut(
-        match=distance < threshold,
-        student=StudentRef.model_validate(student),
+        match=match,
+        student=StudentRef.model_validate(student) if match else None,  # no name to a stranger
         similarity=similarity(distance, threshold),
         distance=round(distance, 4),
         threshold=threshold,

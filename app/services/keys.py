@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.tables import ApiKey
 
 
@@ -49,9 +49,13 @@ def get_key(session: Session, key_id: int) -> ApiKey:
     return row
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
-    """Revoke a key; revoking a revoked key changes nothing (its revocation time stays)."""
+def revoke_key(session: Session, key_id: int, presented_key: str | None = None) -> ApiKey:
+    """Revoke a key; revoking a revoked key changes nothing (its revocation time stays).
+    Refuses to revoke `presented_key`, the key of the request itself (an admin locking itself
+    out). The operator's CLI presents none."""
     row = get_key(session, key_id)
+    if presented_key is not None and hmac.compare_digest(row.key_hash, hash_key(presented_key)):
+        raise Conflict("own_key", "A key cannot revoke itself; revoke it with another admin key.")
     if row.revoked_at is None:
         row.revoked_at = dt.datetime.now(dt.UTC)
         session.commit()

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
 from tests.conftest import ADMIN_KEY
-from tests.live_server import uvicorn_server
+from tests.server import serving
 
 CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/bin/chromium")  # Debian's package
 BROWSER_ARGS = [
@@ -37,7 +37,7 @@ CAMERA_SIZE = (640, 480)
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("pages-server")
-    with uvicorn_server(f"sqlite:///{workdir / 'rollcall.db'}", workdir / "server.log") as url:
+    with serving(f"sqlite:///{workdir / 'rollcall.db'}", workdir / "server.log") as url:
         yield url
 
 
