@@ -49,7 +49,7 @@ def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_di
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
     argv = [sys.executable, "-m", "app.cli", "serve", "--port", port, "--force"]
     with running_server(argv, tmp_path, env, tmp_path / "forced.log") as url:
-        health = httpx.get(f"{url}/health").json()
+        health = httpx.get(f"{url}/health", headers={"X-API-Key": ADMIN_KEY}).json()
     assert health["weights_version"] == PRETRAINED and health["stale_templates"] == 1
 
     # Re-embedding with weights from the environment, not the .env the service reads.
