@@ -31,7 +31,8 @@ function turnPage(step) {
   loadStudents();
 }
 
-export async function loadStudents() {
+// `notice` is what the list says once reloaded (what was just done); a reload clears the rest.
+export async function loadStudents(notice = "") {
   const query = new URLSearchParams({ limit: PAGE_SIZE, offset: page.offset });
   const q = $("#student-q").value.trim();
   const active = $("#student-active").value;
@@ -47,7 +48,7 @@ export async function loadStudents() {
       : "No students match.";
     $("#students-prev").disabled = answer.offset === 0;
     $("#students-next").disabled = last >= answer.total;
-    say($("#students-message"), "");
+    say($("#students-message"), notice, "ok");
   } catch (error) {
     say($("#students-message"), error.message, "error");
   }
@@ -101,8 +102,7 @@ async function saveEdit(event) {
   try {
     await api(`/students/${editing.id}`, { method: "PATCH", json: body });
     show($("#edit-panel"), false);
-    say($("#students-message"), `Saved ${body.name}.`, "ok");
-    loadStudents();
+    loadStudents(`Saved ${body.name}.`);
   } catch (error) {
     say($("#edit-message"), error.message, "error");
   }
@@ -111,8 +111,7 @@ async function saveEdit(event) {
 async function setActive(student, active) {
   try {
     await api(`/students/${student.id}`, { method: "PATCH", json: { active } });
-    say($("#students-message"), `${student.name} is now ${active ? "active" : "inactive"}.`, "ok");
-    loadStudents();
+    loadStudents(`${student.name} is now ${active ? "active" : "inactive"}.`);
   } catch (error) {
     say($("#students-message"), error.message, "error");
   }
@@ -123,8 +122,7 @@ async function deleteStudent(student) {
   if (!confirm(question)) return;
   try {
     await api(`/students/${student.id}`, { method: "DELETE" });
-    say($("#students-message"), `Deleted ${student.name}.`, "ok");
-    loadStudents();
+    loadStudents(`Deleted ${student.name}.`);
   } catch (error) {
     say($("#students-message"), error.message, "error");
   }
