@@ -83,7 +83,20 @@ async def read_photo(
     context: ContextDep, file: Annotated[UploadFile, File(description="an image file")]
 ) -> bytes:
     """The uploaded photo's bytes, refusing more than the upload limit."""
-    limit = context.settings.max_upload_bytes
+    return await _read_upload(file, context.settings.max_upload_bytes)
+
+
+async def read_photos(
+    context: ContextDep,
+    file: Annotated[
+        list[UploadFile], File(description="an image file, or several: a burst of frames")
+    ],
+) -> list[bytes]:
+    """Each uploaded photo's bytes, in the order sent; the upload limit holds for each."""
+    return [await _read_upload(part, context.settings.max_upload_bytes) for part in file]
+
+
+async def _read_upload(file: UploadFile, limit: int) -> bytes:
     if file.size is not None and file.size > limit:
         raise _too_large(limit)
     data = bytearray()
@@ -101,3 +114,4 @@ def _too_large(limit: int) -> TooLarge:
 
 
 PhotoDep = Annotated[bytes, Depends(read_photo)]
+PhotosDep = Annotated[list[bytes], Depends(read_photos)]

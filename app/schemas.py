@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.services.keys import Role
+from models.liveness import Action, Verdict
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -16,7 +17,8 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
-Decision = Literal["present", "already_present", "unknown", "ambiguous"]
+Decision = Literal["present", "already_present", "unknown", "ambiguous", "liveness_failed"]
+LivenessMode = Literal["off", "challenge"]
 
 
 class ErrorBody(BaseModel):
@@ -119,11 +121,31 @@ class SessionRef(BaseModel):
     name: str
 
 
+class LivenessOut(BaseModel):
+    action: Action
+    verdict: Verdict = Field(description="live, or why not: no_turn, not_same_person, unreadable")
+    turn: float = Field(
+        description="How far the nose moved across the face's projective frame in the asked "
+        "direction; a flat picture stays near 0 (models/liveness.py)."
+    )
+    spread: float
+
+
+class ChallengeOut(BaseModel):
+    nonce: str
+    action: Action = Field(description="turn_left or turn_right: the person's own left or right")
+    expires_in: int = Field(description="Seconds the nonce stays good; it is good once.")
+    required: bool = Field(description="Whether check-ins without a nonce are refused.")
+
+
 class CheckinOut(BaseModel):
     checked_at: UtcDatetime
     day: dt.date
     session: SessionRef | None
     faces: list[CheckinFace]
+    liveness: LivenessOut | None = Field(
+        None, description="The liveness check of a burst sent with a challenge's nonce."
+    )
 
 
 class VerifyOut(BaseModel):
@@ -205,3 +227,4 @@ class ApiKeyCreated(ApiKeyOut):
 
 class RoleOut(BaseModel):
     role: Role
+    liveness: LivenessMode = Field(description="challenge: check-ins need a liveness challenge")
