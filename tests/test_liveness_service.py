@@ -141,3 +141,18 @@ def test_without_liveness_a_burst_needs_a_nonce_and_a_photo_does_not(
     assert challenge["required"] is False
     answer = _burst(client, _turning(challenge["action"]), challenge["nonce"])
     assert answer["liveness"]["verdict"] == "live"
+
+
+def test_challenges_expired_for_an_hour_are_deleted(service: TestClient, database_url: str) -> None:
+    old = _challenge(service)["nonce"]
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE liveness_challenges SET expires_at = :past"),
+            {"past": dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)},
+        )
+    _challenge(service)
+    with engine.connect() as connection:
+        nonces = connection.execute(text("SELECT nonce FROM liveness_challenges")).scalars()
+        assert old not in list(nonces)
+    engine.dispose()

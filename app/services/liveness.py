@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
@@ -22,6 +22,9 @@ from models.liveness import Action, LivenessResult, assess, nose_position
 CHALLENGE_SECONDS = 30
 MIN_FRAMES = 2  # a turn needs a before and an after
 MAX_FRAMES = 8  # the kiosk sends 5; more only costs detection time
+# Challenges expired this long ago are deleted as new ones are issued, so the table holds about
+# an hour of them; a nonce older than that answers `challenge_not_found`, still refused.
+KEEP_EXPIRED = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class BurstJudgement:
 
 def issue(context: ServiceContext, session: Session) -> IssuedChallenge:
     now = dt.datetime.now(dt.UTC)
+    session.execute(
+        delete(LivenessChallenge).where(LivenessChallenge.expires_at < now - KEEP_EXPIRED)
+    )
     challenge = LivenessChallenge(
         nonce=secrets.token_urlsafe(24),
         action=secrets.choice(list(Action)).value,
