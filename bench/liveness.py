@@ -157,20 +157,19 @@ def attack_cases(
         yield Case(kind, action, frames)
 
 
-def passes(case: Case, min_turn: float = MIN_TURN) -> bool:
-    """The flatness decision of models.liveness.assess; a frame without a face fails."""
-    if any(frame is None for frame in case.frames):
-        return False
-    positions = [nose_position(frame) for frame in case.frames]
-    if any(p is None for p in positions):
-        return False
-    return turn(positions, case.action) >= min_turn
-
-
 def case_turn(case: Case) -> float:
-    positions = [nose_position(f) for f in case.frames if f is not None]
+    """The burst's turn (models.liveness.turn); -inf when a frame has no face or no frame of
+    reference, which the service refuses."""
+    if any(frame is None for frame in case.frames):
+        return float("-inf")
+    positions = [nose_position(frame) for frame in case.frames if frame is not None]
     known = [p for p in positions if p is not None]
-    return turn(known, case.action) if len(known) >= 2 else 0.0
+    return turn(known, case.action) if len(known) == len(positions) else float("-inf")
+
+
+def passes(case: Case, min_turn: float = MIN_TURN) -> bool:
+    """The flatness decision of models.liveness.assess."""
+    return case_turn(case) >= min_turn
 
 
 def main() -> None:
@@ -203,7 +202,7 @@ def main() -> None:
         f"turn p5 {np.quantile(turns, 0.05):.3f} p50 {np.median(turns):.3f}"
     )
     every = np.array([case_turn(c) for c in attacks])
-    for threshold in (0.03, 0.04, 0.05, 0.06, 0.08, 0.10):
+    for threshold in (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10):
         print(
             f"  at {threshold:.2f}: attacks accepted {np.mean(every >= threshold):.1%}, "
             f"live rejected {np.mean(turns < threshold):.1%}"
