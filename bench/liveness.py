@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.detection import DetectedFace, FaceDetector
 from models.image import Photo
-from models.liveness import MIN_TURN, Action, nose_position, turn
+from models.liveness import MIN_TURN, Action, nose_position, plane_homography, turn
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 AFFINE_TURN = 0.14  # see the module's docstring
@@ -113,7 +113,9 @@ def view_of_plane(picture: Image.Image, yaw: float, rng: random.Random) -> Image
         point = rotation @ np.array([x - w / 2, y - h / 2, 0.0]) + np.array([0, 0, depth])
         seen.append(focal * point[:2] / point[2] + CANVAS / 2 + shift)
     # PIL wants the map from output pixels back to the picture's.
-    coefficients = _perspective_coefficients(np.array(seen), corners)
+    back = plane_homography(np.array(seen), corners)
+    assert back is not None, "a view of the picture is never degenerate"
+    coefficients = tuple(back.flatten()[:8])
     background = Image.new("RGB", (CANVAS, CANVAS), tuple(rng.randint(90, 200) for _ in range(3)))
     warped = picture.convert("RGBA").transform(
         (CANVAS, CANVAS), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR
@@ -122,15 +124,6 @@ def view_of_plane(picture: Image.Image, yaw: float, rng: random.Random) -> Image
     buffer = io.BytesIO()
     background.save(buffer, "JPEG", quality=rng.randint(50, 90))
     return Image.open(io.BytesIO(buffer.getvalue()))
-
-
-def _perspective_coefficients(source: np.ndarray, target: np.ndarray) -> tuple[float, ...]:
-    rows, values = [], []
-    for (x, y), (u, v) in zip(source, target, strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-        values.extend([u, v])
-    return tuple(np.linalg.solve(np.array(rows), np.array(values)))
 
 
 def on_phone(photo: Image.Image) -> Image.Image:

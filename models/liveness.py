@@ -57,7 +57,7 @@ def nose_position(landmarks: np.ndarray) -> np.ndarray | None:
     image-left eye, (1, 1) the image-right mouth corner. None when the four points are
     degenerate (collinear), as no real face's are."""
     points = np.asarray(landmarks, dtype=np.float64)
-    homography = _homography(points[list(_PLANE_POINTS)], _UNIT_SQUARE)
+    homography = plane_homography(points[list(_PLANE_POINTS)], _UNIT_SQUARE)
     if homography is None:
         return None
     x, y, w = homography @ np.array([points[_NOSE, 0], points[_NOSE, 1], 1.0])
@@ -66,7 +66,7 @@ def nose_position(landmarks: np.ndarray) -> np.ndarray | None:
     return np.array([x / w, y / w])
 
 
-def _homography(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+def plane_homography(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     """The plane homography taking 4 source points to 4 target points (direct linear
     transform, h33 = 1)."""
     rows, values = [], []
