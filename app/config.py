@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
     # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.
     allow_stranded_students: bool = False
+    # "challenge": every check-in must answer a liveness challenge (POST /checkins/challenge,
+    # then a burst of frames with its nonce), which a photo held up to the camera cannot pass.
+    # Off by default: it asks more of every person at the door (see the README's Liveness).
+    liveness: Literal["off", "challenge"] = "off"
 
     @field_validator("admin_key")
     @classmethod

@@ -104,7 +104,20 @@ async def read_photo(
     """The uploaded photo's bytes, refusing more than the upload limit or several files."""
     if len((await request.form()).getlist("file")) > 1:  # the form is parsed already: cached
         raise Unprocessable("several_files", "Send one photo in one `file` part.")
-    limit = context.settings.max_upload_bytes
+    return await _read_upload(file, context.settings.max_upload_bytes)
+
+
+async def read_photos(
+    context: ContextDep,
+    file: Annotated[
+        list[UploadFile], File(description="an image file, or several: a burst of frames")
+    ],
+) -> list[bytes]:
+    """Each uploaded photo's bytes, in the order sent; the upload limit holds for each."""
+    return [await _read_upload(part, context.settings.max_upload_bytes) for part in file]
+
+
+async def _read_upload(file: UploadFile, limit: int) -> bytes:
     if file.size is not None and file.size > limit:
         raise too_large(limit)
     data = bytearray()
@@ -122,3 +135,4 @@ def too_large(limit: int) -> TooLarge:
 
 
 PhotoDep = Annotated[bytes, Depends(read_photo)]
+PhotosDep = Annotated[list[bytes], Depends(read_photos)]

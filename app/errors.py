@@ -35,6 +35,10 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+class Gone(ServiceError):
+    status_code = 410
+
+
 class Unprocessable(ServiceError):
     status_code = 422
 

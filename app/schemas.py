@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from app.services.keys import Role
+from models.liveness import Action, Verdict
 
 # Times a request may give, bounded away from the ends of Python's and the databases' ranges so
 # that moving them between time zones can never overflow.
@@ -56,7 +57,8 @@ def _without_nul(value: str) -> str:
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 RequestDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_within_range)]
 Text = Annotated[str, AfterValidator(_without_nul)]  # all text a request may carry
-Decision = Literal["present", "already_present", "unknown", "ambiguous"]
+Decision = Literal["present", "already_present", "unknown", "ambiguous", "liveness_failed"]
+LivenessMode = Literal["off", "challenge"]
 
 
 class ErrorBody(BaseModel):
@@ -75,6 +77,7 @@ ERRORS = {
     403: "the key's role may not do this",
     404: "no such student, session or key",
     409: "conflicts with what is stored",
+    410: "the liveness challenge expired",
     413: "the body, upload or image is too large",
 }
 ANY_KEYED = (401, 403)  # every endpoint that needs a key
@@ -176,11 +179,31 @@ class SessionRef(BaseModel):
     name: str
 
 
+class LivenessOut(BaseModel):
+    action: Action
+    verdict: Verdict = Field(description="live, or why not: no_turn, not_same_person, unreadable")
+    turn: float = Field(
+        description="How far the nose moved across the face's projective frame in the asked "
+        "direction; a flat picture stays near 0 (models/liveness.py)."
+    )
+    spread: float
+
+
+class ChallengeOut(BaseModel):
+    nonce: str
+    action: Action = Field(description="turn_left or turn_right: the person's own left or right")
+    expires_in: int = Field(description="Seconds the nonce stays good; it is good once.")
+    required: bool = Field(description="Whether check-ins without a nonce are refused.")
+
+
 class CheckinOut(BaseModel):
     checked_at: UtcDatetime
     day: dt.date
     session: SessionRef | None
     faces: list[CheckinFace]
+    liveness: LivenessOut | None = Field(
+        None, description="The liveness check of a burst sent with a challenge's nonce."
+    )
 
 
 class VerifyOut(BaseModel):
@@ -265,3 +288,4 @@ class ApiKeyCreated(ApiKeyOut):
 
 class RoleOut(BaseModel):
     role: Role
+    liveness: LivenessMode = Field(description="challenge: check-ins need a liveness challenge")

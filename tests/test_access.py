@@ -25,6 +25,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/students/{student}/photo", set(), True),
     ("POST", "/api/v1/students/{student}/verify", {"kiosk"}, True),
     ("POST", "/api/v1/checkins", {"kiosk"}, True),
+    ("POST", "/api/v1/checkins/challenge", {"kiosk"}, False),
     ("POST", "/api/v1/sessions", set(), False),
     ("GET", "/api/v1/sessions", {"viewer"}, False),
     ("GET", "/api/v1/sessions/{session}", {"viewer"}, False),
@@ -157,9 +158,10 @@ def test_health_needs_no_key_and_errors_are_json(service: TestClient) -> None:
 def test_me_tells_a_key_its_role(service: TestClient) -> None:
     for role in ("kiosk", "viewer"):
         answer = service.get("/api/v1/me", headers={"X-API-Key": _key(service, role)})
-        assert answer.status_code == 200 and answer.json() == {"role": role}
+        assert answer.status_code == 200
+        assert answer.json() == {"role": role, "liveness": "off"}
     bootstrap = service.get("/api/v1/me", headers={"X-API-Key": BOOTSTRAP})
-    assert bootstrap.json() == {"role": "admin"}
+    assert bootstrap.json() == {"role": "admin", "liveness": "off"}
     assert service.get("/api/v1/me", headers={"X-API-Key": "rc_wrong"}).status_code == 401
 
 

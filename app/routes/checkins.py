@@ -4,9 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
-from app.schemas import ANY_BODY, ANY_KEYED, CheckinOut, VerifyOut, error_responses
-from app.services import checkin
+from app.deps import (
+    MAX_ID,
+    ContextDep,
+    Digits,
+    IdPath,
+    PhotoDep,
+    PhotosDep,
+    ReadSessionDep,
+    SessionDep,
+    allow,
+)
+from app.schemas import ANY_BODY, ANY_KEYED, ChallengeOut, CheckinOut, VerifyOut, error_responses
+from app.services import checkin, liveness
 from app.services.keys import Role
 
 router = APIRouter(
@@ -15,15 +25,35 @@ router = APIRouter(
 PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or student
 
 
-@router.post("/checkins", response_model=CheckinOut, responses=PHOTO_ERRORS)
+# With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired.
+CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
+
+
+@router.post("/checkins/challenge", response_model=ChallengeOut)
+def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
+    """A liveness challenge: an action to ask of the person and a nonce, good once, to send
+    back with the burst of frames that shows it."""
+    issued = liveness.issue(context, session)
+    return ChallengeOut(
+        nonce=issued.nonce,
+        action=issued.action,
+        expires_in=issued.expires_in,
+        required=issued.required,
+    )
+
+
+@router.post("/checkins", response_model=CheckinOut, responses=CHALLENGE_ERRORS)
 def check_in(
     context: ContextDep,
     session: SessionDep,
-    photo: PhotoDep,
+    photos: PhotosDep,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
+    nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
 ) -> CheckinOut:
-    """Check in every face in the photo against the whole gallery."""
-    return checkin.check_in(context, session, photo, session_id)
+    """Check in every face in the photo against the whole gallery; or, with a challenge's
+    nonce, a burst of frames (several `file` parts) of one person doing the challenge's
+    action: `present` only when the burst shows a live head, else `liveness_failed`."""
+    return checkin.check_in(context, session, photos, session_id, nonce)
 
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)

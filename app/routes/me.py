@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from app.deps import current_role
+from app.deps import ContextDep, current_role
 from app.schemas import RoleOut
 from app.services.keys import Role
 
@@ -12,6 +12,7 @@ router = APIRouter(tags=["access keys"])
 
 
 @router.get("/me", response_model=RoleOut)
-def who_am_i(role: Annotated[Role, Depends(current_role)]) -> RoleOut:
-    """The role of the key presented: the pages show only what that role may do."""
-    return RoleOut(role=role)
+def who_am_i(context: ContextDep, role: Annotated[Role, Depends(current_role)]) -> RoleOut:
+    """The role of the key presented (the pages show only what that role may do), and whether
+    check-ins need a liveness challenge (the kiosk then runs one)."""
+    return RoleOut(role=role, liveness=context.settings.liveness)

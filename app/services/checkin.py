@@ -14,9 +14,19 @@ from app.context import ServiceContext
 from app.errors import NotFound, Unprocessable
 from app.gallery import GalleryMatch
 from app.observability import current_timer
-from app.schemas import CheckinFace, CheckinOut, Decision, SessionRef, StudentRef, VerifyOut
+from app.schemas import (
+    CheckinFace,
+    CheckinOut,
+    Decision,
+    LivenessOut,
+    SessionRef,
+    StudentRef,
+    VerifyOut,
+)
+from app.services import liveness
 from app.services.photos import dominant_face, read_faces
 from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
+from models.embedder import Face
 from models.identification import decide
 
 
@@ -53,9 +63,88 @@ def _attendance_exists(session: Session, student_id: int, period: str) -> bool:
 
 
 def check_in(
-    context: ServiceContext, session: Session, data: bytes, session_id: int | None
+    context: ServiceContext,
+    session: Session,
+    photos: list[bytes],
+    session_id: int | None,
+    nonce: str | None = None,
 ) -> CheckinOut:
-    faces = read_faces(context, data)  # refusals happen before anything is written
+    """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
+    frames of one person that must pass the liveness check first."""
+    if nonce is None:
+        if context.settings.liveness == "challenge":
+            raise Unprocessable(
+                "challenge_required",
+                "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
+                "challenge, then send a burst of frames with its nonce.",
+            )
+        if len(photos) != 1:
+            raise Unprocessable(
+                "one_photo", "Send one photo, or a burst of frames with a challenge nonce."
+            )
+        # Refusals happen before anything is written.
+        return _check_in_faces(context, session, read_faces(context, photos[0]), session_id)
+    action = liveness.redeem(session, nonce, dt.datetime.now(dt.UTC))
+    judgement = liveness.judge_burst(context, photos, action)
+    shown = LivenessOut(
+        action=judgement.action,
+        verdict=judgement.result.verdict,
+        turn=round(judgement.result.turn, 4),
+        spread=round(judgement.result.spread, 4),
+    )
+    if not judgement.result.live:
+        return _refuse_as_not_live(context, session, judgement.face, session_id, shown)
+    return _check_in_faces(context, session, [judgement.face], session_id, shown)
+
+
+def _refuse_as_not_live(
+    context: ServiceContext,
+    session: Session,
+    face: Face,
+    session_id: int | None,
+    shown: LivenessOut,
+) -> CheckinOut:
+    """Log the attempt as `liveness_failed`; nobody is marked."""
+    now = dt.datetime.now(dt.UTC)
+    day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
+    class_session = _session_for(session, session_id, now)
+    session.add(
+        CheckinAttempt(
+            created_at=now,
+            session_id=class_session.id if class_session else None,
+            outcome="liveness_failed",
+            box=[float(v) for v in face.box],
+        )
+    )
+    session.commit()
+    context.metrics.checkins.labels("liveness_failed").inc()
+    return CheckinOut(
+        checked_at=now,
+        day=day,
+        session=SessionRef.model_validate(class_session) if class_session else None,
+        faces=[
+            CheckinFace(
+                decision="liveness_failed",
+                student=None,
+                similarity=None,
+                distance=None,
+                threshold=context.identification_threshold(),
+                candidates=context.gallery.student_count,
+                box=[round(float(v), 1) for v in face.box],
+                quality=face.quality.score,
+            )
+        ],
+        liveness=shown,
+    )
+
+
+def _check_in_faces(
+    context: ServiceContext,
+    session: Session,
+    faces: list[Face],
+    session_id: int | None,
+    shown: LivenessOut | None = None,
+) -> CheckinOut:
     now = dt.datetime.now(dt.UTC)
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
     class_session = _session_for(session, session_id, now)
@@ -136,6 +225,7 @@ def check_in(
         day=day,
         session=SessionRef.model_validate(class_session) if class_session else None,
         faces=answers,
+        liveness=shown,
     )
 
 

@@ -43,10 +43,11 @@ export async function call(key, path, { method = "GET", json, form } = {}) {
   return answer;
 }
 
-// A photo (Blob or File) as the multipart form the photo endpoints take.
-export function photoForm(photo, fields = {}) {
+// A photo (Blob or File), or a burst of them (an array), as the multipart form the photo
+// endpoints take: one `file` part per photo, in order.
+export function photoForm(photos, fields = {}) {
   const form = new FormData();
-  form.append("file", photo, photo.name || "photo.jpg");
+  for (const photo of [photos].flat()) form.append("file", photo, photo.name || "photo.jpg");
   for (const [name, value] of Object.entries(fields)) {
     if (value !== undefined && value !== null && value !== "") form.append(name, value);
   }

@@ -8,6 +8,11 @@ const DECISIONS = {
   already_present: { tone: "info", title: (f) => f.student.name, detail: "Already checked in" },
   unknown: { tone: "bad", title: () => "Not recognised", detail: "Please see staff." },
   ambiguous: { tone: "warn", title: () => "Not sure who you are", detail: "Please see staff." },
+  liveness_failed: {
+    tone: "bad",
+    title: () => "Please try again",
+    detail: "Follow the prompt on the screen: turn your head, then look back.",
+  },
   retry: { tone: "warn", title: () => "Look at the camera", detail: "Hold still, please." },
   not_on_roster: {
     tone: "warn",

@@ -13,11 +13,21 @@ const RESULT_HOLD_MS = 4000;
 // levels), well below a person stepping in or out of the frame. The server still refuses
 // frames with no face, so a wrong guess costs a request, not a false check-in.
 const STEADY_MAX_CHANGE = 8;
+// A liveness burst: when each frame is taken, in ms after the prompt shows. The server compares
+// the first two frames with the last two (models/liveness.py): the first are taken before a
+// person can react (reactions take 300 ms or more), the last once a turn begun within a second
+// has ended. Judgement from how fast people react, not measured at a door.
+const BURST_AT_MS = [0, 200, 1500, 2000, 2500];
+const PROMPTS = {
+  turn_left: "Turn your head to the left",
+  turn_right: "Turn your head to the right",
+};
 
 const key = storedKey("rollcall.kiosk.key");
 const sessionChoice = storedKey("rollcall.kiosk.session");
 
 const resultBox = $("#kiosk-result");
+let livenessRequired = false; // the server's ROLLCALL_LIVENESS=challenge, from /me
 
 function showResult(status, cards) {
   resultBox.dataset.status = status;
@@ -34,13 +44,14 @@ function showIdle(detail = "Stand still in front of the screen.") {
   showResult("idle", [{ tone: "idle", title: "Look at the camera", detail }]);
 }
 
-// Sends one photo; true when a result worth holding on screen was shown. A camera frame with
-// no face is the normal empty doorway, shown as "look at the camera"; a chosen photo says so.
-async function checkIn(photo, fromCamera) {
+// Sends one photo, or a liveness burst with its challenge's nonce; true when a result worth
+// holding on screen was shown. A camera frame with no face is the normal empty doorway, shown
+// as "look at the camera"; a chosen photo says so.
+async function checkIn(photos, fromCamera, nonce = null) {
   try {
     const answer = await call(key.get(), "/checkins", {
       method: "POST",
-      form: photoForm(photo, { session_id: sessionChoice.get() }),
+      form: photoForm(photos, { session_id: sessionChoice.get(), nonce }),
     });
     $("#kiosk-session-label").textContent = answer.session
       ? answer.session.name
@@ -57,6 +68,10 @@ async function checkIn(photo, fromCamera) {
     }
     if (error.status === 401 || error.status === 403) {
       signOut(`This kiosk's key no longer works: ${error.message}`);
+      return false;
+    }
+    if (error.code === "challenge_required" && fromCamera) {
+      livenessRequired = true; // switched on since this kiosk started: challenge from now on
       return false;
     }
     showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
@@ -89,6 +104,28 @@ function frameAsJpeg(video) {
   return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
 }
 
+// Ask for a challenge, show its prompt in large type, film the burst and send it.
+async function challengeAndCheckIn(video) {
+  let challenge;
+  try {
+    challenge = await call(key.get(), "/checkins/challenge", { method: "POST" });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
+    return true;
+  }
+  const prompt = PROMPTS[challenge.action] || challenge.action.replaceAll("_", " ");
+  showResult("challenge", [{ tone: "idle", title: prompt, detail: "and hold it there" }]);
+  const shown = performance.now();
+  const frames = [];
+  for (const at of BURST_AT_MS) {
+    await sleep(Math.max(0, shown + at - performance.now()));
+    frames.push(await frameAsJpeg(video));
+  }
+  showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
+  return checkIn(frames, true, challenge.nonce);
+}
+
 let running = false;
 
 async function captureLoop(video) {
@@ -102,7 +139,10 @@ async function captureLoop(video) {
     const steady = previous !== null && meanChange(current, previous) <= STEADY_MAX_CHANGE;
     previous = current;
     if (!steady) continue;
-    const held = await checkIn(await frameAsJpeg(video), true); // awaited: one request in flight
+    // Awaited: one request in flight.
+    const held = livenessRequired
+      ? await challengeAndCheckIn(video)
+      : await checkIn(await frameAsJpeg(video), true);
     if (held) {
       await sleep(RESULT_HOLD_MS);
       showIdle();
@@ -144,7 +184,14 @@ async function startCamera() {
   }
 }
 
-function startStation() {
+async function startStation() {
+  try {
+    livenessRequired = (await call(key.get(), "/me")).liveness === "challenge";
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    signOut(`This kiosk's key no longer works: ${error.message}`);
+    return;
+  }
   show($("#kiosk-signin"), false);
   show($("#kiosk-station"));
   const session = sessionChoice.get();

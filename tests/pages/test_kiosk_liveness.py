@@ -1,0 +1,68 @@
+"""The kiosk with ROLLCALL_LIVENESS=challenge: it prompts for a turn, and a still picture held
+to the camera (Chromium's fake camera playing one photo) is refused and marks nobody."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ADMIN_KEY
+from tests.helpers import post_file
+from tests.pages.conftest import Launch, new_key, y4m_from_photo
+from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, start_kiosk
+from tests.server import serving
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("liveness-server")
+    database = f"sqlite:///{workdir / 'rollcall.db'}"
+    with serving(database, workdir / "server.log", liveness="challenge") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def admin(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
+        yield client
+
+
+def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
+    launch: Launch,
+    server: str,
+    admin: httpx.Client,
+    faces_dir: Path,
+    tmp_path: Path,
+    screenshots: Callable[[Page, str], None],
+) -> None:
+    created = admin.post("/api/v1/students", json={"external_id": "L-KIT", "name": "Kit"})
+    enrolled = post_file(
+        admin,
+        f"/api/v1/students/{created.json()['id']}/photo",
+        faces_dir / "people/kit_harington/kit1.jpg",
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    camera = y4m_from_photo(faces_dir / "people/kit_harington/kit3.jpg", tmp_path / "kit.y4m")
+    page, seen = start_kiosk(launch(camera), server, new_key(admin, "kiosk"))
+    bursts: list[int] = []
+    page.on(
+        "request",
+        lambda request: (
+            bursts.append(request.post_data_buffer.count(b'name="file"'))
+            if request.url.endswith("/api/v1/checkins")
+            else None
+        ),
+    )
+
+    prompt = page.locator('#kiosk-result[data-status="challenge"]')
+    expect(prompt).to_contain_text("Turn your head to the", timeout=RECOGNITION_WAIT_MS)
+    screenshots(page, "kiosk-liveness-prompt")
+    refused = page.locator('#kiosk-result[data-status="liveness_failed"]')
+    expect(refused).to_contain_text("Please try again", timeout=RECOGNITION_WAIT_MS)
+    assert bursts and bursts[0] == 5  # the burst: 5 frames in one request
+    assert admin.get("/api/v1/attendance").json() == []
+    seen.assert_clean()
