@@ -135,7 +135,7 @@ def test_without_liveness_a_burst_needs_a_nonce_and_a_photo_does_not(
 ) -> None:
     frames = _turning("turn_left")
     refused = _burst(client, frames, None)
-    assert refused["status"] == 422 and refused["error"]["code"] == "one_photo"
+    assert refused["status"] == 422 and refused["error"]["code"] == "several_files"
     assert _burst(client, frames[:1], None)["status"] == 200
     challenge = _challenge(client)  # a kiosk may still ask for one
     assert challenge["required"] is False

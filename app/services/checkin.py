@@ -80,7 +80,7 @@ def check_in(
             )
         if len(photos) != 1:
             raise Unprocessable(
-                "one_photo", "Send one photo, or a burst of frames with a challenge nonce."
+                "several_files", "Send one photo, or a burst of frames with a challenge nonce."
             )
         # Refusals happen before anything is written.
         return _check_in_faces(context, session, read_faces(context, photos[0]), session_id)
