@@ -44,6 +44,7 @@ from bench.lfw import (
     embed_all,
     lfw_protocol,
 )
+from models.evaluation import roc_auc
 from models.identification import DecisionRule, decide, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -54,19 +55,6 @@ GATE_VARIANTS = ("scale0.2", "scale0.25", "scale0.3", "scale0.4", "scale0.5",
                  "blur1", "blur1.5", "blur2.5", "blur4")  # fmt: skip
 SIZE_BINS = (0, 40, 45, 50, 60, 80, 1e9)
 SHARPNESS_BINS = (0, 2, 4, 6, 8, 10, 15, 25, 1e9)
-
-
-def roc_auc(genuine: np.ndarray, impostor: np.ndarray) -> float:
-    """P(impostor distance > genuine distance), ties half (the Mann-Whitney statistic)."""
-    both = np.concatenate([genuine, impostor])
-    ranks = np.argsort(np.argsort(both, kind="stable"), kind="stable") + 1.0
-    for value in np.unique(both):  # average ranks of ties
-        tied = both == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
-    rank_sum = ranks[len(genuine) :].sum()
-    n_imp = len(impostor)
-    return float((rank_sum - n_imp * (n_imp + 1) / 2) / (n_imp * len(genuine)))
 
 
 def pair_metrics(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:
@@ -82,10 +70,7 @@ def pair_metrics(distances: np.ndarray, same: np.ndarray, threshold: float) -> d
         "threshold": threshold,
         "best_accuracy": float(accuracies[best]),
         "best_threshold": float(cuts[best]),
-        "auc": roc_auc(
-            np.where(np.isfinite(genuine), genuine, 9.0),
-            np.where(np.isfinite(impostor), impostor, 9.0),
-        ),
+        "auc": roc_auc(genuine, impostor),  # a pair without a face (inf) ranks last
         "pairs_without_face": int((~finite).sum()),
     }
 

@@ -57,12 +57,6 @@ class DecisionRule:
         """A verify compares with one person: N = 1."""
         return self.identification_threshold(1)
 
-    def decide(
-        self, best_distance: float, runner_up_distance: float, candidates: int
-    ) -> IdentificationDecision:
-        threshold = self.identification_threshold(candidates)
-        return decide(best_distance, runner_up_distance, threshold, self.margin)
-
     def describe(self) -> dict[str, object]:
         return {
             "ceiling": self.ceiling,

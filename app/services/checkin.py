@@ -150,7 +150,9 @@ def _check_in_faces(
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
     context.sync_gallery(session)
-    threshold = context.identification_threshold()
+    # Read once: the answer's threshold and candidate count must describe the same gallery.
+    candidates = context.gallery.student_count
+    threshold = context.rule.identification_threshold(candidates)
     with current_timer().stage("search"):
         matches = context.gallery.search(np.stack([face.embedding for face in faces]))
 
@@ -211,7 +213,7 @@ def _check_in_faces(
                 similarity=score,
                 distance=round(match.distance, 4) if known else None,
                 threshold=threshold,
-                candidates=context.gallery.student_count,
+                candidates=candidates,
                 box=[round(float(v), 1) for v in face.box],
                 quality=face.quality.score,
                 attendance_id=attendance_id,
