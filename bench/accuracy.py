@@ -44,7 +44,7 @@ from bench.lfw import (
     embed_all,
     lfw_protocol,
 )
-from models.evaluation import roc_auc
+from models.evaluation.metrics import roc_auc
 from models.identification import DecisionRule, decide, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -33,18 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models.evaluation import (
-    EvaluationData,
-    Probe,
-    accepted,
-    format_photos,
-    load_evaluation_data,
-    make_embedder,
-    open_set_metrics,
-    open_set_probes,
-    open_set_split,
-    verification_metrics,
-)
+from models.cli import make_embedder
+from models.evaluation.metrics import accepted, verification_metrics
+from models.evaluation.open_set import Probe, open_set_metrics, open_set_probes, open_set_split
+from models.evaluation.reports import format_photos
+from models.evaluation.run import EvaluationData, load_evaluation_data
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
 from models.thresholds import FarCurve
 

@@ -112,6 +112,18 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def make_embedder(args: argparse.Namespace) -> FaceEmbedder | None:
+    """The embedder for a CLI command, or None after printing why the weights are unavailable."""
+    from models.backbones.facenet import WeightsUnavailableError
+    from models.embedder import EmbedderConfig, FaceEmbedder
+
+    try:
+        return FaceEmbedder(EmbedderConfig(backbone=args.backbone, weights_path=args.weights))
+    except (WeightsUnavailableError, FileNotFoundError) as exc:
+        print(f"rollcall: cannot load backbone {args.backbone}: {exc}", file=sys.stderr)
+        return None
+
+
 def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
     from models.image import ImageError
 
@@ -125,8 +137,6 @@ def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
 
 
 def embed_command(args: argparse.Namespace) -> int:
-    from models.evaluation import make_embedder
-
     embedder = make_embedder(args)
     if embedder is None:
         return 2
@@ -195,7 +205,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:  # type: ignore
     evaluate.add_argument(
         "--out", type=Path, default=Path("out/evaluation"), help="folder for report.json and plots"
     )
-    evaluate.set_defaults(handler=run_later("models.evaluation", "evaluate_command"))
+    evaluate.set_defaults(handler=run_later("models.evaluation.cli", "evaluate_command"))
 
 
 def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

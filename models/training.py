@@ -29,15 +29,11 @@ from torch import nn
 from tqdm import tqdm
 
 from models.backbones import BackboneSpec
+from models.cli import make_embedder
 from models.embedder import FaceEmbedder
-from models.evaluation import (
-    all_pairs,
-    extract_chips,
-    identity_root,
-    list_identity_photos,
-    make_embedder,
-    verification_metrics,
-)
+from models.evaluation.chips import extract_chips
+from models.evaluation.datasets import all_pairs, identity_root, list_identity_photos
+from models.evaluation.metrics import verification_metrics
 from models.siamese import SiameseNetwork
 from models.train_config import LOSSES, MINERS, TrainConfig
 

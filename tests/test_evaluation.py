@@ -12,19 +12,20 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from models import calibration, evaluation
+from models import calibration
 from models.calibration import choose_threshold, write_env_value, write_threshold
 from models.embedder import FaceEmbedder
-from models.evaluation import (
+from models.evaluation import cli as evaluation_cli
+from models.evaluation.datasets import read_pairs_csv
+from models.evaluation.metrics import roc_auc, verification_metrics
+from models.evaluation.open_set import (
     OpenSetSplit,
-    evaluate,
     open_set_metrics,
     open_set_probes,
     open_set_split,
-    read_pairs_csv,
-    roc_auc,
-    verification_metrics,
 )
+from models.evaluation.reports import format_report
+from models.evaluation.run import evaluate
 from models.identification import decide
 
 # --------------------------------------------------------------------------- metrics by hand
@@ -247,7 +248,7 @@ def test_evaluate_shared_faces_is_perfect_with_the_default_backbone(
     for name in ("roc.png", "distances.png"):
         assert_real_plot(out / name)
     # The terminal table carries the same figures.
-    table = evaluation.format_report(report)
+    table = format_report(report)
     assert "100.00%" in table and "157 impostor pairs" in table
 
 
@@ -274,7 +275,7 @@ def test_cli_evaluate_with_pairs_lists_photos_without_a_face(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(evaluation, "make_embedder", lambda args: embedder)
+    monkeypatch.setattr(evaluation_cli, "make_embedder", lambda args: embedder)
     pairs = tmp_path / "pairs.csv"
     pairs.write_text(
         "file_a,file_b,same\n"
