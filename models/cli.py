@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from models.backbones import BACKBONES
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
-from models.train_config import LOSSES, MINERS, TrainConfig
+from models.training.config import LOSSES, MINERS, TrainConfig
 
 if TYPE_CHECKING:
     from models.embedder import FaceEmbedder
@@ -304,7 +304,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of split and batches")
     train.add_argument("--no-augment", action="store_true", help="train on the chips as they are")
     add_backbone_argument(train)
-    train.set_defaults(handler=run_later("models.training", "train_command"))
+    train.set_defaults(handler=run_later("models.training.cli", "train_command"))
 
 
 def add_model_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

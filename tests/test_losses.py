@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from models.training import MissingTrainExtraError, build_loss, build_miner
+from models.training.losses import MissingTrainExtraError, build_loss, build_miner
 
 
 def points(*xy: tuple[float, float]) -> torch.Tensor:

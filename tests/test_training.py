@@ -20,20 +20,12 @@ from models.backbones import BACKBONES, BackboneSpec
 from models.backbones.dlib_resnet import DlibResNet
 from models.embedder import EmbedderConfig, FaceEmbedder
 from models.siamese import SiameseNetwork
-from models.training import (
-    EpochRecord,
-    PKSampler,
-    TrainConfig,
-    _describe,
-    _train_epoch,
-    augment,
-    check_loadable,
-    exportable_state_dict,
-    fine_tune,
-    freeze,
-    layer_units,
-    split_identities,
-)
+from models.training.augment import augment
+from models.training.checkpoints import check_loadable, exportable_state_dict
+from models.training.config import TrainConfig
+from models.training.data import PKSampler, split_identities
+from models.training.freezing import freeze, layer_units
+from models.training.loop import EpochRecord, describe_epoch, fine_tune, train_epoch
 
 CHIP = 32
 
@@ -219,7 +211,7 @@ def test_batches_with_nothing_mined_do_not_count_in_the_epoch_loss() -> None:
     def epoch(results: list[tuple[float | None, int]]) -> tuple[float | None, float]:
         steps = iter(results)
         targets = torch.zeros(len(labels), dtype=torch.long)
-        return _train_epoch(
+        return train_epoch(
             network, torch.from_numpy(chips), targets, sampler, lambda *_: next(steps), "epoch",
             False, None,
         )  # fmt: skip
@@ -238,9 +230,9 @@ def test_epochs_are_described_in_words() -> None:
         "roc_auc": 0.97,
         "eer": 0.05,
     }
-    before = _describe(EpochRecord(0, None, None, val))
+    before = describe_epoch(EpochRecord(0, None, None, val))
     assert before.startswith("epoch 0 (before training); held-out accuracy 90.00%")
-    idle = _describe(EpochRecord(3, None, None, None))
+    idle = describe_epoch(EpochRecord(3, None, None, None))
     assert idle == "epoch 3: loss n/a (nothing mined), mined n/a per batch"
     for text in (before, idle):
         assert "{" not in text and "None" not in text  # never a raw dict

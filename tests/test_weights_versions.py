@@ -113,7 +113,7 @@ def test_identical_weight_values_keep_the_pretrained_version(tmp_path: Path) -> 
     from models.backbones import get_backbone
     from models.backbones.dlib_resnet import load_dlib_resnet
     from models.embedder import pretrained_digest, weights_digest, weights_version
-    from models.training import exportable_state_dict
+    from models.training.checkpoints import exportable_state_dict
 
     spec = get_backbone("dlib-resnet")
     pretrained = load_dlib_resnet()

@@ -7,11 +7,11 @@ fails with `WeightsUnavailableError` naming the file to provide.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from facenet_pytorch import InceptionResnetV1
+from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
 from torch import nn
 
 WEIGHTS_FILES = {
@@ -24,15 +24,10 @@ class WeightsUnavailableError(RuntimeError):
     """A backbone's weights are neither configured locally nor downloadable."""
 
 
-def torch_checkpoint_dir() -> Path:
-    """Where facenet-pytorch caches downloaded weights (it follows TORCH_HOME)."""
-    cache = os.getenv("XDG_CACHE_HOME", "~/.cache")
-    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch"))))
-
-
 def cached_weights_file(dataset: str) -> Path:
     """Where facenet-pytorch's download of `dataset`'s weights lands (and is looked for)."""
-    return torch_checkpoint_dir() / "checkpoints" / WEIGHTS_FILES[dataset]
+    # facenet-pytorch's own answer (TORCH_HOME, else XDG_CACHE_HOME/torch), as its download uses.
+    return Path(get_torch_home()) / "checkpoints" / WEIGHTS_FILES[dataset]
 
 
 class FacenetBackbone(nn.Module):

@@ -12,7 +12,7 @@ MINERS = ("batch-hard", "semi-hard")
 class TrainConfig:
     loss: str = "triplet"
     miner: str = "batch-hard"
-    margin: float | None = None  # None: `training.default_margin`
+    margin: float | None = None  # None: `models.training.losses.default_margin`
     epochs: int = 10
     p: int = 8  # identities per batch
     k: int = 4  # photos per identity in a batch
