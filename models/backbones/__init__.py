@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # torch is imported by the loaders: listing backbones (CLI he
     from torch import nn
 
 # Canonical positions of MTCNN's 5 landmarks (left eye, right eye, nose, mouth corners) inside
-# the facenet chips, measured by `python -m models.backbones.measure_templates`.
+# the facenet chips, measured by `python tools/measure_templates.py`.
 # facenet: where the landmarks fall in the MTCNN crops (box, no margin, 160 px) it was trained on.
 FAR_CURVES = Path(__file__).resolve().parent / "far_curves"
 

@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    python -m models.backbones.measure_templates [--faces ../shared/faces]
+    python tools/measure_templates.py [--faces ../shared/faces]
 
 It prints, ready to paste, where MTCNN's five landmarks (left eye, right eye, nose, left mouth
 corner, right mouth corner, in that order, as facenet-pytorch returns them) sit on average in
