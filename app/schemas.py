@@ -140,7 +140,9 @@ class FaceQualityOut(BaseModel):
     roll: float
 
 
-class Warning_(BaseModel):
+class EnrollmentWarning(BaseModel):
+    """What an enrollment that went through should make the admin check (e.g. a look-alike)."""
+
     code: str
     message: str
     student: StudentRef | None = None
@@ -154,7 +156,7 @@ class EnrollmentOut(BaseModel):
     probability: float
     quality: FaceQualityOut
     faces_in_photo: int
-    warnings: list[Warning_] = []
+    warnings: list[EnrollmentWarning] = []
 
 
 class CheckinFace(BaseModel):

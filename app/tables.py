@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -51,6 +52,19 @@ class Student(Base):
     )
 
 
+EMBEDDING_DTYPE = "<f4"  # float32, little-endian: the same bytes on every machine
+
+
+def embedding_to_bytes(embedding: np.ndarray) -> bytes:
+    """An embedding as `FaceTemplate.embedding` stores it."""
+    return np.asarray(embedding).astype(EMBEDDING_DTYPE).tobytes()
+
+
+def embedding_from_bytes(data: bytes) -> np.ndarray:
+    """A stored `FaceTemplate.embedding` as the float32 vector it was."""
+    return np.frombuffer(data, dtype=EMBEDDING_DTYPE)
+
+
 class FaceTemplate(Base):
     """An enrolled face: its embedding and which weights made it. A student may hold several."""
 
@@ -62,7 +76,7 @@ class FaceTemplate(Base):
     )
     backbone: Mapped[str] = mapped_column(String(64))
     weights_version: Mapped[str] = mapped_column(String(128))
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # embedding_to_bytes
     box: Mapped[list[float]] = mapped_column(JSON)
     quality: Mapped[float] = mapped_column(Float)
     photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # kept by setting

@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from models.cli import make_embedder
+from models.cli import make_embedder, refuse
 from models.evaluation.metrics import accepted, verification_metrics
 from models.evaluation.open_set import Probe, open_set_metrics, open_set_probes, open_set_split
 from models.evaluation.reports import format_photos
 from models.evaluation.run import EvaluationData, load_evaluation_data
+from models.files import atomic_write
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
 from models.thresholds import FarCurve
 
@@ -52,7 +50,9 @@ _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?
 def write_env_value(path: Path, key: str, value: str) -> None:
     """Set `key=value` in a dotenv file: replace its line in place, keep every other line.
 
-    Keys match case-insensitively, as the service's settings read them.
+    Keys match case-insensitively, as the service's settings read them. Not python-dotenv's
+    `set_key`: it matches keys case-sensitively, so it would add ROLLCALL_THRESHOLD beside a
+    `rollcall_threshold` line and leave the service two values of one setting.
     """
     path = Path(path)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
@@ -70,18 +70,8 @@ def write_env_value(path: Path, key: str, value: str) -> None:
         if out and not out[-1].endswith("\n"):
             out[-1] += "\n"
         out.append(f"{key}={value}\n")
-    # Write beside the file and rename, so the service never reads a half-written .env.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(out)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w") as handle:  # the service never reads a half-written .env
+        handle.writelines(out)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -251,8 +241,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             data, args.max_far, args.max_stranger_rate, args.seed, args.ambiguity_margin
         )
     except (FileNotFoundError, ValueError) as exc:
-        print(f"rollcall calibrate: {exc}", file=sys.stderr)
-        return 2
+        return refuse("calibrate", exc)
     print("\n".join(format_photos(data.photos)))
     if data.unscored_pairs:
         print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")

@@ -112,6 +112,12 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def refuse(command: str, error: object) -> int:
+    """Say why `rollcall COMMAND` cannot go on; its exit status (2: bad input)."""
+    print(f"rollcall {command}: {error}", file=sys.stderr)
+    return 2
+
+
 def make_embedder(args: argparse.Namespace) -> FaceEmbedder | None:
     """The embedder for a CLI command, or None after printing why the weights are unavailable."""
     from models.backbones.facenet import WeightsUnavailableError

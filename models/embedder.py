@@ -20,6 +20,7 @@ from torch import nn
 from models.alignment import DlibChipCutter, align_face
 from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
+from models.files import file_sha256
 from models.image import Photo, load_image
 from models.quality import FaceQuality, assess
 from models.siamese import SiameseNetwork, pairwise_distances
@@ -113,8 +114,7 @@ def weights_version(spec: BackboneSpec, module: nn.Module, from_file: bool, flip
 def file_digest_version(spec: BackboneSpec, weights_path: Path) -> str:
     """What a weights file's embeddings were named before versions came from the weight values
     (a digest of the file's bytes): templates of that name are this file's."""
-    digest = hashlib.sha256(Path(weights_path).read_bytes()).hexdigest()[:12]
-    return f"{spec.version}+{digest}"
+    return f"{spec.version}+{file_sha256(weights_path)[:12]}"
 
 
 class FaceEmbedder:
@@ -137,10 +137,6 @@ class FaceEmbedder:
         self._dlib_chips = (
             DlibChipCutter(self.spec.chip_size) if self.spec.template is None else None
         )
-
-    @property
-    def threshold(self) -> float:
-        return self.spec.threshold
 
     def detect(self, photo: Photo, timer: StageTimer | None = None) -> list[DetectedFace]:
         timer = timer or StageTimer()

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.files import atomic_write
+
 CURVE_POINTS = 240  # FAR values, log-spaced, at which the curve is stored
 
 
@@ -83,11 +85,8 @@ class FarCurve:
             "far": [float(f"{v:.6g}") for v in self.far],
             "threshold": [round(float(v), 5) for v in self.thresholds],
         }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        with atomic_write(path, "w") as handle:
+            handle.write(json.dumps(document, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> FarCurve:

@@ -228,7 +228,7 @@ def test_evaluate_shared_faces_is_perfect_with_the_default_backbone(
 
     saved = json.loads((out / "report.json").read_text())
     v, o = saved["verification"], saved["open_set"]
-    assert saved["threshold"] == embedder.threshold
+    assert saved["threshold"] == embedder.spec.threshold
     assert saved["threshold_source"] == "dlib-resnet default"
     assert o["ambiguity_margin"] == 0.05
     assert saved["photos"]["embedded"] == saved["photos"]["total"] == 19

@@ -34,8 +34,8 @@ def test_every_genuine_pair_below_and_every_impostor_pair_above_threshold(
         distance = float(embedder.distances(embeddings[a][None], embeddings[b][None])[0, 0])
         (genuine if a.parent == b.parent else impostor).append((distance, a.name, b.name))
     assert (len(genuine), len(impostor)) == (14, 157)
-    assert max(genuine)[0] < embedder.threshold, max(genuine)
-    assert min(impostor)[0] > embedder.threshold, min(impostor)
+    assert max(genuine)[0] < embedder.spec.threshold, max(genuine)
+    assert min(impostor)[0] > embedder.spec.threshold, min(impostor)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_resolution_variants_are_still_obama(
     [reference] = embedder.faces(faces_dir / "people" / "barack_obama" / "obama.jpg")
     [face] = embedder.faces(faces_dir / "variants" / variant)
     distance = embedder.distances(face.embedding[None], reference.embedding[None])[0, 0]
-    assert distance < embedder.threshold
+    assert distance < embedder.spec.threshold
 
 
 def test_partial_faces_do_not_break_the_pipeline(embedder: FaceEmbedder, faces_dir: Path) -> None:

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext, bump_gallery_revision
 from app.errors import Conflict, Unprocessable
-from app.schemas import EnrollmentOut, FaceQualityOut, StudentRef, Warning_
+from app.schemas import EnrollmentOut, EnrollmentWarning, FaceQualityOut, StudentRef
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
-from app.tables import FaceTemplate, Student
+from app.tables import FaceTemplate, Student, embedding_to_bytes
 from models.embedder import Face
 
 
@@ -49,7 +49,7 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 
 def duplicate_warnings(
     context: ServiceContext, session: Session, student_id: int | None, face: Face
-) -> list[Warning_]:
+) -> list[EnrollmentWarning]:
     """A warning when the face already matches ANOTHER student (refused, by setting)."""
     context.sync_gallery(session)
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
@@ -67,13 +67,24 @@ def duplicate_warnings(
             "duplicate_enrollment", message, student_id=match.student_id, distance=match.distance
         )
     return [
-        Warning_(
+        EnrollmentWarning(
             code="duplicate_enrollment",
             message=message,
             student=other_ref,
             distance=round(match.distance, 4),
         )
     ]
+
+
+def template_fields(context: ServiceContext, face: Face) -> dict[str, object]:
+    """What a template stores of a face, and which weights made its embedding."""
+    return {
+        "backbone": context.embedder.spec.name,
+        "weights_version": context.embedder.version,
+        "embedding": embedding_to_bytes(face.embedding),
+        "box": [float(v) for v in face.box],
+        "quality": face.quality.score,
+    }
 
 
 def store_template(
@@ -83,11 +94,7 @@ def store_template(
     session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
     template = FaceTemplate(
         student_id=student.id,
-        backbone=context.embedder.spec.name,
-        weights_version=context.embedder.version,
-        embedding=face.embedding.astype("<f4").tobytes(),
-        box=[float(v) for v in face.box],
-        quality=face.quality.score,
+        **template_fields(context, face),
         photo=data if context.settings.keep_photos else None,
     )
     session.add(template)

@@ -19,7 +19,12 @@ from sqlalchemy import select
 from app.context import ServiceContext, bump_gallery_revision
 from app.errors import ServiceError
 from app.schemas import StudentCreate
-from app.services.enrollment import duplicate_warnings, enrollment_face, store_template
+from app.services.enrollment import (
+    duplicate_warnings,
+    enrollment_face,
+    store_template,
+    template_fields,
+)
 from app.tables import FaceTemplate, Student
 
 REQUIRED_COLUMNS = ("external_id", "name", "photo")
@@ -211,11 +216,8 @@ def reembed(context: ServiceContext) -> ReembedSummary:
             template = session.get(FaceTemplate, template_id)
             if template is None:
                 continue
-            template.embedding = face.embedding.astype("<f4").tobytes()
-            template.weights_version = context.embedder.version
-            template.backbone = context.embedder.spec.name
-            template.box = [float(v) for v in face.box]
-            template.quality = face.quality.score
+            for name, value in template_fields(context, face).items():
+                setattr(template, name, value)
             bump_gallery_revision(session)
             session.commit()
         summary.reembedded.append(external_id)

@@ -33,11 +33,9 @@ time. Each behaviour reproduced here, and the dlib 20.0 source that defines it:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,6 +46,7 @@ from torch import nn
 
 from models.backbones.dlib_format import DlibResNetWeights, read_dlib_resnet
 from models.bundled import DLIB_RESNET_FILE, face_recognition_models_file
+from models.files import atomic_write, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -207,14 +206,6 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("ROLLCALL_CACHE_DIR") or Path.home() / ".cache" / "rollcall")
 
 
-def _short_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
 def load_dlib_resnet(cache_dir: Path | None = None, dat_path: Path | None = None) -> DlibResNet:
     """dlib's ResNet in eval mode, converted from the ``.dat`` once and cached as a state dict.
 
@@ -226,7 +217,7 @@ def load_dlib_resnet(cache_dir: Path | None = None, dat_path: Path | None = None
         Path(dat_path) if dat_path is not None else face_recognition_models_file(DLIB_RESNET_FILE)
     )
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_file = cache_dir / f"dlib_resnet_v1-{_short_hash(dat_path)}.pt"
+    cache_file = cache_dir / f"dlib_resnet_v1-{file_sha256(dat_path)[:12]}.pt"
 
     if cache_file.is_file():
         model = DlibResNet()
@@ -241,14 +232,6 @@ def load_dlib_resnet(cache_dir: Path | None = None, dat_path: Path | None = None
     model = DlibResNet.from_dlib_weights(read_dlib_resnet(dat_path))
     log.info("Converted %s in %.2fs", dat_path.name, time.perf_counter() - started)
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so a reader never sees a half-written file.
-    fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=cache_file.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(model.state_dict(), f)
-        os.replace(tmp_name, cache_file)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(cache_file) as handle:  # another process may be loading it meanwhile
+        torch.save(model.state_dict(), handle)
     return model

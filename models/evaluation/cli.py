@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from models.cli import make_embedder
+from models.cli import make_embedder, refuse
 from models.evaluation.reports import format_report
 from models.evaluation.run import evaluate
 
@@ -26,8 +25,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
             ambiguity_margin=args.ambiguity_margin,
         )
     except (FileNotFoundError, ValueError) as exc:
-        print(f"rollcall evaluate: {exc}", file=sys.stderr)
-        return 2
+        return refuse("evaluate", exc)
     print(format_report(report))
     print(f"\nreport and plots written to {args.out}/ (report.json, roc.png, distances.png)")
     return 0

@@ -161,7 +161,7 @@ def evaluate(
     """
     source = "--threshold"
     if threshold is None:
-        threshold, source = embedder.threshold, f"{embedder.spec.name} default"
+        threshold, source = embedder.spec.threshold, f"{embedder.spec.name} default"
     data = load_evaluation_data(embedder, dataset_dir, pairs_csv, progress)
     report = build_report(
         data,

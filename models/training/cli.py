@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from models.cli import make_embedder
+from models.cli import make_embedder, refuse
 from models.embedder import FaceEmbedder
 from models.evaluation.chips import ChipSet, extract_chips
 from models.evaluation.datasets import identity_root, list_identity_photos
@@ -32,25 +31,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def refuse(error: Exception) -> int:
-    print(f"rollcall train: {error}", file=sys.stderr)
-    return 2
-
-
 def train_command(args: argparse.Namespace) -> int:
     try:
         import_metric_learning()  # fail before the slow model loading
         config = config_from_args(args)
         root = identity_root(args.dataset)
     except (MissingTrainExtraError, FileNotFoundError, ValueError) as exc:
-        return refuse(exc)
+        return refuse("train", exc)
     embedder = make_embedder(args)
     if embedder is None:
         return 2
     try:
         frozen_count(embedder.network.backbone, args.freeze_until)  # before the slow detection
     except ValueError as exc:
-        return refuse(exc)
+        return refuse("train", exc)
     paths, labels = list_identity_photos(root)
     chip_set = extract_chips(embedder, root, paths, progress=True)
     label_of = dict(zip(paths, labels, strict=True))
@@ -65,7 +59,7 @@ def train_command(args: argparse.Namespace) -> int:
             extra=extra,
         )
     except ValueError as exc:
-        return refuse(exc)
+        return refuse("train", exc)
     print_summary(embedder, result, chip_set, len(paths))
     return 0
 
