@@ -19,7 +19,7 @@ from bench.liveness import view_of_plane
 from models.embedder import FaceEmbedder
 from tests.conftest import ADMIN_KEY, count_rows, make_settings
 from tests.helpers import post_file
-from tests.test_liveness import LFW_DIR
+from tests.models.test_liveness import LFW_DIR
 
 CHECKIN = "/api/v1/checkins"
 CHALLENGE = "/api/v1/checkins/challenge"

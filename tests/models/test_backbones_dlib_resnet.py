@@ -23,7 +23,7 @@ dlib = pytest.importorskip("dlib")
 
 FACES_DIR = Path(
     os.environ.get("ROLLCALL_FACES_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "faces"
+    or Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 )
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 MIN_FACES = 10

@@ -1,0 +1,32 @@
+"""Fixtures of the models tests: a scratch working directory and a small real dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch working directory: nothing is read from or written to the developer's."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def small_dataset(faces_dir: Path, tmp_path: Path) -> Path:
+    """A few real photos (linked, not copied), a photo without a face and a corrupt file."""
+    root = tmp_path / "small"
+    for identity, files in {"obama": ["obama.jpg", "obama2.jpg"], "biden": ["biden.jpg"]}.items():
+        (root / identity).mkdir(parents=True)
+        folder = "barack_obama" if identity == "obama" else "joe_biden"
+        for file in files:
+            (root / identity / file).symlink_to(faces_dir / "people" / folder / file)
+    (root / "nobody").mkdir()
+    Image.new("RGB", (200, 200), (120, 160, 200)).save(root / "nobody" / "wall.png")
+    (root / "nobody" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return root

@@ -1,0 +1,83 @@
+"""`models.identification.decide` at its edges, and on synthetic embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from models.identification import DEFAULT_AMBIGUITY_MARGIN, decide
+
+
+def test_the_decision_rule_at_its_edges() -> None:
+    assert decide(0.5, 0.9, threshold=0.6, margin=0.25) == "present"
+    assert decide(0.6, 0.9, threshold=0.6, margin=0.25) == "unknown"  # at the threshold: no
+    assert decide(math.inf, math.inf, threshold=0.6, margin=0.25) == "unknown"  # empty gallery
+    assert decide(0.5, 0.74, threshold=0.6, margin=0.25) == "ambiguous"
+    assert decide(0.5, 0.75, threshold=0.6, margin=0.25) == "present"  # exactly the margin apart
+    assert decide(0.5, math.inf, threshold=0.6, margin=0.25) == "present"  # a single student
+
+
+# --------------------------------------------------------------------------- synthetic embeddings
+
+DIM = 128
+THRESHOLD, MARGIN = 0.6, DEFAULT_AMBIGUITY_MARGIN
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+
+
+def check_in(gallery: np.ndarray, probe: np.ndarray, threshold: float = THRESHOLD) -> tuple:
+    """(decision, nearest index) of a probe against a gallery, searched as the service does."""
+    if len(gallery) == 0:
+        return decide(math.inf, math.inf, threshold, MARGIN), None
+    distances = np.linalg.norm(gallery - probe, axis=1)
+    order = np.argsort(distances, kind="stable")
+    runner_up = distances[order[1]] if len(order) > 1 else math.inf
+    return decide(float(distances[order[0]]), float(runner_up), threshold, MARGIN), int(order[0])
+
+
+@pytest.fixture
+def gallery() -> np.ndarray:
+    """50 enrolled people: random unit vectors, about sqrt(2) apart in 128 dimensions."""
+    return unit(np.random.default_rng(0).normal(size=(50, DIM)))
+
+
+def test_an_enrolled_person_is_present_as_themselves(gallery: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    for index in range(len(gallery)):
+        probe = unit(gallery[index] + rng.normal(scale=0.02, size=DIM))  # another photo of them
+        assert check_in(gallery, probe) == ("present", index)
+
+
+def test_a_stranger_is_unknown(gallery: np.ndarray) -> None:
+    strangers = unit(np.random.default_rng(2).normal(size=(100, DIM)))
+    assert {check_in(gallery, probe)[0] for probe in strangers} == {"unknown"}
+
+
+def test_a_face_between_two_look_alikes_is_ambiguous(gallery: np.ndarray) -> None:
+    twin = unit(gallery[7] + np.random.default_rng(3).normal(scale=0.01, size=DIM))
+    with_twin = np.vstack([gallery, twin])
+    probe = unit(gallery[7] + twin)  # as close to one as to the other
+    decision, nearest = check_in(with_twin, probe)
+    assert decision == "ambiguous" and nearest in (7, len(gallery))
+    assert check_in(gallery, probe) == ("present", 7)  # without the twin: no doubt
+
+
+def test_an_empty_gallery_knows_nobody(gallery: np.ndarray) -> None:
+    assert check_in(gallery[:0], gallery[0]) == ("unknown", None)
+
+
+def test_a_single_enrolled_person_is_never_ambiguous(gallery: np.ndarray) -> None:
+    assert check_in(gallery[:1], gallery[0]) == ("present", 0)
+
+
+def test_a_face_far_from_everybody_stays_unknown_at_any_stricter_threshold(
+    gallery: np.ndarray,
+) -> None:
+    probe = unit(gallery[4] + np.random.default_rng(4).normal(scale=0.05, size=DIM))
+    distance = float(np.linalg.norm(gallery[4] - probe))
+    assert check_in(gallery, probe, threshold=distance + 1e-6) == ("present", 4)
+    assert check_in(gallery, probe, threshold=distance)[0] == "unknown"  # strictly below only
