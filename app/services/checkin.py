@@ -71,6 +71,8 @@ def check_in(
 ) -> CheckinOut:
     """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
     frames of one person that must pass the liveness check first."""
+    # Before the first query: on SQLite the write transaction holds the write lock from then.
+    context.gallery_store.sync()
     if nonce is None:
         if context.settings.liveness == "challenge":
             raise Unprocessable(
@@ -149,7 +151,6 @@ def _check_in_faces(
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
-    context.sync_gallery(session)
     # Read once: the answer's threshold and candidate count must describe the same gallery.
     candidates = context.gallery.student_count
     threshold = context.rule.identification_threshold(candidates)
