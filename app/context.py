@@ -32,6 +32,7 @@ def embedder_config(settings: Settings) -> EmbedderConfig:
         weights_path=settings.weights_path,
         device=settings.device,
         flip_tta=settings.flip_tta,
+        runtime="onnxruntime",  # serving only embeds: half torch's time on a CPU
         detector=DetectorConfig(
             min_probability=settings.min_face_probability,
             min_face_size=settings.min_face_size,
