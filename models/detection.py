@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
 from models.image import Photo
+from models.mtcnn import detect_faces
 
 
 @dataclass(frozen=True)
@@ -68,23 +68,18 @@ class FaceDetector:
             return []
         mtcnn = self._mtcnn
         with torch.inference_mode():
-            [found], [points] = detect_face(
-                image,
+            found, points = detect_faces(
+                np.asarray(image),
                 min_size,
-                mtcnn.pnet,
-                mtcnn.rnet,
-                mtcnn.onet,
-                mtcnn.thresholds,
+                (mtcnn.pnet, mtcnn.rnet, mtcnn.onet),
+                self.config.stage_thresholds,
                 mtcnn.factor,
-                mtcnn.device,
             )
         if len(found) == 0:
             return []
-        # facenet-pytorch 2.5.3 under numpy 2 hands back object-dtype arrays.
-        found = np.asarray(found, dtype=np.float32).reshape(-1, 5)
         boxes = found[:, :4] / scale
         probs = found[:, 4]
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2) / scale
+        points = points / scale
         faces = [
             DetectedFace(box=box, probability=float(prob), landmarks=marks)
             for box, prob, marks in zip(boxes, probs, points, strict=True)
