@@ -36,8 +36,9 @@ class EmbedderConfig:
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
     flip_tta: bool = False  # see bench/tta.py: it did not widen the genuine/impostor margin
-    # What runs the backbone on a CPU. "onnxruntime" (the service's choice) takes about half
-    # torch's time, same embeddings, but is a snapshot of the weights: training needs "torch".
+    # What runs the backbone (and MTCNN's R-Net and O-Net) on a CPU. "onnxruntime" (the
+    # service's choice) takes about half torch's time, same outputs, but is a snapshot of the
+    # weights: training needs "torch".
     # On CUDA torch always runs it.
     runtime: Runtime = "torch"
     detector: DetectorConfig = field(default_factory=DetectorConfig)
@@ -147,7 +148,9 @@ class FaceEmbedder:
             self._serving = SiameseNetwork(exported, self.spec.l2_normalize, self.config.flip_tta)
         elif self.config.runtime not in ("torch", "onnxruntime"):
             raise ValueError(f"unknown runtime {self.config.runtime!r}: torch or onnxruntime")
-        self.detector = FaceDetector(self.config.detector, device=str(self.device))
+        self.detector = FaceDetector(
+            self.config.detector, str(self.device), onnx_runtime=self._serving is not self.network
+        )
         self._dlib_chips = (
             DlibChipCutter(self.spec.chip_size) if self.spec.template is None else None
         )

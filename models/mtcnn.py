@@ -1,11 +1,11 @@
-"""MTCNN's three stages (facenet-pytorch's `detect_face`, one image), with one summed-area
-table for every resize.
+"""MTCNN's three stages (facenet-pytorch's `detect_face`, one image), with running sums of the
+photo for every resize.
 
 facenet-pytorch resizes the image pyramid and every candidate crop (tens per photo) with
 `interpolate(mode="area")`, one adaptive average pool per crop: most of a check-in's time
 (issue 15's profile: 75 of 250 ms). An area resize averages the input over integer windows
-(from floor(i·in/out) to ceil((i+1)·in/out)), so every one of them is four lookups in one
-summed-area table of the photo: the same numbers (float64 sums), without a pass per crop.
+(from floor(i·in/out) to ceil((i+1)·in/out)), so every one of them is differences of running
+sums of the photo, computed once: the same numbers (float64 sums), without a pool per crop.
 The stages, thresholds and box arithmetic are facenet-pytorch's own, so the faces found are
 theirs (tests/test_mtcnn.py compares both on the shared photos).
 """
@@ -26,27 +26,28 @@ from torchvision.ops.boxes import batched_nms
 
 
 class SummedArea:
-    """The photo's summed-area table: area resizes of any window of it in O(output)."""
+    """The photo's running sums down its columns: area resizes of any window of it, each
+    costing its output's rows times the window's width (no pass over the whole photo)."""
 
     def __init__(self, pixels: np.ndarray) -> None:
         height, width, channels = pixels.shape
         self.height, self.width = height, width
-        self._table = np.zeros((height + 1, width + 1, channels), np.float64)
-        np.cumsum(pixels, axis=0, dtype=np.float64, out=self._table[1:, 1:])
-        np.cumsum(self._table[1:, 1:], axis=1, out=self._table[1:, 1:])
+        self._down = np.zeros((height + 1, width, channels), np.float64)
+        np.cumsum(pixels, axis=0, dtype=np.float64, out=self._down[1:])
 
     def resize(
         self, top: int, left: int, bottom: int, right: int, size: tuple[int, int]
     ) -> np.ndarray:
         """Rows top..bottom-1, columns left..right-1 area-resized to (C, out_h, out_w) float32,
-        as torch's `interpolate(mode="area")` computes it."""
+        as torch's `interpolate(mode="area")` computes it: rows averaged, then columns."""
         y0, y1 = _windows(bottom - top, size[0])
         x0, x1 = _windows(right - left, size[1])
-        y0, y1, x0, x1 = y0 + top, y1 + top, x0 + left, x1 + left
-        t = self._table
-        sums = t[y1][:, x1] - t[y0][:, x1] - t[y1][:, x0] + t[y0][:, x0]
-        areas = np.outer(y1 - y0, x1 - x0)[..., None]
-        return (sums / areas).astype(np.float32).transpose(2, 0, 1)
+        rows = self._down[y1 + top, left:right] - self._down[y0 + top, left:right]
+        rows /= (y1 - y0)[:, None, None]
+        across = np.zeros((size[0], right - left + 1, rows.shape[2]), np.float64)
+        np.cumsum(rows, axis=1, out=across[:, 1:])
+        averaged = (across[:, x1] - across[:, x0]) / (x1 - x0)[None, :, None]
+        return averaged.astype(np.float32).transpose(2, 0, 1)
 
 
 def _windows(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Rollcall's MTCNN stages (one summed-area table for every resize) find facenet-pytorch's faces."""
+"""Rollcall's MTCNN stages (running sums for every resize) find facenet-pytorch's faces."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.detection import FaceDetector
 from models.embedder import EmbedderConfig, FaceEmbedder
+from models.image import load_image
 
 GROUP = "multiface.jpg"  # several faces: the chips go through as one batch
 
@@ -32,3 +34,13 @@ def test_onnx_runtime_embeddings_equal_torch(
 def test_an_unknown_runtime_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown runtime 'tvm'"):
         FaceEmbedder(EmbedderConfig(runtime="tvm"))  # type: ignore[arg-type]
+
+
+def test_onnx_runtime_detector_finds_the_same_faces(faces_dir: Path) -> None:
+    photo = load_image((faces_dir / "group" / GROUP).read_bytes())
+    plain, fast = FaceDetector().detect(photo), FaceDetector(onnx_runtime=True).detect(photo)
+    assert len(plain) == len(fast) >= 2
+    for a, b in zip(plain, fast, strict=True):
+        assert np.abs(a.box - b.box).max() < 1e-3
+        assert np.abs(a.landmarks - b.landmarks).max() < 1e-3
+        assert abs(a.probability - b.probability) < 1e-5
