@@ -15,9 +15,12 @@ import argparse
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,6 +48,31 @@ class DlibPipeline(DlibModels):
         with timer.stage("embed"):
             descriptors = [self.encoder.compute_face_descriptor(pixels, s) for s in shapes]
         return len(descriptors)
+
+
+def matmul_flops_per_second() -> float:
+    """What this machine's thread does in the densest work there is: a float32 matmul."""
+    a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
+    torch.mm(a, b)
+    seconds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        seconds.append(time.perf_counter() - start)
+    return 2 * 1024**3 / min(seconds)
+
+
+def physical_limit(data: bytes, measured_ms: float) -> str:
+    """The photo's arithmetic (convolutions and matmuls counted in the torch pipeline) at the
+    machine's matmul speed: a floor no implementation on this thread can go under."""
+    with FlopCounterMode(display=False) as counter:
+        FaceEmbedder().faces(data)
+    flops, peak = counter.get_total_flops(), matmul_flops_per_second()
+    ideal_ms = flops / peak * 1000
+    return (
+        f"       limit: {flops / 1e9:.2f} GFLOP at {peak / 1e9:.0f} GFLOP/s (one thread, matmul) "
+        f"= {ideal_ms:.1f} ms; measured {measured_ms:.1f} ms = {ideal_ms / measured_ms:.0%} of peak"
+    )
 
 
 def main() -> None:
@@ -92,6 +120,7 @@ def main() -> None:
             f"{name}/dlib = {totals[name] / totals['dlib']:.2f}x" for name in rollcall
         )
         print(f"{label:6} {ratios} (target <= 0.25x); {expected} face(s)")
+        print(physical_limit(data, totals["rollcall"]))
 
 
 if __name__ == "__main__":

@@ -60,3 +60,14 @@ def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
         assert np.abs(boxes[ours][mine, 4] - expected[confident][order, 4]).max() < 1e-3, path
         compared += int(ours.sum())
     assert compared >= 25  # every face of the shared photos, groups included
+
+
+def test_batched_crops_equal_one_by_one_resizes() -> None:
+    rng = np.random.default_rng(4)
+    area = SummedArea(rng.integers(0, 256, size=(80, 90, 3)).astype(np.uint8))
+    tops, lefts = np.array([0, 10, 33]), np.array([0, 5, 70])
+    bottoms, rights = np.array([80, 30, 40]), np.array([90, 60, 90])
+    batched = area.crops(tops, lefts, bottoms, rights, 24)
+    for k in range(3):
+        single = area.resize(tops[k], lefts[k], bottoms[k], rights[k], (24, 24))
+        assert np.abs(batched[k] - single).max() < 1e-4

@@ -7,7 +7,9 @@ request: the load is bounded). Beside it, in the same run, the reference: the sa
 through the pipeline in this process, no HTTP. Then each worker's resident memory idle
 (VmRSS) and its peak (VmHWM) after a 1080p check-in.
 
-    python bench/http.py [--workers 1] [--requests 40]
+    python bench/http_checkins.py [--workers 1] [--requests 40]
+
+(Not bench/http.py: a script run from bench/ would shadow the standard library's `http`.)
 """
 
 from __future__ import annotations
