@@ -47,7 +47,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start(folder: Path, workers: int, repo: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -58,7 +58,7 @@ def start(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(
-        [*argv, "--workers", str(workers)], cwd=REPO, env=env, stdout=log, stderr=log
+        [*argv, "--workers", str(workers)], cwd=repo, env=env, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -149,11 +149,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--faces", type=Path, default=FACES)
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="the checkout to serve (e.g. an older one)"
+    )
     args = parser.parse_args()
     photo = (args.faces / "variants" / "obama-480p.jpg").read_bytes()
     big = (args.faces / "variants" / "obama-1080p.jpg").read_bytes()
     with tempfile.TemporaryDirectory() as name:
-        process, url = start(Path(name), args.workers)
+        process, url = start(Path(name), args.workers, args.repo)
         try:
             with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
                 enroll(client, args.faces)
