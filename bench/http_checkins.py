@@ -124,7 +124,12 @@ def workers_of(process: subprocess.Popen[bytes], workers: int) -> list[int]:
     if workers == 1:
         return [process.pid]
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    # multiprocessing's resource tracker is a child too, and serves nothing.
+    return [
+        int(pid)
+        for pid in children
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
 def reference_ms(photo: bytes, repeat: int) -> float:
