@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
+import os
 from dataclasses import dataclass, field
 
-import numpy as np
+import torch
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.config import ConfigurationError, Settings
 from app.db import Database, redacted, require_database
 from app.gallery import Gallery
+from app.gallery_store import GalleryStore, bump_gallery_revision
 from app.migrate import upgrade
 from app.observability import Metrics
-from app.tables import FaceTemplate, GalleryState, Student
+from app.tables import FaceTemplate, Student
 from models.backbones import get_backbone
 from models.backbones.facenet import WeightsUnavailableError
 from models.detection import DetectorConfig
@@ -26,13 +27,6 @@ from models.thresholds import FarCurve
 log = logging.getLogger(__name__)
 
 
-def bump_gallery_revision(session: Session) -> None:
-    """Mark, inside the writer's transaction, that the enrolled faces changed."""
-    result = session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise RuntimeError("the gallery_state row is missing: run `rollcall db upgrade`")
-
-
 def embedder_config(settings: Settings) -> EmbedderConfig:
     """The model the settings describe."""
     return EmbedderConfig(
@@ -40,12 +34,24 @@ def embedder_config(settings: Settings) -> EmbedderConfig:
         weights_path=settings.weights_path,
         device=settings.device,
         flip_tta=settings.flip_tta,
+        runtime="onnxruntime",  # serving only embeds: half torch's time on a CPU
         detector=DetectorConfig(
             min_probability=settings.min_face_probability,
             min_face_size=settings.min_face_size,
             max_side=settings.detect_max_side,
         ),
     )
+
+
+def use_one_inference_thread() -> None:
+    """One torch (and so ONNX Runtime) thread per process, unless OMP_NUM_THREADS says more.
+
+    Requests already run side by side on uvicorn's threads and `--workers`; a thread pool per
+    request on top oversubscribes the cores, and torch's pool runs 6-11x slower when any other
+    process uses a core (issue 15: 1.5 s vs 0.14 s a check-in on 2 cores).
+    """
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
 
 
 def load_embedder(settings: Settings) -> FaceEmbedder:
@@ -119,14 +125,13 @@ class ServiceContext:
     embedder: FaceEmbedder
     gallery: Gallery
     metrics: Metrics
-    gallery_revision: int = -1  # the database revision the gallery was loaded at
-    stale_templates: int = 0  # templates of other weights, left out of the gallery
-    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     rule: DecisionRule = field(init=False)
+    gallery_store: GalleryStore = field(init=False)  # keeps `gallery` in step with the db
 
     def __post_init__(self) -> None:
         self.rule = decision_rule(self.settings, self.embedder)
+        self.gallery_store = GalleryStore(self.db, self.gallery, self.embedder.version)
 
     @classmethod
     def start(
@@ -146,56 +151,21 @@ class ServiceContext:
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
+        use_one_inference_thread()
         embedder = embedder or load_embedder(settings)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
         context = cls(settings, db, embedder, gallery, metrics)
         try:
             adopt_former_versions(db, embedder)
-            with db.read_session() as session:
-                if serving and not settings.allow_stranded_students:
+            if serving and not settings.allow_stranded_students:
+                with db.read_session() as session:
                     refuse_stranding(session, embedder.version)
-                context.sync_gallery(session)
+            context.gallery_store.sync()
         except BaseException:
             db.dispose()
             raise
         return context
-
-    def sync_gallery(self, session: Session) -> None:
-        """Reload the gallery if the enrolled faces changed since it was loaded.
-
-        Reads through the caller's session: on SQLite a second session could wait on the
-        caller's own write lock.
-        """
-        revision = session.scalar(select(GalleryState.revision)) or 0
-        # Revisions only go up: a caller whose snapshot is older than the loaded gallery must
-        # not load its older data over it.
-        if revision <= self.gallery_revision:
-            return
-        with self._reload_lock:
-            if revision > self.gallery_revision:
-                self._load(session)
-                self.gallery_revision = revision
-
-    def _load(self, session: Session) -> None:
-        """Active students' templates made by OUR weights, as one matrix."""
-        rows = session.execute(
-            select(FaceTemplate.student_id, FaceTemplate.embedding, FaceTemplate.weights_version)
-            .join(Student)
-            .where(Student.active)
-        ).all()
-        usable = [(sid, emb) for sid, emb, version in rows if version == self.embedder.version]
-        stale = len(rows) - len(usable)
-        if stale:
-            # Embeddings of other weights live in another space: comparing them would be noise.
-            log.warning(
-                "%d enrolled templates were made by other weights than %s and are not searched; "
-                "re-embed them (`rollcall reembed`, needs kept photos) or re-enroll the students",
-                stale,
-                self.embedder.version,
-            )
-        self.stale_templates = stale
-        self.gallery.load((sid, np.frombuffer(emb, dtype="<f4")) for sid, emb in usable)
 
     def identification_threshold(self) -> float:
         """The threshold of a search of the whole gallery, for its number of students now."""

@@ -175,6 +175,19 @@ class GalleryState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(default=0)
+    # Changes up to this revision may have left the log: a gallery older than it reloads.
+    log_start: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class GalleryChange(Base):
+    """What one revision changed: a student whose searchable templates are to be read again,
+    or (student_id None) everything. Workers apply the changes past their own revision."""
+
+    __tablename__ = "gallery_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(index=True)
+    student_id: Mapped[int | None] = mapped_column(nullable=True)  # no key: may be deleted
 
 
 class LivenessChallenge(Base):

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
 from models.image import Photo
+from models.mtcnn import detect_faces
+from models.onnx_runtime import OnnxRuntimeModule
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ class DetectorConfig:
 class FaceDetector:
     """MTCNN detection of every face in a photo, with size and probability floors."""
 
-    def __init__(self, config: DetectorConfig | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, config: DetectorConfig | None = None, device: str = "cpu", onnx_runtime: bool = False
+    ) -> None:
+        """`onnx_runtime`: R-Net and O-Net on ONNX Runtime (CPU), half torch's time."""
         self.config = config or DetectorConfig()
         self._mtcnn = MTCNN(
             keep_all=True,
@@ -52,6 +56,12 @@ class FaceDetector:
             thresholds=list(self.config.stage_thresholds),
             post_process=False,
         )
+        pnet, rnet, onet = self._mtcnn.pnet, self._mtcnn.rnet, self._mtcnn.onet
+        if onnx_runtime:
+            threads = torch.get_num_threads()
+            rnet = OnnxRuntimeModule(rnet, torch.zeros(1, 3, 24, 24), threads)
+            onet = OnnxRuntimeModule(onet, torch.zeros(1, 3, 48, 48), threads)
+        self._nets = (pnet, rnet, onet)
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
         """Every face above the floors, most probable first."""
@@ -66,25 +76,19 @@ class FaceDetector:
         min_size = max(12, int(self.config.min_face_size * scale))
         if min(image.size) < min_size:  # too small to hold any face we would keep
             return []
-        mtcnn = self._mtcnn
         with torch.inference_mode():
-            [found], [points] = detect_face(
-                image,
+            found, points = detect_faces(
+                np.asarray(image),
                 min_size,
-                mtcnn.pnet,
-                mtcnn.rnet,
-                mtcnn.onet,
-                mtcnn.thresholds,
-                mtcnn.factor,
-                mtcnn.device,
+                self._nets,
+                self.config.stage_thresholds,
+                self._mtcnn.factor,
             )
         if len(found) == 0:
             return []
-        # facenet-pytorch 2.5.3 under numpy 2 hands back object-dtype arrays.
-        found = np.asarray(found, dtype=np.float32).reshape(-1, 5)
         boxes = found[:, :4] / scale
         probs = found[:, 4]
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 5, 2) / scale
+        points = points / scale
         faces = [
             DetectedFace(box=box, probability=float(prob), landmarks=marks)
             for box, prob, marks in zip(boxes, probs, points, strict=True)

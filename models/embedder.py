@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -22,10 +23,12 @@ from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
+from models.onnx_runtime import OnnxRuntimeModule
 from models.quality import FaceQuality, assess
 from models.siamese import SiameseNetwork, pairwise_distances
 
 EMBED_BATCH = 32
+Runtime = Literal["torch", "onnxruntime"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class EmbedderConfig:
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
     flip_tta: bool = False  # see bench/tta.py: it did not widen the genuine/impostor margin
+    # What runs the backbone (and MTCNN's R-Net and O-Net) on a CPU. "onnxruntime" (the
+    # service's choice) takes about half torch's time, same outputs, but is a snapshot of the
+    # weights: training needs "torch".
+    # On CUDA torch always runs it.
+    runtime: Runtime = "torch"
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
 
@@ -133,7 +141,16 @@ class FaceEmbedder:
         self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
         self.network.to(self.device).eval()
-        self.detector = FaceDetector(self.config.detector, device=str(self.device))
+        self._serving = self.network  # what embeds at inference; the same weights
+        if self.config.runtime == "onnxruntime" and self.device.type == "cpu":
+            example = torch.zeros(1, 3, self.spec.chip_size, self.spec.chip_size)
+            exported = OnnxRuntimeModule(backbone, example, threads=torch.get_num_threads())
+            self._serving = SiameseNetwork(exported, self.spec.l2_normalize, self.config.flip_tta)
+        elif self.config.runtime not in ("torch", "onnxruntime"):
+            raise ValueError(f"unknown runtime {self.config.runtime!r}: torch or onnxruntime")
+        self.detector = FaceDetector(
+            self.config.detector, str(self.device), onnx_runtime=self._serving is not self.network
+        )
         self._dlib_chips = (
             DlibChipCutter(self.spec.chip_size) if self.spec.template is None else None
         )
@@ -158,7 +175,7 @@ class FaceEmbedder:
             for start in range(0, len(chips), EMBED_BATCH):
                 batch = torch.from_numpy(chips[start : start + EMBED_BATCH]).to(self.device)
                 batch = batch.permute(0, 3, 1, 2).float()
-                out.append(self.network.embed(batch).cpu().numpy())
+                out.append(self._serving.embed(batch).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
 
     def faces(

@@ -32,18 +32,17 @@ def test_an_older_snapshot_never_reloads_over_a_newer_gallery(
 ) -> None:
     enroll_five(client, faces_dir)
     context = client.app.state.context
-    with context.db.read_session() as session:
-        context.sync_gallery(session)
-        current = context.gallery_revision
-        assert len(context.gallery) == 5
-        context.gallery_revision = current + 1  # as if a newer revision had been loaded
-        context.gallery.load([])
-        context.sync_gallery(session)  # this session's revision is older: nothing happens
-        assert len(context.gallery) == 0
-    context.gallery_revision = current - 1  # the database moved ahead: reload
-    with context.db.read_session() as session:
-        context.sync_gallery(session)
-    assert len(context.gallery) == 5 and context.gallery_revision == current
+    store = context.gallery_store
+    store.sync()
+    current = store.revision
+    assert len(context.gallery) == 5
+    store.revision = current + 1  # as if a newer revision had been loaded
+    context.gallery.load([])
+    store.sync()  # the database's revision is older: nothing happens
+    assert len(context.gallery) == 0
+    store.revision = -1  # nothing loaded: the whole gallery is read
+    store.sync()
+    assert len(context.gallery) == 5 and store.revision == current
 
 
 def test_metrics_labels_and_refusals_are_observed(client: TestClient) -> None:

@@ -23,6 +23,7 @@ TABLES = {
     "attendance",
     "api_keys",
     "gallery_state",
+    "gallery_changes",
     "liveness_challenges",
 }
 

@@ -71,7 +71,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
     context = ServiceContext.start(settings, Metrics(), embedder)
     summary = reembed(context)
     assert summary.reembedded == ["O"] and summary.need_reenrollment == ["K"]
-    assert len(context.gallery) == 1 and context.stale_templates == 1
+    assert len(context.gallery) == 1 and context.gallery_store.stale_templates == 1
     context.close()
 
     with TestClient(create_app(settings, embedder), headers=ADMIN) as client:

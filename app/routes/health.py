@@ -30,7 +30,7 @@ def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
     try:
         with context.db.read_session() as session:
             session.execute(text("SELECT 1"))
-            context.sync_gallery(session)
+        context.gallery_store.sync()
         database = True
     except Exception:
         database = False
@@ -48,6 +48,6 @@ def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
         max_fpir=context.rule.max_fpir if context.rule.curve else None,
         gallery_templates=len(context.gallery),
         gallery_students=context.gallery.student_count,
-        stale_templates=context.stale_templates,
+        stale_templates=context.gallery_store.stale_templates,
     )
     return JSONResponse(body.model_dump(), status_code=status_code)

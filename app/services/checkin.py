@@ -25,7 +25,14 @@ from app.schemas import (
 )
 from app.services import liveness
 from app.services.photos import dominant_face, read_faces
-from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
+from app.tables import (
+    Attendance,
+    CheckinAttempt,
+    ClassSession,
+    FaceTemplate,
+    Student,
+    embedding_from_bytes,
+)
 from models.embedder import Face
 from models.identification import decide
 
@@ -71,6 +78,8 @@ def check_in(
 ) -> CheckinOut:
     """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
     frames of one person that must pass the liveness check first."""
+    # Before the first query: on SQLite the write transaction holds the write lock from then.
+    context.gallery_store.sync()
     if nonce is None:
         if context.settings.liveness == "challenge":
             raise Unprocessable(
@@ -149,7 +158,6 @@ def _check_in_faces(
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
     class_session = _session_for(session, session_id, now)
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
-    context.sync_gallery(session)
     # Read once: the answer's threshold and candidate count must describe the same gallery.
     candidates = context.gallery.student_count
     threshold = context.rule.identification_threshold(candidates)
@@ -237,7 +245,7 @@ def verify(context: ServiceContext, session: Session, student_id: int, data: byt
     if student is None or not student.active:  # as check-in: a deactivated student is no one
         raise NotFound("student_not_found", f"No active student with id {student_id}.")
     templates = [
-        np.frombuffer(t.embedding, dtype="<f4")
+        embedding_from_bytes(t.embedding)
         for t in session.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
         if t.weights_version == context.embedder.version
     ]

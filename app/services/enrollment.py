@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from app.context import ServiceContext, bump_gallery_revision
+from app.context import ServiceContext
 from app.errors import Conflict, Unprocessable
+from app.gallery_store import bump_gallery_revision
 from app.schemas import EnrollmentOut, EnrollmentWarning, FaceQualityOut, StudentRef
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
@@ -50,8 +51,11 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 def duplicate_warnings(
     context: ServiceContext, session: Session, student_id: int | None, face: Face
 ) -> list[EnrollmentWarning]:
-    """A warning when the face already matches ANOTHER student (refused, by setting)."""
-    context.sync_gallery(session)
+    """A warning when the face already matches ANOTHER student (refused, by setting).
+
+    Searches the gallery as it is: the caller syncs it (`context.gallery_store.sync()`)
+    before opening its write transaction, so that no reload holds SQLite's write lock.
+    """
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
     if match.student_id is None or match.distance >= context.identification_threshold():
         return []
@@ -98,7 +102,7 @@ def store_template(
         photo=data if context.settings.keep_photos else None,
     )
     session.add(template)
-    bump_gallery_revision(session)
+    bump_gallery_revision(session, [student.id])
     session.flush()
     return template
 
@@ -110,6 +114,7 @@ def enroll_photo(
     # stays open during the slow part.
     enrolled = enrollment_face(context, data)
     face = enrolled.face
+    context.gallery_store.sync()
     student = get_student(session, student_id)
     warnings = duplicate_warnings(context, session, student.id, face)
     template = store_template(context, session, student, face, data)

@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from app.context import ServiceContext, bump_gallery_revision
+from app.context import ServiceContext
 from app.errors import ServiceError
+from app.gallery_store import bump_gallery_revision
 from app.schemas import StudentCreate
 from app.services.enrollment import (
     duplicate_warnings,
@@ -162,6 +163,7 @@ def import_roster(
         except (OSError, ValueError, ServiceError) as exc:
             summary.failed.append((row.line, row.external_id, _reason(exc)))
             continue
+        context.gallery_store.sync()  # before the write transaction: see duplicate_warnings
         with context.db.session() as session:
             student = session.scalar(select(Student).where(Student.external_id == row.external_id))
             if student is None:
@@ -218,9 +220,8 @@ def reembed(context: ServiceContext) -> ReembedSummary:
                 continue
             for name, value in template_fields(context, face).items():
                 setattr(template, name, value)
-            bump_gallery_revision(session)
+            bump_gallery_revision(session, [template.student_id])
             session.commit()
         summary.reembedded.append(external_id)
-    with context.db.read_session() as session:
-        context.sync_gallery(session)
+    context.gallery_store.sync()
     return summary

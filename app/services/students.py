@@ -6,8 +6,8 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.context import bump_gallery_revision
 from app.errors import Conflict, NotFound
+from app.gallery_store import bump_gallery_revision
 from app.schemas import StudentCreate, StudentOut, StudentPage, StudentUpdate
 from app.tables import FaceTemplate, Student
 
@@ -96,7 +96,7 @@ def update_student(session: Session, student_id: int, body: StudentUpdate) -> St
     for field, value in changes.items():
         setattr(student, field, value)
     if "active" in changes:  # inactive students are not searched
-        bump_gallery_revision(session)
+        bump_gallery_revision(session, [student.id])
     try:
         session.commit()
     except IntegrityError as exc:
@@ -109,5 +109,5 @@ def delete_student(session: Session, student_id: int) -> None:
     """Deletes the student with their templates (and kept photos) and attendance."""
     student = get_student(session, student_id)
     session.delete(student)
-    bump_gallery_revision(session)
+    bump_gallery_revision(session, [student.id])
     session.commit()

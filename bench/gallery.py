@@ -1,0 +1,126 @@
+"""Gallery search at 1k to 1M templates: the cached-norm BLAS search beside the plain `cdist`.
+
+For each size: the median time of one query's search (best and runner-up student), the
+gallery's memory and the search's transient memory, and the time to build the gallery from
+the rows as the database stores them (little-endian float32 bytes). The reference is the
+search Rollcall shipped before: `cdist` over the whole matrix, then a masked copy for the
+runner-up. Both run on the same matrix, alternating, in the same run.
+
+    python bench/gallery.py [--sizes 1000 10000 100000 1000000] [--queries 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from app.gallery import Gallery, GalleryMatch
+from models.siamese import pairwise_distances
+
+DIMENSION = 128
+TEMPLATES_PER_STUDENT = 2  # several photos per student, as issue 9 brings
+
+
+def distances(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    return pairwise_distances(torch.from_numpy(queries), torch.from_numpy(gallery)).numpy()
+
+
+def cdist_search(
+    student_ids: np.ndarray, embeddings: np.ndarray, query: np.ndarray
+) -> GalleryMatch:
+    """The shipped search: every distance by `cdist`, then the runner-up in a masked copy."""
+    found = distances(query[None], embeddings)
+    best = found.argmin(axis=1)
+    best_ids = student_ids[best]
+    others = np.where(student_ids[None, :] == best_ids[:, None], np.inf, found)
+    second = others.argmin(axis=1)
+    return GalleryMatch(
+        int(best_ids[0]),
+        float(found[0, best[0]]),
+        int(student_ids[second[0]]),
+        float(others[0, second[0]]),
+    )
+
+
+def measure(size: int, queries: int, rng: np.random.Generator) -> str:
+    """One size's row of the table."""
+    embeddings = rng.normal(size=(size, DIMENSION)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    student_ids = np.arange(size, dtype=np.int64) // TEMPLATES_PER_STUDENT + 1
+    stored = [row.astype("<f4").tobytes() for row in embeddings]  # as in face_templates
+
+    gallery = Gallery(DIMENSION, distances)
+    start = time.perf_counter()
+    matrix = np.frombuffer(b"".join(stored), "<f4").reshape(size, DIMENSION)
+    gallery.load_matrix(student_ids, matrix)
+    load_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    Gallery(DIMENSION, distances).load(
+        zip(student_ids.tolist(), (np.frombuffer(b, "<f4") for b in stored), strict=True)
+    )
+    per_row_seconds = time.perf_counter() - start
+    del stored, matrix
+
+    fast, plain = [], []
+    for _ in range(queries):
+        query = embeddings[rng.integers(size)] + rng.normal(scale=0.05, size=DIMENSION)
+        query = (query / np.linalg.norm(query)).astype(np.float32)
+        start = time.perf_counter()
+        [match] = gallery.search(query[None])
+        fast.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        reference = cdist_search(student_ids, embeddings, query)
+        plain.append(time.perf_counter() - start)
+        assert (match.student_id, match.runner_up_id) == (
+            reference.student_id,
+            reference.runner_up_id,
+        ), "the fast search must pick the plain search's students"
+    tracemalloc.start()  # numpy reports its allocations to tracemalloc
+    gallery.search(query[None])
+    search_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    fast_ms, plain_ms = statistics.median(fast) * 1e3, statistics.median(plain) * 1e3
+    held = embeddings.nbytes + student_ids.nbytes + size * 4  # matrix, owners, norms
+    return (
+        f"{size:>9} {fast_ms:9.2f} {plain_ms:9.2f} {fast_ms / plain_ms:6.3f} "
+        f"{held / 1e6:9.1f} {search_peak / 1e6:9.1f} {load_seconds:7.2f} {per_row_seconds:9.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=9)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(
+        f"threads: torch 1, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"{'templates':>9} {'search ms':>9} {'cdist ms':>9} {'ratio':>6} "
+        f"{'held MB':>9} {'search MB':>9} {'load s':>7} {'per-row s':>9}"
+    )
+    rng = np.random.default_rng(0)
+    for size in args.sizes:
+        print(measure(size, args.queries, rng), flush=True)
+    print(
+        "search: one query's best and runner-up, median; cdist: the search shipped before, "
+        "same queries; held: matrix, owners and norms; search MB: numpy's peak while "
+        "searching; load: the matrix from stored bytes at once (now) / row by row (before)"
+    )
+
+
+if __name__ == "__main__":
+    main()

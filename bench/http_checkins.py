@@ -1,0 +1,198 @@
+"""Check-ins over HTTP: a real uvicorn on loopback, a bounded load client, memory per worker.
+
+Starts the service (`rollcall serve`, SQLite file in a temporary folder, OMP_NUM_THREADS=1:
+one inference thread per worker), enrolls the shared photos' five people, then sends 480p
+check-ins at concurrency 1, 2 and 4 (each client thread waits for its answer before the next
+request: the load is bounded). Beside it, in the same run, the reference: the same photo
+through the pipeline in this process, no HTTP. Then each worker's resident memory idle
+(VmRSS) and its peak (VmHWM) after a 1080p check-in.
+
+    python bench/http_checkins.py [--workers 1] [--requests 40]
+
+(Not bench/http.py: a script run from bench/ would shadow the standard library's `http`.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REPO = Path(__file__).resolve().parents[1]
+FACES = REPO.parent / "shared" / "faces"
+KEY = "bench-admin-key-0123456789"
+ENROLLED = {  # as tests/helpers.py: one reference photo each
+    "barack_obama": "obama.jpg",
+    "joe_biden": "biden.jpg",
+    "kit_harington": "kit1.jpg",
+    "rose_leslie": "rose1.jpg",
+    "alex_lacamoire": "alex1.png",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(folder: Path, workers: int, repo: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "ROLLCALL_DATABASE_URL": f"sqlite:///{folder}/rollcall.db",
+        "ROLLCALL_ADMIN_KEY": KEY,
+    }
+    argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(
+        [*argv, "--workers", str(workers)], cwd=repo, env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit((folder / "server.log").read_text())
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.5)
+    process.terminate()
+    raise SystemExit("the server did not answer /health in 300 s")
+
+
+def enroll(client: httpx.Client, faces: Path) -> None:
+    for person, photo in ENROLLED.items():
+        student = client.post("/api/v1/students", json={"external_id": person, "name": person})
+        path = faces / "people" / person / photo
+        answer = client.post(
+            f"/api/v1/students/{student.json()['id']}/photo",
+            files={"file": (path.name, path.read_bytes())},
+        )
+        answer.raise_for_status()
+
+
+def load(url: str, photo: bytes, concurrency: int, requests: int) -> tuple[list[float], float]:
+    """Latencies of `requests` check-ins sent by `concurrency` threads, and the wall time."""
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+    lock = threading.Lock()
+
+    def client_thread() -> None:
+        with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
+            while True:
+                with lock:
+                    if next(remaining, None) is None:
+                        return
+                start = time.perf_counter()
+                answer = client.post("/api/v1/checkins", files={"file": ("p.jpg", photo)})
+                answer.raise_for_status()
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=client_thread) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - start
+
+
+def memory_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def workers_of(process: subprocess.Popen[bytes], workers: int) -> list[int]:
+    """The processes that serve: the server itself, or its worker children."""
+    if workers == 1:
+        return [process.pid]
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    # multiprocessing's resource tracker is a child too, and serves nothing.
+    return [
+        int(pid)
+        for pid in children
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def reference_ms(photo: bytes, repeat: int) -> float:
+    """The pipeline in this process, as the service configures it, on one thread."""
+    import torch
+
+    from models.embedder import EmbedderConfig, FaceEmbedder
+
+    torch.set_num_threads(1)
+    embedder = FaceEmbedder(EmbedderConfig(runtime="onnxruntime"))
+    embedder.faces(photo)
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        embedder.faces(photo)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--faces", type=Path, default=FACES)
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="the checkout to serve (e.g. an older one)"
+    )
+    args = parser.parse_args()
+    photo = (args.faces / "variants" / "obama-480p.jpg").read_bytes()
+    big = (args.faces / "variants" / "obama-1080p.jpg").read_bytes()
+    with tempfile.TemporaryDirectory() as name:
+        process, url = start(Path(name), args.workers, args.repo)
+        try:
+            with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
+                enroll(client, args.faces)
+            load(url, photo, 1, 3)  # warm-up
+            print(
+                f"{args.workers} worker(s), OMP_NUM_THREADS=1; load average "
+                f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+            )
+            for concurrency in (1, 2, 4):
+                latencies, wall = load(url, photo, concurrency, args.requests)
+                cuts = statistics.quantiles(latencies, n=20)
+                print(
+                    f"  concurrency {concurrency}: p50 {statistics.median(latencies) * 1e3:6.1f} ms"
+                    f"  p95 {cuts[18] * 1e3:6.1f} ms  {len(latencies) / wall:5.1f} check-ins/s"
+                )
+            pids = workers_of(process, args.workers)
+            idle = [memory_mb(pid, "VmRSS") for pid in pids]
+            load(url, big, args.workers, args.workers * 2)  # a 1080p check-in on each worker
+            peak = [memory_mb(pid, "VmHWM") for pid in pids]
+            print(
+                "  memory per worker: idle RSS "
+                + ", ".join(f"{m:.0f}" for m in idle)
+                + " MB; peak after 1080p check-ins "
+                + ", ".join(f"{m:.0f}" for m in peak)
+                + " MB"
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    print(f"  reference: the same 480p photo in-process, no HTTP: {reference_ms(photo, 9):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

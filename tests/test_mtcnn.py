@@ -1,0 +1,73 @@
+"""Rollcall's MTCNN stages (running sums for every resize) find facenet-pytorch's faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from facenet_pytorch.models.utils.detect_face import detect_face
+from PIL import Image
+
+from models.detection import FaceDetector
+from models.image import load_image
+from models.mtcnn import SummedArea, detect_faces
+
+
+def test_area_resize_equals_torch_area_interpolation() -> None:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(97, 131, 3)).astype(np.uint8)
+    area = SummedArea(pixels)
+    full = torch.from_numpy(pixels).permute(2, 0, 1)[None].float()
+    for top, left, bottom, right, size in [
+        (0, 0, 97, 131, (30, 41)),  # a pyramid level: shrink by a non-integer factor
+        (10, 20, 60, 55, (24, 24)),  # a crop, shrunk
+        (5, 7, 21, 19, (48, 48)),  # a crop, enlarged (windows of one pixel, repeated)
+    ]:
+        window = full[:, :, top:bottom, left:right]
+        expected = torch.nn.functional.interpolate(window, size=size, mode="area")[0].numpy()
+        assert np.abs(area.resize(top, left, bottom, right, size) - expected).max() < 1e-3
+
+
+def _photos(faces_dir: Path) -> list[Path]:
+    return sorted((faces_dir / "people").rglob("*.*")) + sorted((faces_dir / "group").glob("*.*"))
+
+
+def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
+    detector = FaceDetector()
+    mtcnn = detector._mtcnn
+    nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+    compared = 0
+    for path in _photos(faces_dir):
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+            continue
+        image = Image.fromarray(load_image(path.read_bytes()).pixels)
+        image.thumbnail((800, 800))  # the detector's own downscale, roughly
+        with torch.inference_mode():
+            [expected], [expected_points] = detect_face(
+                image, 40, *nets, mtcnn.thresholds, mtcnn.factor, "cpu"
+            )
+            boxes, points = detect_faces(np.asarray(image), 40, nets, (0.6, 0.7, 0.7), mtcnn.factor)
+        expected = np.asarray(expected, np.float32).reshape(-1, 5)
+        expected_points = np.asarray(expected_points, np.float32).reshape(-1, 5, 2)
+        confident = expected[:, 4] >= detector.config.min_probability
+        ours = boxes[:, 4] >= detector.config.min_probability
+        assert confident.sum() == ours.sum(), path.name
+        order = np.argsort(-expected[confident, 4])
+        mine = np.argsort(-boxes[ours, 4])
+        assert np.abs(boxes[ours][mine, :4] - expected[confident][order, :4]).max() < 0.5, path
+        assert np.abs(points[ours][mine] - expected_points[confident][order]).max() < 0.5, path
+        assert np.abs(boxes[ours][mine, 4] - expected[confident][order, 4]).max() < 1e-3, path
+        compared += int(ours.sum())
+    assert compared >= 25  # every face of the shared photos, groups included
+
+
+def test_batched_crops_equal_one_by_one_resizes() -> None:
+    rng = np.random.default_rng(4)
+    area = SummedArea(rng.integers(0, 256, size=(80, 90, 3)).astype(np.uint8))
+    tops, lefts = np.array([0, 10, 33]), np.array([0, 5, 70])
+    bottoms, rights = np.array([80, 30, 40]), np.array([90, 60, 90])
+    batched = area.crops(tops, lefts, bottoms, rights, 24)
+    for k in range(3):
+        single = area.resize(tops[k], lefts[k], bottoms[k], rights[k], (24, 24))
+        assert np.abs(batched[k] - single).max() < 1e-4
