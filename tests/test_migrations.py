@@ -24,6 +24,8 @@ TABLES = {
     "api_keys",
     "gallery_state",
     "liveness_challenges",
+    "courses",
+    "course_students",
 }
 
 
