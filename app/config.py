@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     enroll_min_face_size: int = Field(40, gt=0)
     enroll_min_sharpness: float = Field(4.0, ge=0)
     refuse_duplicate_enrollment: bool = False  # else: enroll and warn
+    # Photos (templates) a student may hold; the search scores a student by their best one.
+    # 5: a front, two three-quarter views and two other days' photos; more costs search time
+    # for every check-in and rarely adds a view the others lack.
+    max_photos_per_student: int = Field(5, ge=1, le=50)
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored

@@ -157,6 +157,19 @@ class EnrollmentOut(BaseModel):
     warnings: list[Warning_] = []
 
 
+class PhotoOut(BaseModel):
+    """One of a student's enrolled photos: its template (the photo itself is not served)."""
+
+    id: int
+    student_id: int
+    backbone: str
+    weights_version: str
+    box: list[float]
+    quality: float
+    photo_kept: bool = Field(description="Whether the photo is kept to re-embed from.")
+    created_at: UtcDatetime
+
+
 class CheckinFace(BaseModel):
     decision: Decision
     student: StudentRef | None

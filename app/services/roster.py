@@ -169,7 +169,7 @@ def import_roster(
                 session.rollback()
                 summary.failed.append((row.line, row.external_id, _reason(exc)))
                 continue
-            store_template(context, session, student, face, data)
+            store_template(context, session, student, face, data, replace=True)
             session.commit()
         summary.enrolled.append(row.external_id)
         summary.warnings.extend((row.external_id, w.message) for w in warnings)
