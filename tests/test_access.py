@@ -23,6 +23,8 @@ ENDPOINTS = [
     ("GET", "/api/v1/students/{student}", set(), False),
     ("PATCH", "/api/v1/students/{student}", set(), False),
     ("POST", "/api/v1/students/{student}/photo", set(), True),
+    ("GET", "/api/v1/students/{student}/photos", set(), False),
+    ("GET", "/api/v1/students/{student}/photos/{template}", set(), False),
     ("POST", "/api/v1/students/{student}/verify", {"kiosk"}, True),
     ("POST", "/api/v1/checkins", {"kiosk"}, True),
     ("POST", "/api/v1/checkins/challenge", {"kiosk"}, False),
@@ -35,6 +37,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/keys", set(), False),
     ("GET", "/metrics", {"viewer"}, False),
     ("GET", "/api/v1/me", {"kiosk", "viewer"}, False),
+    ("DELETE", "/api/v1/students/{student}/photos/{template}", set(), False),
     ("DELETE", "/api/v1/students/{student}", set(), False),
     ("DELETE", "/api/v1/keys/{key}", set(), False),
 ]
@@ -95,9 +98,9 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
     )
     ids = {"student": student.json()["id"], "made": []}
     with (faces_dir / PHOTO).open("rb") as photo:
-        service.post(
+        ids["template"] = service.post(
             f"/api/v1/students/{ids['student']}/photo", files={"file": photo}, headers=admin
-        )
+        ).json()["template_id"]
     ids["session"] = service.post(
         "/api/v1/sessions",
         json={"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"},
@@ -136,7 +139,8 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
             m,
             p.replace("{student}", "{student_id}")
             .replace("{session}", "{session_id}")
-            .replace("{key}", "{key_id}"),
+            .replace("{key}", "{key_id}")
+            .replace("{template}", "{template_id}"),
         )
         for m, p, _, _ in ENDPOINTS
     }
