@@ -54,12 +54,29 @@ class Gallery:
         student_ids = np.array([sid for sid, _ in rows], dtype=np.int64)
         self._snapshot = _Snapshot(embeddings, student_ids, len(np.unique(student_ids)))
 
-    def search(self, queries: np.ndarray, exclude_student: int | None = None) -> list[GalleryMatch]:
-        """For each (D,) query embedding, the best and runner-up students by distance."""
+    def students_among(self, restrict_to: np.ndarray) -> int:
+        """How many of these students the gallery holds: the people a restricted search
+        compares with, which its threshold must follow."""
+        return int(np.isin(np.unique(self._snapshot.student_ids), restrict_to).sum())
+
+    def search(
+        self,
+        queries: np.ndarray,
+        exclude_student: int | None = None,
+        restrict_to: np.ndarray | None = None,
+    ) -> list[GalleryMatch]:
+        """For each (D,) query embedding, the best and runner-up students by distance.
+
+        `restrict_to`: search only these students (a course's roster); ids the gallery does
+        not hold are ignored.
+        """
         snapshot = self._snapshot
         embeddings, student_ids = snapshot.embeddings, snapshot.student_ids
         if exclude_student is not None:
             keep = student_ids != exclude_student
+            embeddings, student_ids = embeddings[keep], student_ids[keep]
+        if restrict_to is not None:
+            keep = np.isin(student_ids, restrict_to)
             embeddings, student_ids = embeddings[keep], student_ids[keep]
         if len(queries) == 0:
             return []
