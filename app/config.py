@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     # for every check-in and rarely adds a view the others lack.
     max_photos_per_student: int = Field(5, ge=1, le=50)
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
+    # A check-in for a session of a course whose face is confidently an enrolled student who is
+    # not on the roster answers `not_on_roster` (counted in the report, nobody marked); true
+    # marks them present instead (e.g. a school where students may visit other classes).
+    admit_non_members: bool = False
+    # Check-ins sent with a session's id are taken from this many minutes before its start
+    # (students come in before the bell; 15 covers a break between classes), never after its
+    # end. 0: only while it runs.
+    checkin_early_minutes: int = Field(15, ge=0, le=24 * 60)
+    # A face whose distance is less than this from the threshold (either side) answers
+    # `retry`: look again, nothing marked. 0 turns it off. See RETRY_BAND in
+    # models/identification.py for how the default was chosen.
+    retry_band: float = Field(0.0, ge=0, lt=1)
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no

@@ -13,10 +13,8 @@ def _euclidean(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 def test_a_restricted_search_sees_only_the_roster() -> None:
     gallery = Gallery(2, _euclidean)
-    gallery.load(
-        [(1, np.array([0.0, 0.0])), (2, np.array([1.0, 0.0])), (2, np.array([0.9, 0.0]))]
-        + [(3, np.array([2.0, 0.0]))]
-    )
+    points = {1: [0.0], 2: [1.0, 0.9], 3: [2.0]}
+    gallery.load((sid, np.array([x, 0.0])) for sid, xs in points.items() for x in xs)
     query = np.array([[0.05, 0.0]])
     [whole] = gallery.search(query)
     assert whole.student_id == 1

@@ -205,6 +205,7 @@ def test_csv_export_neutralises_formulas() -> None:
         day=dt.date(2026, 1, 2),
         first_checkin_at=dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC),
         similarity=0.7,
+        late=False,
         checkin_id=3,
     )
     line = attendance_csv([row]).splitlines()[1]

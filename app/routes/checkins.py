@@ -12,6 +12,7 @@ from app.deps import (
     PhotoDep,
     PhotosDep,
     ReadSessionDep,
+    RoleDep,
     SessionDep,
     allow,
 )
@@ -46,6 +47,7 @@ def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
 def check_in(
     context: ContextDep,
     session: SessionDep,
+    role: RoleDep,
     photos: PhotosDep,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
     nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
@@ -53,7 +55,9 @@ def check_in(
     """Check in every face in the photo against the whole gallery; or, with a challenge's
     nonce, a burst of frames (several `file` parts) of one person doing the challenge's
     action: `present` only when the burst shows a live head, else `liveness_failed`."""
-    return checkin.check_in(context, session, photos, session_id, nonce)
+    return checkin.check_in(
+        context, session, photos, session_id, nonce, show_runner_up=role == Role.admin
+    )
 
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, status
+from fastapi.responses import Response
 
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
 from app.schemas import (
@@ -27,7 +30,7 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
     dependencies=[allow()],
-    responses=error_responses(*ANY_BODY),
+    responses=error_responses(*ANY_BODY, 404),
 )
 def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
     created = attendance.create_session(session, body)
@@ -48,7 +51,29 @@ def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     return SessionOut.model_validate(found, from_attributes=True)
 
 
-@router.get("/{session_id}/report", response_model=SessionReport, responses=error_responses(404))
-def session_report(session: ReadSessionDep, session_id: IdPath) -> SessionReport:
-    """Who was present (with first check-in time) and who, among active students, was absent."""
-    return attendance.session_report(session, session_id)
+@router.get(
+    "/{session_id}/report",
+    response_model=SessionReport,
+    responses={
+        **error_responses(404),
+        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"},
+    },
+)
+def session_report(
+    session: ReadSessionDep,
+    session_id: IdPath,
+    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> SessionReport | Response:
+    """Who was present (with first check-in time; late after the grace period), who on the
+    course's roster (a session of no course: among active students) was absent, and how many
+    faces were students not on the roster. `?format=csv` or `Accept: text/csv`: one CSV row
+    per student, status present, late or absent."""
+    report = attendance.session_report(session, session_id)
+    if format == "csv" or (format is None and accept and "text/csv" in accept):
+        return Response(
+            attendance.report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
+        )
+    return report
