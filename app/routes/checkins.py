@@ -56,7 +56,7 @@ def check_in(
     nonce, a burst of frames (several `file` parts) of one person doing the challenge's
     action: `present` only when the burst shows a live head, else `liveness_failed`."""
     return checkin.check_in(
-        context, session, photos, session_id, nonce, show_runner_up=role == Role.admin
+        context, session, photos, session_id, nonce, name_ambiguous=role == Role.admin
     )
 
 

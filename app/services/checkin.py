@@ -108,7 +108,7 @@ def check_in(
     session_id: int | None,
     nonce: str | None = None,
     *,
-    show_runner_up: bool = False,
+    name_ambiguous: bool = False,
 ) -> CheckinOut:
     """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
     frames of one person that must pass the liveness check first."""
@@ -125,7 +125,7 @@ def check_in(
             )
         # Refusals happen before anything is written.
         faces = read_faces(context, photos[0])
-        return _check_in_faces(context, session, faces, session_id, show_runner_up=show_runner_up)
+        return _check_in_faces(context, session, faces, session_id, name_ambiguous=name_ambiguous)
     action = liveness.redeem(session, nonce, dt.datetime.now(dt.UTC))
     judgement = liveness.judge_burst(context, photos, action)
     shown = LivenessOut(
@@ -137,7 +137,7 @@ def check_in(
     if not judgement.result.live:
         return _refuse_as_not_live(context, session, judgement.face, session_id, shown)
     return _check_in_faces(
-        context, session, [judgement.face], session_id, shown, show_runner_up=show_runner_up
+        context, session, [judgement.face], session_id, shown, name_ambiguous=name_ambiguous
     )
 
 
@@ -190,7 +190,7 @@ def _check_in_faces(
     shown: LivenessOut | None = None,
     *,
     frames: list[int] | None = None,
-    show_runner_up: bool = False,
+    name_ambiguous: bool = False,
 ) -> CheckinOut:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now = dt.datetime.now(dt.UTC)
@@ -204,11 +204,9 @@ def _check_in_faces(
     ]
     for answer, count in zip(answers, frames or [1] * len(answers), strict=True):
         answer.frames = count
-    if show_runner_up:
-        for answer, one in zip(answers, found, strict=True):
-            if answer.decision == "ambiguous" and one.match.runner_up_id is not None:
-                other = db.get(Student, one.match.runner_up_id)
-                answer.runner_up = StudentRef.model_validate(other) if other else None
+    for answer, one in zip(answers, found, strict=True):
+        if answer.decision == "ambiguous":
+            _name_both_or_neither(db, answer, one, name_ambiguous)
     db.commit()
     for answer in answers:
         context.metrics.checkins.labels(answer.decision).inc()
@@ -219,6 +217,18 @@ def _check_in_faces(
         faces=answers,
         liveness=shown,
     )
+
+
+def _name_both_or_neither(
+    db: Session, answer: CheckinFace, found: Identification, show: bool
+) -> None:
+    """An admin sees the two students a face could not be told apart from; a kiosk, only
+    that it was ambiguous (naming either would tell a stranger who is enrolled)."""
+    if not show:
+        answer.student = None
+        return
+    other = db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
+    answer.runner_up = StudentRef.model_validate(other) if other else None
 
 
 def _mark(
@@ -287,7 +297,7 @@ def _mark(
             raise  # another integrity problem: not a repeat check-in
         answer.decision = attempt.outcome = "already_present"
         answer.attendance_id = existing.id
-        answer.first_checkin_at = existing.first_checkin_at
+        answer.first_checkin_at = _as_utc(existing.first_checkin_at)
         answer.late = existing.late
     return answer
 
