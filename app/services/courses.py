@@ -136,3 +136,19 @@ def roster_ids(db: Session, course_id: int) -> np.ndarray:
     """The roster's student ids, as the gallery's restricted search takes them."""
     ids = db.scalars(select(CourseStudent.student_id).where(CourseStudent.course_id == course_id))
     return np.array(list(ids), dtype=np.int64)
+
+
+def student_ids_of(db: Session, external_ids: list[str]) -> list[int]:
+    """Students' ids from their external ids; refuses any external id of no student."""
+    found = dict(
+        db.execute(
+            select(Student.external_id, Student.id).where(Student.external_id.in_(external_ids))
+        ).all()
+    )
+    missing = sorted(set(external_ids) - set(found))
+    if missing:
+        raise NotFound(
+            "student_not_found",
+            f"No student with external id {', '.join(missing[:10])}; the roster was not changed.",
+        )
+    return list(found.values())
