@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # A face whose distance is less than this from the threshold (either side) answers
     # `retry`: look again, nothing marked. 0 turns it off. See RETRY_BAND in
     # models/identification.py for how the default was chosen.
+    # Frames a check-in may send (`file` repeated): each person's faces are fused across them.
+    # The kiosk sends 5 (about a second of video); each frame costs a detection.
+    max_burst_frames: int = Field(5, ge=1, le=8)
     retry_band: float = Field(0.0, ge=0, lt=1)
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored

@@ -22,6 +22,7 @@ from app.schemas import (
     VerifyOut,
 )
 from app.services import liveness
+from app.services.burst import burst_faces, fused_face
 from app.services.identify import Identification, SearchScope, identify, scope_for
 from app.services.photos import dominant_face, read_faces
 from app.tables import Attendance, CheckinAttempt, ClassSession, FaceTemplate, Student
@@ -110,8 +111,9 @@ def check_in(
     *,
     name_ambiguous: bool = False,
 ) -> CheckinOut:
-    """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
-    frames of one person that must pass the liveness check first."""
+    """One photo or a burst of frames of one scene (every person in it is checked in once,
+    their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
+    person that must pass the liveness check first."""
     if nonce is None:
         if context.settings.liveness == "challenge":
             raise Unprocessable(
@@ -119,13 +121,16 @@ def check_in(
                 "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
                 "challenge, then send a burst of frames with its nonce.",
             )
-        if len(photos) != 1:
-            raise Unprocessable(
-                "several_files", "Send one photo, or a burst of frames with a challenge nonce."
-            )
         # Refusals happen before anything is written.
-        faces = read_faces(context, photos[0])
-        return _check_in_faces(context, session, faces, session_id, name_ambiguous=name_ambiguous)
+        burst = burst_faces(context, photos)
+        return _check_in_faces(
+            context,
+            session,
+            burst.faces,
+            session_id,
+            frames=burst.frames,
+            name_ambiguous=name_ambiguous,
+        )
     action = liveness.redeem(session, nonce, dt.datetime.now(dt.UTC))
     judgement = liveness.judge_burst(context, photos, action)
     shown = LivenessOut(
@@ -136,8 +141,15 @@ def check_in(
     )
     if not judgement.result.live:
         return _refuse_as_not_live(context, session, judgement.face, session_id, shown)
+    # Live: the burst is one person; their frames' embeddings are fused as any burst's.
     return _check_in_faces(
-        context, session, [judgement.face], session_id, shown, name_ambiguous=name_ambiguous
+        context,
+        session,
+        [fused_face(context, judgement.faces)],
+        session_id,
+        shown,
+        frames=[len(judgement.faces)],
+        name_ambiguous=name_ambiguous,
     )
 
 
