@@ -38,14 +38,15 @@ def group_faces(
     frames: Sequence[Sequence[FrameFace]],
     distance: DistanceFn,
     same_person: float,
-    max_shift: float = 1.0,
+    max_shift: float = 1.5,
 ) -> list[list[tuple[int, int]]]:
     """Tracks of (frame index, face index): one per person seen in the burst.
 
     A face joins the track whose latest face is nearest in embedding, if that is under
     `same_person` (the 1:1 threshold) and the box moved less than `max_shift` box widths
-    (a person at a door moves little in a second); else it starts a track. A track takes at
-    most one face per frame.
+    (a person at a door moves about a face width in a second; people side by side are told
+    apart by their faces anyway); else it starts a track. A track takes at most one face per
+    frame.
     """
     tracks: list[list[tuple[int, int]]] = []
     for frame_index, faces in enumerate(frames):
