@@ -23,6 +23,7 @@ ROSTER = 30
 GALLERY = 500
 ROSTERS = 16  # disjoint rosters of 30 among the 500: 480 members in all
 BANDS = (0.0, 0.02, 0.03, 0.04, 0.05)
+RESOLUTION_BAND = 0.03  # the shipped ROLLCALL_RETRY_BAND
 Lookup = Callable[..., FaceResult | None]
 
 
@@ -79,7 +80,7 @@ def _answers(
         if decision not in ("unknown", "retry"):
             return decision, who
         whole, other = _decide(
-            distances, gallery, rule.identification_threshold(len(gallery.names)), rule, 0.0
+            distances, gallery, rule.identification_threshold(len(gallery.names)), rule, band
         )
         member = other is not None and roster[gallery.names.index(other)]
         return ("not_on_roster", other) if whole == "present" and not member else (decision, who)
@@ -154,7 +155,7 @@ def roster_rows(
                             tallies[kind].append(
                                 (_answers(query, gallery, scope_mask, rule, band), person)
                             )
-                    for probe in stranger_probes[: 2 * ROSTER]:
+                    for probe in stranger_probes:
                         query = probe.single if mode == "single" else probe.burst
                         tallies["stranger"].append(
                             (_answers(query, gallery, scope_mask, rule, band), probe.identity)
@@ -169,7 +170,7 @@ def roster_rows(
 
 
 def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -> dict:
-    """Of the single frames that answered retry in a roster search (band 0.04), what the burst
+    """Of the single frames that answered retry in a roster search, what the burst
     they belong to answered."""
     resolved: dict[str, int] = {}
     for members in rosters:
@@ -179,13 +180,13 @@ def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -
             probe = member_probes.get(gallery.names[m])
             if probe is None:
                 continue
-            if _answers(probe.single, gallery, mask, rule, 0.04)[0] != "retry":
+            if _answers(probe.single, gallery, mask, rule, RESOLUTION_BAND)[0] != "retry":
                 continue
-            decision, who = _answers(probe.burst, gallery, mask, rule, 0.04)
+            decision, who = _answers(probe.burst, gallery, mask, rule, RESOLUTION_BAND)
             key = "right" if decision == "present" and who == probe.identity else decision
             key = "wrong" if decision == "present" and who != probe.identity else key
             resolved[key] = resolved.get(key, 0) + 1
-    return {"retry_resolution": resolved, "band": 0.04}
+    return {"retry_resolution": resolved, "band": RESOLUTION_BAND}
 
 
 def print_rows(rows: list[dict]) -> None:
