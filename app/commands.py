@@ -212,20 +212,17 @@ def courses_create_command(args: argparse.Namespace) -> int:
 def courses_roster_command(args: argparse.Namespace) -> int:
     """Show a roster; with --set, replace it first with these students (by external id)."""
     from app.errors import ServiceError
-    from app.services.courses import find_course, roster, set_roster, student_ids_of
+    from app.services.courses import course_by_code, roster, set_roster, student_ids_of
 
-    with _database().session() as db:
-        course = find_course(db, args.code)
-        if course is None:
-            print(f"error: no course with code {args.code!r}", file=sys.stderr)
-            return 1
-        if args.set is not None:
-            try:
+    try:
+        with _database().session() as db:
+            course = course_by_code(db, args.code)
+            if args.set is not None:
                 set_roster(db, course.id, student_ids_of(db, args.set))
-            except ServiceError as exc:
-                print(f"error: {exc.message}", file=sys.stderr)
-                return 1
-        shown = roster(db, course.id)
+            shown = roster(db, course.id)
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     print(f"{shown.course.code} ({shown.course.name}): {len(shown.students)} students")
     for student in shown.students:
         print(f"  {student.external_id}  {student.name}")
@@ -233,14 +230,15 @@ def courses_roster_command(args: argparse.Namespace) -> int:
 
 
 def courses_delete_command(args: argparse.Namespace) -> int:
-    from app.services.courses import delete_course, find_course
+    from app.errors import ServiceError
+    from app.services.courses import course_by_code, delete_course
 
-    with _database().session() as db:
-        course = find_course(db, args.code)
-        if course is None:
-            print(f"error: no course with code {args.code!r}", file=sys.stderr)
-            return 1
-        delete_course(db, course.id)
+    try:
+        with _database().session() as db:
+            delete_course(db, course_by_code(db, args.code).id)
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     print(f"deleted course {args.code} (its sessions stay, as sessions of no course)")
     return 0
 

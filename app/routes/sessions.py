@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
+from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -56,24 +55,20 @@ def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     response_model=SessionReport,
     responses={
         **error_responses(404),
-        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"},
+        **CSV_OR_JSON,
     },
 )
 def session_report(
     session: ReadSessionDep,
     session_id: IdPath,
-    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
-    accept: Annotated[str | None, Header()] = None,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
 ) -> SessionReport | Response:
     """Who was present (with first check-in time; late after the grace period), who on the
     course's roster (a session of no course: among active students) was absent, and how many
     faces were students not on the roster. `?format=csv` or `Accept: text/csv`: one CSV row
     per student, status present, late or absent."""
     report = attendance.session_report(session, session_id)
-    if format == "csv" or (format is None and accept and "text/csv" in accept):
-        return Response(
-            attendance.report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
-        )
+    if wants_csv(format, accept):
+        return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
     return report

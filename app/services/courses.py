@@ -37,6 +37,13 @@ def find_course(db: Session, code: str) -> Course | None:
     return db.scalar(select(Course).where(Course.code == code))
 
 
+def course_by_code(db: Session, code: str) -> Course:
+    course = find_course(db, code)
+    if course is None:
+        raise NotFound("course_not_found", f"No course with code {code!r}.")
+    return course
+
+
 def _duplicate_code(code: str) -> Conflict:
     return Conflict("duplicate_course_code", f"A course with code {code!r} already exists.")
 
