@@ -25,8 +25,9 @@ def test_faces_are_tracked_by_position_and_embedding() -> None:
     assert tracks == [[(0, 0), (1, 1)], [(0, 1), (1, 0)], [(2, 0)]]
 
 
-def test_fuse_means_and_normalises_only_where_the_backbone_does() -> None:
+def test_fuse_means_and_keeps_the_length_the_backbone_gives() -> None:
     embeddings = np.array([[3.0, 0.0], [0.0, 4.0]])
-    assert np.allclose(fuse(embeddings, l2_normalize=False), [1.5, 2.0])
+    # The mean [1.5, 2] (length 2.5) back at the frames' mean length, 3.5.
+    assert np.allclose(fuse(embeddings, l2_normalize=False), [2.1, 2.8])
     fused = fuse(embeddings, l2_normalize=True)
     assert np.isclose(np.linalg.norm(fused), 1.0) and np.allclose(fused, [0.6, 0.8])
