@@ -10,7 +10,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from app.main import create_app
+from models.embedder import FaceEmbedder
 from models.identification import shipped_rule
+from tests.conftest import ADMIN_KEY, make_settings
 from tests.helpers import enroll_five, post_file
 
 CHECKIN = "/api/v1/checkins"
@@ -221,3 +224,18 @@ def test_ambiguous_names_both_students_to_an_admin_and_neither_to_a_kiosk(
     face = kiosk.json()["faces"][0]
     assert face["decision"] == "ambiguous" and face["student"] is None and face["runner_up"] is None
     assert "O1" not in kiosk.text and "O2" not in kiosk.text
+
+
+def test_a_setting_marks_non_members_present_instead(
+    tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
+) -> None:
+    settings = make_settings(tmp_path, admit_non_members=True)
+    with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
+        ids, course = _course_of_five(client, faces_dir)
+        session = _session(client, "Maths", course_id=course["id"])
+        kit = faces_dir / PEOPLE / "kit_harington" / "kit2.jpg"
+        [face] = post_file(client, CHECKIN, kit, session_id=session["id"]).json()["faces"]
+        assert face["decision"] == "present" and face["student"]["id"] == ids["kit_harington"]
+        report = client.get(f"/api/v1/sessions/{session['id']}/report").json()
+        assert [r["student"]["id"] for r in report["present"]] == [ids["kit_harington"]]
+        assert report["not_on_roster"] == 0
