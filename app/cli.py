@@ -12,6 +12,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 from app.commands import (
+    courses_create_command,
+    courses_delete_command,
+    courses_list_command,
+    courses_roster_command,
     db_upgrade_command,
     export_command,
     import_command,
@@ -136,12 +140,13 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
         "import",
         "enroll a class from a roster CSV and its photos",
         "Enroll every row of ROSTER.csv, a CSV with the header external_id,name,photo (photo: "
-        "a file name inside PHOTOS, a folder or a .zip). Each row is enrolled in its own "
-        "transaction (a failed photo leaves no student behind); rows already enrolled are "
-        "skipped, so re-running is safe. Exits 1 if any row failed, listing each with its "
-        "reason.",
+        "a file name inside PHOTOS, a folder or a .zip) and, optionally, course: the codes of "
+        "the courses the student is on, separated by ';' (a course not there yet is made). "
+        "Each row is enrolled in its own transaction (a failed photo leaves no student "
+        "behind); rows already enrolled are skipped (but still join their courses), so "
+        "re-running is safe. Exits 1 if any row failed, listing each with its reason.",
         "  rollcall import roster.csv photos/\n  rollcall import roster.csv photos.zip\n\n"
-        "roster.csv:\n  external_id,name,photo\n  S001,Ada Lovelace,ada.jpg\n",
+        "roster.csv:\n  external_id,name,photo,course\n  S001,Ada Lovelace,ada.jpg,MATH-1;ART-2\n",
     )
     roster.add_argument("roster", type=Path, metavar="ROSTER.csv", help="external_id,name,photo")
     roster.add_argument("photos", type=Path, metavar="PHOTOS", help="folder or .zip of photos")
@@ -179,6 +184,59 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
     ).set_defaults(handler=reembed_command)
 
 
+def _add_courses(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    courses = add_command(
+        commands,
+        "courses",
+        "courses and their rosters",
+        "List, create and delete courses, and show or set a course's roster (the students a "
+        "check-in for one of its sessions searches). `rollcall import` with a course column "
+        "fills rosters from a CSV.",
+        "  rollcall courses create MATH-1 --name 'Maths, year 1'\n  rollcall courses list\n"
+        "  rollcall courses roster MATH-1 --set S001 S002 S003\n  rollcall courses roster MATH-1\n"
+        "  rollcall courses delete MATH-1\n",
+    )
+    _print_help(courses)
+    course_commands = courses.add_subparsers(dest="courses_command", metavar="COMMAND")
+    add_command(
+        course_commands,
+        "list",
+        "list courses",
+        "Every course: id, code, roster size, name.",
+        "  rollcall courses list\n",
+    ).set_defaults(handler=courses_list_command)
+    create = add_command(
+        course_commands,
+        "create",
+        "create a course",
+        "Create a course with an empty roster; `rollcall courses roster --set` fills it.",
+        "  rollcall courses create MATH-1 --name 'Maths, year 1'\n",
+    )
+    create.add_argument("code", help="the course's unique code, e.g. MATH-1")
+    create.add_argument("--name", help="its name (default: the code)")
+    create.set_defaults(handler=courses_create_command)
+    roster = add_command(
+        course_commands,
+        "roster",
+        "show or set a course's roster",
+        "Print the roster; with --set, first replace it with these students (external ids); "
+        "an unknown id changes nothing.",
+        "  rollcall courses roster MATH-1\n  rollcall courses roster MATH-1 --set S001 S002\n",
+    )
+    roster.add_argument("code", help="the course's code")
+    roster.add_argument("--set", nargs="*", metavar="EXTERNAL_ID", help="the whole new roster")
+    roster.set_defaults(handler=courses_roster_command)
+    delete = add_command(
+        course_commands,
+        "delete",
+        "delete a course and its roster",
+        "Delete a course and its roster; its sessions and attendance stay.",
+        "  rollcall courses delete MATH-1\n",
+    )
+    delete.add_argument("code", help="the course's code")
+    delete.set_defaults(handler=courses_delete_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollcall",
@@ -192,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_and_db(commands)
     _add_keys(commands)
     _add_roster_commands(commands)
+    _add_courses(commands)
     return parser
 
 

@@ -173,8 +173,82 @@ def import_command(args: argparse.Namespace) -> int:
         print(f"  FAILED line {line} {external_id or '(no id)'}: {why}")
     for external_id, message in summary.warnings:
         print(f"  warning {external_id}: {message}")
+    if summary.joined:
+        courses = sorted({code for _, code in summary.joined})
+        print(f"rosters: {len(summary.joined)} places on {', '.join(courses)}")
     context.close()
     return 1 if summary.failed else 0
+
+
+def courses_list_command(args: argparse.Namespace) -> int:
+    from app.services.courses import list_courses
+
+    with _database().read_session() as db:
+        found = list_courses(db)
+    print(f"{'id':>4} {'code':16} {'students':>8} name")
+    for one in found:
+        print(f"{one.course.id:>4} {one.course.code:16} {one.students:>8} {one.course.name}")
+    return 0
+
+
+def courses_create_command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.errors import ServiceError
+    from app.schemas import CourseCreate
+    from app.services.courses import create_course
+
+    try:
+        body = CourseCreate(code=args.code, name=args.name or args.code)
+        with _database().session() as db:
+            made = create_course(db, body)
+    except (ValidationError, ServiceError) as exc:
+        print(f"error: {_problem(exc)}", file=sys.stderr)
+        return 1
+    print(f"created course #{made.course.id} {made.course.code} ({made.course.name})")
+    return 0
+
+
+def courses_roster_command(args: argparse.Namespace) -> int:
+    """Show a roster; with --set, replace it first with these students (by external id)."""
+    from app.errors import ServiceError
+    from app.services.courses import course_by_code, roster, set_roster, student_ids_of
+
+    try:
+        with _database().session() as db:
+            course = course_by_code(db, args.code)
+            if args.set is not None:
+                set_roster(db, course.id, student_ids_of(db, args.set))
+            shown = roster(db, course.id)
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"{shown.course.code} ({shown.course.name}): {len(shown.students)} students")
+    for student in shown.students:
+        print(f"  {student.external_id}  {student.name}")
+    return 0
+
+
+def courses_delete_command(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services.courses import course_by_code, delete_course
+
+    try:
+        with _database().session() as db:
+            delete_course(db, course_by_code(db, args.code).id)
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"deleted course {args.code} (its sessions stay, as sessions of no course)")
+    return 0
+
+
+def _problem(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+    return getattr(exc, "message", str(exc))
 
 
 def export_command(args: argparse.Namespace) -> int:

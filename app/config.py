@@ -55,7 +55,29 @@ class Settings(BaseSettings):
     enroll_min_face_size: int = Field(40, gt=0)
     enroll_min_sharpness: float = Field(4.0, ge=0)
     refuse_duplicate_enrollment: bool = False  # else: enroll and warn
+    # Photos (templates) a student may hold; the search scores a student by their best one.
+    # 5: a front, two three-quarter views and two other days' photos; more costs search time
+    # for every check-in and rarely adds a view the others lack.
+    max_photos_per_student: int = Field(5, ge=1, le=50)
     timezone: str = "UTC"  # IANA name; decides the calendar day of check-ins outside sessions
+    # A check-in for a session of a course whose face is confidently an enrolled student who is
+    # not on the roster answers `not_on_roster` (counted in the report, nobody marked); true
+    # marks them present instead (e.g. a school where students may visit other classes).
+    admit_non_members: bool = False
+    # Check-ins sent with a session's id are taken from this many minutes before its start
+    # (students come in before the bell; 15 covers a break between classes), never after its
+    # end. 0: only while it runs.
+    checkin_early_minutes: int = Field(15, ge=0, le=24 * 60)
+    # Frames a check-in may send (`file` repeated): each person's faces are fused across them.
+    # 5: about a second of a kiosk's video; each frame costs a detection.
+    max_burst_frames: int = Field(5, ge=1, le=8)
+    # A face whose distance is less than this from the threshold (either side) answers
+    # `retry`: look again, nothing marked; 0 turns it off. 0.03 from bench/accuracy.py's roster
+    # rows (rosters of 30 in a gallery of 500, LFW): bursts of 2-4 photos fused mark strangers
+    # 3.6% at 0, 0.25% at 0.03 (right 98.8% -> 94.1%, 4.7% retry); single frames keep no
+    # non-member marked (0.39% -> 0) for 80.3% -> 68.5% right (20.9% retry, which a kiosk's
+    # next frame answers). 0.04 cost more right answers for little more (see the README).
+    retry_band: float = Field(0.03, ge=0, lt=1)
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no

@@ -83,6 +83,9 @@ def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Ro
     return role
 
 
+RoleDep = Annotated[Role, Depends(current_role)]
+
+
 def allow(*roles: Role) -> object:
     """A dependency admitting admin keys and keys of these roles."""
     permitted = {Role.admin, *roles}

@@ -135,9 +135,25 @@ class Gallery:
         self._storage[:count] = embeddings
         self._view = _view(self._storage, count, _squared_norms(embeddings), student_ids)
 
-    def search(self, queries: np.ndarray, exclude_student: int | None = None) -> list[GalleryMatch]:
-        """For each (D,) query embedding, the best and runner-up students by distance."""
+    def students_among(self, restrict_to: np.ndarray) -> int:
+        """How many of these students the gallery holds: the people a restricted search
+        compares with, which its threshold must follow."""
+        return int(np.isin(np.unique(self._view.student_ids), restrict_to).sum())
+
+    def search(
+        self,
+        queries: np.ndarray,
+        exclude_student: int | None = None,
+        restrict_to: np.ndarray | None = None,
+    ) -> list[GalleryMatch]:
+        """For each (D,) query embedding, the best and runner-up students by distance.
+
+        `restrict_to`: search only these students (a course's roster); ids the gallery does
+        not hold are ignored. Only their rows are multiplied: a roster search costs its size.
+        """
         view = self._view
+        if restrict_to is not None:
+            view = _restricted(view, restrict_to)
         queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dimension)
         if len(queries) == 0:
             return []
@@ -180,6 +196,12 @@ class Gallery:
         distances = self._distance(query[None], view.embeddings[candidates])[0]
         nearest = int(distances.argmin())
         return int(view.student_ids[candidates[nearest]]), float(distances[nearest])
+
+
+def _restricted(view: _View, students: np.ndarray) -> _View:
+    """The view of only these students' rows (copied: a roster is small)."""
+    rows = np.flatnonzero(np.isin(view.student_ids, students))
+    return _view(view.embeddings[rows], len(rows), view.squared_norms[rows], view.student_ids[rows])
 
 
 def _squared_norms(embeddings: np.ndarray) -> np.ndarray:

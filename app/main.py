@@ -17,7 +17,17 @@ from app.errors import ServiceError, error_response
 from app.guard import RequestGuard, SecurityHeaders
 from app.observability import Metrics, OneLineStartupFailure, configure_logging, install
 from app.pages import router as pages
-from app.routes import attendance, checkins, health, keys, me, metrics, sessions, students
+from app.routes import (
+    attendance,
+    checkins,
+    courses,
+    health,
+    keys,
+    me,
+    metrics,
+    sessions,
+    students,
+)
 from models.embedder import FaceEmbedder
 
 API_PREFIX = "/api/v1"
@@ -55,6 +65,7 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     for router in (
         students.router,
         checkins.router,
+        courses.router,
         sessions.router,
         attendance.router,
         keys.router,

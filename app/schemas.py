@@ -36,6 +36,13 @@ def _iso_text(value: object) -> object:
     return value
 
 
+def _zoned(value: dt.datetime) -> dt.datetime:
+    # Never silently UTC: 09:00 without a zone is a different instant in every school.
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone, e.g. 2026-11-24T09:00:00+01:00 or ...Z")
+    return value
+
+
 def _within_range(value: dt.datetime) -> dt.datetime:
     problem = f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
     try:
@@ -55,9 +62,22 @@ def _without_nul(value: str) -> str:
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
-RequestDatetime = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_within_range)]
+RequestDatetime = Annotated[
+    dt.datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_zoned),
+    AfterValidator(_within_range),
+]
 Text = Annotated[str, AfterValidator(_without_nul)]  # all text a request may carry
-Decision = Literal["present", "already_present", "unknown", "ambiguous", "liveness_failed"]
+Decision = Literal[
+    "present",
+    "already_present",
+    "unknown",
+    "ambiguous",
+    "retry",
+    "not_on_roster",
+    "liveness_failed",
+]
 LivenessMode = Literal["off", "challenge"]
 
 
@@ -89,25 +109,28 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     return {status: {"model": ErrorResponse, "description": ERRORS[status]} for status in statuses}
 
 
+class PatchBody(BaseModel):
+    """A PATCH body: only the fields sent change; a field sent as null is an error, not
+    "leave as is"."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> PatchBody:
+        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self
+
+
 class StudentCreate(BaseModel):
     external_id: Text = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
     name: Text = Field(min_length=1, max_length=200)
     active: StrictBool = True
 
 
-class StudentUpdate(BaseModel):
-    """Only the fields sent change; sending null is an error, not "leave as is"."""
-
+class StudentUpdate(PatchBody):
     external_id: Text | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
     name: Text | None = Field(None, min_length=1, max_length=200)
     active: StrictBool | None = None
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> StudentUpdate:
-        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
-        if nulls:
-            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
-        return self
 
 
 class StudentRef(BaseModel):
@@ -159,6 +182,19 @@ class EnrollmentOut(BaseModel):
     warnings: list[EnrollmentWarning] = []
 
 
+class PhotoOut(BaseModel):
+    """One of a student's enrolled photos: its template (the photo itself is not served)."""
+
+    id: int
+    student_id: int
+    backbone: str
+    weights_version: str
+    box: list[float]
+    quality: float
+    photo_kept: bool = Field(description="Whether the photo is kept to re-embed from.")
+    created_at: UtcDatetime
+
+
 class CheckinFace(BaseModel):
     decision: Decision
     student: StudentRef | None
@@ -168,10 +204,25 @@ class CheckinFace(BaseModel):
         description="The distance threshold this search used: the stricter, the more people "
         "were searched (ROLLCALL_MAX_FPIR), unless ROLLCALL_THRESHOLD fixes it."
     )
-    candidates: int = Field(description="How many enrolled students were searched.")
+    candidates: int = Field(
+        description="How many enrolled students were searched: a course session's roster, "
+        "else the whole gallery."
+    )
     box: list[float]
     quality: float
-    attendance_id: int | None = None
+    attendance_id: int | None = Field(
+        None, description="present: the row written; already_present: the existing row."
+    )
+    first_checkin_at: UtcDatetime | None = Field(
+        None, description="already_present: when the existing row was written."
+    )
+    late: bool = Field(False, description="After the session's start plus its grace period.")
+    runner_up: StudentRef | None = Field(
+        None,
+        description="ambiguous: the other student the face could be; shown to admin keys only "
+        "(a kiosk learns only that it was ambiguous).",
+    )
+    frames: int = Field(1, description="How many frames of a burst showed this face.")
 
 
 class SessionRef(BaseModel):
@@ -221,6 +272,15 @@ class SessionCreate(BaseModel):
     name: Text = Field(min_length=1, max_length=200)
     starts_at: RequestDatetime
     ends_at: RequestDatetime
+    course_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="A course's session searches its roster only."
+    )
+    grace_minutes: int | None = Field(
+        None,
+        ge=0,
+        le=24 * 60,
+        description="Check-ins later than the start plus this are flagged late; null: never.",
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> SessionCreate:
@@ -232,6 +292,8 @@ class SessionCreate(BaseModel):
 class SessionOut(SessionRef):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
+    course_id: int | None = None
+    grace_minutes: int | None = None
 
 
 class AttendanceOut(BaseModel):
@@ -241,13 +303,58 @@ class AttendanceOut(BaseModel):
     day: dt.date
     first_checkin_at: UtcDatetime
     similarity: float
+    late: bool
     checkin_id: int | None
 
 
 class SessionReport(BaseModel):
     session: SessionOut
-    present: list[AttendanceOut]
-    absent: list[StudentRef]
+    course: CourseRef | None = None
+    present: list[AttendanceOut] = Field(description="Everyone marked present, late or not.")
+    late: list[AttendanceOut] = Field(description="Those present who came after the grace.")
+    absent: list[StudentRef] = Field(
+        description="Roster members (a course's session; else active students) never present."
+    )
+    not_on_roster: int = Field(
+        0, description="Faces recognised as enrolled students not on the course's roster."
+    )
+
+
+class CourseRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+
+
+class CourseOut(CourseRef):
+    students: int = Field(description="How many students the roster holds.")
+    created_at: UtcDatetime
+
+
+CourseCode = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+
+
+class CourseCreate(BaseModel):
+    code: CourseCode
+    name: Text = Field(min_length=1, max_length=200)
+
+
+class CourseUpdate(PatchBody):
+    code: CourseCode | None = None
+    name: Text | None = Field(None, min_length=1, max_length=200)
+
+
+class RosterIn(BaseModel):
+    student_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        max_length=10_000, description="The whole roster: replaces the one stored."
+    )
+
+
+class RosterOut(BaseModel):
+    course: CourseRef
+    students: list[StudentRef]
 
 
 class HealthStatus(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 
 def utcnow() -> dt.datetime:
@@ -85,6 +86,30 @@ class FaceTemplate(Base):
     student: Mapped[Student] = relationship(back_populates="templates")
 
 
+class Course(Base):
+    """A class that meets in sessions; its roster is the students a session's check-in searches."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "MATH-101"
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CourseStudent(Base):
+    """A student on a course's roster; a student may be on many."""
+
+    __tablename__ = "course_students"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class ClassSession(Base):
     __tablename__ = "class_sessions"
 
@@ -92,6 +117,14 @@ class ClassSession(Base):
     name: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # A session of a course searches its roster only; None: the whole gallery.
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id", ondelete="SET NULL", name="fk_class_sessions_course_id"),
+        nullable=True,
+        index=True,
+    )
+    # Check-ins after starts_at + grace are late (still present); None: nobody is late.
+    grace_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -138,6 +171,7 @@ class Attendance(Base):
     day: Mapped[dt.date] = mapped_column(Date)
     first_checkin_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     similarity: Mapped[float] = mapped_column(Float)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     checkin_id: Mapped[int | None] = mapped_column(
         ForeignKey("checkin_attempts.id", ondelete="SET NULL"), nullable=True
     )

@@ -16,6 +16,10 @@ or not. Rows:
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person.
 
+The roster section (bench/rosters.py) checks in as a course's session does: rosters of 30
+inside a gallery of 500, one frame or a burst of the person's other photos fused, at several
+retry bands (ROLLCALL_RETRY_BAND's evidence).
+
 The enrollment gate section degrades the enrolled photo of 200 gallery people (downscaled,
 blurred) and shows, by face size and sharpness, how often the check-ins of that person are
 still right: the gate should refuse only what would fail.
@@ -35,6 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import rosters
 from bench.lfw import (
     DlibPipeline,
     EmbeddingCache,
@@ -44,6 +49,7 @@ from bench.lfw import (
     embed_all,
     lfw_protocol,
 )
+from models.backbones import get_backbone
 from models.evaluation.metrics import roc_auc
 from models.identification import DecisionRule, decide, shipped_rule
 
@@ -331,6 +337,7 @@ def main() -> int:
     parser.add_argument("--no-gate", action="store_true", help="skip the enrollment-gate study")
     parser.add_argument("--gate-face-size", type=float, default=40, help="gate to compare (px)")
     parser.add_argument("--gate-sharpness", type=float, default=4, help="gate to compare")
+    parser.add_argument("--no-rosters", action="store_true", help="skip the roster/burst rows")
     args = parser.parse_args()
 
     protocol = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers)
@@ -346,10 +353,16 @@ def main() -> int:
             for v in GATE_VARIANTS
         }
 
+    # Strangers who come in bursts: people with 3+ photos outside the gallery of 500.
+    everyone = lfw_protocol(args.lfw, args.seed, 10**6, 0).gallery
+    burst_strangers = [p for p in everyone[rosters.GALLERY :] if len(protocol.photos[p]) >= 3]
+    burst_strangers = burst_strangers[:100] if not args.no_rosters else []
+    roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}
+
     lookups = {}
     for pipeline in (DlibPipeline(), RollcallPipeline()):
         cache = EmbeddingCache(args.cache, pipeline.cache_key)
-        extra = gate_jobs if pipeline.name == "rollcall" else set()
+        extra = gate_jobs | roster_jobs if pipeline.name == "rollcall" else set()
         lookups[pipeline.name] = embed_all(pipeline, cache, jobs | extra, protocol.root, "LFW")
 
     rule = shipped_rule()
@@ -365,6 +378,12 @@ def main() -> int:
         rows = gate_study(protocol, lookups["rollcall"], rule, args.probes)
         report["gate"] = gate_summary(rows, args.gate_face_size, args.gate_sharpness)
     print_report(report)
+    if not args.no_rosters and max(args.galleries) >= rosters.GALLERY:
+        l2 = get_backbone("dlib-resnet").l2_normalize
+        rows = rosters.roster_rows(protocol, lookups["rollcall"], lookups["rollcall"],
+                                   burst_strangers, rule, args.probes, l2)  # fmt: skip
+        report["rosters"] = rows
+        rosters.print_rows(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwrote {args.json}")

@@ -10,18 +10,25 @@ from models.thresholds import FarCurve
 # A check-in whose runner-up student is closer than this to the best one is "ambiguous".
 DEFAULT_AMBIGUITY_MARGIN = 0.04
 
-IdentificationDecision = Literal["present", "unknown", "ambiguous"]
+IdentificationDecision = Literal["present", "unknown", "ambiguous", "retry"]
 
 
 def decide(
-    best_distance: float, runner_up_distance: float, threshold: float, margin: float
+    best_distance: float,
+    runner_up_distance: float,
+    threshold: float,
+    margin: float,
+    retry_band: float = 0.0,
 ) -> IdentificationDecision:
-    """present, unknown or ambiguous for a face's nearest and runner-up enrolled students.
+    """present, unknown, ambiguous or retry for a face's nearest and runner-up students.
 
     A face is unknown unless its best distance is strictly below the threshold (an empty
     gallery's best distance is inf); it is ambiguous when the runner-up student (inf: none) is
-    less than `margin` farther than the best one.
+    less than `margin` farther than the best one. With a `retry_band`, a best distance less
+    than the band from the threshold (either side) is "retry": too close to call, look again.
     """
+    if abs(best_distance - threshold) < retry_band:
+        return "retry"
     if best_distance >= threshold:
         return "unknown"
     if runner_up_distance - best_distance < margin:

@@ -23,9 +23,17 @@ ENDPOINTS = [
     ("GET", "/api/v1/students/{student}", set(), False),
     ("PATCH", "/api/v1/students/{student}", set(), False),
     ("POST", "/api/v1/students/{student}/photo", set(), True),
+    ("GET", "/api/v1/students/{student}/photos", set(), False),
+    ("GET", "/api/v1/students/{student}/photos/{template}", set(), False),
     ("POST", "/api/v1/students/{student}/verify", {"kiosk"}, True),
     ("POST", "/api/v1/checkins", {"kiosk"}, True),
     ("POST", "/api/v1/checkins/challenge", {"kiosk"}, False),
+    ("POST", "/api/v1/courses", set(), False),
+    ("GET", "/api/v1/courses", {"viewer"}, False),
+    ("GET", "/api/v1/courses/{course}", {"viewer"}, False),
+    ("PATCH", "/api/v1/courses/{course}", set(), False),
+    ("PUT", "/api/v1/courses/{course}/students", set(), False),
+    ("GET", "/api/v1/courses/{course}/students", {"viewer"}, False),
     ("POST", "/api/v1/sessions", set(), False),
     ("GET", "/api/v1/sessions", {"viewer"}, False),
     ("GET", "/api/v1/sessions/{session}", {"viewer"}, False),
@@ -35,8 +43,10 @@ ENDPOINTS = [
     ("GET", "/api/v1/keys", set(), False),
     ("GET", "/metrics", {"viewer"}, False),
     ("GET", "/api/v1/me", {"kiosk", "viewer"}, False),
+    ("DELETE", "/api/v1/students/{student}/photos/{template}", set(), False),
     ("DELETE", "/api/v1/students/{student}", set(), False),
     ("DELETE", "/api/v1/keys/{key}", set(), False),
+    ("DELETE", "/api/v1/courses/{course}", set(), False),
 ]
 
 
@@ -74,6 +84,11 @@ def _call(
     elif method == "POST" and url.endswith("/students"):
         kwargs["json"] = {"external_id": f"S-{len(ids['made'])}", "name": "Someone"}
         ids["made"].append(1)
+    elif method == "POST" and url.endswith("/courses"):
+        kwargs["json"] = {"code": f"C-{len(ids['made'])}", "name": "Art"}
+        ids["made"].append(1)
+    elif method == "PUT":
+        kwargs["json"] = {"student_ids": []}
     elif method == "POST" and url.endswith("/sessions"):
         kwargs["json"] = {
             "name": "Art",
@@ -95,9 +110,12 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
     )
     ids = {"student": student.json()["id"], "made": []}
     with (faces_dir / PHOTO).open("rb") as photo:
-        service.post(
+        ids["template"] = service.post(
             f"/api/v1/students/{ids['student']}/photo", files={"file": photo}, headers=admin
-        )
+        ).json()["template_id"]
+    ids["course"] = service.post(
+        "/api/v1/courses", json={"code": "ART", "name": "Art"}, headers=admin
+    ).json()["id"]
     ids["session"] = service.post(
         "/api/v1/sessions",
         json={"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"},
@@ -136,7 +154,9 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
             m,
             p.replace("{student}", "{student_id}")
             .replace("{session}", "{session_id}")
-            .replace("{key}", "{key_id}"),
+            .replace("{key}", "{key_id}")
+            .replace("{template}", "{template_id}")
+            .replace("{course}", "{course_id}"),
         )
         for m, p, _, _ in ENDPOINTS
     }

@@ -95,19 +95,27 @@ def test_attendance_day_with_the_shared_photos(
 
 def test_checkin_in_a_session_and_its_report(client: TestClient, faces_dir: Path) -> None:
     ids = enroll_five(client, faces_dir)
+    # The same people checked in outside any session make separate (day) rows.
+    photo = faces_dir / "group" / "kit_with_rose.jpg"
+    outside = post_file(client, CHECKIN, photo).json()
+    assert outside["session"] is None
+    assert sorted(f["decision"] for f in outside["faces"]) == ["present", "present"]
+
+    paris = dt.timezone(dt.timedelta(hours=1))
+    start = dt.datetime.now(paris).replace(microsecond=0) - dt.timedelta(minutes=5)
     created = client.post(
         "/api/v1/sessions",
         json={
             "name": "Maths 101",
-            "starts_at": "2020-01-01T09:00:00+01:00",
-            "ends_at": "2020-01-01T10:00:00+01:00",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
         },
     )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
-    assert created.json()["starts_at"].startswith("2020-01-01T08:00:00")  # stored as UTC
+    stored = dt.datetime.fromisoformat(created.json()["starts_at"])
+    assert stored == start and stored.utcoffset() == dt.timedelta(0)  # stored as UTC
 
-    photo = faces_dir / "group" / "kit_with_rose.jpg"
     first = post_file(client, CHECKIN, photo, session_id=session_id).json()
     assert first["session"] == {"id": session_id, "name": "Maths 101"}
     assert sorted(f["decision"] for f in first["faces"]) == ["present", "present"]
@@ -124,10 +132,6 @@ def test_checkin_in_a_session_and_its_report(client: TestClient, faces_dir: Path
         "joe_biden",
         "alex_lacamoire",
     }
-    # The same people checked in outside the session make separate (day) rows.
-    outside = post_file(client, CHECKIN, photo).json()
-    assert outside["session"] is None
-    assert sorted(f["decision"] for f in outside["faces"]) == ["present", "present"]
     assert len(client.get("/api/v1/attendance", params={"session_id": session_id}).json()) == 2
     assert len(client.get("/api/v1/attendance").json()) == 4
     kit = client.get("/api/v1/attendance", params={"student_id": ids["kit_harington"]}).json()

@@ -22,6 +22,11 @@ COMMANDS = [
     ["import"],
     ["export"],
     ["reembed"],
+    ["courses"],
+    ["courses", "list"],
+    ["courses", "create"],
+    ["courses", "roster"],
+    ["courses", "delete"],
 ]
 
 

@@ -25,6 +25,8 @@ TABLES = {
     "gallery_state",
     "gallery_changes",
     "liveness_challenges",
+    "courses",
+    "course_students",
 }
 
 

@@ -87,7 +87,12 @@ def test_enroll_re_enroll_and_delete_with_templates(
     assert len(body["box"]) == 4 and body["probability"] > 0.95
     second = post_file(client, url, faces_dir / "people" / "kit_harington" / "kit2.jpg")
     assert second.status_code == 200
-    assert _count(settings, "face_templates") == 1  # re-enrolling replaced the template
+    assert _count(settings, "face_templates") == 2  # a second photo adds a template
+    replaced = post_file(
+        client, f"{url}?replace=true", faces_dir / "people" / "kit_harington" / "kit3.jpg"
+    )
+    assert replaced.status_code == 200
+    assert _count(settings, "face_templates") == 1  # ?replace=true replaced both
     assert client.get(f"{STUDENTS}/{student['id']}").json()["enrolled"] is True
     assert client.get("/health").json()["gallery_templates"] == 1
 
@@ -200,6 +205,7 @@ def test_csv_export_neutralises_formulas() -> None:
         day=dt.date(2026, 1, 2),
         first_checkin_at=dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC),
         similarity=0.7,
+        late=False,
         checkin_id=3,
     )
     line = attendance_csv([row]).splitlines()[1]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.deps import IdQuery, ReadSessionDep, allow
+from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
 from app.schemas import ANY_KEYED, AttendanceOut, error_responses
 from app.services import attendance
 from app.services.keys import Role
@@ -22,7 +22,7 @@ router = APIRouter(
 @router.get(
     "",
     response_model=list[AttendanceOut],
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"}},
+    responses=CSV_OR_JSON,
 )
 def list_attendance(
     session: ReadSessionDep,
@@ -31,8 +31,8 @@ def list_attendance(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     student_id: IdQuery = None,
-    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
-    accept: Annotated[str | None, Header()] = None,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
 ) -> list[AttendanceOut] | Response:
     """Attendance rows; `?format=csv` or `Accept: text/csv` exports the same rows as CSV."""
     rows = attendance.list_attendance(
@@ -43,10 +43,6 @@ def list_attendance(
         date_to=date_to,
         student_id=student_id,
     )
-    if format == "csv" or (format is None and accept and "text/csv" in accept):
-        return Response(
-            attendance.attendance_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="attendance.csv"'},
-        )
+    if wants_csv(format, accept):
+        return csv_response(attendance.attendance_csv(rows), "attendance.csv")
     return rows

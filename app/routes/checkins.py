@@ -12,6 +12,7 @@ from app.deps import (
     PhotoDep,
     PhotosDep,
     ReadSessionDep,
+    RoleDep,
     SessionDep,
     allow,
 )
@@ -25,7 +26,8 @@ router = APIRouter(
 PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or student
 
 
-# With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired.
+# With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired; any
+# check-in: 409 session_not_started, session_ended or ambiguous_session (the timetable).
 CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
 
 
@@ -46,14 +48,22 @@ def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
 def check_in(
     context: ContextDep,
     session: SessionDep,
+    role: RoleDep,
     photos: PhotosDep,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
     nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
 ) -> CheckinOut:
-    """Check in every face in the photo against the whole gallery; or, with a challenge's
-    nonce, a burst of frames (several `file` parts) of one person doing the challenge's
-    action: `present` only when the burst shows a live head, else `liveness_failed`."""
-    return checkin.check_in(context, session, photos, session_id, nonce)
+    """Check in every face in the photo, or in a burst of frames of one scene (`file`
+    repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
+    answered once). A session of a course searches its roster only (`not_on_roster`: an
+    enrolled student who is not on it); else the whole gallery. A face too near the threshold
+    answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
+    or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
+    With a challenge's nonce, the frames are of one person doing the challenge's action:
+    `present` only when the burst shows a live head, else `liveness_failed`."""
+    return checkin.check_in(
+        context, session, photos, session_id, nonce, name_ambiguous=role == Role.admin
+    )
 
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)

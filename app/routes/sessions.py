@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from fastapi.responses import Response
 
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
+from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -27,7 +29,7 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
     dependencies=[allow()],
-    responses=error_responses(*ANY_BODY),
+    responses=error_responses(*ANY_BODY, 404),
 )
 def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
     created = attendance.create_session(session, body)
@@ -48,7 +50,25 @@ def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     return SessionOut.model_validate(found, from_attributes=True)
 
 
-@router.get("/{session_id}/report", response_model=SessionReport, responses=error_responses(404))
-def session_report(session: ReadSessionDep, session_id: IdPath) -> SessionReport:
-    """Who was present (with first check-in time) and who, among active students, was absent."""
-    return attendance.session_report(session, session_id)
+@router.get(
+    "/{session_id}/report",
+    response_model=SessionReport,
+    responses={
+        **error_responses(404),
+        **CSV_OR_JSON,
+    },
+)
+def session_report(
+    session: ReadSessionDep,
+    session_id: IdPath,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
+) -> SessionReport | Response:
+    """Who was present (with first check-in time; late after the grace period), who on the
+    course's roster (a session of no course: among active students) was absent, and how many
+    faces were students not on the roster. `?format=csv` or `Accept: text/csv`: one CSV row
+    per student, status present, late or absent."""
+    report = attendance.session_report(session, session_id)
+    if wants_csv(format, accept):
+        return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
+    return report

@@ -9,6 +9,7 @@ from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
     EnrollmentOut,
+    PhotoOut,
     StudentCreate,
     StudentOut,
     StudentPage,
@@ -17,6 +18,7 @@ from app.schemas import (
     error_responses,
 )
 from app.services import enrollment, students
+from app.tables import FaceTemplate
 
 router = APIRouter(
     prefix="/students",
@@ -70,10 +72,54 @@ def delete_student(session: SessionDep, student_id: IdPath) -> None:
 @router.post(
     "/{student_id}/photo",
     response_model=EnrollmentOut,
-    responses=error_responses(*ANY_BODY, 404),
+    responses=error_responses(*ANY_BODY, 404, 409),
 )
 def enroll_photo(
-    context: ContextDep, session: SessionDep, student_id: IdPath, photo: PhotoDep
+    context: ContextDep,
+    session: SessionDep,
+    student_id: IdPath,
+    photo: PhotoDep,
+    replace: Annotated[
+        bool, Query(description="replace all the student's photos instead of adding one")
+    ] = False,
 ) -> EnrollmentOut:
-    """Detect the face in the photo, embed it and store it as the student's template."""
-    return enrollment.enroll_photo(context, session, student_id, photo)
+    """Detect the face in the photo, embed it and add it to the student's templates (at most
+    ROLLCALL_MAX_PHOTOS_PER_STUDENT, else 409 too_many_photos). One photo is enough; more
+    improve recognition: a check-in scores a student by their closest photo."""
+    return enrollment.enroll_photo(context, session, student_id, photo, replace=replace)
+
+
+def _photo_out(template: FaceTemplate) -> PhotoOut:
+    return PhotoOut(
+        id=template.id,
+        student_id=template.student_id,
+        backbone=template.backbone,
+        weights_version=template.weights_version,
+        box=[round(float(v), 1) for v in template.box],
+        quality=template.quality,
+        photo_kept=template.photo is not None,
+        created_at=template.created_at,
+    )
+
+
+@router.get("/{student_id}/photos", response_model=list[PhotoOut], responses=error_responses(404))
+def list_photos(session: ReadSessionDep, student_id: IdPath) -> list[PhotoOut]:
+    return [_photo_out(t) for t in enrollment.list_templates(session, student_id)]
+
+
+@router.get(
+    "/{student_id}/photos/{template_id}",
+    response_model=PhotoOut,
+    responses=error_responses(404),
+)
+def get_photo(session: ReadSessionDep, student_id: IdPath, template_id: IdPath) -> PhotoOut:
+    return _photo_out(enrollment.get_template(session, student_id, template_id))
+
+
+@router.delete(
+    "/{student_id}/photos/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(404),
+)
+def delete_photo(session: SessionDep, student_id: IdPath, template_id: IdPath) -> None:
+    enrollment.delete_template(session, student_id, template_id)

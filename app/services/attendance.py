@@ -6,19 +6,21 @@ import csv
 import datetime as dt
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.errors import NotFound, Unprocessable
 from app.schemas import (
     AttendanceOut,
+    CourseRef,
     SessionCreate,
     SessionOut,
     SessionRef,
     SessionReport,
     StudentRef,
 )
-from app.tables import Attendance, ClassSession, Student
+from app.services.courses import get_course
+from app.tables import Attendance, CheckinAttempt, ClassSession, CourseStudent, Student
 
 CSV_COLUMNS = [
     "attendance_id",
@@ -30,12 +32,21 @@ CSV_COLUMNS = [
     "day",
     "first_checkin_at",
     "similarity",
+    "late",
     "checkin_id",
 ]
 
 
 def create_session(session: Session, body: SessionCreate) -> ClassSession:
-    class_session = ClassSession(name=body.name, starts_at=body.starts_at, ends_at=body.ends_at)
+    if body.course_id is not None:
+        get_course(session, body.course_id)
+    class_session = ClassSession(
+        name=body.name,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        course_id=body.course_id,
+        grace_minutes=body.grace_minutes,
+    )
     session.add(class_session)
     session.commit()
     return class_session
@@ -60,6 +71,7 @@ def _attendance_out(row: Attendance) -> AttendanceOut:
         day=row.day,
         first_checkin_at=row.first_checkin_at,
         similarity=row.similarity,
+        late=row.late,
         checkin_id=row.checkin_id,
     )
 
@@ -134,6 +146,7 @@ def attendance_csv(rows: list[AttendanceOut]) -> str:
                 row.day.isoformat(),
                 row.first_checkin_at.isoformat(),
                 f"{row.similarity:.4f}",
+                "yes" if row.late else "no",
                 row.checkin_id or "",
             ]
         )
@@ -141,18 +154,54 @@ def attendance_csv(rows: list[AttendanceOut]) -> str:
 
 
 def session_report(session: Session, session_id: int) -> SessionReport:
+    """Present (late ones also listed apart), absent: the roster's active members never
+    present (a session of no course: every active student), and faces that were enrolled
+    students not on the roster."""
     class_session = get_session(session, session_id)
     present = list_attendance(session, session_id=session_id)
     present_ids = {row.student.id for row in present}
+    expected = select(Student).where(Student.active).order_by(Student.external_id)
+    course = None
+    if class_session.course_id is not None:
+        course = get_course(session, class_session.course_id)
+        expected = expected.join(CourseStudent, CourseStudent.student_id == Student.id).where(
+            CourseStudent.course_id == course.id
+        )
     absent = [
         StudentRef.model_validate(student)
-        for student in session.scalars(
-            select(Student).where(Student.active).order_by(Student.external_id)
-        )
+        for student in session.scalars(expected)
         if student.id not in present_ids
     ]
+    not_on_roster = session.scalar(
+        select(func.count()).where(
+            CheckinAttempt.session_id == session_id, CheckinAttempt.outcome == "not_on_roster"
+        )
+    )
     return SessionReport(
         session=SessionOut.model_validate(class_session, from_attributes=True),
+        course=CourseRef.model_validate(course) if course else None,
         present=present,
+        late=[row for row in present if row.late],
         absent=absent,
+        not_on_roster=not_on_roster or 0,
     )
+
+
+REPORT_COLUMNS = ["status", "student_id", "external_id", "name", "first_checkin_at", "similarity"]
+
+
+def report_csv(report: SessionReport) -> str:
+    """The report as one row per expected or present student: present, late or absent."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    for row in report.present:
+        student = row.student
+        status = "late" if row.late else "present"
+        cells = [status, student.id, student.external_id, student.name]
+        cells += [row.first_checkin_at.isoformat(), f"{row.similarity:.4f}"]
+        writer.writerow(_cell(value) for value in cells)
+    for student in report.absent:
+        cells = ["absent", student.id, student.external_id, student.name, "", ""]
+        writer.writerow(_cell(value) for value in cells)
+    return out.getvalue()

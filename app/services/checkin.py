@@ -11,9 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import NotFound, Unprocessable
-from app.gallery import GalleryMatch
-from app.observability import current_timer
+from app.errors import Conflict, NotFound, Unprocessable
 from app.schemas import (
     CheckinFace,
     CheckinOut,
@@ -24,6 +22,8 @@ from app.schemas import (
     VerifyOut,
 )
 from app.services import liveness
+from app.services.burst import burst_faces, fused_face
+from app.services.identify import Identification, SearchScope, identify, scope_for
 from app.services.photos import dominant_face, read_faces
 from app.tables import (
     Attendance,
@@ -34,7 +34,6 @@ from app.tables import (
     embedding_from_bytes,
 )
 from models.embedder import Face
-from models.identification import decide
 
 
 def similarity(distance: float, threshold: float) -> float:
@@ -42,30 +41,71 @@ def similarity(distance: float, threshold: float) -> float:
     return round(float(np.clip(1.0 - distance / (2.0 * threshold), 0.0, 1.0)), 4)
 
 
-def _session_for(session: Session, session_id: int | None, now: dt.datetime) -> ClassSession | None:
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value  # SQLite: naive
+
+
+def _session_for(
+    context: ServiceContext, db: Session, session_id: int | None, now: dt.datetime
+) -> ClassSession | None:
+    """The session a check-in counts for: the one named, if it is open now; else the one in
+    progress; else none (the calendar day). Refusals come before anything is written."""
     if session_id is not None:
-        class_session = session.get(ClassSession, session_id, with_for_update={"key_share": True})
+        class_session = db.get(ClassSession, session_id, with_for_update={"key_share": True})
         if class_session is None:
             raise NotFound("session_not_found", f"No class session with id {session_id}.")
+        _refuse_closed(context, class_session, now)
         return class_session
-    # Outside an explicit session: the session in progress, else the calendar day.
-    return session.scalars(
-        select(ClassSession)
-        .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
-        .order_by(ClassSession.starts_at.desc())
-        .limit(1)
-        .with_for_update(key_share=True)
-    ).first()
-
-
-def _attendance_exists(session: Session, student_id: int, period: str) -> bool:
-    return (
-        session.scalar(
-            select(Attendance.id).where(
-                Attendance.student_id == student_id, Attendance.period == period
-            )
+    running = list(
+        db.scalars(
+            select(ClassSession)
+            .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
+            .order_by(ClassSession.starts_at.desc(), ClassSession.id)
+            .limit(3)
+            .with_for_update(key_share=True)
         )
-        is not None
+    )
+    if len(running) > 1:
+        names = ", ".join(f"{s.id} ({s.name})" for s in running[:2])
+        raise Conflict(
+            "ambiguous_session",
+            f"Several class sessions are in progress ({names}); send the session_id of the "
+            "one to check in to.",
+            session_ids=[s.id for s in running],
+        )
+    return running[0] if running else None
+
+
+def _refuse_closed(context: ServiceContext, class_session: ClassSession, now: dt.datetime) -> None:
+    early = context.settings.checkin_early_minutes
+    starts, ends = _as_utc(class_session.starts_at), _as_utc(class_session.ends_at)
+    opens = starts - dt.timedelta(minutes=early)
+    if now < opens:
+        raise Conflict(
+            "session_not_started",
+            f"Class session {class_session.id} starts at {starts:%Y-%m-%d %H:%M} UTC; "
+            f"check-ins open {early} minutes before.",
+            starts_at=starts.isoformat(),
+            opens_at=opens.isoformat(),
+        )
+    if now > ends:
+        raise Conflict(
+            "session_ended",
+            f"Class session {class_session.id} ended at {ends:%Y-%m-%d %H:%M} UTC.",
+            ends_at=ends.isoformat(),
+        )
+
+
+def _is_late(class_session: ClassSession | None, now: dt.datetime) -> bool:
+    if class_session is None or class_session.grace_minutes is None:
+        return False
+    grace = dt.timedelta(minutes=class_session.grace_minutes)
+    return now > _as_utc(class_session.starts_at) + grace
+
+
+def _existing_attendance(db: Session, student_id: int, period: str) -> Attendance | None:
+    return db.scalar(
+        select(Attendance).where(Attendance.student_id == student_id, Attendance.period == period)
     )
 
 
@@ -75,9 +115,12 @@ def check_in(
     photos: list[bytes],
     session_id: int | None,
     nonce: str | None = None,
+    *,
+    name_ambiguous: bool = False,
 ) -> CheckinOut:
-    """One photo (every face in it is checked in), or, with a challenge's nonce, a burst of
-    frames of one person that must pass the liveness check first."""
+    """One photo or a burst of frames of one scene (every person in it is checked in once,
+    their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
+    person that must pass the liveness check first."""
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
     if nonce is None:
@@ -87,12 +130,16 @@ def check_in(
                 "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
                 "challenge, then send a burst of frames with its nonce.",
             )
-        if len(photos) != 1:
-            raise Unprocessable(
-                "several_files", "Send one photo, or a burst of frames with a challenge nonce."
-            )
         # Refusals happen before anything is written.
-        return _check_in_faces(context, session, read_faces(context, photos[0]), session_id)
+        burst = burst_faces(context, photos)
+        return _check_in_faces(
+            context,
+            session,
+            burst.faces,
+            session_id,
+            frames=burst.frames,
+            name_ambiguous=name_ambiguous,
+        )
     action = liveness.redeem(session, nonce, dt.datetime.now(dt.UTC))
     judgement = liveness.judge_burst(context, photos, action)
     shown = LivenessOut(
@@ -103,7 +150,16 @@ def check_in(
     )
     if not judgement.result.live:
         return _refuse_as_not_live(context, session, judgement.face, session_id, shown)
-    return _check_in_faces(context, session, [judgement.face], session_id, shown)
+    # Live: the burst is one person; their frames' embeddings are fused as any burst's.
+    return _check_in_faces(
+        context,
+        session,
+        [fused_face(context, judgement.faces)],
+        session_id,
+        shown,
+        frames=[len(judgement.faces)],
+        name_ambiguous=name_ambiguous,
+    )
 
 
 def _refuse_as_not_live(
@@ -116,7 +172,7 @@ def _refuse_as_not_live(
     """Log the attempt as `liveness_failed`; nobody is marked."""
     now = dt.datetime.now(dt.UTC)
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
-    class_session = _session_for(session, session_id, now)
+    class_session = _session_for(context, session, session_id, now)
     session.add(
         CheckinAttempt(
             created_at=now,
@@ -149,85 +205,30 @@ def _refuse_as_not_live(
 
 def _check_in_faces(
     context: ServiceContext,
-    session: Session,
+    db: Session,
     faces: list[Face],
     session_id: int | None,
     shown: LivenessOut | None = None,
+    *,
+    frames: list[int] | None = None,
+    name_ambiguous: bool = False,
 ) -> CheckinOut:
+    """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now = dt.datetime.now(dt.UTC)
     day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
-    class_session = _session_for(session, session_id, now)
-    period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
-    # Read once: the answer's threshold and candidate count must describe the same gallery.
-    candidates = context.gallery.student_count
-    threshold = context.rule.identification_threshold(candidates)
-    with current_timer().stage("search"):
-        matches = context.gallery.search(np.stack([face.embedding for face in faces]))
-
-    answers: list[CheckinFace] = []
-    for face, match in zip(faces, matches, strict=True):
-        # A student deleted or deactivated since the gallery was loaded is nobody to mark
-        # present. FOR KEY SHARE (PostgreSQL) keeps them from being deleted until we commit.
-        student = (
-            session.get(Student, match.student_id, with_for_update={"key_share": True})
-            if match.student_id
-            else None
-        )
-        if match.student_id is not None and (student is None or not student.active):
-            student = None
-            match = GalleryMatch(None, float("inf"), None, float("inf"))
-        decision: Decision = decide(
-            match.distance, match.runner_up_distance, threshold, context.rule.margin
-        )
-        known = student is not None
-        score = similarity(match.distance, threshold) if known else None
-        attempt = CheckinAttempt(
-            created_at=now,
-            session_id=class_session.id if class_session else None,
-            outcome=decision,
-            best_student_id=match.student_id,
-            distance=round(match.distance, 6) if known else None,
-            similarity=score,
-            box=[float(v) for v in face.box],
-        )
-        session.add(attempt)
-        session.flush()
-        attendance_id = None
-        if decision == "present":
-            row = Attendance(
-                student_id=match.student_id,
-                session_id=class_session.id if class_session else None,
-                period=period,
-                day=day,
-                first_checkin_at=now,
-                similarity=score,
-                checkin_id=attempt.id,
-            )
-            try:
-                # The unique (student, period) constraint decides races between kiosks.
-                with session.begin_nested():
-                    session.add(row)
-                attendance_id = row.id
-            except IntegrityError:
-                if not _attendance_exists(session, row.student_id, period):
-                    raise  # another integrity problem: not a repeat check-in
-                decision = attempt.outcome = "already_present"
-        answers.append(
-            CheckinFace(
-                decision=decision,
-                student=StudentRef.model_validate(student)
-                if student and decision != "unknown"
-                else None,
-                similarity=score,
-                distance=round(match.distance, 4) if known else None,
-                threshold=threshold,
-                candidates=candidates,
-                box=[round(float(v), 1) for v in face.box],
-                quality=face.quality.score,
-                attendance_id=attendance_id,
-            )
-        )
-    session.commit()
+    class_session = _session_for(context, db, session_id, now)
+    scope = scope_for(context, db, class_session)
+    found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
+    answers = [
+        _mark(context, db, face, one, scope, class_session, day, now)
+        for face, one in zip(faces, found, strict=True)
+    ]
+    for answer, count in zip(answers, frames or [1] * len(answers), strict=True):
+        answer.frames = count
+    for answer, one in zip(answers, found, strict=True):
+        if answer.decision == "ambiguous":
+            _name_both_or_neither(db, answer, one, name_ambiguous)
+    db.commit()
     for answer in answers:
         context.metrics.checkins.labels(answer.decision).inc()
     return CheckinOut(
@@ -237,6 +238,89 @@ def _check_in_faces(
         faces=answers,
         liveness=shown,
     )
+
+
+def _name_both_or_neither(
+    db: Session, answer: CheckinFace, found: Identification, show: bool
+) -> None:
+    """An admin sees the two students a face could not be told apart from; a kiosk, only
+    that it was ambiguous (naming either would tell a stranger who is enrolled)."""
+    if not show:
+        answer.student = None
+        return
+    other = db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
+    answer.runner_up = StudentRef.model_validate(other) if other else None
+
+
+def _mark(
+    context: ServiceContext,
+    db: Session,
+    face: Face,
+    found: Identification,
+    scope: SearchScope,
+    class_session: ClassSession | None,
+    day: dt.date,
+    now: dt.datetime,
+) -> CheckinFace:
+    """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
+    match, student = found.match, found.student
+    decision: Decision = found.decision
+    threshold = scope.threshold
+    if decision == "not_on_roster":  # matched in the whole gallery, with its threshold
+        threshold = context.rule.identification_threshold(context.gallery.student_count)
+    known = student is not None
+    score = similarity(match.distance, threshold) if known else None
+    attempt = CheckinAttempt(
+        created_at=now,
+        session_id=class_session.id if class_session else None,
+        outcome=decision,
+        best_student_id=match.student_id,
+        distance=round(match.distance, 6) if known else None,
+        similarity=score,
+        box=[float(v) for v in face.box],
+    )
+    db.add(attempt)
+    db.flush()
+    answer = CheckinFace(
+        decision=decision,
+        # A name only for a decision about that student: never for unknown or retry.
+        student=StudentRef.model_validate(student)
+        if student and decision in ("present", "ambiguous", "not_on_roster")
+        else None,
+        similarity=score,
+        distance=round(match.distance, 4) if known else None,
+        threshold=threshold,
+        candidates=scope.candidates,
+        box=[round(float(v), 1) for v in face.box],
+        quality=face.quality.score,
+    )
+    if decision != "present" or student is None:
+        return answer
+    period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
+    row = Attendance(
+        student_id=student.id,
+        session_id=class_session.id if class_session else None,
+        period=period,
+        day=day,
+        first_checkin_at=now,
+        similarity=score,
+        late=_is_late(class_session, now),
+        checkin_id=attempt.id,
+    )
+    try:
+        # The unique (student, period) constraint decides races between kiosks.
+        with db.begin_nested():
+            db.add(row)
+        answer.attendance_id, answer.late = row.id, row.late
+    except IntegrityError:
+        existing = _existing_attendance(db, student.id, period)
+        if existing is None:
+            raise  # another integrity problem: not a repeat check-in
+        answer.decision = attempt.outcome = "already_present"
+        answer.attendance_id = existing.id
+        answer.first_checkin_at = _as_utc(existing.first_checkin_at)
+        answer.late = existing.late
+    return answer
 
 
 def verify(context: ServiceContext, session: Session, student_id: int, data: bytes) -> VerifyOut:

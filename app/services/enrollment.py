@@ -1,4 +1,7 @@
-"""Enrollment: one reference photo becomes a student's face template. No retraining, ever.
+"""Enrollment: a reference photo becomes one of a student's face templates. No retraining, ever.
+
+A student needs one photo; more (up to ROLLCALL_MAX_PHOTOS_PER_STUDENT) improve recognition,
+since the search scores a student by their best template (app/gallery.py).
 
 The steps are separate so the roster importer can create a student and enroll them in ONE
 transaction: `enrollment_face` (slow, touches no database), `duplicate_warnings`, then
@@ -9,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict, NotFound, Unprocessable
 from app.gallery_store import bump_gallery_revision
 from app.schemas import EnrollmentOut, EnrollmentWarning, FaceQualityOut, StudentRef
 from app.services.photos import dominant_face, read_faces
@@ -92,10 +95,31 @@ def template_fields(context: ServiceContext, face: Face) -> dict[str, object]:
 
 
 def store_template(
-    context: ServiceContext, session: Session, student: Student, face: Face, data: bytes
+    context: ServiceContext,
+    session: Session,
+    student: Student,
+    face: Face,
+    data: bytes,
+    *,
+    replace: bool,
 ) -> FaceTemplate:
-    """Replace the student's templates with this face's (flushed, not committed)."""
-    session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+    """Add this face's template to the student's (flushed, not committed); `replace`: instead
+    of all of them. Refuses a template beyond ROLLCALL_MAX_PHOTOS_PER_STUDENT."""
+    if replace:
+        session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+    else:
+        held = (
+            session.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
+        )
+        limit = context.settings.max_photos_per_student
+        if held >= limit:
+            raise Conflict(
+                "too_many_photos",
+                f"Student {student.id} already has {held} photos (at most {limit}); delete one "
+                "(DELETE /students/{id}/photos/{template_id}) or send ?replace=true.",
+                photos=held,
+                limit=limit,
+            )
     template = FaceTemplate(
         student_id=student.id,
         **template_fields(context, face),
@@ -108,7 +132,7 @@ def store_template(
 
 
 def enroll_photo(
-    context: ServiceContext, session: Session, student_id: int, data: bytes
+    context: ServiceContext, session: Session, student_id: int, data: bytes, *, replace: bool
 ) -> EnrollmentOut:
     # The photo is processed before the first query: no transaction (on SQLite, no write lock)
     # stays open during the slow part.
@@ -117,7 +141,7 @@ def enroll_photo(
     context.gallery_store.sync()
     student = get_student(session, student_id)
     warnings = duplicate_warnings(context, session, student.id, face)
-    template = store_template(context, session, student, face, data)
+    template = store_template(context, session, student, face, data, replace=replace)
     session.commit()
 
     q = face.quality
@@ -136,3 +160,31 @@ def enroll_photo(
         faces_in_photo=enrolled.faces_in_photo,
         warnings=warnings,
     )
+
+
+def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:
+    get_student(session, student_id)
+    return list(
+        session.scalars(
+            select(FaceTemplate)
+            .where(FaceTemplate.student_id == student_id)
+            .order_by(FaceTemplate.id)
+        )
+    )
+
+
+def get_template(session: Session, student_id: int, template_id: int) -> FaceTemplate:
+    get_student(session, student_id)
+    template = session.get(FaceTemplate, template_id)
+    if template is None or template.student_id != student_id:
+        raise NotFound(
+            "photo_not_found", f"Student {student_id} has no photo with id {template_id}."
+        )
+    return template
+
+
+def delete_template(session: Session, student_id: int, template_id: int) -> None:
+    """Forget one enrolled photo; a student whose last one goes is no longer enrolled."""
+    session.delete(get_template(session, student_id, template_id))
+    bump_gallery_revision(session, [student_id])
+    session.commit()

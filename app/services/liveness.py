@@ -39,7 +39,8 @@ class IssuedChallenge:
 class BurstJudgement:
     action: Action
     result: LivenessResult
-    face: Face  # the most frontal frame's face, the one searched in the gallery when live
+    face: Face  # the most frontal frame's face: the answer shows its box
+    faces: list[Face]  # every frame's: fused into the one searched in the gallery when live
 
 
 def issue(context: ServiceContext, session: Session) -> IssuedChallenge:
@@ -106,7 +107,7 @@ def judge_burst(context: ServiceContext, frames: list[bytes], action: Action) ->
         action,
         same_person_threshold=context.rule.verification_threshold(),
     )
-    return BurstJudgement(action, result, _most_frontal(faces))
+    return BurstJudgement(action, result, _most_frontal(faces), faces)
 
 
 def _most_frontal(faces: list[Face]) -> Face:

@@ -19,16 +19,18 @@ from sqlalchemy import select
 from app.context import ServiceContext
 from app.errors import ServiceError
 from app.gallery_store import bump_gallery_revision
-from app.schemas import StudentCreate
+from app.schemas import CourseCreate, StudentCreate
+from app.services.courses import add_to_roster, find_course
 from app.services.enrollment import (
     duplicate_warnings,
     enrollment_face,
     store_template,
     template_fields,
 )
-from app.tables import FaceTemplate, Student
+from app.tables import Course, FaceTemplate, Student
 
 REQUIRED_COLUMNS = ("external_id", "name", "photo")
+COURSE_COLUMN = "course"  # optional: course codes, separated by ";" (made if missing)
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,13 @@ class RosterRow:
     external_id: str
     name: str
     photo: str
+    courses: tuple[str, ...] = ()  # codes of the courses whose rosters the student joins
 
 
 @dataclass
 class ImportSummary:
     enrolled: list[str] = field(default_factory=list)
+    joined: list[tuple[str, str]] = field(default_factory=list)  # (external id, course code)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (external id, why)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, external id, why)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -77,9 +81,14 @@ def _read_roster(path: Path) -> list[RosterRow]:
                 external_id=(row["external_id"] or "").strip(),
                 name=(row["name"] or "").strip(),
                 photo=(row["photo"] or "").strip(),
+                courses=_course_codes(row.get(COURSE_COLUMN)),
             )
             for row in reader
         ]
+
+
+def _course_codes(cell: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(code.strip() for code in (cell or "").split(";") if code.strip()))
 
 
 class PhotoSource:
@@ -156,6 +165,7 @@ def import_roster(
             )
         if enrolled:
             summary.skipped.append((row.external_id, "already enrolled"))
+            _join_courses(context, row, summary)
             continue
         try:
             data = photos.read(row.photo)
@@ -176,11 +186,37 @@ def import_roster(
                 session.rollback()
                 summary.failed.append((row.line, row.external_id, _reason(exc)))
                 continue
-            store_template(context, session, student, face, data)
+            store_template(context, session, student, face, data, replace=True)
             session.commit()
         summary.enrolled.append(row.external_id)
         summary.warnings.extend((row.external_id, w.message) for w in warnings)
+        _join_courses(context, row, summary)
     return summary
+
+
+def _join_courses(context: ServiceContext, row: RosterRow, summary: ImportSummary) -> None:
+    """Put the row's student on its courses' rosters, making courses that do not exist yet
+    (named by their code: rename them with PATCH /courses/{id})."""
+    if not row.courses:
+        return
+    with context.db.session() as db:
+        student = db.scalar(select(Student).where(Student.external_id == row.external_id))
+        if student is None:
+            return
+        for code in row.courses:
+            course = find_course(db, code)
+            if course is None:
+                try:
+                    CourseCreate(code=code, name=code)  # the API's own rules
+                except ValidationError:
+                    summary.failed.append((row.line, row.external_id, f"bad course code {code!r}"))
+                    continue
+                course = Course(code=code, name=code)
+                db.add(course)
+                db.flush()
+            add_to_roster(db, course.id, student.id)
+            summary.joined.append((row.external_id, code))
+        db.commit()
 
 
 def _reason(exc: Exception) -> str:

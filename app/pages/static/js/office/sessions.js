@@ -22,8 +22,23 @@ export function openSessions() {
     start.setSeconds(0, 0);
     $("#session-start").value = localInput(start);
     $("#session-end").value = localInput(new Date(start.getTime() + DEFAULT_LENGTH_MINUTES * 60000));
+    loadCourses();
   }
   loadSessions();
+}
+
+// The course picker: a course's session searches its roster only.
+async function loadCourses() {
+  try {
+    const courses = await api("/courses");
+    const picker = $("#session-course");
+    picker.replaceChildren(
+      el("option", { value: "" }, "No course: everyone"),
+      ...courses.map((c) => el("option", { value: String(c.id) }, `${c.code} · ${c.name} (${c.students})`)),
+    );
+  } catch (error) {
+    say($("#session-message"), error.message, "error");
+  }
 }
 
 // A Date as a datetime-local input's value (local time, no zone).
@@ -59,6 +74,8 @@ async function createSession(event) {
     name: $("#session-name").value.trim(),
     starts_at: new Date($("#session-start").value).toISOString(),
     ends_at: new Date($("#session-end").value).toISOString(),
+    course_id: $("#session-course").value ? Number($("#session-course").value) : null,
+    grace_minutes: $("#session-grace").value === "" ? null : Number($("#session-grace").value),
   };
   try {
     const session = await api("/sessions", { method: "POST", json: body });
@@ -91,12 +108,10 @@ async function refreshBoard() {
   try {
     const report = await api(`/sessions/${session.id}/report`);
     if (board.session !== session) return; // another board was opened meanwhile
-    // Late: first check-in after the session's start time, as the API's report times it.
-    const startsAt = new Date(report.session.starts_at);
-    const late = report.present.filter((row) => new Date(row.first_checkin_at) > startsAt);
-    const onTime = report.present.filter((row) => !late.includes(row));
+    // Late: after the session's grace period, as the API flags it.
+    const onTime = report.present.filter((row) => !row.late);
     fill("present", onTime.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
-    fill("late", late.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
+    fill("late", report.late.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
     fill("absent", report.absent.map((student) => student.name));
     say($("#board-updated"), `Updated ${new Date().toLocaleTimeString()}.`);
   } catch (error) {

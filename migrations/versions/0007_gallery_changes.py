@@ -1,7 +1,7 @@
 """gallery change log: workers apply deltas instead of reloading the whole gallery
 
-Revision ID: 0008_gallery_changes
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as app.tables.Id
 
-revision: str = "0008_gallery_changes"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

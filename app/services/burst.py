@@ -1,0 +1,65 @@
+"""A check-in of several frames of one scene: each person's faces found across the frames and
+fused into one face, so that one decision is made per person (models/burst.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.context import ServiceContext
+from app.errors import Unprocessable
+from app.services.photos import read_faces
+from models.burst import FrameFace, fuse, group_faces
+from models.embedder import Face
+
+
+@dataclass(frozen=True)
+class BurstFaces:
+    faces: list[Face]  # one per person: their sharpest frame's face, with the fused embedding
+    frames: list[int]  # how many frames showed each
+
+
+def fused_face(context: ServiceContext, faces: list[Face]) -> Face:
+    """One face for several of one person: the best-quality one's box, the fused embedding."""
+    best = max(faces, key=lambda face: face.quality.score)
+    embedding = fuse(
+        np.stack([face.embedding for face in faces]), context.embedder.spec.l2_normalize
+    )
+    return dataclasses.replace(best, embedding=embedding)
+
+
+def burst_faces(context: ServiceContext, frames: list[bytes]) -> BurstFaces:
+    """Refuses more frames than ROLLCALL_MAX_BURST_FRAMES, and a burst with no face at all;
+    a frame without a face (a blink, a turned head) is only left out."""
+    limit = context.settings.max_burst_frames
+    if len(frames) > limit:
+        raise Unprocessable(
+            "burst_size",
+            f"A check-in takes at most {limit} frames (ROLLCALL_MAX_BURST_FRAMES); "
+            f"got {len(frames)}.",
+            frames=len(frames),
+        )
+    if len(frames) == 1:  # a photo: its refusals as they are
+        faces = read_faces(context, frames[0])
+        return BurstFaces(faces, [1] * len(faces))
+    per_frame = [_faces_or_none(context, frame) for frame in frames]
+    if not any(per_frame):
+        raise Unprocessable("no_face", "No face was found in any frame.")
+    tracks = group_faces(
+        [[FrameFace(face.box, face.embedding) for face in faces] for faces in per_frame],
+        context.embedder.distances,
+        context.rule.verification_threshold(),
+    )
+    members = [[per_frame[f][i] for f, i in track] for track in tracks]
+    return BurstFaces([fused_face(context, faces) for faces in members], [len(t) for t in tracks])
+
+
+def _faces_or_none(context: ServiceContext, frame: bytes) -> list[Face]:
+    try:
+        return read_faces(context, frame)
+    except Unprocessable as exc:
+        if exc.code == "no_face":
+            return []
+        raise

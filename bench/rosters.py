@@ -1,0 +1,243 @@
+"""Roster-scoped and burst rows for `bench/accuracy.py`: check-ins as a course's session makes
+them (a roster of 30 searched inside a gallery of 500), one frame or a burst of several photos
+of the same person fused (models/burst.py), at several retry bands.
+
+Each check-in of a roster member is right, wrong (marked as another member), retry (look again)
+or undecided; a non-member enrolled elsewhere is marked present (a false mark), not_on_roster
+or undecided; a stranger (never enrolled) is marked present, not_on_roster (both false) or not.
+The whole-gallery rows search all 500 at the 500-person threshold, as a session of no course.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.lfw import FaceResult, LfwProtocol
+from models.burst import fuse
+from models.identification import DecisionRule, decide
+
+ROSTER = 30
+GALLERY = 500
+ROSTERS = 16  # disjoint rosters of 30 among the 500: 480 members in all
+BANDS = (0.0, 0.02, 0.03, 0.04, 0.05)
+RESOLUTION_BAND = 0.03  # the shipped ROLLCALL_RETRY_BAND
+Lookup = Callable[..., FaceResult | None]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    names: list[str]
+    matrix: np.ndarray  # (N, D): one template each
+
+
+@dataclass(frozen=True)
+class Probe:
+    identity: str
+    single: np.ndarray  # the first frame
+    burst: np.ndarray  # every frame fused
+    frames: int
+
+
+def enrolled(protocol: LfwProtocol, lookup: Lookup) -> Enrolled:
+    people = [p for p in protocol.gallery[:GALLERY] if lookup(protocol.enrolled_photo(p))]
+    return Enrolled(
+        people, np.stack([lookup(protocol.enrolled_photo(p)).embedding for p in people])
+    )
+
+
+def _probe(identity: str, results: list[FaceResult | None], l2: bool) -> Probe | None:
+    embeddings = [r.embedding for r in results if r is not None]
+    if len(embeddings) < 2:  # a burst needs two frames
+        return None
+    return Probe(identity, embeddings[0], fuse(np.stack(embeddings), l2), len(embeddings))
+
+
+def probes(
+    protocol: LfwProtocol, lookup: Lookup, people: list[str], frames: int, l2: bool, first: int = 1
+) -> list[Probe]:
+    """Each person's photos first..first+frames-1 (photo 0 is the enrolled one) as a burst."""
+    out = []
+    for person in people:
+        results = [lookup(p) for p in protocol.photos[person][first : first + frames]]
+        if (probe := _probe(person, results, l2)) is not None:
+            out.append(probe)
+    return out
+
+
+def _answers(
+    query: np.ndarray, gallery: Enrolled, roster: np.ndarray | None, rule: DecisionRule, band: float
+) -> tuple[str, str | None]:
+    """(decision, who) for one embedding, as app/services/identify.py decides."""
+    distances = np.linalg.norm(gallery.matrix - query, axis=1)
+    if roster is not None:
+        scoped = np.where(roster, distances, np.inf)
+        decision, who = _decide(
+            scoped, gallery, rule.identification_threshold(int(roster.sum())), rule, band
+        )
+        if decision not in ("unknown", "retry"):
+            return decision, who
+        whole, other = _decide(
+            distances, gallery, rule.identification_threshold(len(gallery.names)), rule, band
+        )
+        member = other is not None and roster[gallery.names.index(other)]
+        return ("not_on_roster", other) if whole == "present" and not member else (decision, who)
+    return _decide(
+        distances, gallery, rule.identification_threshold(len(gallery.names)), rule, band
+    )
+
+
+def _decide(
+    distances: np.ndarray, gallery: Enrolled, threshold: float, rule: DecisionRule, band: float
+) -> tuple[str, str | None]:
+    order = np.argsort(distances)[:2]
+    best, runner = float(distances[order[0]]), float(distances[order[1]])
+    decision = decide(best, runner, threshold, rule.margin, band)
+    return decision, gallery.names[order[0]] if np.isfinite(best) else None
+
+
+def _rates(outcomes: list[tuple[str, str | None]], identities: list[str], kind: str) -> dict:
+    n = len(outcomes)
+    present = [(d, w, i) for (d, w), i in zip(outcomes, identities, strict=True) if d == "present"]
+    row = {
+        "checkins": n,
+        "retry": sum(d == "retry" for d, _ in outcomes) / n,
+        "not_on_roster": sum(d == "not_on_roster" for d, _ in outcomes) / n,
+    }
+    if kind == "member":
+        row["right"] = sum(w == i for _, w, i in present) / n
+        row["wrong"] = sum(w != i for _, w, i in present) / n
+    else:  # a non-member or stranger marked present is a false mark
+        row["marked_present"] = len(present) / n
+    return row
+
+
+def roster_rows(
+    protocol: LfwProtocol,
+    lookup: Lookup,
+    strangers_lookup: Lookup,
+    stranger_people: list[str],
+    rule: DecisionRule,
+    frames: int,
+    l2: bool,
+) -> list[dict]:
+    """Rows for each scope (whole gallery, roster), mode (single frame, burst) and band."""
+    gallery = enrolled(protocol, lookup)
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(gallery.names))
+    rosters = [order[i * ROSTER : (i + 1) * ROSTER] for i in range(ROSTERS)]
+    member_probes = {p.identity: p for p in probes(protocol, lookup, gallery.names, frames, l2)}
+    stranger_probes = probes(protocol, strangers_lookup, stranger_people, frames, l2, first=0)
+    rows = []
+    for scope in ("whole gallery", "roster"):
+        for mode in ("single", "burst"):
+            for band in BANDS:
+                tallies: dict[str, list] = {"member": [], "non-member": [], "stranger": []}
+                for index, members in enumerate(rosters):
+                    mask = np.zeros(len(gallery.names), bool)
+                    mask[members] = True
+                    scope_mask = mask if scope == "roster" else None
+                    # Non-members: the next roster's people, checking in to this one's session.
+                    others = rosters[(index + 1) % ROSTERS]
+                    groups = {
+                        "member": [gallery.names[m] for m in members],
+                        "non-member": [gallery.names[m] for m in others]
+                        if scope == "roster"
+                        else [],
+                    }
+                    for kind, people in groups.items():
+                        for person in people:
+                            if (probe := member_probes.get(person)) is None:
+                                continue
+                            query = probe.single if mode == "single" else probe.burst
+                            tallies[kind].append(
+                                (_answers(query, gallery, scope_mask, rule, band), person)
+                            )
+                    for probe in stranger_probes:
+                        query = probe.single if mode == "single" else probe.burst
+                        tallies["stranger"].append(
+                            (_answers(query, gallery, scope_mask, rule, band), probe.identity)
+                        )
+                row = {"scope": scope, "mode": mode, "band": band}
+                for kind, found in tallies.items():
+                    if found:
+                        row[kind] = _rates([f for f, _ in found], [i for _, i in found], kind)
+                rows.append(row)
+    rows.append(_retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule))
+    return rows
+
+
+def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -> dict:
+    """Of the single frames that answered retry in a roster search, what the burst
+    they belong to answered."""
+    resolved: dict[str, int] = {}
+    for members in rosters:
+        mask = np.zeros(len(gallery.names), bool)
+        mask[members] = True
+        for m in members:
+            probe = member_probes.get(gallery.names[m])
+            if probe is None:
+                continue
+            if _answers(probe.single, gallery, mask, rule, RESOLUTION_BAND)[0] != "retry":
+                continue
+            decision, who = _answers(probe.burst, gallery, mask, rule, RESOLUTION_BAND)
+            key = "right" if decision == "present" and who == probe.identity else decision
+            key = "wrong" if decision == "present" and who != probe.identity else key
+            resolved[key] = resolved.get(key, 0) + 1
+    return {"retry_resolution": resolved, "band": RESOLUTION_BAND}
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(
+        f"\nRosters of {ROSTER} in a gallery of {GALLERY}: single frame or burst (photos 2-5 "
+        "of the person fused), by retry band"
+    )
+    header = (
+        "scope",
+        "mode",
+        "band",
+        "right",
+        "wrong",
+        "retry",
+        "non-m. marked",
+        "non-m. not_on_r",
+        "strangers marked",
+        "strangers retry",
+    )
+    widths = (-15, -7, 6, 8, 8, 8, 14, 16, 17, 16)
+
+    def line(cells) -> str:
+        return "".join(
+            f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)
+        )
+
+    print(line(header))
+    for row in rows:
+        if "scope" not in row:
+            continue
+        member, stranger = row["member"], row["stranger"]
+        non = row.get("non-member")
+        print(
+            line(
+                (
+                    row["scope"],
+                    row["mode"],
+                    f"{row['band']:.2f}",
+                    f"{member['right']:.1%}",
+                    f"{member['wrong']:.2%}",
+                    f"{member['retry']:.1%}",
+                    f"{non['marked_present']:.2%}" if non else "-",
+                    f"{non['not_on_roster']:.1%}" if non else "-",
+                    f"{stranger['marked_present'] + stranger['not_on_roster']:.2%}",
+                    f"{stranger['retry']:.1%}",
+                )
+            )
+        )
+    for row in rows:
+        if "retry_resolution" in row:
+            print(
+                f"  single frames answering retry (band {row['band']}), their burst answered: "
+                f"{row['retry_resolution']}"
+            )
