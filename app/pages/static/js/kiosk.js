@@ -18,6 +18,12 @@ const STEADY_MAX_CHANGE = 8;
 // person can react (reactions take 300 ms or more), the last once a turn begun within a second
 // has ended. Judgement from how fast people react, not measured at a door.
 const BURST_AT_MS = [0, 200, 1500, 2000, 2500];
+// "Look again": a face too near the threshold (`retry`) is asked again at once with a short
+// burst of the same scene. The server fuses each person's faces across the frames
+// (models/burst.py), which turns most borderline single frames into a confident answer
+// (bench/rosters.py: 47 of 53 such frames answered right as a burst, none wrong). Three frames,
+// 150 ms apart: within ROLLCALL_MAX_BURST_FRAMES (5), and under half a second for the person.
+const RETRY_BURST_AT_MS = [0, 150, 300];
 const PROMPTS = {
   turn_left: "Turn your head to the left",
   turn_right: "Turn your head to the right",
@@ -44,9 +50,14 @@ function showIdle(detail = "Stand still in front of the screen.") {
   showResult("idle", [{ tone: "idle", title: "Look at the camera", detail }]);
 }
 
-// Sends one photo, or a liveness burst with its challenge's nonce; true when a result worth
-// holding on screen was shown. A camera frame with no face is the normal empty doorway, shown
-// as "look at the camera"; a chosen photo says so.
+// What a check-in asks of the capture loop next.
+const HOLD = "hold"; // a result worth holding on screen was shown
+const NEXT = "next"; // nothing to hold: the next frame
+const LOOK_AGAIN = "look-again"; // every face answered retry: ask again with a burst
+
+// Sends one photo, or a burst (a list of photos) of one scene, or a liveness burst with its
+// challenge's nonce. A camera frame with no face is the normal empty doorway, shown as "look at
+// the camera"; a chosen photo says so.
 async function checkIn(photos, fromCamera, nonce = null) {
   try {
     const answer = await call(key.get(), "/checkins", {
@@ -58,24 +69,24 @@ async function checkIn(photos, fromCamera, nonce = null) {
       : `the day (${answer.day})`;
     const first = answer.faces[0];
     showResult(first ? first.decision : "idle", answer.faces.map(describe));
-    // "Look at the camera" (retry) asks for the next frame at once; any other answer is held.
-    return !answer.faces.every((face) => face.decision === "retry");
+    // "Look at the camera" (retry) asks again at once; any other answer is held.
+    return answer.faces.every((face) => face.decision === "retry") ? LOOK_AGAIN : HOLD;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.code === "no_face" && fromCamera) {
       showIdle();
-      return false;
+      return NEXT;
     }
     if (error.status === 401 || error.status === 403) {
       signOut(`This kiosk's key no longer works: ${error.message}`);
-      return false;
+      return NEXT;
     }
     if (error.code === "challenge_required" && fromCamera) {
       livenessRequired = true; // switched on since this kiosk started: challenge from now on
-      return false;
+      return NEXT;
     }
     showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
-    return true;
+    return HOLD;
   }
 }
 
@@ -112,18 +123,25 @@ async function challengeAndCheckIn(video) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
-    return true;
+    return HOLD;
   }
   const prompt = PROMPTS[challenge.action] || challenge.action.replaceAll("_", " ");
   showResult("challenge", [{ tone: "idle", title: prompt, detail: "and hold it there" }]);
-  const shown = performance.now();
+  const frames = await film(video, BURST_AT_MS);
+  showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
+  const next = await checkIn(frames, true, challenge.nonce);
+  return next === LOOK_AGAIN ? NEXT : next; // a new challenge, not a bare burst, looks again
+}
+
+// Frames taken at these times (ms) from now.
+async function film(video, atMs) {
+  const start = performance.now();
   const frames = [];
-  for (const at of BURST_AT_MS) {
-    await sleep(Math.max(0, shown + at - performance.now()));
+  for (const at of atMs) {
+    await sleep(Math.max(0, start + at - performance.now()));
     frames.push(await frameAsJpeg(video));
   }
-  showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
-  return checkIn(frames, true, challenge.nonce);
+  return frames;
 }
 
 let running = false;
@@ -140,10 +158,11 @@ async function captureLoop(video) {
     previous = current;
     if (!steady) continue;
     // Awaited: one request in flight.
-    const held = livenessRequired
+    let next = livenessRequired
       ? await challengeAndCheckIn(video)
       : await checkIn(await frameAsJpeg(video), true);
-    if (held) {
+    if (next === LOOK_AGAIN) next = await checkIn(await film(video, RETRY_BURST_AT_MS), true);
+    if (next === HOLD) {
       await sleep(RESULT_HOLD_MS);
       showIdle();
       previous = null;

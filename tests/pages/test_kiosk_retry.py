@@ -1,0 +1,68 @@
+"""The kiosk's "look again": a face too near the threshold (`retry`) is asked again at once with
+a short burst of the same scene, in one multi-frame request; nothing is marked meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import ADMIN_KEY
+from tests.helpers import post_file
+from tests.pages.conftest import Launch, new_key, y4m_from_photo
+from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, start_kiosk
+from tests.server import serving
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A band so wide that every face of an enrolled student is "too near to call": the kiosk
+    must look again with a burst, and the burst answers retry too (nothing is ever marked)."""
+    workdir = tmp_path_factory.mktemp("retry-server")
+    database = f"sqlite:///{workdir / 'rollcall.db'}"
+    with serving(database, workdir / "server.log", retry_band="0.9") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def admin(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
+        yield client
+
+
+def test_a_retry_answer_makes_the_kiosk_send_a_burst(
+    launch: Launch, server: str, admin: httpx.Client, faces_dir: Path, tmp_path: Path
+) -> None:
+    created = admin.post("/api/v1/students", json={"external_id": "R-KIT", "name": "Kit"})
+    enrolled = post_file(
+        admin,
+        f"/api/v1/students/{created.json()['id']}/photo",
+        faces_dir / "people/kit_harington/kit1.jpg",
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    camera = y4m_from_photo(faces_dir / "people/kit_harington/kit3.jpg", tmp_path / "kit.y4m")
+    page, seen = start_kiosk(launch(camera), server, new_key(admin, "kiosk"))
+    frames_per_request: list[int] = []
+    page.on(
+        "request",
+        lambda request: (
+            frames_per_request.append(request.post_data_buffer.count(b'name="file"'))
+            if request.url.endswith("/api/v1/checkins")
+            else None
+        ),
+    )
+
+    looking = page.locator('#kiosk-result[data-status="retry"]')
+    expect(looking).to_contain_text("Look at the camera", timeout=RECOGNITION_WAIT_MS)
+    page.wait_for_function(
+        "() => window.performance.getEntriesByType('resource')"
+        ".filter((e) => e.name.endsWith('/api/v1/checkins')).length >= 2",
+        timeout=RECOGNITION_WAIT_MS,
+    )
+    assert frames_per_request[:2] == [1, 3]  # one frame, then the look-again burst of three
+    attempts = admin.get("/api/v1/attendance").json()
+    assert attempts == []  # retry marks nobody, single frame or burst
+    seen.assert_clean()
