@@ -2,6 +2,7 @@
 import { roleOf } from "../api.js";
 import { $, show } from "../dom.js";
 import { openAttendance, setUpAttendance } from "./attendance.js";
+import { openCourses, setUpCourses } from "./courses.js";
 import { openHealth, setUpHealth } from "./health.js";
 import { openKeys, setUpKeys } from "./keys.js";
 import { openSessions, setUpSessions } from "./sessions.js";
@@ -10,6 +11,7 @@ import { openStudents, setUpStudents } from "./students.js";
 
 const TABS = {
   students: openStudents,
+  courses: openCourses,
   sessions: openSessions,
   attendance: openAttendance,
   keys: openKeys,
@@ -54,6 +56,7 @@ async function enter(key) {
     tab.addEventListener("keydown", onTabKey);
   }
   setUpStudents();
+  setUpCourses();
   setUpSessions();
   setUpAttendance();
   setUpKeys();
