@@ -20,11 +20,13 @@ from torch import nn
 OPSET = 17  # supported by every onnxruntime release since 1.13
 
 
-def export_onnx(module: nn.Module, example: torch.Tensor) -> bytes:
-    """The module's forward as an ONNX graph whose first (batch) axis may be any size."""
+def export_onnx(module: nn.Module, example: torch.Tensor, any_size: bool = False) -> bytes:
+    """The module's forward as an ONNX graph whose first (batch) axis may be any size, and with
+    `any_size` its last two (height and width: MTCNN's P-Net runs on every pyramid level)."""
     with torch.inference_mode():
         traced = module.eval()(example)
     outputs = [f"output{i}" for i in range(len(traced) if isinstance(traced, tuple) else 1)]
+    axes = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The tracer warns about Python shape arithmetic in forward(): the shapes it traces
@@ -39,7 +41,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor) -> bytes:
             dynamo=False,  # the TorchScript exporter: needs no onnxscript
             input_names=["input"],
             output_names=outputs,
-            dynamic_axes={name: {0: "batch"} for name in ["input", *outputs]},
+            dynamic_axes={name: axes for name in ["input", *outputs]},
             opset_version=OPSET,
         )
     return buffer.getvalue()
