@@ -1,10 +1,12 @@
-"""A torch network run by ONNX Runtime: exported in memory from the same weights, at load.
+"""A torch network run by ONNX Runtime, and the export that makes its graph.
 
 On a CPU, ONNX Runtime runs the dlib ResNet, and MTCNN's R-Net and O-Net, in about half
 torch's time with the same outputs (within 3e-7; tests/test_onnx_runtime.py holds embeddings
-to 1e-5). (MTCNN's P-Net it runs no faster: that one stays on torch.) torch stays the
-framework the networks are defined, trained and exported in: this is a serving path only, a
-snapshot of the weights as they were when it was made.
+to 1e-5). `OnnxRuntimeModule` exports in memory at load (FaceEmbedder with
+runtime="onnxruntime"); the service instead runs files exported by models/onnx_export.py, all
+four networks, without torch (models/serving.py). torch stays the framework the networks are
+defined, trained and exported in: these are serving paths only, a snapshot of the weights as
+they were when it was made.
 """
 
 from __future__ import annotations
