@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 
-import torch
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,10 @@ from app.migrate import upgrade
 from app.observability import Metrics
 from app.tables import FaceTemplate, Student
 from models.backbones import get_backbone
-from models.backbones.facenet import WeightsUnavailableError
 from models.detection import DetectorConfig
-from models.embedder import EmbedderConfig, FaceEmbedder
+from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
 from models.identification import DecisionRule
+from models.serving import ServingEmbedder
 from models.thresholds import FarCurve
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ def embedder_config(settings: Settings) -> EmbedderConfig:
         weights_path=settings.weights_path,
         device=settings.device,
         flip_tta=settings.flip_tta,
-        runtime="onnxruntime",  # serving only embeds: half torch's time on a CPU
+        # On a GPU (FaceEmbedder) torch runs anyway; on a CPU ServingEmbedder runs every
+        # network on ONNX Runtime.
+        runtime="onnxruntime",
         detector=DetectorConfig(
             min_probability=settings.min_face_probability,
             min_face_size=settings.min_face_size,
@@ -44,32 +46,41 @@ def embedder_config(settings: Settings) -> EmbedderConfig:
 
 
 def use_one_inference_thread() -> None:
-    """One torch (and so ONNX Runtime) thread per process, unless OMP_NUM_THREADS says more.
+    """One torch (and ONNX Runtime) thread per process, unless OMP_NUM_THREADS says more.
 
     Requests already run side by side on uvicorn's threads and `--workers`; a thread pool per
     request on top oversubscribes the cores, and torch's pool runs 6-11x slower when any other
-    process uses a core (issue 15: 1.5 s vs 0.14 s a check-in on 2 cores).
+    process uses a core (issue 15: 1.5 s vs 0.14 s a check-in on 2 cores). ONNX Runtime reads
+    the same setting (models.serving.inference_threads); torch only where a command uses it.
     """
-    if "OMP_NUM_THREADS" not in os.environ:
+    torch = sys.modules.get("torch")
+    if torch is not None and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
 
 
-def load_embedder(settings: Settings) -> FaceEmbedder:
-    """The settings' model; an unknown backbone or unusable weights name their setting."""
+def load_embedder(settings: Settings) -> FacePipeline:
+    """The settings' model; an unknown backbone or unusable weights name their setting.
+
+    On a CPU, ONNX Runtime from files exported from the weights (no torch in this process:
+    issue 15's memory target); on a GPU, torch.
+    """
     try:
         get_backbone(settings.backbone)
     except ValueError as exc:
         raise ConfigurationError(f"ROLLCALL_BACKBONE: {exc}") from None
+    config = embedder_config(settings)
     try:
-        return FaceEmbedder(embedder_config(settings))
+        if config.device in (None, "cpu"):
+            return ServingEmbedder(config)
+        return FaceEmbedder(config)
     except FileNotFoundError as exc:
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: no such file {exc.filename}") from None
-    except (WeightsUnavailableError, RuntimeError) as exc:  # RuntimeError: not these weights
+    except RuntimeError as exc:  # not these weights, pretrained ones not downloaded, or export
         reason = " ".join(str(exc).split())[:300]
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
 
 
-def adopt_former_versions(db: Database, embedder: FaceEmbedder) -> None:
+def adopt_former_versions(db: Database, embedder: FacePipeline) -> None:
     """Rename templates recorded under a former name of the embedder's own version."""
     if not embedder.former_versions:
         return
@@ -122,7 +133,7 @@ def refuse_stranding(session: Session, version: str) -> None:
 class ServiceContext:
     settings: Settings
     db: Database
-    embedder: FaceEmbedder
+    embedder: FacePipeline
     gallery: Gallery
     metrics: Metrics
 
@@ -138,7 +149,7 @@ class ServiceContext:
         cls,
         settings: Settings,
         metrics: Metrics,
-        embedder: FaceEmbedder | None = None,
+        embedder: FacePipeline | None = None,
         *,
         serving: bool = False,
     ) -> ServiceContext:
@@ -175,7 +186,7 @@ class ServiceContext:
         self.db.dispose()
 
 
-def decision_rule(settings: Settings, embedder: FaceEmbedder) -> DecisionRule:
+def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
     """The threshold rule the settings ask for (see `models.thresholds`).
 
     ROLLCALL_FAR_CURVE (written by `rollcall calibrate --far-curve`) makes every search's

@@ -2,9 +2,11 @@
 
 dlib's side is the `face_recognition` pipeline: HOG detector (upsampled once, its default),
 5-point landmarks, ResNet descriptor. Rollcall's: decode, MTCNN detect, align, embed (the same
-ResNet, ported to torch), as the service runs it (the ResNet on ONNX Runtime) and with the
-ResNet on torch (as before). Runs alternate between them so machine load hits all alike. Run
-it with OMP_NUM_THREADS=1, dlib's and the service's setting: one thread per process.
+ResNet, ported to torch), as the service runs it (every network on ONNX Runtime from exported
+files, numpy glue, no torch: models/serving.py), as it ran before (the ResNet, R-Net and O-Net
+on ONNX Runtime, P-Net and the glue on torch) and all on torch. Runs alternate between them so
+machine load hits all alike. Run it with OMP_NUM_THREADS=1, dlib's and the service's setting:
+one thread per process.
 
     OMP_NUM_THREADS=1 python bench/pipeline.py [--repeat 7]   (needs dlib-bin, `test` extra)
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.lfw import DlibModels
 from models.embedder import EmbedderConfig, FaceEmbedder, StageTimer
 from models.image import load_image
+from models.serving import ServingEmbedder
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 PHOTOS = {  # label: (photo, faces in it)
@@ -83,13 +86,14 @@ def main() -> None:
 
     dlib_pipeline = DlibPipeline()
     rollcall = {
-        "rollcall": FaceEmbedder(EmbedderConfig(runtime="onnxruntime")).faces,
+        "rollcall": ServingEmbedder(EmbedderConfig()).faces,
+        "ort+torch": FaceEmbedder(EmbedderConfig(runtime="onnxruntime")).faces,
         "torch": FaceEmbedder().faces,
     }
     print(
         f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load average "
-        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the ResNet on ONNX "
-        "Runtime (the service); torch: on torch"
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the service (all on "
+        "ONNX Runtime); ort+torch: the service before (P-Net and glue on torch); torch: on torch"
     )
     print(
         f"{'photo':6} {'pipeline':9} "

@@ -8,16 +8,22 @@ landmarks are scaled back to the full photo so alignment samples the original pi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from facenet_pytorch import MTCNN
 from PIL import Image
 
+from models import mtcnn_onnx
 from models.image import Photo
-from models.mtcnn import detect_faces
-from models.onnx_runtime import OnnxRuntimeModule
+from models.onnx_files import OnnxNetwork, ServingFiles
+
+# MTCNN's image pyramid: each level 0.709 the size of the last (facenet-pytorch's default).
+PYRAMID_FACTOR = 0.709
+
+# (H, W, 3) uint8 photo, smallest face in pixels -> (N, 5) boxes with probability, (N, 5, 2)
+# landmarks.
+FindFaces = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -46,22 +52,22 @@ class FaceDetector:
     """MTCNN detection of every face in a photo, with size and probability floors."""
 
     def __init__(
-        self, config: DetectorConfig | None = None, device: str = "cpu", onnx_runtime: bool = False
+        self,
+        config: DetectorConfig | None = None,
+        device: str = "cpu",
+        onnx_runtime: bool = False,
+        *,
+        onnx_files: ServingFiles | None = None,
+        threads: int = 1,
     ) -> None:
-        """`onnx_runtime`: R-Net and O-Net on ONNX Runtime (CPU), half torch's time."""
+        """`onnx_runtime`: R-Net and O-Net on ONNX Runtime (CPU), half torch's time.
+        `onnx_files`: all three networks on ONNX Runtime from these files (`threads` each),
+        with numpy glue: torch is never imported."""
         self.config = config or DetectorConfig()
-        self._mtcnn = MTCNN(
-            keep_all=True,
-            device=device,
-            thresholds=list(self.config.stage_thresholds),
-            post_process=False,
-        )
-        pnet, rnet, onet = self._mtcnn.pnet, self._mtcnn.rnet, self._mtcnn.onet
-        if onnx_runtime:
-            threads = torch.get_num_threads()
-            rnet = OnnxRuntimeModule(rnet, torch.zeros(1, 3, 24, 24), threads)
-            onet = OnnxRuntimeModule(onet, torch.zeros(1, 3, 48, 48), threads)
-        self._nets = (pnet, rnet, onet)
+        if onnx_files is not None:
+            self._find = _onnx_mtcnn(onnx_files, self.config, threads)
+        else:
+            self._find = _torch_mtcnn(self.config, device, onnx_runtime)
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
         """Every face above the floors, most probable first."""
@@ -76,14 +82,7 @@ class FaceDetector:
         min_size = max(12, int(self.config.min_face_size * scale))
         if min(image.size) < min_size:  # too small to hold any face we would keep
             return []
-        with torch.inference_mode():
-            found, points = detect_faces(
-                np.asarray(image),
-                min_size,
-                self._nets,
-                self.config.stage_thresholds,
-                self._mtcnn.factor,
-            )
+        found, points = self._find(np.asarray(image), min_size)
         if len(found) == 0:
             return []
         boxes = found[:, :4] / scale
@@ -100,3 +99,36 @@ class FaceDetector:
             and face.size >= self.config.min_face_size
         ]
         return sorted(kept, key=lambda face: face.probability, reverse=True)
+
+
+def _onnx_mtcnn(files: ServingFiles, config: DetectorConfig, threads: int) -> FindFaces:
+    nets = tuple(OnnxNetwork(files.network(name), threads) for name in ("pnet", "rnet", "onet"))
+
+    def find(pixels: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+        thresholds = config.stage_thresholds
+        return mtcnn_onnx.detect_faces(pixels, min_size, nets, thresholds, PYRAMID_FACTOR)
+
+    return find
+
+
+def _torch_mtcnn(config: DetectorConfig, device: str, onnx_runtime: bool) -> FindFaces:
+    # Imported here: the service detects with `_onnx_mtcnn` and never imports torch.
+    import torch
+    from facenet_pytorch import MTCNN
+
+    from models.mtcnn import detect_faces
+    from models.onnx_runtime import OnnxRuntimeModule
+
+    mtcnn = MTCNN(keep_all=True, device=device, factor=PYRAMID_FACTOR, post_process=False)
+    pnet, rnet, onet = mtcnn.pnet, mtcnn.rnet, mtcnn.onet
+    if onnx_runtime:
+        threads = torch.get_num_threads()
+        rnet = OnnxRuntimeModule(rnet, torch.zeros(1, 3, 24, 24), threads)
+        onet = OnnxRuntimeModule(onet, torch.zeros(1, 3, 48, 48), threads)
+
+    def find(pixels: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            nets = (pnet, rnet, onet)
+            return detect_faces(pixels, min_size, nets, config.stage_thresholds, PYRAMID_FACTOR)
+
+    return find

@@ -2,6 +2,9 @@
 
 This is the one entry point the rest of Rollcall uses. It is built once (loading weights is the
 slow part) and is safe to call from several threads: inference holds no per-call state.
+The service uses its torch-free twin, `models.serving.ServingEmbedder` (the same pipeline on
+ONNX Runtime from exported files); this module imports torch only where FaceEmbedder runs it,
+as the service imports `Face` and `StageTimer` from here.
 """
 
 from __future__ import annotations
@@ -12,20 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from models.alignment import DlibChipCutter, align_face
 from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
-from models.onnx_runtime import OnnxRuntimeModule
 from models.quality import FaceQuality, assess
-from models.siamese import SiameseNetwork, pairwise_distances
+
+if TYPE_CHECKING:
+    from torch import nn
 
 EMBED_BATCH = 32
 Runtime = Literal["torch", "onnxruntime"]
@@ -125,35 +127,22 @@ def file_digest_version(spec: BackboneSpec, weights_path: Path) -> str:
     return f"{spec.version}+{file_sha256(weights_path)[:12]}"
 
 
-class FaceEmbedder:
-    def __init__(self, config: EmbedderConfig | None = None) -> None:
-        self.config = config or EmbedderConfig()
-        self.spec = get_backbone(self.config.backbone)
-        self.device = torch.device(
-            self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        backbone = self.spec.load(self.config.weights_path)
-        self.version = weights_version(
-            self.spec, backbone, self.config.weights_path is not None, self.config.flip_tta
-        )
-        # Former names of this version (flip TTA was not part of them: none is certain then).
-        path, flip = self.config.weights_path, self.config.flip_tta
-        self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
-        self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
-        self.network.to(self.device).eval()
-        self._serving = self.network  # what embeds at inference; the same weights
-        if self.config.runtime == "onnxruntime" and self.device.type == "cpu":
-            example = torch.zeros(1, 3, self.spec.chip_size, self.spec.chip_size)
-            exported = OnnxRuntimeModule(backbone, example, threads=torch.get_num_threads())
-            self._serving = SiameseNetwork(exported, self.spec.l2_normalize, self.config.flip_tta)
-        elif self.config.runtime not in ("torch", "onnxruntime"):
-            raise ValueError(f"unknown runtime {self.config.runtime!r}: torch or onnxruntime")
-        self.detector = FaceDetector(
-            self.config.detector, str(self.device), onnx_runtime=self._serving is not self.network
-        )
-        self._dlib_chips = (
-            DlibChipCutter(self.spec.chip_size) if self.spec.template is None else None
-        )
+class FacePipeline:
+    """Detect, align, embed: what both embedders share. A subclass sets `spec`, `version`,
+    `former_versions` and `detector`, and embeds chips."""
+
+    spec: BackboneSpec
+    version: str
+    former_versions: list[str]
+    detector: FaceDetector
+
+    def __init__(self, spec: BackboneSpec) -> None:
+        self.spec = spec
+        self._dlib_chips = DlibChipCutter(spec.chip_size) if spec.template is None else None
+
+    def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings."""
+        raise NotImplementedError
 
     def detect(self, photo: Photo, timer: StageTimer | None = None) -> list[DetectedFace]:
         timer = timer or StageTimer()
@@ -164,19 +153,6 @@ class FaceEmbedder:
         if self._dlib_chips is not None:
             return self._dlib_chips.cut(photo, face.box)
         return align_face(photo, face.landmarks, self.spec.template, self.spec.chip_size)
-
-    def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
-        """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings, in batches."""
-        chips = np.asarray(chips, dtype=np.uint8)
-        if len(chips) == 0:
-            return np.zeros((0, self.spec.embedding_dim), dtype=np.float32)
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(chips), EMBED_BATCH):
-                batch = torch.from_numpy(chips[start : start + EMBED_BATCH]).to(self.device)
-                batch = batch.permute(0, 3, 1, 2).float()
-                out.append(self._serving.embed(batch).cpu().numpy())
-        return np.concatenate(out).astype(np.float32)
 
     def faces(
         self, image: Photo | bytes | str | Path, timer: StageTimer | None = None
@@ -201,5 +177,57 @@ class FaceEmbedder:
         ]
 
     def distances(self, queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
-        """(Q, G) distances between embeddings, as the twin network defines them."""
-        return pairwise_distances(torch.from_numpy(queries), torch.from_numpy(gallery)).numpy()
+        """(Q, G) euclidean distances between embeddings, as the twin network defines them."""
+        differences = queries[:, None, :].astype(np.float32) - gallery[None, :, :]
+        return np.sqrt(np.einsum("qgd,qgd->qg", differences, differences))
+
+
+class FaceEmbedder(FacePipeline):
+    """The pipeline on torch (training, evaluation, export; ONNX Runtime for the backbone and
+    R-Net/O-Net with `runtime="onnxruntime"`)."""
+
+    def __init__(self, config: EmbedderConfig | None = None) -> None:
+        import torch
+
+        from models.onnx_runtime import OnnxRuntimeModule
+        from models.siamese import SiameseNetwork
+
+        self.config = config or EmbedderConfig()
+        super().__init__(get_backbone(self.config.backbone))
+        self.device = torch.device(
+            self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        backbone = self.spec.load(self.config.weights_path)
+        self.version = weights_version(
+            self.spec, backbone, self.config.weights_path is not None, self.config.flip_tta
+        )
+        # Former names of this version (flip TTA was not part of them: none is certain then).
+        path, flip = self.config.weights_path, self.config.flip_tta
+        self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
+        self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
+        self.network.to(self.device).eval()
+        self._serving = self.network  # what embeds at inference; the same weights
+        if self.config.runtime == "onnxruntime" and self.device.type == "cpu":
+            example = torch.zeros(1, 3, self.spec.chip_size, self.spec.chip_size)
+            exported = OnnxRuntimeModule(backbone, example, threads=torch.get_num_threads())
+            self._serving = SiameseNetwork(exported, self.spec.l2_normalize, self.config.flip_tta)
+        elif self.config.runtime not in ("torch", "onnxruntime"):
+            raise ValueError(f"unknown runtime {self.config.runtime!r}: torch or onnxruntime")
+        self.detector = FaceDetector(
+            self.config.detector, str(self.device), onnx_runtime=self._serving is not self.network
+        )
+
+    def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings, in batches."""
+        import torch
+
+        chips = np.asarray(chips, dtype=np.uint8)
+        if len(chips) == 0:
+            return np.zeros((0, self.spec.embedding_dim), dtype=np.float32)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(chips), EMBED_BATCH):
+                batch = torch.from_numpy(chips[start : start + EMBED_BATCH]).to(self.device)
+                batch = batch.permute(0, 3, 1, 2).float()
+                out.append(self._serving.embed(batch).cpu().numpy())
+        return np.concatenate(out).astype(np.float32)

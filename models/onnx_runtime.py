@@ -1,10 +1,12 @@
-"""A torch network run by ONNX Runtime: exported in memory from the same weights, at load.
+"""A torch network run by ONNX Runtime, and the export that makes its graph.
 
 On a CPU, ONNX Runtime runs the dlib ResNet, and MTCNN's R-Net and O-Net, in about half
 torch's time with the same outputs (within 3e-7; tests/test_onnx_runtime.py holds embeddings
-to 1e-5). (MTCNN's P-Net it runs no faster: that one stays on torch.) torch stays the
-framework the networks are defined, trained and exported in: this is a serving path only, a
-snapshot of the weights as they were when it was made.
+to 1e-5). `OnnxRuntimeModule` exports in memory at load (FaceEmbedder with
+runtime="onnxruntime"); the service instead runs files exported by models/onnx_export.py, all
+four networks, without torch (models/serving.py). torch stays the framework the networks are
+defined, trained and exported in: these are serving paths only, a snapshot of the weights as
+they were when it was made.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from torch import nn
 OPSET = 17  # supported by every onnxruntime release since 1.13
 
 
-def export_onnx(module: nn.Module, example: torch.Tensor) -> bytes:
-    """The module's forward as an ONNX graph whose first (batch) axis may be any size."""
+def export_onnx(module: nn.Module, example: torch.Tensor, any_size: bool = False) -> bytes:
+    """The module's forward as an ONNX graph whose first (batch) axis may be any size, and with
+    `any_size` its last two (height and width: MTCNN's P-Net runs on every pyramid level)."""
     with torch.inference_mode():
         traced = module.eval()(example)
     outputs = [f"output{i}" for i in range(len(traced) if isinstance(traced, tuple) else 1)]
+    axes = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The tracer warns about Python shape arithmetic in forward(): the shapes it traces
@@ -39,7 +43,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor) -> bytes:
             dynamo=False,  # the TorchScript exporter: needs no onnxscript
             input_names=["input"],
             output_names=outputs,
-            dynamic_axes={name: {0: "batch"} for name in ["input", *outputs]},
+            dynamic_axes={name: axes for name in ["input", *outputs]},
             opset_version=OPSET,
         )
     return buffer.getvalue()

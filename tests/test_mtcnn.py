@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from facenet_pytorch import MTCNN
 from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
-from models.detection import FaceDetector
+from models.detection import DetectorConfig
 from models.image import load_image
-from models.mtcnn import SummedArea, detect_faces
+from models.mtcnn import detect_faces
+from models.summed_area import SummedArea
 
 
 def test_area_resize_equals_torch_area_interpolation() -> None:
@@ -34,8 +36,8 @@ def _photos(faces_dir: Path) -> list[Path]:
 
 
 def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
-    detector = FaceDetector()
-    mtcnn = detector._mtcnn
+    mtcnn = MTCNN(keep_all=True, post_process=False)
+    floor = DetectorConfig().min_probability
     nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
     compared = 0
     for path in _photos(faces_dir):
@@ -50,8 +52,8 @@ def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
             boxes, points = detect_faces(np.asarray(image), 40, nets, (0.6, 0.7, 0.7), mtcnn.factor)
         expected = np.asarray(expected, np.float32).reshape(-1, 5)
         expected_points = np.asarray(expected_points, np.float32).reshape(-1, 5, 2)
-        confident = expected[:, 4] >= detector.config.min_probability
-        ours = boxes[:, 4] >= detector.config.min_probability
+        confident = expected[:, 4] >= floor
+        ours = boxes[:, 4] >= floor
         assert confident.sum() == ours.sum(), path.name
         order = np.argsort(-expected[confident, 4])
         mine = np.argsort(-boxes[ours, 4])

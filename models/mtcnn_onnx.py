@@ -1,0 +1,185 @@
+"""MTCNN's three stages on ONNX Runtime with numpy glue: models/mtcnn.py without torch.
+
+The serving process runs this one, so that it never imports torch (issue 15: torch and
+torchvision cost ~670 MB of a worker's memory). The stages, thresholds and box arithmetic are
+facenet-pytorch's (as models/mtcnn.py runs them), written in float32 numpy; the non-maximum
+suppressions are torchvision's (IoU, no +1) and facenet-pytorch's last "Min" one (with +1).
+tests/models/test_mtcnn_onnx.py holds the faces found to the torch path's within 0.5 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from models.summed_area import SummedArea
+
+# A network run on ONNX Runtime: one float32 batch in, its outputs in the exported order.
+Network = Callable[[np.ndarray], list[np.ndarray]]
+
+_EMPTY = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
+
+
+def detect_faces(
+    pixels: np.ndarray,
+    min_size: int,
+    nets: tuple[Network, Network, Network],
+    thresholds: tuple[float, float, float],
+    factor: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 5) boxes with probability and (N, 5, 2) landmarks in a (H, W, 3) uint8 photo."""
+    pnet, rnet, onet = nets
+    area = SummedArea(pixels)
+    boxes = _proposals(area, min_size, pnet, thresholds[0], factor)
+    if len(boxes) == 0:
+        return _EMPTY
+
+    # Second stage: R-Net on 24x24 crops of the proposals.
+    regression, scores = rnet(_normalized(_crops(area, boxes, 24)))[:2]
+    keep = scores[:, 1] > thresholds[1]
+    boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
+    pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
+    boxes = rerec(bbreg(boxes[pick], regression[keep][pick]))
+    if len(boxes) == 0:
+        return _EMPTY
+
+    # Third stage: O-Net on 48x48 crops: final boxes, probabilities and landmarks.
+    regression, points, scores = onet(_normalized(_crops(area, boxes, 48)))[:3]
+    keep = scores[:, 1] > thresholds[2]
+    boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
+    points, regression = points[keep], regression[keep]
+    widths = boxes[:, 2:3] - boxes[:, 0:1] + 1
+    heights = boxes[:, 3:4] - boxes[:, 1:2] + 1
+    points_x = widths * points[:, :5] + boxes[:, 0:1] - 1
+    points_y = heights * points[:, 5:10] + boxes[:, 1:2] - 1
+    landmarks = np.stack((points_x, points_y), axis=2)
+    boxes = bbreg(boxes, regression)
+    pick = nms_min(boxes[:, :4], boxes[:, 4], 0.7)
+    return boxes[pick], landmarks[pick]
+
+
+def _proposals(
+    area: SummedArea, min_size: int, pnet: Network, threshold: float, factor: float
+) -> np.ndarray:
+    """First stage: P-Net over the image pyramid; candidate boxes, square, in photo pixels."""
+    h, w = area.height, area.width
+    scale = 12.0 / min_size
+    shortest = min(h, w) * scale
+    found = []
+    while shortest >= 12:
+        level = area.resize(0, 0, h, w, (int(h * scale + 1), int(w * scale + 1)))
+        regression, probabilities = pnet(_normalized(level[None]))[:2]
+        boxes = _grid_boxes(regression[0], probabilities[0, 1], scale, threshold)
+        found.append(boxes[nms(boxes[:, :4], boxes[:, 4], 0.5)])
+        scale *= factor
+        shortest *= factor
+    if not found:
+        return np.zeros((0, 5), np.float32)
+    boxes = np.concatenate(found)
+    boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)]
+    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    refined = np.stack(
+        [
+            boxes[:, 0] + boxes[:, 5] * widths,
+            boxes[:, 1] + boxes[:, 6] * heights,
+            boxes[:, 2] + boxes[:, 7] * widths,
+            boxes[:, 3] + boxes[:, 8] * heights,
+            boxes[:, 4],
+        ],
+        axis=1,
+    )
+    return rerec(refined)
+
+
+def _grid_boxes(
+    regression: np.ndarray, probability: np.ndarray, scale: float, threshold: float
+) -> np.ndarray:
+    """facenet-pytorch's generateBoundingBox for one image: (K, 9) boxes, score, regression
+    for each P-Net cell (stride 2, 12 px) whose face probability reaches the threshold."""
+    ys, xs = np.nonzero(probability >= threshold)
+    cells = np.stack((xs, ys), axis=1).astype(np.float32)
+    scale32 = np.float32(scale)
+    top_left = np.floor((2 * cells + 1) / scale32)
+    bottom_right = np.floor((2 * cells + 12) / scale32)
+    score = probability[ys, xs][:, None]
+    offsets = regression[:, ys, xs].T
+    return np.concatenate((top_left, bottom_right, score, offsets), axis=1).astype(np.float32)
+
+
+def _normalized(batch: np.ndarray) -> np.ndarray:
+    return (batch - np.float32(127.5)) * np.float32(0.0078125)
+
+
+def _crops(area: SummedArea, boxes: np.ndarray, size: int) -> np.ndarray:
+    """(N, 3, size, size) area-resized crops of the boxes, clipped to the photo (facenet's pad)."""
+    corners = np.trunc(boxes[:, :4]).astype(np.int32).astype(np.int64)
+    x, y = np.maximum(corners[:, 0], 1), np.maximum(corners[:, 1], 1)
+    ex, ey = np.minimum(corners[:, 2], area.width), np.minimum(corners[:, 3], area.height)
+    valid = (ey > y - 1) & (ex > x - 1)
+    return area.crops(y[valid] - 1, x[valid] - 1, ey[valid], ex[valid], size)
+
+
+def bbreg(boxes: np.ndarray, regression: np.ndarray) -> np.ndarray:
+    """Boxes moved by the network's regression, in fractions of their (+1) width and height."""
+    boxes = boxes.copy()
+    widths = boxes[:, 2] - boxes[:, 0] + 1
+    heights = boxes[:, 3] - boxes[:, 1] + 1
+    boxes[:, :4] = boxes[:, :4] + regression[:, :4] * np.stack(
+        (widths, heights, widths, heights), axis=1
+    )
+    return boxes
+
+
+def rerec(boxes: np.ndarray) -> np.ndarray:
+    """Boxes made square about their centres, on their longer side."""
+    boxes = boxes.copy()
+    heights = boxes[:, 3] - boxes[:, 1]
+    widths = boxes[:, 2] - boxes[:, 0]
+    sides = np.maximum(widths, heights)
+    boxes[:, 0] = boxes[:, 0] + widths * 0.5 - sides * 0.5
+    boxes[:, 1] = boxes[:, 1] + heights * 0.5 - sides * 0.5
+    boxes[:, 2:4] = boxes[:, :2] + sides[:, None]
+    return boxes
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """torchvision's `nms`: indices kept, best first; a box goes when its IoU with a kept one
+    exceeds the threshold (areas without +1)."""
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return _suppress(boxes, np.argsort(-scores, kind="stable"), threshold, areas, 0, union=True)
+
+
+def nms_min(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """facenet-pytorch's `nms_numpy` with "Min": overlap over the smaller box (+1 areas);
+    a box goes when it exceeds the threshold."""
+    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    order = np.argsort(scores, kind="stable")[::-1]
+    return _suppress(boxes, order, threshold, areas, 1, union=False)
+
+
+def _suppress(
+    boxes: np.ndarray,
+    order: np.ndarray,
+    threshold: float,
+    areas: np.ndarray,
+    plus: int,
+    union: bool,
+) -> np.ndarray:
+    kept = []
+    while order.size > 0:
+        best, rest = order[0], order[1:]
+        kept.append(best)
+        widths = np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(
+            boxes[best, 0], boxes[rest, 0]
+        )
+        heights = np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(
+            boxes[best, 1], boxes[rest, 1]
+        )
+        overlap = np.maximum(widths + plus, 0) * np.maximum(heights + plus, 0)
+        if union:
+            overlap = overlap / (areas[best] + areas[rest] - overlap)
+        else:
+            overlap = overlap / np.minimum(areas[best], areas[rest])
+        order = rest[overlap <= threshold]
+    return np.asarray(kept, np.int64)

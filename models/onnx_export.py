@@ -1,0 +1,63 @@
+"""`python -m models.onnx_export DIR --backbone NAME [--weights FILE] [--flip-tta]`: writes the
+serving networks (MTCNN's P-Net, R-Net, O-Net and the backbone) as .onnx files, with the
+weights version they embed with, into DIR.
+
+Run by models/onnx_files.py in a child process: this one imports torch, the service does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from facenet_pytorch import MTCNN
+
+from models.backbones import get_backbone
+from models.embedder import file_digest_version, weights_version
+from models.files import atomic_write
+from models.onnx_files import MANIFEST
+from models.onnx_runtime import export_onnx
+
+
+def export_serving_networks(
+    directory: Path, backbone: str, weights_path: Path | None, flip_tta: bool
+) -> None:
+    """The four networks and `manifest.json` (written last: it marks the directory whole)."""
+    spec = get_backbone(backbone)
+    module = spec.load(weights_path)
+    mtcnn = MTCNN(device="cpu")
+    size = spec.chip_size
+    graphs = {
+        # P-Net runs on every level of the image pyramid: any height and width.
+        "pnet": export_onnx(mtcnn.pnet, torch.zeros(1, 3, 48, 64), any_size=True),
+        "rnet": export_onnx(mtcnn.rnet, torch.zeros(1, 3, 24, 24)),
+        "onet": export_onnx(mtcnn.onet, torch.zeros(1, 3, 48, 48)),
+        "backbone": export_onnx(module, torch.zeros(1, 3, size, size)),
+    }
+    for name, graph in graphs.items():
+        with atomic_write(directory / f"{name}.onnx") as handle:
+            handle.write(graph)
+    former = [file_digest_version(spec, weights_path)] if weights_path and not flip_tta else []
+    manifest = {
+        "version": weights_version(spec, module, weights_path is not None, flip_tta),
+        "former_versions": former,
+    }
+    with atomic_write(directory / MANIFEST, "w") as handle:
+        json.dump(manifest, handle, indent=2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--backbone", required=True)
+    parser.add_argument("--weights", type=Path)
+    parser.add_argument("--flip-tta", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # a few small traces: no pool worth its start
+    export_serving_networks(args.directory, args.backbone, args.weights, args.flip_tta)
+
+
+if __name__ == "__main__":
+    main()
