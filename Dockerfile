@@ -60,9 +60,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 WORKDIR /home/rollcall
 
-# dlib's ResNet converted to a torch state dict now, not on the first request.
-RUN python -c "from models.backbones.dlib_resnet import load_dlib_resnet; load_dlib_resnet()" \
-    && chmod a+r /opt/rollcall/cache/dlib_resnet_v1-*.pt
+# The default model made ready now, not at the first start: dlib's ResNet converted to a torch
+# state dict, and the serving networks exported to ONNX (models/onnx_files.py), both kept in
+# ROLLCALL_CACHE_DIR. A worker then serves without importing torch.
+RUN python -c "from app.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
+    && chmod -R a+rX /opt/rollcall/cache
 
 VOLUME ["/data"]
 EXPOSE 8000

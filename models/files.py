@@ -38,3 +38,9 @@ def file_sha256(path: Path) -> str:
     """The hex sha256 of a file's bytes, read in chunks."""
     with Path(path).open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def cache_directory() -> Path:
+    """Where Rollcall keeps what it derives from shipped weights (dlib's ResNet as torch
+    weights, the serving networks as ONNX files): $ROLLCALL_CACHE_DIR, else ~/.cache/rollcall."""
+    return Path(os.environ.get("ROLLCALL_CACHE_DIR") or Path.home() / ".cache" / "rollcall")

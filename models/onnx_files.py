@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from models.files import file_sha256
+from models.files import cache_directory, file_sha256
 
 FORMAT = 1  # bump when the files or the manifest change meaning: older directories are unused
 MANIFEST = "manifest.json"
@@ -49,11 +49,8 @@ class ServingFiles:
 
 
 def default_directory() -> Path:
-    """Where exports are cached: $ROLLCALL_ONNX_DIR, else the user's cache directory."""
-    if os.environ.get("ROLLCALL_ONNX_DIR"):
-        return Path(os.environ["ROLLCALL_ONNX_DIR"])
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "rollcall" / "onnx"
+    """Where exports are cached: `onnx/` in Rollcall's cache directory (ROLLCALL_CACHE_DIR)."""
+    return cache_directory() / "onnx"
 
 
 def export_key(backbone: str, pretrained: str, weights_path: Path | None, flip_tta: bool) -> str:

