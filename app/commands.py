@@ -99,7 +99,8 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
 
 
 def keys_create_command(args: argparse.Namespace) -> int:
-    from app.services.keys import Role, create_key
+    from app.roles import Role
+    from app.services.keys import create_key
 
     with _database().session() as session:
         row, key = create_key(session, args.name, Role(args.role))

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
-from app.services.keys import Role, role_of
+from app.roles import Role
+from app.services.keys import role_of
 
 UPLOAD_CHUNK = 1024 * 1024
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database

@@ -195,12 +195,12 @@ def test_odd_requests_get_clear_answers(client: TestClient) -> None:
 def test_csv_export_neutralises_formulas() -> None:
     import datetime as dt
 
-    from app.schemas import AttendanceOut, StudentRef
     from app.services.attendance import attendance_csv
+    from app.tables import Attendance, Student
 
-    row = AttendanceOut(
+    row = Attendance(
         id=1,
-        student=StudentRef(id=1, external_id="@x", name="=HYPERLINK(1)"),
+        student=Student(id=1, external_id="@x", name="=HYPERLINK(1)"),
         session=None,
         day=dt.date(2026, 1, 2),
         first_checkin_at=dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC),

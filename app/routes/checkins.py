@@ -16,9 +16,19 @@ from app.deps import (
     SessionDep,
     allow,
 )
-from app.schemas import ANY_BODY, ANY_KEYED, ChallengeOut, CheckinOut, VerifyOut, error_responses
+from app.roles import Role
+from app.schemas import (
+    ANY_BODY,
+    ANY_KEYED,
+    ChallengeOut,
+    CheckinFace,
+    CheckinOut,
+    LivenessOut,
+    SessionRef,
+    VerifyOut,
+    error_responses,
+)
 from app.services import checkin, liveness
-from app.services.keys import Role
 
 router = APIRouter(
     tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
@@ -61,8 +71,17 @@ def check_in(
     or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`."""
-    return checkin.check_in(
+    result = checkin.check_in(
         context, session, photos, session_id, nonce, name_ambiguous=role == Role.admin
+    )
+    return CheckinOut(
+        checked_at=result.checked_at,
+        day=result.day,
+        session=SessionRef.model_validate(result.class_session) if result.class_session else None,
+        faces=[CheckinFace.model_validate(face, from_attributes=True) for face in result.faces],
+        liveness=LivenessOut.model_validate(result.liveness, from_attributes=True)
+        if result.liveness
+        else None,
     )
 
 
@@ -71,4 +90,5 @@ def verify_student(
     context: ContextDep, session: ReadSessionDep, student_id: IdPath, photo: PhotoDep
 ) -> VerifyOut:
     """1:1 verification: is the person in this photo this student?"""
-    return checkin.verify(context, session, student_id, photo)
+    verified = checkin.verify(context, session, student_id, photo)
+    return VerifyOut.model_validate(verified, from_attributes=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
+from app.roles import Role
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -16,7 +17,6 @@ from app.schemas import (
     error_responses,
 )
 from app.services import courses
-from app.services.keys import Role
 
 router = APIRouter(
     prefix="/courses",

@@ -3,18 +3,21 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import Response
 
+from app.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
 from app.deps import IdPath, ReadSessionDep, SessionDep, allow
-from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
+from app.roles import Role
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
+    CourseRef,
     SessionCreate,
     SessionOut,
     SessionReport,
+    StudentRef,
+    attendance_out,
     error_responses,
 )
 from app.services import attendance
-from app.services.keys import Role
 
 router = APIRouter(
     prefix="/sessions",
@@ -71,4 +74,11 @@ def session_report(
     report = attendance.session_report(session, session_id)
     if wants_csv(format, accept):
         return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
-    return report
+    return SessionReport(
+        session=SessionOut.model_validate(report.class_session, from_attributes=True),
+        course=CourseRef.model_validate(report.course) if report.course else None,
+        present=[attendance_out(row) for row in report.present],
+        late=[attendance_out(row) for row in report.late],
+        absent=[StudentRef.model_validate(student) for student in report.absent],
+        not_on_roster=report.not_on_roster,
+    )

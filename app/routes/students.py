@@ -9,16 +9,33 @@ from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
     EnrollmentOut,
+    EnrollmentWarning,
+    FaceQualityOut,
     PhotoOut,
     StudentCreate,
     StudentOut,
     StudentPage,
+    StudentRef,
     StudentUpdate,
     Text,
     error_responses,
 )
 from app.services import enrollment, students
 from app.tables import FaceTemplate
+
+
+def _student_out(entry: students.RosterEntry) -> StudentOut:
+    student = entry.student
+    return StudentOut(
+        id=student.id,
+        external_id=student.external_id,
+        name=student.name,
+        active=student.active,
+        enrolled=entry.enrolled,
+        created_at=student.created_at,
+        updated_at=student.updated_at,
+    )
+
 
 router = APIRouter(
     prefix="/students",
@@ -35,7 +52,7 @@ router = APIRouter(
     responses=error_responses(*ANY_BODY, 409),
 )
 def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
-    return students.student_out(session, students.create_student(session, body))
+    return _student_out(students.roster_entry(session, students.create_student(session, body)))
 
 
 @router.get("", response_model=StudentPage)
@@ -46,12 +63,18 @@ def list_students(
     limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentPage:
-    return students.list_students(session, q, active, limit, offset)
+    page = students.list_students(session, q, active, limit, offset)
+    return StudentPage(
+        items=[_student_out(entry) for entry in page.entries],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
 def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
-    return students.student_out(session, students.get_student(session, student_id))
+    return _student_out(students.roster_entry(session, students.get_student(session, student_id)))
 
 
 @router.patch(
@@ -59,7 +82,7 @@ def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
 )
 def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
     student = students.update_student(session, student_id, body)
-    return students.student_out(session, student)
+    return _student_out(students.roster_entry(session, student))
 
 
 @router.delete(
@@ -86,7 +109,36 @@ def enroll_photo(
     """Detect the face in the photo, embed it and add it to the student's templates (at most
     ROLLCALL_MAX_PHOTOS_PER_STUDENT, else 409 too_many_photos). One photo is enough; more
     improve recognition: a check-in scores a student by their closest photo."""
-    return enrollment.enroll_photo(context, session, student_id, photo, replace=replace)
+    return _enrollment_out(
+        enrollment.enroll_photo(context, session, student_id, photo, replace=replace)
+    )
+
+
+def _enrollment_out(enrolled: enrollment.Enrollment) -> EnrollmentOut:
+    face, q = enrolled.face, enrolled.face.quality
+    return EnrollmentOut(
+        student=StudentRef.model_validate(enrolled.student),
+        template_id=enrolled.template.id,
+        box=[round(float(v), 1) for v in face.box],
+        probability=round(face.probability, 4),
+        quality=FaceQualityOut(
+            score=q.score,
+            face_size=round(q.face_size, 1),
+            sharpness=round(q.sharpness, 1),
+            yaw=round(q.yaw, 3),
+            roll=round(q.roll, 1),
+        ),
+        faces_in_photo=enrolled.faces_in_photo,
+        warnings=[
+            EnrollmentWarning(
+                code=w.code,
+                message=w.message,
+                student=StudentRef.model_validate(w.student) if w.student else None,
+                distance=w.distance,
+            )
+            for w in enrolled.warnings
+        ],
+    )
 
 
 def _photo_out(template: FaceTemplate) -> PhotoOut:

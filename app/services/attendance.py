@@ -5,22 +5,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.errors import NotFound, Unprocessable
-from app.schemas import (
-    AttendanceOut,
-    CourseRef,
-    SessionCreate,
-    SessionOut,
-    SessionRef,
-    SessionReport,
-    StudentRef,
-)
+from app.schemas import SessionCreate
 from app.services.courses import get_course
-from app.tables import Attendance, CheckinAttempt, ClassSession, CourseStudent, Student
+from app.tables import (
+    Attendance,
+    CheckinAttempt,
+    ClassSession,
+    Course,
+    CourseStudent,
+    Student,
+    as_utc,
+)
 
 CSV_COLUMNS = [
     "attendance_id",
@@ -63,19 +64,6 @@ def list_sessions(session: Session) -> list[ClassSession]:
     return list(session.scalars(select(ClassSession).order_by(ClassSession.starts_at.desc())))
 
 
-def _attendance_out(row: Attendance) -> AttendanceOut:
-    return AttendanceOut(
-        id=row.id,
-        student=StudentRef.model_validate(row.student),
-        session=SessionRef.model_validate(row.session) if row.session else None,
-        day=row.day,
-        first_checkin_at=row.first_checkin_at,
-        similarity=row.similarity,
-        late=row.late,
-        checkin_id=row.checkin_id,
-    )
-
-
 def check_filters(
     session: Session,
     *,
@@ -104,7 +92,8 @@ def list_attendance(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     student_id: int | None = None,
-) -> list[AttendanceOut]:
+) -> list[Attendance]:
+    """The rows, each with its student and class session loaded."""
     query = select(Attendance).options(
         joinedload(Attendance.student), joinedload(Attendance.session)
     )
@@ -118,8 +107,7 @@ def list_attendance(
         query = query.where(Attendance.day <= date_to)
     if student_id is not None:
         query = query.where(Attendance.student_id == student_id)
-    rows = session.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id))
-    return [_attendance_out(row) for row in rows]
+    return list(session.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id)))
 
 
 def _cell(value: object) -> object:
@@ -129,7 +117,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def attendance_csv(rows: list[AttendanceOut]) -> str:
+def attendance_csv(rows: list[Attendance]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -144,7 +132,7 @@ def attendance_csv(rows: list[AttendanceOut]) -> str:
                 row.session.id if row.session else "",
                 row.session.name if row.session else "",
                 row.day.isoformat(),
-                row.first_checkin_at.isoformat(),
+                as_utc(row.first_checkin_at).isoformat(),
                 f"{row.similarity:.4f}",
                 "yes" if row.late else "no",
                 row.checkin_id or "",
@@ -153,7 +141,20 @@ def attendance_csv(rows: list[AttendanceOut]) -> str:
     return out.getvalue()
 
 
-def session_report(session: Session, session_id: int) -> SessionReport:
+@dataclass(frozen=True)
+class AttendanceReport:
+    class_session: ClassSession
+    course: Course | None
+    present: list[Attendance]  # late or not
+    absent: list[Student]
+    not_on_roster: int  # check-ins of enrolled students not on the course's roster
+
+    @property
+    def late(self) -> list[Attendance]:
+        return [row for row in self.present if row.late]
+
+
+def session_report(session: Session, session_id: int) -> AttendanceReport:
     """Present (late ones also listed apart), absent: the roster's active members never
     present (a session of no course: every active student), and faces that were enrolled
     students not on the roster."""
@@ -167,30 +168,19 @@ def session_report(session: Session, session_id: int) -> SessionReport:
         expected = expected.join(CourseStudent, CourseStudent.student_id == Student.id).where(
             CourseStudent.course_id == course.id
         )
-    absent = [
-        StudentRef.model_validate(student)
-        for student in session.scalars(expected)
-        if student.id not in present_ids
-    ]
+    absent = [student for student in session.scalars(expected) if student.id not in present_ids]
     not_on_roster = session.scalar(
         select(func.count()).where(
             CheckinAttempt.session_id == session_id, CheckinAttempt.outcome == "not_on_roster"
         )
     )
-    return SessionReport(
-        session=SessionOut.model_validate(class_session, from_attributes=True),
-        course=CourseRef.model_validate(course) if course else None,
-        present=present,
-        late=[row for row in present if row.late],
-        absent=absent,
-        not_on_roster=not_on_roster or 0,
-    )
+    return AttendanceReport(class_session, course, present, absent, not_on_roster or 0)
 
 
 REPORT_COLUMNS = ["status", "student_id", "external_id", "name", "first_checkin_at", "similarity"]
 
 
-def report_csv(report: SessionReport) -> str:
+def report_csv(report: AttendanceReport) -> str:
     """The report as one row per expected or present student: present, late or absent."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -199,7 +189,7 @@ def report_csv(report: SessionReport) -> str:
         student = row.student
         status = "late" if row.late else "present"
         cells = [status, student.id, student.external_id, student.name]
-        cells += [row.first_checkin_at.isoformat(), f"{row.similarity:.4f}"]
+        cells += [as_utc(row.first_checkin_at).isoformat(), f"{row.similarity:.4f}"]
         writer.writerow(_cell(value) for value in cells)
     for student in report.absent:
         cells = ["absent", student.id, student.external_id, student.name, "", ""]

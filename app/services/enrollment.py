@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.errors import Conflict, NotFound, Unprocessable
 from app.gallery_store import bump_gallery_revision
-from app.schemas import EnrollmentOut, EnrollmentWarning, FaceQualityOut, StudentRef
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
 from app.tables import FaceTemplate, Student, embedding_to_bytes
@@ -29,6 +28,25 @@ from models.embedder import Face
 class EnrollmentFace:
     face: Face
     faces_in_photo: int
+
+
+@dataclass(frozen=True)
+class DuplicateWarning:
+    """The enrolled face already matches another student (enrolled anyway, by setting)."""
+
+    code: str
+    message: str
+    student: Student | None  # None: the other student went meanwhile
+    distance: float
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    student: Student
+    template: FaceTemplate
+    face: Face
+    faces_in_photo: int
+    warnings: list[DuplicateWarning]
 
 
 def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
@@ -53,7 +71,7 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 
 def duplicate_warnings(
     context: ServiceContext, session: Session, student_id: int | None, face: Face
-) -> list[EnrollmentWarning]:
+) -> list[DuplicateWarning]:
     """A warning when the face already matches ANOTHER student (refused, by setting).
 
     Searches the gallery as it is: the caller syncs it (`context.gallery_store.sync()`)
@@ -63,10 +81,9 @@ def duplicate_warnings(
     if match.student_id is None or match.distance >= context.identification_threshold():
         return []
     other = session.get(Student, match.student_id)
-    other_ref = StudentRef.model_validate(other) if other else None
     message = (
         "This face already matches another enrolled student "
-        f"({other_ref.external_id if other_ref else match.student_id}, "
+        f"({other.external_id if other else match.student_id}, "
         f"distance {match.distance:.3f})."
     )
     if context.settings.refuse_duplicate_enrollment:
@@ -74,10 +91,10 @@ def duplicate_warnings(
             "duplicate_enrollment", message, student_id=match.student_id, distance=match.distance
         )
     return [
-        EnrollmentWarning(
+        DuplicateWarning(
             code="duplicate_enrollment",
             message=message,
-            student=other_ref,
+            student=other,
             distance=round(match.distance, 4),
         )
     ]
@@ -133,7 +150,7 @@ def store_template(
 
 def enroll_photo(
     context: ServiceContext, session: Session, student_id: int, data: bytes, *, replace: bool
-) -> EnrollmentOut:
+) -> Enrollment:
     # The photo is processed before the first query: no transaction (on SQLite, no write lock)
     # stays open during the slow part.
     enrolled = enrollment_face(context, data)
@@ -144,22 +161,7 @@ def enroll_photo(
     template = store_template(context, session, student, face, data, replace=replace)
     session.commit()
 
-    q = face.quality
-    return EnrollmentOut(
-        student=StudentRef.model_validate(student),
-        template_id=template.id,
-        box=[round(float(v), 1) for v in face.box],
-        probability=round(face.probability, 4),
-        quality=FaceQualityOut(
-            score=q.score,
-            face_size=round(q.face_size, 1),
-            sharpness=round(q.sharpness, 1),
-            yaw=round(q.yaw, 3),
-            roll=round(q.roll, 1),
-        ),
-        faces_in_photo=enrolled.faces_in_photo,
-        warnings=warnings,
-    )
+    return Enrollment(student, template, face, enrolled.faces_in_photo, warnings)
 
 
 def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:

@@ -7,20 +7,13 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
+from app.roles import Role
 from app.tables import ApiKey
-
-
-class Role(StrEnum):
-    admin = "admin"  # everything
-    kiosk = "kiosk"  # check-in and verify only
-    viewer = "viewer"  # read attendance
-
 
 KEY_PREFIX = "rc_"
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.gallery_store import bump_gallery_revision
-from app.schemas import StudentCreate, StudentOut, StudentPage, StudentUpdate
+from app.schemas import StudentCreate, StudentUpdate
 from app.tables import FaceTemplate, Student
 
 
@@ -19,21 +21,25 @@ def get_student(session: Session, student_id: int) -> Student:
     return student
 
 
-def _student_out(student: Student, enrolled: bool) -> StudentOut:
-    return StudentOut(
-        id=student.id,
-        external_id=student.external_id,
-        name=student.name,
-        active=student.active,
-        enrolled=enrolled,
-        created_at=student.created_at,
-        updated_at=student.updated_at,
-    )
+@dataclass(frozen=True)
+class RosterEntry:
+    """A student and whether they have an enrolled face."""
+
+    student: Student
+    enrolled: bool
 
 
-def student_out(session: Session, student: Student) -> StudentOut:
+@dataclass(frozen=True)
+class RosterPage:
+    entries: list[RosterEntry]
+    total: int  # matching students, over all pages
+    limit: int
+    offset: int
+
+
+def roster_entry(session: Session, student: Student) -> RosterEntry:
     enrolled = session.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
-    return _student_out(student, bool(enrolled))
+    return RosterEntry(student, bool(enrolled))
 
 
 def _duplicate_external_id(external_id: str) -> Conflict:
@@ -57,7 +63,7 @@ def create_student(session: Session, body: StudentCreate) -> Student:
 
 def list_students(
     session: Session, search: str | None, active: bool | None, limit: int, offset: int
-) -> StudentPage:
+) -> RosterPage:
     query = select(Student)
     if search:
         needle = search.lower()
@@ -80,8 +86,8 @@ def list_students(
             )
         )
     )
-    items = [_student_out(s, s.id in enrolled) for s in students]
-    return StudentPage(items=items, total=total, limit=limit, offset=offset)
+    entries = [RosterEntry(s, s.id in enrolled) for s in students]
+    return RosterPage(entries, total, limit, offset)
 
 
 def update_student(session: Session, student_id: int, body: StudentUpdate) -> Student:
