@@ -7,13 +7,13 @@ from fastapi import APIRouter, Form
 from app.deps import (
     MAX_ID,
     ContextDep,
+    DbSession,
     Digits,
     IdPath,
     PhotoDep,
     PhotosDep,
-    ReadSessionDep,
+    ReadDbSession,
     RoleDep,
-    SessionDep,
     allow,
 )
 from app.roles import Role
@@ -42,10 +42,10 @@ CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
 
 
 @router.post("/checkins/challenge", response_model=ChallengeOut)
-def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
+def new_challenge(context: ContextDep, db: DbSession) -> ChallengeOut:
     """A liveness challenge: an action to ask of the person and a nonce, good once, to send
     back with the burst of frames that shows it."""
-    issued = liveness.issue(context, session)
+    issued = liveness.issue(context, db)
     return ChallengeOut(
         nonce=issued.nonce,
         action=issued.action,
@@ -57,7 +57,7 @@ def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
 @router.post("/checkins", response_model=CheckinOut, responses=CHALLENGE_ERRORS)
 def check_in(
     context: ContextDep,
-    session: SessionDep,
+    db: DbSession,
     role: RoleDep,
     photos: PhotosDep,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
@@ -72,7 +72,7 @@ def check_in(
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`."""
     result = checkin.check_in(
-        context, session, photos, session_id, nonce, name_ambiguous=role == Role.admin
+        context, db, photos, session_id, nonce, name_ambiguous=role == Role.admin
     )
     return CheckinOut(
         checked_at=result.checked_at,
@@ -87,8 +87,8 @@ def check_in(
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
 def verify_student(
-    context: ContextDep, session: ReadSessionDep, student_id: IdPath, photo: PhotoDep
+    context: ContextDep, db: ReadDbSession, student_id: IdPath, photo: PhotoDep
 ) -> VerifyOut:
     """1:1 verification: is the person in this photo this student?"""
-    verified = checkin.verify(context, session, student_id, photo)
+    verified = checkin.verify(context, db, student_id, photo)
     return VerifyOut.model_validate(verified, from_attributes=True)

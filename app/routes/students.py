@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, DbSession, Digits, IdPath, PhotoDep, ReadDbSession, allow
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -51,19 +51,19 @@ router = APIRouter(
     response_model=StudentOut,
     responses=error_responses(*ANY_BODY, 409),
 )
-def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
-    return _student_out(students.roster_entry(session, students.create_student(session, body)))
+def create_student(db: DbSession, body: StudentCreate) -> StudentOut:
+    return _student_out(students.roster_entry(db, students.create_student(db, body)))
 
 
 @router.get("", response_model=StudentPage)
 def list_students(
-    session: ReadSessionDep,
+    db: ReadDbSession,
     q: Annotated[Text | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
     limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentPage:
-    page = students.list_students(session, q, active, limit, offset)
+    page = students.list_students(db, q, active, limit, offset)
     return StudentPage(
         items=[_student_out(entry) for entry in page.entries],
         total=page.total,
@@ -73,23 +73,23 @@ def list_students(
 
 
 @router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
-def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
-    return _student_out(students.roster_entry(session, students.get_student(session, student_id)))
+def get_student(db: ReadDbSession, student_id: IdPath) -> StudentOut:
+    return _student_out(students.roster_entry(db, students.get_student(db, student_id)))
 
 
 @router.patch(
     "/{student_id}", response_model=StudentOut, responses=error_responses(*ANY_BODY, 404, 409)
 )
-def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
-    student = students.update_student(session, student_id, body)
-    return _student_out(students.roster_entry(session, student))
+def update_student(db: DbSession, student_id: IdPath, body: StudentUpdate) -> StudentOut:
+    student = students.update_student(db, student_id, body)
+    return _student_out(students.roster_entry(db, student))
 
 
 @router.delete(
     "/{student_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
-def delete_student(session: SessionDep, student_id: IdPath) -> None:
-    students.delete_student(session, student_id)
+def delete_student(db: DbSession, student_id: IdPath) -> None:
+    students.delete_student(db, student_id)
 
 
 @router.post(
@@ -99,7 +99,7 @@ def delete_student(session: SessionDep, student_id: IdPath) -> None:
 )
 def enroll_photo(
     context: ContextDep,
-    session: SessionDep,
+    db: DbSession,
     student_id: IdPath,
     photo: PhotoDep,
     replace: Annotated[
@@ -109,9 +109,7 @@ def enroll_photo(
     """Detect the face in the photo, embed it and add it to the student's templates (at most
     ROLLCALL_MAX_PHOTOS_PER_STUDENT, else 409 too_many_photos). One photo is enough; more
     improve recognition: a check-in scores a student by their closest photo."""
-    return _enrollment_out(
-        enrollment.enroll_photo(context, session, student_id, photo, replace=replace)
-    )
+    return _enrollment_out(enrollment.enroll_photo(context, db, student_id, photo, replace=replace))
 
 
 def _enrollment_out(enrolled: enrollment.Enrollment) -> EnrollmentOut:
@@ -155,8 +153,8 @@ def _photo_out(template: FaceTemplate) -> PhotoOut:
 
 
 @router.get("/{student_id}/photos", response_model=list[PhotoOut], responses=error_responses(404))
-def list_photos(session: ReadSessionDep, student_id: IdPath) -> list[PhotoOut]:
-    return [_photo_out(t) for t in enrollment.list_templates(session, student_id)]
+def list_photos(db: ReadDbSession, student_id: IdPath) -> list[PhotoOut]:
+    return [_photo_out(t) for t in enrollment.list_templates(db, student_id)]
 
 
 @router.get(
@@ -164,8 +162,8 @@ def list_photos(session: ReadSessionDep, student_id: IdPath) -> list[PhotoOut]:
     response_model=PhotoOut,
     responses=error_responses(404),
 )
-def get_photo(session: ReadSessionDep, student_id: IdPath, template_id: IdPath) -> PhotoOut:
-    return _photo_out(enrollment.get_template(session, student_id, template_id))
+def get_photo(db: ReadDbSession, student_id: IdPath, template_id: IdPath) -> PhotoOut:
+    return _photo_out(enrollment.get_template(db, student_id, template_id))
 
 
 @router.delete(
@@ -173,5 +171,5 @@ def get_photo(session: ReadSessionDep, student_id: IdPath, template_id: IdPath) 
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(404),
 )
-def delete_photo(session: SessionDep, student_id: IdPath, template_id: IdPath) -> None:
-    enrollment.delete_template(session, student_id, template_id)
+def delete_photo(db: DbSession, student_id: IdPath, template_id: IdPath) -> None:
+    enrollment.delete_template(db, student_id, template_id)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.errors import NotFound, Unprocessable
+from app.errors import Unprocessable
 from app.schemas import SessionCreate
 from app.services.courses import get_course
+from app.services.rows import get_or_404
+from app.services.students import get_student
 from app.tables import (
     Attendance,
     CheckinAttempt,
@@ -38,9 +40,9 @@ CSV_COLUMNS = [
 ]
 
 
-def create_session(session: Session, body: SessionCreate) -> ClassSession:
+def create_class_session(db: Session, body: SessionCreate) -> ClassSession:
     if body.course_id is not None:
-        get_course(session, body.course_id)
+        get_course(db, body.course_id)
     class_session = ClassSession(
         name=body.name,
         starts_at=body.starts_at,
@@ -48,24 +50,27 @@ def create_session(session: Session, body: SessionCreate) -> ClassSession:
         course_id=body.course_id,
         grace_minutes=body.grace_minutes,
     )
-    session.add(class_session)
-    session.commit()
+    db.add(class_session)
+    db.commit()
     return class_session
 
 
-def get_session(session: Session, session_id: int) -> ClassSession:
-    class_session = session.get(ClassSession, session_id)
-    if class_session is None:
-        raise NotFound("session_not_found", f"No class session with id {session_id}.")
-    return class_session
+def get_class_session(db: Session, class_session_id: int) -> ClassSession:
+    return get_or_404(
+        db,
+        ClassSession,
+        class_session_id,
+        "session_not_found",
+        f"No class session with id {class_session_id}.",
+    )
 
 
-def list_sessions(session: Session) -> list[ClassSession]:
-    return list(session.scalars(select(ClassSession).order_by(ClassSession.starts_at.desc())))
+def list_class_sessions(db: Session) -> list[ClassSession]:
+    return list(db.scalars(select(ClassSession).order_by(ClassSession.starts_at.desc())))
 
 
 def check_filters(
-    session: Session,
+    db: Session,
     *,
     session_id: int | None = None,
     date_from: dt.date | None = None,
@@ -74,10 +79,10 @@ def check_filters(
 ) -> None:
     """Refuse filters that can only match nothing by mistake: an unknown session or student,
     or a date range that ends before it starts."""
-    if session_id is not None and session.get(ClassSession, session_id) is None:
-        raise NotFound("session_not_found", f"No class session with id {session_id}.")
-    if student_id is not None and session.get(Student, student_id) is None:
-        raise NotFound("student_not_found", f"No student with id {student_id}.")
+    if session_id is not None:
+        get_class_session(db, session_id)
+    if student_id is not None:
+        get_student(db, student_id)
     if date_from is not None and date_to is not None and date_from > date_to:
         raise Unprocessable(
             "empty_date_range", f"The range starts ({date_from}) after it ends ({date_to})."
@@ -85,7 +90,7 @@ def check_filters(
 
 
 def list_attendance(
-    session: Session,
+    db: Session,
     *,
     session_id: int | None = None,
     day: dt.date | None = None,
@@ -107,7 +112,7 @@ def list_attendance(
         query = query.where(Attendance.day <= date_to)
     if student_id is not None:
         query = query.where(Attendance.student_id == student_id)
-    return list(session.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id)))
+    return list(db.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id)))
 
 
 def _cell(value: object) -> object:
@@ -154,24 +159,25 @@ class AttendanceReport:
         return [row for row in self.present if row.late]
 
 
-def session_report(session: Session, session_id: int) -> AttendanceReport:
+def class_session_report(db: Session, class_session_id: int) -> AttendanceReport:
     """Present (late ones also listed apart), absent: the roster's active members never
     present (a session of no course: every active student), and faces that were enrolled
     students not on the roster."""
-    class_session = get_session(session, session_id)
-    present = list_attendance(session, session_id=session_id)
+    class_session = get_class_session(db, class_session_id)
+    present = list_attendance(db, session_id=class_session_id)
     present_ids = {row.student.id for row in present}
     expected = select(Student).where(Student.active).order_by(Student.external_id)
     course = None
     if class_session.course_id is not None:
-        course = get_course(session, class_session.course_id)
+        course = get_course(db, class_session.course_id)
         expected = expected.join(CourseStudent, CourseStudent.student_id == Student.id).where(
             CourseStudent.course_id == course.id
         )
-    absent = [student for student in session.scalars(expected) if student.id not in present_ids]
-    not_on_roster = session.scalar(
+    absent = [student for student in db.scalars(expected) if student.id not in present_ids]
+    not_on_roster = db.scalar(
         select(func.count()).where(
-            CheckinAttempt.session_id == session_id, CheckinAttempt.outcome == "not_on_roster"
+            CheckinAttempt.session_id == class_session_id,
+            CheckinAttempt.outcome == "not_on_roster",
         )
     )
     return AttendanceReport(class_session, course, present, absent, not_on_roster or 0)

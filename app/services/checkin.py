@@ -18,6 +18,7 @@ from app.services import liveness
 from app.services.burst import burst_faces, fused_face
 from app.services.identify import Identification, SearchScope, identify, scope_for
 from app.services.photos import dominant_face, read_faces
+from app.services.rows import get_or_404
 from app.tables import (
     Attendance,
     CheckinAttempt,
@@ -42,9 +43,14 @@ def _class_session_for(
     """The session a check-in counts for: the one named, if it is open now; else the one in
     progress; else none (the calendar day). Refusals come before anything is written."""
     if class_session_id is not None:
-        class_session = db.get(ClassSession, class_session_id, with_for_update={"key_share": True})
-        if class_session is None:
-            raise NotFound("session_not_found", f"No class session with id {class_session_id}.")
+        class_session = get_or_404(
+            db,
+            ClassSession,
+            class_session_id,
+            "session_not_found",
+            f"No class session with id {class_session_id}.",
+            with_for_update={"key_share": True},  # the session cannot go while it is marked
+        )
         _refuse_closed(context, class_session, now)
         return class_session
     running = list(

@@ -70,7 +70,7 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 
 
 def duplicate_warnings(
-    context: ServiceContext, session: Session, student_id: int | None, face: Face
+    context: ServiceContext, db: Session, student_id: int | None, face: Face
 ) -> list[DuplicateWarning]:
     """A warning when the face already matches ANOTHER student (refused, by setting).
 
@@ -80,7 +80,7 @@ def duplicate_warnings(
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
     if match.student_id is None or match.distance >= context.identification_threshold():
         return []
-    other = session.get(Student, match.student_id)
+    other = db.get(Student, match.student_id)
     message = (
         "This face already matches another enrolled student "
         f"({other.external_id if other else match.student_id}, "
@@ -113,7 +113,7 @@ def template_fields(context: ServiceContext, face: Face) -> dict[str, object]:
 
 def store_template(
     context: ServiceContext,
-    session: Session,
+    db: Session,
     student: Student,
     face: Face,
     data: bytes,
@@ -123,11 +123,9 @@ def store_template(
     """Add this face's template to the student's (flushed, not committed); `replace`: instead
     of all of them. Refuses a template beyond ROLLCALL_MAX_PHOTOS_PER_STUDENT."""
     if replace:
-        session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+        db.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
     else:
-        held = (
-            session.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
-        )
+        held = db.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
         limit = context.settings.max_photos_per_student
         if held >= limit:
             raise Conflict(
@@ -142,32 +140,32 @@ def store_template(
         **template_fields(context, face),
         photo=data if context.settings.keep_photos else None,
     )
-    session.add(template)
-    bump_gallery_revision(session, [student.id])
-    session.flush()
+    db.add(template)
+    bump_gallery_revision(db, [student.id])
+    db.flush()
     return template
 
 
 def enroll_photo(
-    context: ServiceContext, session: Session, student_id: int, data: bytes, *, replace: bool
+    context: ServiceContext, db: Session, student_id: int, data: bytes, *, replace: bool
 ) -> Enrollment:
     # The photo is processed before the first query: no transaction (on SQLite, no write lock)
     # stays open during the slow part.
     enrolled = enrollment_face(context, data)
     face = enrolled.face
     context.gallery_store.sync()
-    student = get_student(session, student_id)
-    warnings = duplicate_warnings(context, session, student.id, face)
-    template = store_template(context, session, student, face, data, replace=replace)
-    session.commit()
+    student = get_student(db, student_id)
+    warnings = duplicate_warnings(context, db, student.id, face)
+    template = store_template(context, db, student, face, data, replace=replace)
+    db.commit()
 
     return Enrollment(student, template, face, enrolled.faces_in_photo, warnings)
 
 
-def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:
-    get_student(session, student_id)
+def list_templates(db: Session, student_id: int) -> list[FaceTemplate]:
+    get_student(db, student_id)
     return list(
-        session.scalars(
+        db.scalars(
             select(FaceTemplate)
             .where(FaceTemplate.student_id == student_id)
             .order_by(FaceTemplate.id)
@@ -175,9 +173,9 @@ def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:
     )
 
 
-def get_template(session: Session, student_id: int, template_id: int) -> FaceTemplate:
-    get_student(session, student_id)
-    template = session.get(FaceTemplate, template_id)
+def get_template(db: Session, student_id: int, template_id: int) -> FaceTemplate:
+    get_student(db, student_id)
+    template = db.get(FaceTemplate, template_id)
     if template is None or template.student_id != student_id:
         raise NotFound(
             "photo_not_found", f"Student {student_id} has no photo with id {template_id}."
@@ -185,8 +183,8 @@ def get_template(session: Session, student_id: int, template_id: int) -> FaceTem
     return template
 
 
-def delete_template(session: Session, student_id: int, template_id: int) -> None:
+def delete_template(db: Session, student_id: int, template_id: int) -> None:
     """Forget one enrolled photo; a student whose last one goes is no longer enrolled."""
-    session.delete(get_template(session, student_id, template_id))
-    bump_gallery_revision(session, [student_id])
-    session.commit()
+    db.delete(get_template(db, student_id, template_id))
+    bump_gallery_revision(db, [student_id])
+    db.commit()
