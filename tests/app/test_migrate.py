@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from app.tables import Base
-from tests.conftest import REPO
+from tests.support.settings import REPO
 
 TABLES = {
     "students",

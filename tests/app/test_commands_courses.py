@@ -6,7 +6,7 @@ import csv
 import sqlite3
 from pathlib import Path
 
-from tests.test_operator_cli import rollcall
+from tests.support.helpers import rollcall
 
 
 def _roster_of(database: Path, code: str) -> set[str]:

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from models.identification import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_MAX_FPIR
-from tests.conftest import postgres_server_url
-from tests.helpers import free_port, run_rollcall
+from tests.support.helpers import free_port, run_rollcall
+from tests.support.postgres import postgres_server_url
 
 DEFAULT_DATABASE = "database: sqlite:///./data/rollcall.db"
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,19 +12,8 @@ from PIL import Image
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, REPO, make_settings
-
-
-def rollcall(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+from tests.support.helpers import rollcall
+from tests.support.settings import ADMIN_KEY, make_settings
 
 
 def make_roster(faces_dir: Path, folder: Path) -> tuple[Path, Path]:

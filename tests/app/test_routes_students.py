@@ -11,8 +11,8 @@ from PIL import Image, ImageFilter
 from app.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, count_rows, make_settings
-from tests.helpers import post_bytes, post_file
+from tests.support.helpers import post_bytes, post_file
+from tests.support.settings import ADMIN_KEY, count_rows, make_settings
 
 STUDENTS = "/api/v1/students"
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import enroll_five, post_file
+from tests.support.helpers import enroll_five, post_file
+from tests.support.settings import ADMIN_KEY, make_settings
 
 STUDENTS = "/api/v1/students"
 

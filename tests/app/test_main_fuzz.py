@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from app.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY
+from tests.support.settings import ADMIN_KEY
 
 EXAMPLES = 20  # per operation: ~350 requests per database, a few seconds each
 CHECKS = [not_a_server_error, status_code_conformance]

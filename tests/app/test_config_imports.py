@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.settings import REPO
+
 HEAVY = ("torch", "torchvision", "facenet_pytorch", "dlib", "models")
 
 
@@ -23,7 +25,7 @@ def imported_heavy_modules(code: str, cwd: Path) -> list[str]:
         f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=cwd, env=env, capture_output=True, text=True

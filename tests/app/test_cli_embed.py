@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.settings import REPO
 
 
 def _rollcall(*args: str) -> subprocess.CompletedProcess[str]:

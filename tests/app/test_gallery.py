@@ -8,7 +8,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from app.gallery import Gallery
-from tests.helpers import enroll_five
+from tests.support.helpers import enroll_five
 
 
 def _euclidean(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY
-from tests.server import serving
+from tests.support.server import serving
+from tests.support.settings import ADMIN_KEY
 
 LIMIT = 100_000  # ROLLCALL_MAX_UPLOAD_BYTES of the server under test
 ANSWER_WITHIN = 20  # seconds; the refusal comes at once, a server waiting for the body never

@@ -7,8 +7,8 @@ import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from tests.conftest import ADMIN_KEY, REPO
-from tests.helpers import free_port, running_server
+from tests.support.helpers import free_port, running_server
+from tests.support.settings import ADMIN_KEY, REPO
 
 UVICORN = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
 

@@ -11,14 +11,14 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import (
+from tests.support.helpers import (
     fine_tuned_weights,
     free_port,
     post_file,
     run_rollcall,
     running_server,
 )
+from tests.support.settings import ADMIN_KEY, make_settings
 
 PRETRAINED = "dlib_face_recognition_resnet_model_v1"
 

@@ -17,7 +17,8 @@ from sqlalchemy.pool import NullPool
 
 from app.migrate import downgrade, upgrade
 from app.tables import Base
-from tests.conftest import REPO, fresh_postgres_database
+from tests.support.postgres import fresh_postgres_database
+from tests.support.settings import REPO
 
 
 def _alembic(database_url: str, *args: str) -> None:

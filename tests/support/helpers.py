@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.observability import JsonFormatter
+from tests.support.settings import REPO
 
 Client = TestClient | httpx.Client
 
@@ -144,3 +145,15 @@ class CollectLogs(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(json.loads(JsonFormatter().format(record)))
+
+
+def rollcall(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -14,8 +14,8 @@ from app.main import create_app
 from app.observability import Metrics
 from app.services.roster import reembed
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import fine_tuned_weights, post_file
+from tests.support.helpers import fine_tuned_weights, post_file
+from tests.support.settings import ADMIN_KEY, make_settings
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 

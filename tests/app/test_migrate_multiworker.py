@@ -15,8 +15,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.migrate import head_revision
-from tests.conftest import ADMIN_KEY, REPO, fresh_postgres_database
-from tests.server import serving
+from tests.support.postgres import fresh_postgres_database
+from tests.support.server import serving
+from tests.support.settings import ADMIN_KEY, REPO
 
 PROCESSES = 3
 # Each process imports first, says so, then waits for the word to go: they migrate together.

@@ -17,9 +17,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import ADMIN_KEY, BACKENDS, fresh_postgres_database
-from tests.helpers import enroll_five, post_file
-from tests.server import serving
+from tests.support.helpers import enroll_five, post_file
+from tests.support.postgres import BACKENDS, fresh_postgres_database
+from tests.support.server import serving
+from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

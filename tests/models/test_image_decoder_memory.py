@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO
-from tests.helpers import png_chunk
+from tests.support.helpers import png_chunk
+from tests.support.settings import REPO
 
 SIDE = 7000
 MIB = 2**20

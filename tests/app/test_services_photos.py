@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
-from tests.conftest import count_rows
-from tests.helpers import png_chunk, post_bytes
+from tests.support.helpers import png_chunk, post_bytes
+from tests.support.settings import count_rows
 
 
 def huge_png(side: int = 20_000) -> bytes:
@@ -76,7 +76,7 @@ def test_bad_uploads(
 
 def test_upload_size_limit(tmp_path: Path, embedder, faces_dir: Path) -> None:
     from app.main import create_app
-    from tests.conftest import ADMIN_KEY, make_settings
+    from tests.support.settings import ADMIN_KEY, make_settings
 
     ADMIN = {"X-API-Key": ADMIN_KEY}
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, count_rows, make_settings
-from tests.helpers import enroll_five
+from tests.support.helpers import enroll_five
+from tests.support.settings import ADMIN_KEY, count_rows, make_settings
 
 CHECKIN = "/api/v1/checkins"
 

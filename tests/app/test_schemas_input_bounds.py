@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from tests.conftest import count_rows
+from tests.support.settings import count_rows
 
 BIG_IDS = (2**31, 2**40, 2**63 - 1)
 SESSION = {"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"}

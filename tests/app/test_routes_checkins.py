@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.helpers import ENROLLED, STRANGERS, enroll_five, post_file
+from tests.support.helpers import ENROLLED, STRANGERS, enroll_five, post_file
 
 CHECKIN = "/api/v1/checkins"
 
@@ -242,7 +242,7 @@ def test_a_fixed_threshold_setting_turns_the_size_aware_rule_off(
     tmp_path: Path, embedder, faces_dir: Path
 ) -> None:
     from app.main import create_app
-    from tests.conftest import ADMIN_KEY, make_settings
+    from tests.support.settings import ADMIN_KEY, make_settings
 
     app = create_app(make_settings(tmp_path, threshold=0.55), embedder)
     with TestClient(app, headers={"X-API-Key": ADMIN_KEY}) as fixed:

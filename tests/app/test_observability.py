@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import CollectLogs, enroll_five, post_file
+from tests.support.helpers import CollectLogs, enroll_five, post_file
 
 
 def test_request_log_and_metrics(client: TestClient, faces_dir: Path) -> None:

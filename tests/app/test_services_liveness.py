@@ -17,9 +17,9 @@ from sqlalchemy.pool import NullPool
 from app.main import create_app
 from bench.liveness import view_of_plane
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, count_rows, make_settings
-from tests.helpers import post_file
 from tests.models.test_liveness import LFW_DIR
+from tests.support.helpers import post_file
+from tests.support.settings import ADMIN_KEY, count_rows, make_settings
 
 CHECKIN = "/api/v1/checkins"
 CHALLENGE = "/api/v1/checkins/challenge"

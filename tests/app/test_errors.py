@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from tests.conftest import ADMIN_KEY, make_settings
-from tests.helpers import CollectLogs
+from tests.support.helpers import CollectLogs
+from tests.support.settings import ADMIN_KEY, make_settings
 
 
 def test_an_unexpected_failure_answers_json_and_logs_its_traceback(
