@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import NotFound, Unprocessable
 from app.schemas import Decision
 from app.services import liveness
 from app.services.burst import burst_faces, fused_face
 from app.services.identify import Identification, SearchScope, identify, scope_for
 from app.services.photos import dominant_face, read_faces
-from app.services.rows import get_or_404
+from app.services.timetable import class_session_for, is_late
 from app.tables import (
     Attendance,
     CheckinAttempt,
@@ -35,69 +35,6 @@ from models.liveness import Action, Verdict
 def similarity(distance: float, threshold: float) -> float:
     """1 for identical faces, 0.5 exactly at the threshold, 0 at twice the threshold."""
     return round(float(np.clip(1.0 - distance / (2.0 * threshold), 0.0, 1.0)), 4)
-
-
-def _class_session_for(
-    context: ServiceContext, db: Session, class_session_id: int | None, now: dt.datetime
-) -> ClassSession | None:
-    """The session a check-in counts for: the one named, if it is open now; else the one in
-    progress; else none (the calendar day). Refusals come before anything is written."""
-    if class_session_id is not None:
-        class_session = get_or_404(
-            db,
-            ClassSession,
-            class_session_id,
-            "session_not_found",
-            f"No class session with id {class_session_id}.",
-            with_for_update={"key_share": True},  # the session cannot go while it is marked
-        )
-        _refuse_closed(context, class_session, now)
-        return class_session
-    running = list(
-        db.scalars(
-            select(ClassSession)
-            .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
-            .order_by(ClassSession.starts_at.desc(), ClassSession.id)
-            .limit(3)
-            .with_for_update(key_share=True)
-        )
-    )
-    if len(running) > 1:
-        names = ", ".join(f"{s.id} ({s.name})" for s in running[:2])
-        raise Conflict(
-            "ambiguous_session",
-            f"Several class sessions are in progress ({names}); send the session_id of the "
-            "one to check in to.",
-            session_ids=[s.id for s in running],
-        )
-    return running[0] if running else None
-
-
-def _refuse_closed(context: ServiceContext, class_session: ClassSession, now: dt.datetime) -> None:
-    early = context.settings.checkin_early_minutes
-    starts, ends = as_utc(class_session.starts_at), as_utc(class_session.ends_at)
-    opens = starts - dt.timedelta(minutes=early)
-    if now < opens:
-        raise Conflict(
-            "session_not_started",
-            f"Class session {class_session.id} starts at {starts:%Y-%m-%d %H:%M} UTC; "
-            f"check-ins open {early} minutes before.",
-            starts_at=starts.isoformat(),
-            opens_at=opens.isoformat(),
-        )
-    if now > ends:
-        raise Conflict(
-            "session_ended",
-            f"Class session {class_session.id} ended at {ends:%Y-%m-%d %H:%M} UTC.",
-            ends_at=ends.isoformat(),
-        )
-
-
-def _is_late(class_session: ClassSession | None, now: dt.datetime) -> bool:
-    if class_session is None or class_session.grace_minutes is None:
-        return False
-    grace = dt.timedelta(minutes=class_session.grace_minutes)
-    return now > as_utc(class_session.starts_at) + grace
 
 
 def _existing_attendance(db: Session, student_id: int, period: str) -> Attendance | None:
@@ -231,7 +168,7 @@ def _refuse_as_not_live(
 ) -> CheckinResult:
     """Log the attempt as `liveness_failed`; nobody is marked."""
     now, day = _clock(context)
-    class_session = _class_session_for(context, db, class_session_id, now)
+    class_session = class_session_for(context, db, class_session_id, now)
     db.add(
         CheckinAttempt(
             created_at=now,
@@ -267,7 +204,7 @@ def _check_in_faces(
 ) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
-    class_session = _class_session_for(context, db, class_session_id, now)
+    class_session = class_session_for(context, db, class_session_id, now)
     scope = scope_for(context, db, class_session)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
@@ -375,7 +312,7 @@ def _record_attendance(
         day=day,
         first_checkin_at=now,
         similarity=outcome.similarity,
-        late=_is_late(class_session, now),
+        late=is_late(class_session, now),
         checkin_id=attempt.id,
     )
     try:
