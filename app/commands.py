@@ -35,8 +35,8 @@ def _database() -> Database:
     _say_database(url)
     require_database(url, create=False)
     database = Database(url)
-    with database.read_session() as session:
-        require_current_schema(session, redacted(url))
+    with database.read_session() as db:
+        require_current_schema(db, redacted(url))
     return database
 
 
@@ -99,10 +99,11 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
 
 
 def keys_create_command(args: argparse.Namespace) -> int:
-    from app.services.keys import Role, create_key
+    from app.roles import Role
+    from app.services.keys import create_key
 
-    with _database().session() as session:
-        row, key = create_key(session, args.name, Role(args.role))
+    with _database().session() as db:
+        row, key = create_key(db, args.name, Role(args.role))
     print(f"created {row.role} key #{row.id} ({row.name}). Store it now, it is not shown again:")
     print(key)
     return 0
@@ -111,8 +112,8 @@ def keys_create_command(args: argparse.Namespace) -> int:
 def keys_list_command(args: argparse.Namespace) -> int:
     from app.services.keys import list_keys
 
-    with _database().session() as session:
-        rows = list_keys(session)
+    with _database().session() as db:
+        rows = list_keys(db)
     print(f"{'id':>4} {'role':7} {'prefix':11} {'created':20} {'revoked':20} name")
     for row in rows:
         revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if row.revoked_at else "-"
@@ -125,17 +126,16 @@ def keys_revoke_command(args: argparse.Namespace) -> int:
     from app.errors import NotFound
     from app.services.keys import get_key, revoke_key
 
-    with _database().session() as session:
+    with _database().session() as db:
         try:
-            row = get_key(session, args.id)
+            row = get_key(db, args.id)
         except NotFound as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 1
+            return _refuse(exc, 1)
         if row.revoked_at is not None:
             revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S")
             print(f"key #{row.id} ({row.name}) was already revoked at {revoked}")
             return 0
-        revoke_key(session, args.id)
+        revoke_key(db, args.id)
     print(f"revoked key #{row.id} ({row.name})")
     return 0
 
@@ -156,8 +156,7 @@ def import_command(args: argparse.Namespace) -> int:
         context = _service()
         photos = PhotoSource(args.photos, context.settings.max_upload_bytes)
     except (RosterError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(exc, 2)
 
     def progress(items: Iterable[RosterRow]) -> Iterable[RosterRow]:
         return tqdm(items, desc="enrolling", unit="student")
@@ -203,8 +202,7 @@ def courses_create_command(args: argparse.Namespace) -> int:
         with _database().session() as db:
             made = create_course(db, body)
     except (ValidationError, ServiceError) as exc:
-        print(f"error: {_problem(exc)}", file=sys.stderr)
-        return 1
+        return _refuse(exc, 1)
     print(f"created course #{made.course.id} {made.course.code} ({made.course.name})")
     return 0
 
@@ -221,8 +219,7 @@ def courses_roster_command(args: argparse.Namespace) -> int:
                 set_roster(db, course.id, student_ids_of(db, args.set))
             shown = roster(db, course.id)
     except ServiceError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return _refuse(exc, 1)
     print(f"{shown.course.code} ({shown.course.name}): {len(shown.students)} students")
     for student in shown.students:
         print(f"  {student.external_id}  {student.name}")
@@ -237,10 +234,15 @@ def courses_delete_command(args: argparse.Namespace) -> int:
         with _database().session() as db:
             delete_course(db, course_by_code(db, args.code).id)
     except ServiceError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return _refuse(exc, 1)
     print(f"deleted course {args.code} (its sessions stay, as sessions of no course)")
     return 0
+
+
+def _refuse(exc: Exception, status: int) -> int:
+    """Say why the command cannot go on; its exit status (1: refused, 2: bad input)."""
+    print(f"error: {_problem(exc)}", file=sys.stderr)
+    return status
 
 
 def _problem(exc: Exception) -> str:
@@ -261,13 +263,12 @@ def export_command(args: argparse.Namespace) -> int:
         "date_to": args.date_to,
         "student_id": args.student,
     }
-    with _database().session() as session:
+    with _database().session() as db:
         try:
-            check_filters(session, **filters)
+            check_filters(db, **filters)
         except ServiceError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 2
-        rows = list_attendance(session, day=args.day, **filters)
+            return _refuse(exc, 2)
+        rows = list_attendance(db, day=args.day, **filters)
     text = attendance_csv(rows)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

@@ -36,10 +36,10 @@ class Settings(BaseSettings):
     threshold: float | None = Field(None, gt=0)
     far_curve: Path | None = None  # FAR(t) from `rollcall calibrate --far-curve`
     # The share of strangers that may be taken for somebody, whatever the gallery's size. The
-    # same default as models.identification.DEFAULT_MAX_FPIR (tests/test_cli_database.py).
+    # same default as models.identification.DEFAULT_MAX_FPIR (tests/app/test_cli_database.py).
     max_fpir: float = Field(0.01, gt=0, lt=1)
     # Two students closer than this to a face: ambiguous. The same default as
-    # models.identification.DEFAULT_AMBIGUITY_MARGIN (tests/test_cli_database.py checks it).
+    # models.identification.DEFAULT_AMBIGUITY_MARGIN (tests/app/test_cli_database.py checks it).
     ambiguity_margin: float = Field(0.04, ge=0)
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(50_000_000, gt=0)

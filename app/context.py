@@ -7,16 +7,13 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from app.config import ConfigurationError, Settings
 from app.db import Database, redacted, require_database
 from app.gallery import Gallery
-from app.gallery_store import GalleryStore, bump_gallery_revision
+from app.gallery_store import GalleryStore
 from app.migrate import upgrade
 from app.observability import Metrics
-from app.tables import FaceTemplate, Student
+from app.services import weights
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
@@ -80,55 +77,6 @@ def load_embedder(settings: Settings) -> FacePipeline:
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
 
 
-def adopt_former_versions(db: Database, embedder: FacePipeline) -> None:
-    """Rename templates recorded under a former name of the embedder's own version."""
-    if not embedder.former_versions:
-        return
-    with db.session() as session:
-        renamed = session.execute(
-            update(FaceTemplate)
-            .where(FaceTemplate.weights_version.in_(embedder.former_versions))
-            .values(weights_version=embedder.version)
-        ).rowcount  # type: ignore[attr-defined]
-        if renamed:
-            bump_gallery_revision(session)
-            session.commit()
-            log.info("%d templates renamed to weights version %s", renamed, embedder.version)
-
-
-def stranded_students(session: Session, version: str) -> list[str]:
-    """External ids of active students whose templates are of other weights than `version`
-    and have no kept photo to re-embed from: only re-enrolling brings them back."""
-    rows = session.execute(
-        select(Student.external_id)
-        .join(FaceTemplate)
-        .where(
-            Student.active,
-            FaceTemplate.weights_version != version,
-            FaceTemplate.photo.is_(None),
-        )
-        .distinct()
-        .order_by(Student.external_id)
-    )
-    return list(rows.scalars())
-
-
-def refuse_stranding(session: Session, version: str) -> None:
-    stranded = stranded_students(session, version)
-    if not stranded:
-        return
-    shown = ", ".join(stranded[:10]) + (
-        f" and {len(stranded) - 10} more" if len(stranded) > 10 else ""
-    )
-    raise ConfigurationError(
-        f"refusing to serve weights {version}: {len(stranded)} student(s) enrolled with "
-        f"other weights have no kept photo to re-embed from ({shown}); serve the weights "
-        "they were enrolled with (ROLLCALL_BACKBONE, ROLLCALL_WEIGHTS_PATH, ROLLCALL_FLIP_TTA), "
-        "or re-enroll them, or start with `rollcall serve --force` "
-        "(ROLLCALL_ALLOW_STRANDED_STUDENTS=true) to serve without them"
-    )
-
-
 @dataclass
 class ServiceContext:
     settings: Settings
@@ -168,10 +116,10 @@ class ServiceContext:
         gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
         context = cls(settings, db, embedder, gallery, metrics)
         try:
-            adopt_former_versions(db, embedder)
+            weights.adopt_former_versions(db, embedder.version, embedder.former_versions)
             if serving and not settings.allow_stranded_students:
                 with db.read_session() as session:
-                    refuse_stranding(session, embedder.version)
+                    weights.refuse_stranding(session, embedder.version)
             context.gallery_store.sync()
         except BaseException:
             db.dispose()

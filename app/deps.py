@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
-from app.services.keys import Role, role_of
+from app.roles import Role
+from app.services.keys import role_of
 
 UPLOAD_CHUNK = 1024 * 1024
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
@@ -38,20 +39,20 @@ def get_context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    with context.db.session() as session:
-        yield session
+def get_db(context: ContextDep) -> Iterator[Session]:
+    with context.db.session() as db:
+        yield db
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+DbSession = Annotated[Session, Depends(get_db)]
 
 
-def get_read_session(context: ContextDep) -> Iterator[Session]:
-    with context.db.read_session() as session:
-        yield session
+def get_read_db(context: ContextDep) -> Iterator[Session]:
+    with context.db.read_session() as db:
+        yield db
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]  # for requests that only read
+ReadDbSession = Annotated[Session, Depends(get_read_db)]  # for requests that only read
 
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an access key (roles: admin, kiosk, viewer)"
@@ -66,8 +67,8 @@ def authenticate(context: ServiceContext, key: str | None) -> Role:
     # while the photo is being processed.
     admin_key = context.settings.admin_key
     admin_key = admin_key.get_secret_value() if admin_key else None
-    with context.db.read_session() as session:
-        role = role_of(session, key, admin_key)
+    with context.db.read_session() as db:
+        role = role_of(db, key, admin_key)
     if role is None:
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
     return role

@@ -15,18 +15,14 @@ from pydantic import (
     model_validator,
 )
 
-from app.services.keys import Role
+from app.roles import Role
+from app.tables import Attendance, as_utc
 from models.liveness import Action, Verdict
 
 # Times a request may give, bounded away from the ends of Python's and the databases' ranges so
 # that moving them between time zones can never overflow.
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands datetimes back naive; everything stored is UTC.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _iso_text(value: object) -> object:
@@ -46,7 +42,7 @@ def _zoned(value: dt.datetime) -> dt.datetime:
 def _within_range(value: dt.datetime) -> dt.datetime:
     problem = f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
     try:
-        value = _as_utc(value)
+        value = as_utc(value)
     except OverflowError as exc:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 in UTC
         raise ValueError(problem) from exc
     if not EARLIEST <= value < LATEST:
@@ -61,7 +57,7 @@ def _without_nul(value: str) -> str:
     return value
 
 
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 RequestDatetime = Annotated[
     dt.datetime,
     BeforeValidator(_iso_text),
@@ -305,6 +301,11 @@ class AttendanceOut(BaseModel):
     similarity: float
     late: bool
     checkin_id: int | None
+
+
+def attendance_out(row: Attendance) -> AttendanceOut:
+    """An attendance row, its student and class session loaded, as answered."""
+    return AttendanceOut.model_validate(row, from_attributes=True)
 
 
 class SessionReport(BaseModel):

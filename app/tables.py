@@ -27,6 +27,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC one: SQLite hands datetimes back naive; all stored is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 # Ids are 64-bit, as the API's bound (2^63-1); SQLite's INTEGER already is, and must stay
 # INTEGER to remain the rowid (autoincrement).
 Id = BigInteger().with_variant(Integer(), "sqlite")

@@ -52,7 +52,7 @@ def _growth_mib(decoder: str, paths: list[Path]) -> int:
 
 def main() -> None:
     sys.path.insert(0, str(REPO))
-    from tests.test_decoder_memory import grey16_png, grey_jpeg
+    from tests.models.test_image_decoder_memory import grey16_png, grey_jpeg
 
     with tempfile.TemporaryDirectory() as folder:
         files = {"16-bit PNG": Path(folder) / "a.png", "JPEG": Path(folder) / "a.jpg"}

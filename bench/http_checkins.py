@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared" / "faces"
 KEY = "bench-admin-key-0123456789"
-ENROLLED = {  # as tests/helpers.py: one reference photo each
+ENROLLED = {  # as tests/support/helpers.py: one reference photo each
     "barack_obama": "obama.jpg",
     "joe_biden": "biden.jpg",
     "kit_harington": "kit1.jpg",

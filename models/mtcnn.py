@@ -7,7 +7,7 @@ facenet-pytorch resizes the image pyramid and every candidate crop (tens per pho
 (from floor(i·in/out) to ceil((i+1)·in/out)), so every one of them is differences of running
 sums of the photo, computed once: the same numbers (float64 sums), without a pool per crop.
 The stages, thresholds and box arithmetic are facenet-pytorch's own, so the faces found are
-theirs (tests/test_mtcnn.py compares both on the shared photos).
+theirs (tests/models/test_mtcnn.py compares both on the shared photos).
 """
 
 from __future__ import annotations

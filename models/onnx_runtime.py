@@ -1,7 +1,7 @@
 """A torch network run by ONNX Runtime, and the export that makes its graph.
 
 On a CPU, ONNX Runtime runs the dlib ResNet, and MTCNN's R-Net and O-Net, in about half
-torch's time with the same outputs (within 3e-7; tests/test_onnx_runtime.py holds embeddings
+torch's time with the same outputs (within 3e-7; tests/models/test_onnx_runtime.py holds embeddings
 to 1e-5). `OnnxRuntimeModule` exports in memory at load (FaceEmbedder with
 runtime="onnxruntime"); the service instead runs files exported by models/onnx_export.py, all
 four networks, without torch (models/serving.py). torch stays the framework the networks are

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from tests.conftest import REPO
+from tests.support.settings import REPO
 
 
 def test_ci_postgres_uses_its_own_role_and_database() -> None:

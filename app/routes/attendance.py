@@ -5,11 +5,11 @@ import datetime as dt
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.deps import IdQuery, ReadSessionDep, allow
-from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
-from app.schemas import ANY_KEYED, AttendanceOut, error_responses
+from app.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
+from app.deps import IdQuery, ReadDbSession, allow
+from app.roles import Role
+from app.schemas import ANY_KEYED, AttendanceOut, attendance_out, error_responses
 from app.services import attendance
-from app.services.keys import Role
 
 router = APIRouter(
     prefix="/attendance",
@@ -25,7 +25,7 @@ router = APIRouter(
     responses=CSV_OR_JSON,
 )
 def list_attendance(
-    session: ReadSessionDep,
+    db: ReadDbSession,
     session_id: IdQuery = None,
     day: dt.date | None = None,
     date_from: dt.date | None = None,
@@ -36,7 +36,7 @@ def list_attendance(
 ) -> list[AttendanceOut] | Response:
     """Attendance rows; `?format=csv` or `Accept: text/csv` exports the same rows as CSV."""
     rows = attendance.list_attendance(
-        session,
+        db,
         session_id=session_id,
         day=day,
         date_from=date_from,
@@ -45,4 +45,4 @@ def list_attendance(
     )
     if wants_csv(format, accept):
         return csv_response(attendance.attendance_csv(rows), "attendance.csv")
-    return rows
+    return [attendance_out(row) for row in rows]

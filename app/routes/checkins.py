@@ -7,18 +7,28 @@ from fastapi import APIRouter, Form
 from app.deps import (
     MAX_ID,
     ContextDep,
+    DbSession,
     Digits,
     IdPath,
     PhotoDep,
     PhotosDep,
-    ReadSessionDep,
+    ReadDbSession,
     RoleDep,
-    SessionDep,
     allow,
 )
-from app.schemas import ANY_BODY, ANY_KEYED, ChallengeOut, CheckinOut, VerifyOut, error_responses
+from app.roles import Role
+from app.schemas import (
+    ANY_BODY,
+    ANY_KEYED,
+    ChallengeOut,
+    CheckinFace,
+    CheckinOut,
+    LivenessOut,
+    SessionRef,
+    VerifyOut,
+    error_responses,
+)
 from app.services import checkin, liveness
-from app.services.keys import Role
 
 router = APIRouter(
     tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
@@ -32,10 +42,10 @@ CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
 
 
 @router.post("/checkins/challenge", response_model=ChallengeOut)
-def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
+def new_challenge(context: ContextDep, db: DbSession) -> ChallengeOut:
     """A liveness challenge: an action to ask of the person and a nonce, good once, to send
     back with the burst of frames that shows it."""
-    issued = liveness.issue(context, session)
+    issued = liveness.issue(context, db)
     return ChallengeOut(
         nonce=issued.nonce,
         action=issued.action,
@@ -47,7 +57,7 @@ def new_challenge(context: ContextDep, session: SessionDep) -> ChallengeOut:
 @router.post("/checkins", response_model=CheckinOut, responses=CHALLENGE_ERRORS)
 def check_in(
     context: ContextDep,
-    session: SessionDep,
+    db: DbSession,
     role: RoleDep,
     photos: PhotosDep,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
@@ -61,14 +71,24 @@ def check_in(
     or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`."""
-    return checkin.check_in(
-        context, session, photos, session_id, nonce, name_ambiguous=role == Role.admin
+    result = checkin.check_in(
+        context, db, photos, session_id, nonce, name_ambiguous=role == Role.admin
+    )
+    return CheckinOut(
+        checked_at=result.checked_at,
+        day=result.day,
+        session=SessionRef.model_validate(result.class_session) if result.class_session else None,
+        faces=[CheckinFace.model_validate(face, from_attributes=True) for face in result.faces],
+        liveness=LivenessOut.model_validate(result.liveness, from_attributes=True)
+        if result.liveness
+        else None,
     )
 
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
 def verify_student(
-    context: ContextDep, session: ReadSessionDep, student_id: IdPath, photo: PhotoDep
+    context: ContextDep, db: ReadDbSession, student_id: IdPath, photo: PhotoDep
 ) -> VerifyOut:
     """1:1 verification: is the person in this photo this student?"""
-    return checkin.verify(context, session, student_id, photo)
+    verified = checkin.verify(context, db, student_id, photo)
+    return VerifyOut.model_validate(verified, from_attributes=True)

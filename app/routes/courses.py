@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import IdPath, ReadSessionDep, SessionDep, allow
+from app.deps import DbSession, IdPath, ReadDbSession, allow
+from app.roles import Role
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -16,7 +17,6 @@ from app.schemas import (
     error_responses,
 )
 from app.services import courses
-from app.services.keys import Role
 
 router = APIRouter(
     prefix="/courses",
@@ -51,17 +51,17 @@ def _roster_out(found: courses.Roster) -> RosterOut:
     dependencies=[allow()],
     responses=error_responses(*ANY_BODY, 409),
 )
-def create_course(db: SessionDep, body: CourseCreate) -> CourseOut:
+def create_course(db: DbSession, body: CourseCreate) -> CourseOut:
     return _course_out(courses.create_course(db, body))
 
 
 @router.get("", response_model=list[CourseOut])
-def list_courses(db: ReadSessionDep) -> list[CourseOut]:
+def list_courses(db: ReadDbSession) -> list[CourseOut]:
     return [_course_out(found) for found in courses.list_courses(db)]
 
 
 @router.get("/{course_id}", response_model=CourseOut, responses=error_responses(404))
-def get_course(db: ReadSessionDep, course_id: IdPath) -> CourseOut:
+def get_course(db: ReadDbSession, course_id: IdPath) -> CourseOut:
     return _course_out(courses.summary(db, courses.get_course(db, course_id)))
 
 
@@ -71,7 +71,7 @@ def get_course(db: ReadSessionDep, course_id: IdPath) -> CourseOut:
     dependencies=[allow()],
     responses=error_responses(*ANY_BODY, 404, 409),
 )
-def update_course(db: SessionDep, course_id: IdPath, body: CourseUpdate) -> CourseOut:
+def update_course(db: DbSession, course_id: IdPath, body: CourseUpdate) -> CourseOut:
     return _course_out(courses.update_course(db, course_id, body))
 
 
@@ -81,13 +81,13 @@ def update_course(db: SessionDep, course_id: IdPath, body: CourseUpdate) -> Cour
     dependencies=[allow()],
     responses=error_responses(404),
 )
-def delete_course(db: SessionDep, course_id: IdPath) -> None:
+def delete_course(db: DbSession, course_id: IdPath) -> None:
     """Delete the course and its roster; its sessions stay, as sessions of no course."""
     courses.delete_course(db, course_id)
 
 
 @router.get("/{course_id}/students", response_model=RosterOut, responses=error_responses(404))
-def get_roster(db: ReadSessionDep, course_id: IdPath) -> RosterOut:
+def get_roster(db: ReadDbSession, course_id: IdPath) -> RosterOut:
     return _roster_out(courses.roster(db, course_id))
 
 
@@ -97,7 +97,7 @@ def get_roster(db: ReadSessionDep, course_id: IdPath) -> RosterOut:
     dependencies=[allow()],
     responses=error_responses(*ANY_BODY, 404),
 )
-def set_roster(db: SessionDep, course_id: IdPath, body: RosterIn) -> RosterOut:
+def set_roster(db: DbSession, course_id: IdPath, body: RosterIn) -> RosterOut:
     """Replace the roster with these students (a student may be on many courses' rosters);
     404 student_not_found names ids of no student, and nothing changes."""
     return _roster_out(courses.set_roster(db, course_id, body.student_ids))

@@ -28,8 +28,8 @@ def _valid(context: ServiceContext, key: str | None) -> bool:
 def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
     """Status for anyone (a load balancer's probe); the details only with a valid key."""
     try:
-        with context.db.read_session() as session:
-            session.execute(text("SELECT 1"))
+        with context.db.read_session() as db:
+            db.execute(text("SELECT 1"))
         context.gallery_store.sync()
         database = True
     except Exception:

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.deps import ContextDep, current_role
+from app.roles import Role
 from app.schemas import RoleOut
-from app.services.keys import Role
 
 router = APIRouter(tags=["access keys"])
 

@@ -5,8 +5,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import ContextDep, allow
+from app.roles import Role
 from app.schemas import ANY_KEYED, error_responses
-from app.services.keys import Role
 
 router = APIRouter(
     tags=["operations"], dependencies=[allow(Role.viewer)], responses=error_responses(*ANY_KEYED)

@@ -3,18 +3,21 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import Response
 
-from app.deps import IdPath, ReadSessionDep, SessionDep, allow
-from app.routes.exports import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
+from app.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
+from app.deps import DbSession, IdPath, ReadDbSession, allow
+from app.roles import Role
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
+    CourseRef,
     SessionCreate,
     SessionOut,
     SessionReport,
+    StudentRef,
+    attendance_out,
     error_responses,
 )
 from app.services import attendance
-from app.services.keys import Role
 
 router = APIRouter(
     prefix="/sessions",
@@ -31,22 +34,22 @@ router = APIRouter(
     dependencies=[allow()],
     responses=error_responses(*ANY_BODY, 404),
 )
-def create_session(session: SessionDep, body: SessionCreate) -> SessionOut:
-    created = attendance.create_session(session, body)
+def create_session(db: DbSession, body: SessionCreate) -> SessionOut:
+    created = attendance.create_class_session(db, body)
     return SessionOut.model_validate(created, from_attributes=True)
 
 
 @router.get("", response_model=list[SessionOut])
-def list_sessions(session: ReadSessionDep) -> list[SessionOut]:
+def list_sessions(db: ReadDbSession) -> list[SessionOut]:
     return [
         SessionOut.model_validate(s, from_attributes=True)
-        for s in attendance.list_sessions(session)
+        for s in attendance.list_class_sessions(db)
     ]
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses=error_responses(404))
-def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
-    found = attendance.get_session(session, session_id)
+def get_session(db: ReadDbSession, session_id: IdPath) -> SessionOut:
+    found = attendance.get_class_session(db, session_id)
     return SessionOut.model_validate(found, from_attributes=True)
 
 
@@ -59,7 +62,7 @@ def get_session(session: ReadSessionDep, session_id: IdPath) -> SessionOut:
     },
 )
 def session_report(
-    session: ReadSessionDep,
+    db: ReadDbSession,
     session_id: IdPath,
     format: FormatQuery = None,
     accept: AcceptHeader = None,
@@ -68,7 +71,14 @@ def session_report(
     course's roster (a session of no course: among active students) was absent, and how many
     faces were students not on the roster. `?format=csv` or `Accept: text/csv`: one CSV row
     per student, status present, late or absent."""
-    report = attendance.session_report(session, session_id)
+    report = attendance.class_session_report(db, session_id)
     if wants_csv(format, accept):
         return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
-    return report
+    return SessionReport(
+        session=SessionOut.model_validate(report.class_session, from_attributes=True),
+        course=CourseRef.model_validate(report.course) if report.course else None,
+        present=[attendance_out(row) for row in report.present],
+        late=[attendance_out(row) for row in report.late],
+        absent=[StudentRef.model_validate(student) for student in report.absent],
+        not_on_roster=report.not_on_roster,
+    )

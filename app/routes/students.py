@@ -4,21 +4,38 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.deps import MAX_ID, ContextDep, Digits, IdPath, PhotoDep, ReadSessionDep, SessionDep, allow
+from app.deps import MAX_ID, ContextDep, DbSession, Digits, IdPath, PhotoDep, ReadDbSession, allow
 from app.schemas import (
     ANY_BODY,
     ANY_KEYED,
     EnrollmentOut,
+    EnrollmentWarning,
+    FaceQualityOut,
     PhotoOut,
     StudentCreate,
     StudentOut,
     StudentPage,
+    StudentRef,
     StudentUpdate,
     Text,
     error_responses,
 )
 from app.services import enrollment, students
 from app.tables import FaceTemplate
+
+
+def _student_out(entry: students.RosterEntry) -> StudentOut:
+    student = entry.student
+    return StudentOut(
+        id=student.id,
+        external_id=student.external_id,
+        name=student.name,
+        active=student.active,
+        enrolled=entry.enrolled,
+        created_at=student.created_at,
+        updated_at=student.updated_at,
+    )
+
 
 router = APIRouter(
     prefix="/students",
@@ -34,39 +51,45 @@ router = APIRouter(
     response_model=StudentOut,
     responses=error_responses(*ANY_BODY, 409),
 )
-def create_student(session: SessionDep, body: StudentCreate) -> StudentOut:
-    return students.student_out(session, students.create_student(session, body))
+def create_student(db: DbSession, body: StudentCreate) -> StudentOut:
+    return _student_out(students.roster_entry(db, students.create_student(db, body)))
 
 
 @router.get("", response_model=StudentPage)
 def list_students(
-    session: ReadSessionDep,
+    db: ReadDbSession,
     q: Annotated[Text | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
     limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentPage:
-    return students.list_students(session, q, active, limit, offset)
+    page = students.list_students(db, q, active, limit, offset)
+    return StudentPage(
+        items=[_student_out(entry) for entry in page.entries],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
-def get_student(session: ReadSessionDep, student_id: IdPath) -> StudentOut:
-    return students.student_out(session, students.get_student(session, student_id))
+def get_student(db: ReadDbSession, student_id: IdPath) -> StudentOut:
+    return _student_out(students.roster_entry(db, students.get_student(db, student_id)))
 
 
 @router.patch(
     "/{student_id}", response_model=StudentOut, responses=error_responses(*ANY_BODY, 404, 409)
 )
-def update_student(session: SessionDep, student_id: IdPath, body: StudentUpdate) -> StudentOut:
-    student = students.update_student(session, student_id, body)
-    return students.student_out(session, student)
+def update_student(db: DbSession, student_id: IdPath, body: StudentUpdate) -> StudentOut:
+    student = students.update_student(db, student_id, body)
+    return _student_out(students.roster_entry(db, student))
 
 
 @router.delete(
     "/{student_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
-def delete_student(session: SessionDep, student_id: IdPath) -> None:
-    students.delete_student(session, student_id)
+def delete_student(db: DbSession, student_id: IdPath) -> None:
+    students.delete_student(db, student_id)
 
 
 @router.post(
@@ -76,7 +99,7 @@ def delete_student(session: SessionDep, student_id: IdPath) -> None:
 )
 def enroll_photo(
     context: ContextDep,
-    session: SessionDep,
+    db: DbSession,
     student_id: IdPath,
     photo: PhotoDep,
     replace: Annotated[
@@ -86,7 +109,34 @@ def enroll_photo(
     """Detect the face in the photo, embed it and add it to the student's templates (at most
     ROLLCALL_MAX_PHOTOS_PER_STUDENT, else 409 too_many_photos). One photo is enough; more
     improve recognition: a check-in scores a student by their closest photo."""
-    return enrollment.enroll_photo(context, session, student_id, photo, replace=replace)
+    return _enrollment_out(enrollment.enroll_photo(context, db, student_id, photo, replace=replace))
+
+
+def _enrollment_out(enrolled: enrollment.Enrollment) -> EnrollmentOut:
+    face, q = enrolled.face, enrolled.face.quality
+    return EnrollmentOut(
+        student=StudentRef.model_validate(enrolled.student),
+        template_id=enrolled.template.id,
+        box=[round(float(v), 1) for v in face.box],
+        probability=round(face.probability, 4),
+        quality=FaceQualityOut(
+            score=q.score,
+            face_size=round(q.face_size, 1),
+            sharpness=round(q.sharpness, 1),
+            yaw=round(q.yaw, 3),
+            roll=round(q.roll, 1),
+        ),
+        faces_in_photo=enrolled.faces_in_photo,
+        warnings=[
+            EnrollmentWarning(
+                code=w.code,
+                message=w.message,
+                student=StudentRef.model_validate(w.student) if w.student else None,
+                distance=w.distance,
+            )
+            for w in enrolled.warnings
+        ],
+    )
 
 
 def _photo_out(template: FaceTemplate) -> PhotoOut:
@@ -103,8 +153,8 @@ def _photo_out(template: FaceTemplate) -> PhotoOut:
 
 
 @router.get("/{student_id}/photos", response_model=list[PhotoOut], responses=error_responses(404))
-def list_photos(session: ReadSessionDep, student_id: IdPath) -> list[PhotoOut]:
-    return [_photo_out(t) for t in enrollment.list_templates(session, student_id)]
+def list_photos(db: ReadDbSession, student_id: IdPath) -> list[PhotoOut]:
+    return [_photo_out(t) for t in enrollment.list_templates(db, student_id)]
 
 
 @router.get(
@@ -112,8 +162,8 @@ def list_photos(session: ReadSessionDep, student_id: IdPath) -> list[PhotoOut]:
     response_model=PhotoOut,
     responses=error_responses(404),
 )
-def get_photo(session: ReadSessionDep, student_id: IdPath, template_id: IdPath) -> PhotoOut:
-    return _photo_out(enrollment.get_template(session, student_id, template_id))
+def get_photo(db: ReadDbSession, student_id: IdPath, template_id: IdPath) -> PhotoOut:
+    return _photo_out(enrollment.get_template(db, student_id, template_id))
 
 
 @router.delete(
@@ -121,5 +171,5 @@ def get_photo(session: ReadSessionDep, student_id: IdPath, template_id: IdPath) 
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(404),
 )
-def delete_photo(session: SessionDep, student_id: IdPath, template_id: IdPath) -> None:
-    enrollment.delete_template(session, student_id, template_id)
+def delete_photo(db: DbSession, student_id: IdPath, template_id: IdPath) -> None:
+    enrollment.delete_template(db, student_id, template_id)

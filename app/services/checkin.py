@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -11,96 +12,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import Conflict, NotFound, Unprocessable
-from app.schemas import (
-    CheckinFace,
-    CheckinOut,
-    Decision,
-    LivenessOut,
-    SessionRef,
-    StudentRef,
-    VerifyOut,
-)
+from app.errors import NotFound, Unprocessable
+from app.schemas import Decision
 from app.services import liveness
 from app.services.burst import burst_faces, fused_face
 from app.services.identify import Identification, SearchScope, identify, scope_for
 from app.services.photos import dominant_face, read_faces
+from app.services.timetable import class_session_for, is_late
 from app.tables import (
     Attendance,
     CheckinAttempt,
     ClassSession,
     FaceTemplate,
     Student,
+    as_utc,
     embedding_from_bytes,
 )
 from models.embedder import Face
+from models.liveness import Action, Verdict
 
 
 def similarity(distance: float, threshold: float) -> float:
     """1 for identical faces, 0.5 exactly at the threshold, 0 at twice the threshold."""
     return round(float(np.clip(1.0 - distance / (2.0 * threshold), 0.0, 1.0)), 4)
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value  # SQLite: naive
-
-
-def _session_for(
-    context: ServiceContext, db: Session, session_id: int | None, now: dt.datetime
-) -> ClassSession | None:
-    """The session a check-in counts for: the one named, if it is open now; else the one in
-    progress; else none (the calendar day). Refusals come before anything is written."""
-    if session_id is not None:
-        class_session = db.get(ClassSession, session_id, with_for_update={"key_share": True})
-        if class_session is None:
-            raise NotFound("session_not_found", f"No class session with id {session_id}.")
-        _refuse_closed(context, class_session, now)
-        return class_session
-    running = list(
-        db.scalars(
-            select(ClassSession)
-            .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
-            .order_by(ClassSession.starts_at.desc(), ClassSession.id)
-            .limit(3)
-            .with_for_update(key_share=True)
-        )
-    )
-    if len(running) > 1:
-        names = ", ".join(f"{s.id} ({s.name})" for s in running[:2])
-        raise Conflict(
-            "ambiguous_session",
-            f"Several class sessions are in progress ({names}); send the session_id of the "
-            "one to check in to.",
-            session_ids=[s.id for s in running],
-        )
-    return running[0] if running else None
-
-
-def _refuse_closed(context: ServiceContext, class_session: ClassSession, now: dt.datetime) -> None:
-    early = context.settings.checkin_early_minutes
-    starts, ends = _as_utc(class_session.starts_at), _as_utc(class_session.ends_at)
-    opens = starts - dt.timedelta(minutes=early)
-    if now < opens:
-        raise Conflict(
-            "session_not_started",
-            f"Class session {class_session.id} starts at {starts:%Y-%m-%d %H:%M} UTC; "
-            f"check-ins open {early} minutes before.",
-            starts_at=starts.isoformat(),
-            opens_at=opens.isoformat(),
-        )
-    if now > ends:
-        raise Conflict(
-            "session_ended",
-            f"Class session {class_session.id} ended at {ends:%Y-%m-%d %H:%M} UTC.",
-            ends_at=ends.isoformat(),
-        )
-
-
-def _is_late(class_session: ClassSession | None, now: dt.datetime) -> bool:
-    if class_session is None or class_session.grace_minutes is None:
-        return False
-    grace = dt.timedelta(minutes=class_session.grace_minutes)
-    return now > _as_utc(class_session.starts_at) + grace
 
 
 def _existing_attendance(db: Session, student_id: int, period: str) -> Attendance | None:
@@ -109,71 +43,133 @@ def _existing_attendance(db: Session, student_id: int, period: str) -> Attendanc
     )
 
 
+@dataclass
+class FaceOutcome:
+    """What a check-in decided for one face. A student only for a decision about them."""
+
+    decision: Decision
+    student: Student | None
+    similarity: float | None
+    distance: float | None
+    threshold: float  # the one this face was decided with
+    candidates: int  # enrolled students searched
+    box: list[float]
+    quality: float
+    attendance_id: int | None = None  # present or already_present
+    first_checkin_at: dt.datetime | None = None  # already_present: the first one
+    late: bool = False
+    runner_up: Student | None = None  # ambiguous, shown to an admin only
+    frames: int = 1  # how many burst frames showed this face
+
+
+@dataclass(frozen=True)
+class LivenessShown:
+    action: Action
+    verdict: Verdict
+    turn: float
+    spread: float
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    checked_at: dt.datetime
+    day: dt.date
+    class_session: ClassSession | None  # None: the check-in counts for the calendar day
+    faces: list[FaceOutcome]
+    liveness: LivenessShown | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    match: bool
+    student: Student | None  # only when the face matches: no name to a stranger
+    similarity: float
+    distance: float
+    threshold: float
+    box: list[float]
+
+
 def check_in(
     context: ServiceContext,
-    session: Session,
+    db: Session,
     photos: list[bytes],
-    session_id: int | None,
+    class_session_id: int | None,
     nonce: str | None = None,
     *,
     name_ambiguous: bool = False,
-) -> CheckinOut:
+) -> CheckinResult:
     """One photo or a burst of frames of one scene (every person in it is checked in once,
     their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
     person that must pass the liveness check first."""
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
-    if nonce is None:
-        if context.settings.liveness == "challenge":
-            raise Unprocessable(
-                "challenge_required",
-                "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
-                "challenge, then send a burst of frames with its nonce.",
-            )
-        # Refusals happen before anything is written.
-        burst = burst_faces(context, photos)
-        return _check_in_faces(
-            context,
-            session,
-            burst.faces,
-            session_id,
-            frames=burst.frames,
-            name_ambiguous=name_ambiguous,
+    if nonce is not None:
+        return _check_in_live(context, db, photos, class_session_id, nonce, name_ambiguous)
+    if context.settings.liveness == "challenge":
+        raise Unprocessable(
+            "challenge_required",
+            "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
+            "challenge, then send a burst of frames with its nonce.",
         )
-    action = liveness.redeem(session, nonce, dt.datetime.now(dt.UTC))
+    burst = burst_faces(context, photos)  # refusals happen before anything is written
+    return _check_in_faces(
+        context,
+        db,
+        burst.faces,
+        class_session_id,
+        frames=burst.frames,
+        name_ambiguous=name_ambiguous,
+    )
+
+
+def _check_in_live(
+    context: ServiceContext,
+    db: Session,
+    photos: list[bytes],
+    class_session_id: int | None,
+    nonce: str,
+    name_ambiguous: bool,
+) -> CheckinResult:
+    """A burst of one person doing the challenge's action: checked in only when live."""
+    action = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC))
     judgement = liveness.judge_burst(context, photos, action)
-    shown = LivenessOut(
+    shown = LivenessShown(
         action=judgement.action,
         verdict=judgement.result.verdict,
         turn=round(judgement.result.turn, 4),
         spread=round(judgement.result.spread, 4),
     )
     if not judgement.result.live:
-        return _refuse_as_not_live(context, session, judgement.face, session_id, shown)
+        return _refuse_as_not_live(context, db, judgement.face, class_session_id, shown)
     # Live: the burst is one person; their frames' embeddings are fused as any burst's.
     return _check_in_faces(
         context,
-        session,
+        db,
         [fused_face(context, judgement.faces)],
-        session_id,
+        class_session_id,
         shown,
         frames=[len(judgement.faces)],
         name_ambiguous=name_ambiguous,
     )
 
 
+def _clock(context: ServiceContext) -> tuple[dt.datetime, dt.date]:
+    """Now, and the school's calendar day it falls on."""
+    now = dt.datetime.now(dt.UTC)
+    return now, now.astimezone(ZoneInfo(context.settings.timezone)).date()
+
+
 def _refuse_as_not_live(
     context: ServiceContext,
-    session: Session,
+    db: Session,
     face: Face,
-    session_id: int | None,
-    shown: LivenessOut,
-) -> CheckinOut:
+    class_session_id: int | None,
+    shown: LivenessShown,
+) -> CheckinResult:
     """Log the attempt as `liveness_failed`; nobody is marked."""
-    now = dt.datetime.now(dt.UTC)
-    day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
-    class_session = _session_for(context, session, session_id, now)
-    session.add(
+    now, day = _clock(context)
+    class_session = class_session_for(context, db, class_session_id, now)
+    db.add(
         CheckinAttempt(
             created_at=now,
             session_id=class_session.id if class_session else None,
@@ -181,75 +177,61 @@ def _refuse_as_not_live(
             box=[float(v) for v in face.box],
         )
     )
-    session.commit()
+    db.commit()
     context.metrics.checkins.labels("liveness_failed").inc()
-    return CheckinOut(
-        checked_at=now,
-        day=day,
-        session=SessionRef.model_validate(class_session) if class_session else None,
-        faces=[
-            CheckinFace(
-                decision="liveness_failed",
-                student=None,
-                similarity=None,
-                distance=None,
-                threshold=context.identification_threshold(),
-                candidates=context.gallery.student_count,
-                box=[round(float(v), 1) for v in face.box],
-                quality=face.quality.score,
-            )
-        ],
-        liveness=shown,
+    refused = FaceOutcome(
+        decision="liveness_failed",
+        student=None,
+        similarity=None,
+        distance=None,
+        threshold=context.identification_threshold(),
+        candidates=context.gallery.student_count,
+        box=[round(float(v), 1) for v in face.box],
+        quality=face.quality.score,
     )
+    return CheckinResult(now, day, class_session, [refused], shown)
 
 
 def _check_in_faces(
     context: ServiceContext,
     db: Session,
     faces: list[Face],
-    session_id: int | None,
-    shown: LivenessOut | None = None,
+    class_session_id: int | None,
+    shown: LivenessShown | None = None,
     *,
     frames: list[int] | None = None,
     name_ambiguous: bool = False,
-) -> CheckinOut:
+) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
-    now = dt.datetime.now(dt.UTC)
-    day = now.astimezone(ZoneInfo(context.settings.timezone)).date()
-    class_session = _session_for(context, db, session_id, now)
+    now, day = _clock(context)
+    class_session = class_session_for(context, db, class_session_id, now)
     scope = scope_for(context, db, class_session)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
-    answers = [
+    outcomes = [
         _mark(context, db, face, one, scope, class_session, day, now)
         for face, one in zip(faces, found, strict=True)
     ]
-    for answer, count in zip(answers, frames or [1] * len(answers), strict=True):
-        answer.frames = count
-    for answer, one in zip(answers, found, strict=True):
-        if answer.decision == "ambiguous":
-            _name_both_or_neither(db, answer, one, name_ambiguous)
+    for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
+        outcome.frames = count
+        if outcome.decision == "ambiguous":
+            _name_both_or_neither(db, outcome, one, name_ambiguous)
     db.commit()
-    for answer in answers:
-        context.metrics.checkins.labels(answer.decision).inc()
-    return CheckinOut(
-        checked_at=now,
-        day=day,
-        session=SessionRef.model_validate(class_session) if class_session else None,
-        faces=answers,
-        liveness=shown,
-    )
+    for outcome in outcomes:
+        context.metrics.checkins.labels(outcome.decision).inc()
+    return CheckinResult(now, day, class_session, outcomes, shown)
 
 
 def _name_both_or_neither(
-    db: Session, answer: CheckinFace, found: Identification, show: bool
+    db: Session, outcome: FaceOutcome, found: Identification, show: bool
 ) -> None:
     """An admin sees the two students a face could not be told apart from; a kiosk, only
     that it was ambiguous (naming either would tell a stranger who is enrolled)."""
     if not show:
-        answer.student = None
+        outcome.student = None
         return
-    other = db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
-    answer.runner_up = StudentRef.model_validate(other) if other else None
+    outcome.runner_up = (
+        db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
+    )
 
 
 def _mark(
@@ -261,8 +243,24 @@ def _mark(
     class_session: ClassSession | None,
     day: dt.date,
     now: dt.datetime,
-) -> CheckinFace:
+) -> FaceOutcome:
     """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
+    outcome, attempt = _log_attempt(context, db, face, found, scope, class_session, now)
+    if outcome.decision == "present" and found.student is not None:
+        _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
+    return outcome
+
+
+def _log_attempt(
+    context: ServiceContext,
+    db: Session,
+    face: Face,
+    found: Identification,
+    scope: SearchScope,
+    class_session: ClassSession | None,
+    now: dt.datetime,
+) -> tuple[FaceOutcome, CheckinAttempt]:
+    """The attempt, logged (flushed), and the face's outcome as decided."""
     match, student = found.match, found.student
     decision: Decision = found.decision
     threshold = scope.threshold
@@ -281,12 +279,10 @@ def _mark(
     )
     db.add(attempt)
     db.flush()
-    answer = CheckinFace(
+    named = decision in ("present", "ambiguous", "not_on_roster")  # never unknown or retry
+    outcome = FaceOutcome(
         decision=decision,
-        # A name only for a decision about that student: never for unknown or retry.
-        student=StudentRef.model_validate(student)
-        if student and decision in ("present", "ambiguous", "not_on_roster")
-        else None,
+        student=student if named else None,
         similarity=score,
         distance=round(match.distance, 4) if known else None,
         threshold=threshold,
@@ -294,8 +290,20 @@ def _mark(
         box=[round(float(v), 1) for v in face.box],
         quality=face.quality.score,
     )
-    if decision != "present" or student is None:
-        return answer
+    return outcome, attempt
+
+
+def _record_attendance(
+    db: Session,
+    outcome: FaceOutcome,
+    attempt: CheckinAttempt,
+    student: Student,
+    class_session: ClassSession | None,
+    day: dt.date,
+    now: dt.datetime,
+) -> None:
+    """Mark the student present for the period, or, when they already are, answer
+    `already_present` with the first check-in's row."""
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
     row = Attendance(
         student_id=student.id,
@@ -303,34 +311,33 @@ def _mark(
         period=period,
         day=day,
         first_checkin_at=now,
-        similarity=score,
-        late=_is_late(class_session, now),
+        similarity=outcome.similarity,
+        late=is_late(class_session, now),
         checkin_id=attempt.id,
     )
     try:
         # The unique (student, period) constraint decides races between kiosks.
         with db.begin_nested():
             db.add(row)
-        answer.attendance_id, answer.late = row.id, row.late
+        outcome.attendance_id, outcome.late = row.id, row.late
     except IntegrityError:
         existing = _existing_attendance(db, student.id, period)
         if existing is None:
             raise  # another integrity problem: not a repeat check-in
-        answer.decision = attempt.outcome = "already_present"
-        answer.attendance_id = existing.id
-        answer.first_checkin_at = _as_utc(existing.first_checkin_at)
-        answer.late = existing.late
-    return answer
+        outcome.decision = attempt.outcome = "already_present"
+        outcome.attendance_id = existing.id
+        outcome.first_checkin_at = as_utc(existing.first_checkin_at)
+        outcome.late = existing.late
 
 
-def verify(context: ServiceContext, session: Session, student_id: int, data: bytes) -> VerifyOut:
+def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:
     face = dominant_face(read_faces(context, data))  # before any query, as in check_in
-    student = session.get(Student, student_id)
+    student = db.get(Student, student_id)
     if student is None or not student.active:  # as check-in: a deactivated student is no one
         raise NotFound("student_not_found", f"No active student with id {student_id}.")
     templates = [
         embedding_from_bytes(t.embedding)
-        for t in session.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
+        for t in db.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
         if t.weights_version == context.embedder.version
     ]
     if not templates:
@@ -342,9 +349,9 @@ def verify(context: ServiceContext, session: Session, student_id: int, data: byt
     distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
     threshold = context.rule.verification_threshold()
     match = distance < threshold
-    return VerifyOut(
+    return Verification(
         match=match,
-        student=StudentRef.model_validate(student) if match else None,  # no name to a stranger
+        student=student if match else None,
         similarity=similarity(distance, threshold),
         distance=round(distance, 4),
         threshold=threshold,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.schemas import CourseCreate, CourseUpdate
+from app.services.rows import get_or_404
 from app.tables import Course, CourseStudent, Student
 
 
@@ -27,10 +28,7 @@ class Roster:
 
 
 def get_course(db: Session, course_id: int) -> Course:
-    course = db.get(Course, course_id)
-    if course is None:
-        raise NotFound("course_not_found", f"No course with id {course_id}.")
-    return course
+    return get_or_404(db, Course, course_id, "course_not_found", f"No course with id {course_id}.")
 
 
 def find_course(db: Session, code: str) -> Course | None:

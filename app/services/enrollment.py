@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.errors import Conflict, NotFound, Unprocessable
 from app.gallery_store import bump_gallery_revision
-from app.schemas import EnrollmentOut, EnrollmentWarning, FaceQualityOut, StudentRef
 from app.services.photos import dominant_face, read_faces
 from app.services.students import get_student
 from app.tables import FaceTemplate, Student, embedding_to_bytes
@@ -29,6 +28,25 @@ from models.embedder import Face
 class EnrollmentFace:
     face: Face
     faces_in_photo: int
+
+
+@dataclass(frozen=True)
+class DuplicateWarning:
+    """The enrolled face already matches another student (enrolled anyway, by setting)."""
+
+    code: str
+    message: str
+    student: Student | None  # None: the other student went meanwhile
+    distance: float
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    student: Student
+    template: FaceTemplate
+    face: Face
+    faces_in_photo: int
+    warnings: list[DuplicateWarning]
 
 
 def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
@@ -52,8 +70,8 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 
 
 def duplicate_warnings(
-    context: ServiceContext, session: Session, student_id: int | None, face: Face
-) -> list[EnrollmentWarning]:
+    context: ServiceContext, db: Session, student_id: int | None, face: Face
+) -> list[DuplicateWarning]:
     """A warning when the face already matches ANOTHER student (refused, by setting).
 
     Searches the gallery as it is: the caller syncs it (`context.gallery_store.sync()`)
@@ -62,11 +80,10 @@ def duplicate_warnings(
     [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
     if match.student_id is None or match.distance >= context.identification_threshold():
         return []
-    other = session.get(Student, match.student_id)
-    other_ref = StudentRef.model_validate(other) if other else None
+    other = db.get(Student, match.student_id)
     message = (
         "This face already matches another enrolled student "
-        f"({other_ref.external_id if other_ref else match.student_id}, "
+        f"({other.external_id if other else match.student_id}, "
         f"distance {match.distance:.3f})."
     )
     if context.settings.refuse_duplicate_enrollment:
@@ -74,10 +91,10 @@ def duplicate_warnings(
             "duplicate_enrollment", message, student_id=match.student_id, distance=match.distance
         )
     return [
-        EnrollmentWarning(
+        DuplicateWarning(
             code="duplicate_enrollment",
             message=message,
-            student=other_ref,
+            student=other,
             distance=round(match.distance, 4),
         )
     ]
@@ -96,7 +113,7 @@ def template_fields(context: ServiceContext, face: Face) -> dict[str, object]:
 
 def store_template(
     context: ServiceContext,
-    session: Session,
+    db: Session,
     student: Student,
     face: Face,
     data: bytes,
@@ -106,11 +123,9 @@ def store_template(
     """Add this face's template to the student's (flushed, not committed); `replace`: instead
     of all of them. Refuses a template beyond ROLLCALL_MAX_PHOTOS_PER_STUDENT."""
     if replace:
-        session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+        db.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
     else:
-        held = (
-            session.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
-        )
+        held = db.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
         limit = context.settings.max_photos_per_student
         if held >= limit:
             raise Conflict(
@@ -125,47 +140,32 @@ def store_template(
         **template_fields(context, face),
         photo=data if context.settings.keep_photos else None,
     )
-    session.add(template)
-    bump_gallery_revision(session, [student.id])
-    session.flush()
+    db.add(template)
+    bump_gallery_revision(db, [student.id])
+    db.flush()
     return template
 
 
 def enroll_photo(
-    context: ServiceContext, session: Session, student_id: int, data: bytes, *, replace: bool
-) -> EnrollmentOut:
+    context: ServiceContext, db: Session, student_id: int, data: bytes, *, replace: bool
+) -> Enrollment:
     # The photo is processed before the first query: no transaction (on SQLite, no write lock)
     # stays open during the slow part.
     enrolled = enrollment_face(context, data)
     face = enrolled.face
     context.gallery_store.sync()
-    student = get_student(session, student_id)
-    warnings = duplicate_warnings(context, session, student.id, face)
-    template = store_template(context, session, student, face, data, replace=replace)
-    session.commit()
+    student = get_student(db, student_id)
+    warnings = duplicate_warnings(context, db, student.id, face)
+    template = store_template(context, db, student, face, data, replace=replace)
+    db.commit()
 
-    q = face.quality
-    return EnrollmentOut(
-        student=StudentRef.model_validate(student),
-        template_id=template.id,
-        box=[round(float(v), 1) for v in face.box],
-        probability=round(face.probability, 4),
-        quality=FaceQualityOut(
-            score=q.score,
-            face_size=round(q.face_size, 1),
-            sharpness=round(q.sharpness, 1),
-            yaw=round(q.yaw, 3),
-            roll=round(q.roll, 1),
-        ),
-        faces_in_photo=enrolled.faces_in_photo,
-        warnings=warnings,
-    )
+    return Enrollment(student, template, face, enrolled.faces_in_photo, warnings)
 
 
-def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:
-    get_student(session, student_id)
+def list_templates(db: Session, student_id: int) -> list[FaceTemplate]:
+    get_student(db, student_id)
     return list(
-        session.scalars(
+        db.scalars(
             select(FaceTemplate)
             .where(FaceTemplate.student_id == student_id)
             .order_by(FaceTemplate.id)
@@ -173,9 +173,9 @@ def list_templates(session: Session, student_id: int) -> list[FaceTemplate]:
     )
 
 
-def get_template(session: Session, student_id: int, template_id: int) -> FaceTemplate:
-    get_student(session, student_id)
-    template = session.get(FaceTemplate, template_id)
+def get_template(db: Session, student_id: int, template_id: int) -> FaceTemplate:
+    get_student(db, student_id)
+    template = db.get(FaceTemplate, template_id)
     if template is None or template.student_id != student_id:
         raise NotFound(
             "photo_not_found", f"Student {student_id} has no photo with id {template_id}."
@@ -183,8 +183,8 @@ def get_template(session: Session, student_id: int, template_id: int) -> FaceTem
     return template
 
 
-def delete_template(session: Session, student_id: int, template_id: int) -> None:
+def delete_template(db: Session, student_id: int, template_id: int) -> None:
     """Forget one enrolled photo; a student whose last one goes is no longer enrolled."""
-    session.delete(get_template(session, student_id, template_id))
-    bump_gallery_revision(session, [student_id])
-    session.commit()
+    db.delete(get_template(db, student_id, template_id))
+    bump_gallery_revision(db, [student_id])
+    db.commit()

@@ -7,20 +7,14 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
+from app.roles import Role
+from app.services.rows import get_or_404
 from app.tables import ApiKey
-
-
-class Role(StrEnum):
-    admin = "admin"  # everything
-    kiosk = "kiosk"  # check-in and verify only
-    viewer = "viewer"  # read attendance
-
 
 KEY_PREFIX = "rc_"
 
@@ -29,44 +23,41 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, role: Role) -> tuple[ApiKey, str]:
+def create_key(db: Session, name: str, role: Role) -> tuple[ApiKey, str]:
     """A new key: the row, and the key itself (never stored, shown this once)."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(name=name, role=role.value, prefix=key[:10], key_hash=hash_key(key))
-    session.add(row)
-    session.commit()
+    db.add(row)
+    db.commit()
     return row, key
 
 
-def list_keys(session: Session) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+def list_keys(db: Session) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def get_key(session: Session, key_id: int) -> ApiKey:
-    row = session.get(ApiKey, key_id)
-    if row is None:
-        raise NotFound("key_not_found", f"No API key with id {key_id}.")
-    return row
+def get_key(db: Session, key_id: int) -> ApiKey:
+    return get_or_404(db, ApiKey, key_id, "key_not_found", f"No API key with id {key_id}.")
 
 
-def revoke_key(session: Session, key_id: int, presented_key: str | None = None) -> ApiKey:
+def revoke_key(db: Session, key_id: int, presented_key: str | None = None) -> ApiKey:
     """Revoke a key; revoking a revoked key changes nothing (its revocation time stays).
     Refuses to revoke `presented_key`, the key of the request itself (an admin locking itself
     out). The operator's CLI presents none."""
-    row = get_key(session, key_id)
+    row = get_key(db, key_id)
     if presented_key is not None and hmac.compare_digest(row.key_hash, hash_key(presented_key)):
         raise Conflict("own_key", "A key cannot revoke itself; revoke it with another admin key.")
     if row.revoked_at is None:
         row.revoked_at = dt.datetime.now(dt.UTC)
-        session.commit()
+        db.commit()
     return row
 
 
-def role_of(session: Session, key: str, bootstrap_admin_key: str | None) -> Role | None:
+def role_of(db: Session, key: str, bootstrap_admin_key: str | None) -> Role | None:
     """The role a presented key grants, or None for an unknown or revoked key."""
     if bootstrap_admin_key and hmac.compare_digest(key.encode(), bootstrap_admin_key.encode()):
         return Role.admin
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    row = db.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
     if row is None or row.revoked_at is not None:
         return None
     return Role(row.role)

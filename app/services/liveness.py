@@ -43,19 +43,17 @@ class BurstJudgement:
     faces: list[Face]  # every frame's: fused into the one searched in the gallery when live
 
 
-def issue(context: ServiceContext, session: Session) -> IssuedChallenge:
+def issue(context: ServiceContext, db: Session) -> IssuedChallenge:
     now = dt.datetime.now(dt.UTC)
-    session.execute(
-        delete(LivenessChallenge).where(LivenessChallenge.expires_at < now - KEEP_EXPIRED)
-    )
+    db.execute(delete(LivenessChallenge).where(LivenessChallenge.expires_at < now - KEEP_EXPIRED))
     challenge = LivenessChallenge(
         nonce=secrets.token_urlsafe(24),
         action=secrets.choice(list(Action)).value,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=CHALLENGE_SECONDS),
     )
-    session.add(challenge)
-    session.commit()
+    db.add(challenge)
+    db.commit()
     return IssuedChallenge(
         challenge.nonce,
         Action(challenge.action),
@@ -64,13 +62,13 @@ def issue(context: ServiceContext, session: Session) -> IssuedChallenge:
     )
 
 
-def redeem(session: Session, nonce: str, now: dt.datetime) -> Action:
+def redeem(db: Session, nonce: str, now: dt.datetime) -> Action:
     """Use the nonce up and return its action; refuses unknown, used and expired nonces.
 
     One conditional UPDATE decides, so two workers handed the same nonce cannot both use it.
     It is committed at once: a failed burst must not be retried with the same nonce.
     """
-    redeemed = session.execute(
+    redeemed = db.execute(
         update(LivenessChallenge)
         .where(
             LivenessChallenge.nonce == nonce,
@@ -79,8 +77,8 @@ def redeem(session: Session, nonce: str, now: dt.datetime) -> Action:
         )
         .values(used_at=now)
     ).rowcount  # type: ignore[attr-defined]
-    challenge = session.scalar(select(LivenessChallenge).where(LivenessChallenge.nonce == nonce))
-    session.commit()
+    challenge = db.scalar(select(LivenessChallenge).where(LivenessChallenge.nonce == nonce))
+    db.commit()
     if challenge is None:
         raise NotFound("challenge_not_found", "No liveness challenge has this nonce.")
     if redeemed == 1:

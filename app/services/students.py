@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.gallery_store import bump_gallery_revision
-from app.schemas import StudentCreate, StudentOut, StudentPage, StudentUpdate
+from app.schemas import StudentCreate, StudentUpdate
+from app.services.rows import get_or_404
 from app.tables import FaceTemplate, Student
 
 
-def get_student(session: Session, student_id: int) -> Student:
-    student = session.get(Student, student_id)
-    if student is None:
-        raise NotFound("student_not_found", f"No student with id {student_id}.")
-    return student
-
-
-def _student_out(student: Student, enrolled: bool) -> StudentOut:
-    return StudentOut(
-        id=student.id,
-        external_id=student.external_id,
-        name=student.name,
-        active=student.active,
-        enrolled=enrolled,
-        created_at=student.created_at,
-        updated_at=student.updated_at,
+def get_student(db: Session, student_id: int) -> Student:
+    return get_or_404(
+        db, Student, student_id, "student_not_found", f"No student with id {student_id}."
     )
 
 
-def student_out(session: Session, student: Student) -> StudentOut:
-    enrolled = session.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
-    return _student_out(student, bool(enrolled))
+@dataclass(frozen=True)
+class RosterEntry:
+    """A student and whether they have an enrolled face."""
+
+    student: Student
+    enrolled: bool
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    entries: list[RosterEntry]
+    total: int  # matching students, over all pages
+    limit: int
+    offset: int
+
+
+def roster_entry(db: Session, student: Student) -> RosterEntry:
+    enrolled = db.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
+    return RosterEntry(student, bool(enrolled))
 
 
 def _duplicate_external_id(external_id: str) -> Conflict:
@@ -42,22 +48,22 @@ def _duplicate_external_id(external_id: str) -> Conflict:
     )
 
 
-def create_student(session: Session, body: StudentCreate) -> Student:
-    if session.scalar(select(Student.id).where(Student.external_id == body.external_id)):
+def create_student(db: Session, body: StudentCreate) -> Student:
+    if db.scalar(select(Student.id).where(Student.external_id == body.external_id)):
         raise _duplicate_external_id(body.external_id)
     student = Student(external_id=body.external_id, name=body.name, active=body.active)
-    session.add(student)
+    db.add(student)
     try:
-        session.commit()
+        db.commit()
     except IntegrityError as exc:  # a concurrent create of the same external id
-        session.rollback()
+        db.rollback()
         raise _duplicate_external_id(body.external_id) from exc
     return student
 
 
 def list_students(
-    session: Session, search: str | None, active: bool | None, limit: int, offset: int
-) -> StudentPage:
+    db: Session, search: str | None, active: bool | None, limit: int, offset: int
+) -> RosterPage:
     query = select(Student)
     if search:
         needle = search.lower()
@@ -69,45 +75,41 @@ def list_students(
         )
     if active is not None:
         query = query.where(Student.active == active)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    students = session.scalars(
-        query.order_by(Student.external_id).limit(limit).offset(offset)
-    ).all()
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    students = db.scalars(query.order_by(Student.external_id).limit(limit).offset(offset)).all()
     enrolled = set(
-        session.scalars(
+        db.scalars(
             select(FaceTemplate.student_id).where(
                 FaceTemplate.student_id.in_([s.id for s in students])
             )
         )
     )
-    items = [_student_out(s, s.id in enrolled) for s in students]
-    return StudentPage(items=items, total=total, limit=limit, offset=offset)
+    entries = [RosterEntry(s, s.id in enrolled) for s in students]
+    return RosterPage(entries, total, limit, offset)
 
 
-def update_student(session: Session, student_id: int, body: StudentUpdate) -> Student:
-    student = get_student(session, student_id)
+def update_student(db: Session, student_id: int, body: StudentUpdate) -> Student:
+    student = get_student(db, student_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "external_id" in changes and changes["external_id"] != student.external_id:
-        taken = session.scalar(
-            select(Student.id).where(Student.external_id == changes["external_id"])
-        )
+        taken = db.scalar(select(Student.id).where(Student.external_id == changes["external_id"]))
         if taken:
             raise _duplicate_external_id(changes["external_id"])
     for field, value in changes.items():
         setattr(student, field, value)
     if "active" in changes:  # inactive students are not searched
-        bump_gallery_revision(session, [student.id])
+        bump_gallery_revision(db, [student.id])
     try:
-        session.commit()
+        db.commit()
     except IntegrityError as exc:
-        session.rollback()
+        db.rollback()
         raise _duplicate_external_id(str(changes.get("external_id"))) from exc
     return student
 
 
-def delete_student(session: Session, student_id: int) -> None:
+def delete_student(db: Session, student_id: int) -> None:
     """Deletes the student with their templates (and kept photos) and attendance."""
-    student = get_student(session, student_id)
-    session.delete(student)
-    bump_gallery_revision(session, [student.id])
-    session.commit()
+    student = get_student(db, student_id)
+    db.delete(student)
+    bump_gallery_revision(db, [student.id])
+    db.commit()

@@ -12,7 +12,7 @@ import pytest
 from bench.liveness import attack_cases, live_cases, passes
 from models.detection import FaceDetector
 from models.liveness import MIN_TURN, Action, Verdict, assess, nose_position, turn
-from tests.conftest import REPO
+from tests.support.settings import REPO
 
 LFW_DIR = Path(os.environ.get("ROLLCALL_LFW_DIR", REPO.parent / "shared" / "lfw-devtrain"))
 

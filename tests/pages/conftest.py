@@ -16,8 +16,8 @@ import pytest
 from PIL import Image, ImageOps
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
-from tests.conftest import ADMIN_KEY
-from tests.server import serving
+from tests.support.server import serving
+from tests.support.settings import ADMIN_KEY
 
 CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/bin/chromium")  # Debian's package
 BROWSER_ARGS = [

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers import post_file
 from tests.pages.conftest import DESKTOP, Launch, PageWatch, new_key, watch, y4m_from_photo
+from tests.support.helpers import post_file
 
 RECOGNITION_WAIT_MS = 90_000  # the first check-in on a cold 2-core server: detection + embedding
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ADMIN_KEY
-from tests.helpers import post_file
 from tests.pages.conftest import Launch, new_key, y4m_from_photo
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, start_kiosk
-from tests.server import serving
+from tests.support.helpers import post_file
+from tests.support.server import serving
+from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageFilter
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN_KEY
-from tests.helpers import post_file
 from tests.pages.conftest import DESKTOP, Launch, PageWatch, new_key, watch, y4m_from_photo
+from tests.support.helpers import post_file
+from tests.support.settings import ADMIN_KEY
 
 ENROLL_WAIT_MS = 90_000  # detection + embedding on a busy 2-core machine
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN_KEY
-from tests.helpers import post_file
 from tests.pages.conftest import DESKTOP, Launch
 from tests.pages.test_office import local_input, sign_in
+from tests.support.helpers import post_file
+from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN_KEY
 from tests.pages.conftest import DESKTOP, Launch, PageWatch, new_key, watch
 from tests.pages.test_office import sign_in
+from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")

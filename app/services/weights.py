@@ -1,0 +1,67 @@
+"""The served weights against the enrolled templates, at start-up: templates recorded under a
+former name of the served version are renamed, and students the weights would strand (no template
+of these weights, no kept photo to re-embed from) are found and refused."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.config import ConfigurationError
+from app.db import Database
+from app.gallery_store import bump_gallery_revision
+from app.tables import FaceTemplate, Student
+
+log = logging.getLogger(__name__)
+
+
+def adopt_former_versions(db: Database, version: str, former_versions: Sequence[str]) -> None:
+    """Rename templates recorded under a former name of the served weights' own version."""
+    if not former_versions:
+        return
+    with db.session() as session:
+        renamed = session.execute(
+            update(FaceTemplate)
+            .where(FaceTemplate.weights_version.in_(former_versions))
+            .values(weights_version=version)
+        ).rowcount  # type: ignore[attr-defined]
+        if renamed:
+            bump_gallery_revision(session)
+            session.commit()
+            log.info("%d templates renamed to weights version %s", renamed, version)
+
+
+def stranded_students(session: Session, version: str) -> list[str]:
+    """External ids of active students whose templates are of other weights than `version`
+    and have no kept photo to re-embed from: only re-enrolling brings them back."""
+    rows = session.execute(
+        select(Student.external_id)
+        .join(FaceTemplate)
+        .where(
+            Student.active,
+            FaceTemplate.weights_version != version,
+            FaceTemplate.photo.is_(None),
+        )
+        .distinct()
+        .order_by(Student.external_id)
+    )
+    return list(rows.scalars())
+
+
+def refuse_stranding(session: Session, version: str) -> None:
+    stranded = stranded_students(session, version)
+    if not stranded:
+        return
+    shown = ", ".join(stranded[:10]) + (
+        f" and {len(stranded) - 10} more" if len(stranded) > 10 else ""
+    )
+    raise ConfigurationError(
+        f"refusing to serve weights {version}: {len(stranded)} student(s) enrolled with "
+        f"other weights have no kept photo to re-embed from ({shown}); serve the weights "
+        "they were enrolled with (ROLLCALL_BACKBONE, ROLLCALL_WEIGHTS_PATH, ROLLCALL_FLIP_TTA), "
+        "or re-enroll them, or start with `rollcall serve --force` "
+        "(ROLLCALL_ALLOW_STRANDED_STUDENTS=true) to serve without them"
+    )

@@ -1,0 +1,102 @@
+"""Inputs at the edges answer the same clear 4xx on SQLite and PostgreSQL, never a 500.
+
+Ids up to the API's bound (2^63-1), NUL characters in text, offsets past 64 bits, times at the
+ends of the date range, and values only a lax parser would take (0 as a time or a boolean,
+"1.0" as an id).
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from tests.support.settings import count_rows
+
+BIG_IDS = (2**31, 2**40, 2**63 - 1)
+SESSION = {"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"}
+
+
+def _refused(response, field: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    if field is not None:
+        assert field in error["message"], error
+
+
+def test_ids_beyond_32_bits_are_simply_not_found(client: TestClient) -> None:
+    for big in BIG_IDS:
+        for url in (f"/api/v1/students/{big}", f"/api/v1/sessions/{big}"):
+            response = client.get(url)
+            assert response.status_code == 404, (url, response.text)
+        assert client.delete(f"/api/v1/keys/{big}").status_code == 404
+        for name in ("student_id", "session_id"):
+            response = client.get("/api/v1/attendance", params={name: big})
+            assert response.status_code == 200 and response.json() == [], response.text
+    _refused(client.get(f"/api/v1/students/{2**63}"), "student_id")
+
+
+def test_nul_characters_are_refused_everywhere(client: TestClient, settings: Settings) -> None:
+    student = client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()
+    for body in ({"external_id": "S\x002", "name": "Sue"}, {"external_id": "S2", "name": "S\x00"}):
+        _refused(client.post("/api/v1/students", json=body), "NUL")
+    _refused(client.patch(f"/api/v1/students/{student['id']}", json={"name": "x\x00"}), "NUL")
+    _refused(client.get("/api/v1/students", params={"q": "Sa\x00m"}), "NUL")
+    _refused(client.post("/api/v1/sessions", json={**SESSION, "name": "A\x00rt"}), "NUL")
+    _refused(client.post("/api/v1/keys", json={"name": "k\x00", "role": "kiosk"}), "NUL")
+    assert client.get(f"/api/v1/students/{student['id']}").json()["name"] == "Sam"
+    assert count_rows(settings.database_url, "students") == 1
+    assert count_rows(settings.database_url, "class_sessions") == 0
+
+
+def test_offset_beyond_64_bits_is_refused(client: TestClient) -> None:
+    page = client.get("/api/v1/students", params={"offset": 2**63 - 1})
+    assert page.status_code == 200 and page.json()["items"] == []
+    _refused(client.get("/api/v1/students", params={"offset": 2**63}), "offset")
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at"),
+    [
+        ("9999-12-31T22:00:00Z", "9999-12-31T23:59:59Z"),
+        ("9999-12-31T22:00:00-05:00", "9999-12-31T23:00:00-05:00"),
+        ("0001-01-01T00:00:00+01:00", "0001-01-01T02:00:00+01:00"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"),
+    ],
+)
+def test_times_at_the_ends_of_the_date_range_are_refused(
+    client: TestClient, settings: Settings, starts_at: str, ends_at: str
+) -> None:
+    body = {**SESSION, "starts_at": starts_at, "ends_at": ends_at}
+    _refused(client.post("/api/v1/sessions", json=body), "starts_at")
+    assert count_rows(settings.database_url, "class_sessions") == 0
+    assert client.get("/api/v1/sessions").status_code == 200
+
+
+def test_far_but_ordinary_times_are_kept(client: TestClient) -> None:
+    body = {**SESSION, "starts_at": "8999-12-31T09:00:00+02:00", "ends_at": "8999-12-31T10:00Z"}
+    created = client.post("/api/v1/sessions", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["starts_at"].startswith("8999-12-31T07:00:00")
+    assert client.get(f"/api/v1/sessions/{created.json()['id']}/report").status_code == 200
+
+
+def test_lax_coercions_are_refused(client: TestClient, settings: Settings) -> None:
+    _refused(client.post("/api/v1/sessions", json={**SESSION, "starts_at": 0}), "starts_at")
+    _refused(
+        client.post("/api/v1/students", json={"external_id": "S1", "name": "S", "active": 0}),
+        "active",
+    )
+    _refused(
+        client.post("/api/v1/students", json={"external_id": "S1", "name": "S", "active": "yes"}),
+        "active",
+    )
+    student = client.post("/api/v1/students", json={"external_id": "S1", "name": "S"}).json()
+    _refused(client.patch(f"/api/v1/students/{student['id']}", json={"active": 1}), "active")
+    for id_text in (f"{student['id']}.0", f"+{student['id']}", f"{student['id']}_0"):
+        _refused(client.get(f"/api/v1/students/{id_text}"), "student_id")
+    _refused(client.get("/api/v1/students", params={"limit": "5.0"}), "limit")
+    _refused(client.get("/api/v1/attendance", params={"student_id": "1.0"}), "student_id")
+    assert client.get(f"/api/v1/students/{student['id']}").json()["active"] is True
+    assert count_rows(settings.database_url, "class_sessions") == 0

@@ -1,0 +1,58 @@
+"""Look again: a borderline face answers `retry` (nothing marked); a burst of frames of the
+same person fuses them and answers with confidence. On the shared photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from models.embedder import FaceEmbedder
+from tests.support.helpers import enroll_five
+from tests.support.settings import ADMIN_KEY, count_rows, make_settings
+
+CHECKIN = "/api/v1/checkins"
+
+
+def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
+    tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
+) -> None:
+    """alex3.jpg lies 0.526 from the enrolled alex1.png; the threshold among 5 people is 0.562:
+    0.036 from it, inside a 0.04 band. Fused with alex2.jpg (another photo of him) the face
+    lies 0.490 away: outside the band, present."""
+    settings = make_settings(tmp_path, retry_band=0.04)
+    alex = faces_dir / "people" / "alex_lacamoire"
+    with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
+        ids = enroll_five(client, faces_dir)
+        alone = client.post(CHECKIN, files={"file": ("a.jpg", (alex / "alex3.jpg").read_bytes())})
+        [face] = alone.json()["faces"]
+        assert face["decision"] == "retry", face
+        assert face["student"] is None  # no name for a face not told apart yet
+        assert abs(face["distance"] - face["threshold"]) < 0.04
+        assert count_rows(settings.database_url, "attendance") == 0  # nothing marked...
+        assert count_rows(settings.database_url, "checkin_attempts") == 1  # ...but logged
+
+        frames = [
+            ("file", (name, (alex / name).read_bytes())) for name in ("alex3.jpg", "alex2.jpg")
+        ]
+        burst = client.post(CHECKIN, files=frames)
+        assert burst.status_code == 200, burst.text
+        [face] = burst.json()["faces"]  # one person in both frames: one answer
+        assert face["frames"] == 2
+        assert face["decision"] == "present" and face["student"]["id"] == ids["alex_lacamoire"]
+        assert face["threshold"] - face["distance"] > 0.04
+        assert count_rows(settings.database_url, "attendance") == 1
+
+
+def test_a_burst_of_a_group_answers_once_per_person_and_refuses_too_many_frames(
+    client: TestClient, faces_dir: Path
+) -> None:
+    enroll_five(client, faces_dir)
+    group = (faces_dir / "group" / "kit_with_rose.jpg").read_bytes()
+    burst = client.post(CHECKIN, files=[("file", ("f.jpg", group))] * 3)
+    faces = burst.json()["faces"]
+    assert sorted(f["student"]["name"] for f in faces) == ["kit harington", "rose leslie"]
+    assert all(f["frames"] == 3 and f["decision"] == "present" for f in faces)
+    too_many = client.post(CHECKIN, files=[("file", ("f.jpg", group))] * 6)
+    assert too_many.status_code == 422 and too_many.json()["error"]["code"] == "burst_size"

@@ -1,0 +1,160 @@
+"""ROLLCALL_LIVENESS=challenge end to end: challenges, bursts, nonces, on each database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from app.main import create_app
+from bench.liveness import view_of_plane
+from models.embedder import FaceEmbedder
+from tests.models.test_liveness import LFW_DIR
+from tests.support.helpers import post_file
+from tests.support.settings import ADMIN_KEY, count_rows, make_settings
+
+CHECKIN = "/api/v1/checkins"
+CHALLENGE = "/api/v1/checkins/challenge"
+PERSON = LFW_DIR / "people" / "Colin_Powell"
+ENROLLED = "Colin_Powell_0005.jpg"
+# His other photos in order of head pose, from facing his right to facing his left (nose
+# position 0.34 to 0.60, see models/liveness.py): a head turning to his own left.
+TURNING_LEFT = [f"Colin_Powell_{n:04d}.jpg" for n in (3, 6, 10, 4, 1)]
+
+
+@pytest.fixture
+def service(tmp_path: Path, database_url: str, embedder: FaceEmbedder) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path, database_url=database_url, liveness="challenge")
+    with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
+        created = client.post("/api/v1/students", json={"external_id": "CP", "name": "Colin"})
+        assert created.status_code == 201, created.text
+        enrolled = post_file(
+            client, f"/api/v1/students/{created.json()['id']}/photo", PERSON / ENROLLED
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        yield client
+
+
+def _burst(client: TestClient, frames: list[bytes], nonce: str | None) -> dict:
+    files = [("file", (f"frame{i}.jpg", data)) for i, data in enumerate(frames)]
+    response = client.post(CHECKIN, files=files, data={"nonce": nonce} if nonce else {})
+    return {"status": response.status_code, **response.json()}
+
+
+def _challenge(client: TestClient) -> dict:
+    response = client.post(CHALLENGE)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _turning(action: str) -> list[bytes]:
+    frames = [(PERSON / name).read_bytes() for name in TURNING_LEFT]
+    return frames if action == "turn_left" else frames[::-1]
+
+
+def _held_up_photo(action: str) -> list[bytes]:
+    """The enrolled photo, printed and turned in front of the camera like a head."""
+    rng = random.Random(7)
+    picture = Image.open(PERSON / ENROLLED).convert("RGB")
+    sign = 1 if action == "turn_left" else -1
+    frames = []
+    for yaw in (-5, 5, 15, 25, 35):
+        buffer = io.BytesIO()
+        view_of_plane(picture, sign * yaw, rng).save(buffer, "JPEG")
+        frames.append(buffer.getvalue())
+    return frames
+
+
+def test_a_live_turn_checks_in_once_and_its_nonce_is_spent(service: TestClient) -> None:
+    assert service.get("/api/v1/me").json()["liveness"] == "challenge"
+    without = _burst(service, [(PERSON / ENROLLED).read_bytes()], None)
+    assert without["status"] == 422 and without["error"]["code"] == "challenge_required"
+
+    challenge = _challenge(service)
+    assert challenge["action"] in {"turn_left", "turn_right"}
+    assert challenge["expires_in"] == 30 and challenge["required"] is True
+    answer = _burst(service, _turning(challenge["action"]), challenge["nonce"])
+    assert answer["status"] == 200, answer
+    [face] = answer["faces"]
+    assert face["decision"] == "present" and face["student"]["name"] == "Colin"
+    assert answer["liveness"]["verdict"] == "live" and answer["liveness"]["turn"] >= 0.1
+
+    again = _burst(service, _turning(challenge["action"]), challenge["nonce"])
+    assert again["status"] == 409 and again["error"]["code"] == "challenge_used"
+
+
+def test_a_photo_held_up_to_the_camera_marks_nobody(service: TestClient, database_url: str) -> None:
+    for frames_of in (_held_up_photo, lambda action: [(PERSON / ENROLLED).read_bytes()] * 5):
+        challenge = _challenge(service)
+        answer = _burst(service, frames_of(challenge["action"]), challenge["nonce"])
+        assert answer["status"] == 200, answer
+        [face] = answer["faces"]
+        assert face["decision"] == "liveness_failed" and face["student"] is None
+        assert answer["liveness"]["verdict"] == "no_turn"
+    assert count_rows(database_url, "attendance") == 0
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        outcomes = connection.execute(text("SELECT outcome FROM checkin_attempts")).scalars()
+        assert list(outcomes) == ["liveness_failed", "liveness_failed"]
+    engine.dispose()
+
+
+def test_unknown_and_expired_nonces_are_refused(service: TestClient, database_url: str) -> None:
+    frames = _turning("turn_left")[:2]
+    unknown = _burst(service, frames, "no-such-nonce")
+    assert unknown["status"] == 404 and unknown["error"]["code"] == "challenge_not_found"
+
+    challenge = _challenge(service)
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE liveness_challenges SET expires_at = :past WHERE nonce = :nonce"),
+            {
+                "past": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+                "nonce": challenge["nonce"],
+            },
+        )
+    engine.dispose()
+    expired = _burst(service, frames, challenge["nonce"])
+    assert expired["status"] == 410 and expired["error"]["code"] == "challenge_expired"
+
+    one_frame = _burst(service, frames[:1], _challenge(service)["nonce"])
+    assert one_frame["status"] == 422 and one_frame["error"]["code"] == "burst_size"
+
+
+def test_without_liveness_a_burst_needs_no_nonce_and_is_one_person(
+    client: TestClient,
+) -> None:
+    frames = _turning("turn_left")
+    burst = _burst(client, frames, None)
+    assert burst["status"] == 200 and burst["liveness"] is None
+    # Powell, seen in every frame, is answered once; a face behind him in one frame apart.
+    assert sorted(face["frames"] for face in burst["faces"]) == [1, len(frames)]
+    assert _burst(client, frames[:1], None)["status"] == 200
+    challenge = _challenge(client)  # a kiosk may still ask for one
+    assert challenge["required"] is False
+    answer = _burst(client, _turning(challenge["action"]), challenge["nonce"])
+    assert answer["liveness"]["verdict"] == "live"
+
+
+def test_challenges_expired_for_an_hour_are_deleted(service: TestClient, database_url: str) -> None:
+    old = _challenge(service)["nonce"]
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE liveness_challenges SET expires_at = :past"),
+            {"past": dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)},
+        )
+    _challenge(service)
+    with engine.connect() as connection:
+        nonces = connection.execute(text("SELECT nonce FROM liveness_challenges")).scalars()
+        assert old not in list(nonces)
+    engine.dispose()

@@ -1,0 +1,117 @@
+"""Bad uploads: each answers a clear 4xx with a stable code, and nothing is written."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.config import Settings
+from tests.support.helpers import png_chunk, post_bytes
+from tests.support.settings import count_rows
+
+
+def huge_png(side: int = 20_000) -> bytes:
+    """A real, valid side x side greyscale PNG: a few hundred KB that decode to 400 MB."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)  # filter byte + one byte per pixel
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def _jpeg(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _blank_photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 180, 160)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def enrolled_student(client: TestClient) -> int:
+    return client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()["id"]
+
+
+def _rows(settings: Settings) -> dict[str, int]:
+    return {
+        table: count_rows(settings.database_url, table)
+        for table in ("face_templates", "checkin_attempts", "attendance")
+    }
+
+
+def test_bad_uploads(
+    client: TestClient, settings: Settings, faces_dir: Path, enrolled_student: int
+) -> None:
+    photo = (faces_dir / "people" / "barack_obama" / "obama.jpg").read_bytes()
+    cases = {
+        "notes.txt": (b"just some text, not an image\n", 422, "not_an_image"),
+        "truncated.jpg": (photo[: len(photo) // 3], 422, "corrupt_image"),
+        "empty.jpg": (b"", 422, "empty_file"),
+        "huge.png": (huge_png(), 413, "image_too_large"),
+        "blank.jpg": (_blank_photo(), 422, "no_face"),
+    }
+    urls = ["/api/v1/checkins", f"/api/v1/students/{enrolled_student}/photo"]
+    for url in urls:
+        for name, (data, status, code) in cases.items():
+            response = post_bytes(client, url, name, data)
+            assert response.status_code == status, (url, name, response.text)
+            error = response.json()["error"]
+            assert error["code"] == code, (url, name, error)
+            assert error["message"]
+    assert _rows(settings) == {"face_templates": 0, "checkin_attempts": 0, "attendance": 0}
+
+
+def test_upload_size_limit(tmp_path: Path, embedder, faces_dir: Path) -> None:
+    from app.main import create_app
+    from tests.support.settings import ADMIN_KEY, make_settings
+
+    ADMIN = {"X-API-Key": ADMIN_KEY}
+
+    settings = make_settings(tmp_path, max_upload_bytes=50_000)
+    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
+        photo = (faces_dir / "people" / "barack_obama" / "obama.jpg").read_bytes()
+        assert len(photo) > 50_000
+        response = post_bytes(client, "/api/v1/checkins", "obama.jpg", photo)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "upload_too_large"
+        missing_file = client.post("/api/v1/checkins", data={"session_id": "1"})
+        assert missing_file.status_code == 422
+        assert missing_file.json()["error"]["code"] == "invalid_request"
+    assert _rows(settings)["checkin_attempts"] == 0
+
+
+def test_unknown_student_id(client: TestClient, faces_dir: Path) -> None:
+    photo = (faces_dir / "people" / "barack_obama" / "obama.jpg").read_bytes()
+    for method, url in (
+        ("get", "/api/v1/students/404"),
+        ("patch", "/api/v1/students/404"),
+        ("delete", "/api/v1/students/404"),
+    ):
+        kwargs = {"json": {"name": "x"}} if method == "patch" else {}
+        response = getattr(client, method)(url, **kwargs)
+        assert (
+            response.status_code == 404 and response.json()["error"]["code"] == "student_not_found"
+        )
+    for url in ("/api/v1/students/404/photo", "/api/v1/students/404/verify"):
+        response = post_bytes(client, url, "obama.jpg", photo)
+        assert response.status_code == 404
+
+
+def test_upload_refused_from_its_content_length(client: TestClient) -> None:
+    big = b"\xff\xd8" + b"0" * (11 * 1024 * 1024)  # over the 10 MiB default
+    response = post_bytes(client, "/api/v1/checkins", "big.jpg", big)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "upload_too_large"

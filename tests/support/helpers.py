@@ -1,0 +1,159 @@
+"""Small helpers shared by the service tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.observability import JsonFormatter
+from tests.support.settings import REPO
+
+Client = TestClient | httpx.Client
+
+# One reference photo each for the enrolled five; every other photo of them must check in.
+ENROLLED = {
+    "barack_obama": "obama.jpg",
+    "joe_biden": "biden.jpg",
+    "kit_harington": "kit1.jpg",
+    "rose_leslie": "rose1.jpg",
+    "alex_lacamoire": "alex1.png",
+}
+STRANGERS = ["angelina_jolie", "kate_siegel", "paul_rudd", "shea_whigham", "lin_manuel_miranda"]
+
+
+def post_file(client: Client, url: str, path: Path, **form: Any) -> httpx.Response:
+    with path.open("rb") as handle:
+        return client.post(url, files={"file": (path.name, handle)}, data=form)
+
+
+def post_bytes(client: Client, url: str, name: str, data: bytes) -> httpx.Response:
+    return client.post(url, files={"file": (name, data)})
+
+
+def enroll_five(client: Client, faces_dir: Path) -> dict[str, int]:
+    """Create and enroll the five students; identity -> student id."""
+    ids = {}
+    for identity, photo in ENROLLED.items():
+        created = client.post(
+            "/api/v1/students", json={"external_id": identity, "name": identity.replace("_", " ")}
+        )
+        assert created.status_code == 201, created.text
+        ids[identity] = created.json()["id"]
+        enrolled = post_file(
+            client,
+            f"/api/v1/students/{ids[identity]}/photo",
+            faces_dir / "people" / identity / photo,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        assert enrolled.json()["warnings"] == []
+    return ids
+
+
+def run_rollcall(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`rollcall ARGS` as an operator runs it: in `cwd` (where its .env and ./data are), with
+    no ROLLCALL_* setting but those in `env` (never the developer's own)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(
+    argv: list[str], cwd: Path, env: dict[str, str], log_path: Path
+) -> Iterator[str]:
+    """A server started by `argv` (uvicorn or `rollcall serve`, with `--port` given), its
+    base URL once /health answers; stopped afterwards. Its output goes to `log_path`."""
+    port = argv[argv.index("--port") + 1]
+    log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # several workers load their models one by one
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the server exited:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the server did not answer /health within 180 s:\n{log_path.read_text()}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def fine_tuned_weights(path: Path) -> Path:
+    """Stands in for `rollcall train`'s output: a state dict of dlib's backbone with other
+    values (each scaled by a random 1%)."""
+    import torch
+
+    from models.backbones.dlib_resnet import load_dlib_resnet
+
+    tuned = load_dlib_resnet()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in tuned.parameters():
+            parameter.mul_(1 + 0.01 * torch.randn_like(parameter))
+    torch.save(tuned.state_dict(), path)
+    return path
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk (length, type, data, CRC): for writing PNGs no encoder would make."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+class CollectLogs(logging.Handler):
+    """The log lines a logger writes, as the JSON objects the service prints."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(JsonFormatter().format(record)))
+
+
+def rollcall(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
