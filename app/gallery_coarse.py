@@ -67,7 +67,7 @@ def approximate_dots(rows: Int8Rows, queries: np.ndarray) -> tuple[np.ndarray, n
     """(Q, N) approximate dot products of the (Q, D) queries with every row, and (Q,) bounds
     on how far each query's figures are from the exact ones."""
     quantized = quantize(queries)
-    products = _int8_product()(rows.values, np.ascontiguousarray(quantized.values.T))
+    products = int8_product()(rows.values, np.ascontiguousarray(quantized.values.T))
     dots = products.T.astype(np.float32)
     dots *= rows.scales
     dots *= quantized.scales[:, None]
@@ -85,7 +85,7 @@ def dot_error_bound(rows: Int8Rows, queries: np.ndarray, quantized: Int8Rows) ->
 
 
 @cache
-def _int8_product() -> _Int8Product:
+def int8_product() -> _Int8Product:
     """One MatMulInteger: (N, D) int8 rows by (D, Q) int8 queries, exact in int32."""
     graph = helper.make_graph(
         [helper.make_node("MatMulInteger", ["rows", "queries"], ["dots"])],

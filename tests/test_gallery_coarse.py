@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.gallery import Gallery
-from app.gallery_coarse import approximate_dots, quantize
+from app.gallery_coarse import int8_product, approximate_dots, quantize
 from tests.test_gallery_search import _assert_same, _distances, _plain_search
 
 
@@ -22,6 +22,17 @@ def test_the_int8_dot_products_are_within_their_bound(scale: float) -> None:
     assert (errors <= bounds).all()
     # A bound that narrows the search: a few percent of |q|·|g| (about 128 scale²).
     assert (bounds < 0.03 * scale * scale * 128).all()
+
+
+def test_theint8_product_is_exact_at_the_extremes() -> None:
+    """No saturation inside ONNX Runtime's kernel: every product of ±127 sums exactly."""
+    rng = np.random.default_rng(5)
+    values = rng.choice(np.array([-127, 127], np.int8), size=(300, 128))
+    values[0], values[1] = 127, -127
+    queries = rng.choice(np.array([-127, 127], np.int8), size=(128, 3))
+    queries[:, 0] = 127
+    products = int8_product()(values, np.ascontiguousarray(queries))
+    np.testing.assert_array_equal(products, values.astype(np.int64) @ queries.astype(np.int64))
 
 
 def _gallery(students: np.ndarray, embeddings: np.ndarray) -> Gallery:
