@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.gallery import Gallery
-from app.gallery_coarse import int8_product, approximate_dots, quantize
+from app.gallery_coarse import approximate_dots, int8_product, quantize
 from tests.test_gallery_search import _assert_same, _distances, _plain_search
 
 
