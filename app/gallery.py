@@ -78,11 +78,12 @@ def _view(
 
 class Gallery:
     def __init__(
-        self, dimension: int, distance: DistanceFn, coarse_from_rows: int = COARSE_FROM_ROWS
+        self, dimension: int, distance: DistanceFn, coarse_from_rows: int | None = None
     ) -> None:
         self.dimension = dimension
         self._distance = distance
-        self._coarse_from_rows = coarse_from_rows
+        # From this many rows (templates and removed rows) the search's first pass is int8.
+        self._coarse_from_rows = COARSE_FROM_ROWS if coarse_from_rows is None else coarse_from_rows
         self._write_lock = threading.Lock()
         self._storage = np.zeros((0, dimension), np.float32)  # the views' matrix, with room
         self._coarse_storage = np.zeros((0, dimension), np.int8)  # its int8 copy, same room
