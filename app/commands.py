@@ -159,7 +159,8 @@ def import_command(args: argparse.Namespace) -> int:
         return _refuse(exc, 2)
 
     def progress(items: Iterable[RosterRow]) -> Iterable[RosterRow]:
-        return tqdm(items, desc="enrolling", unit="student")
+        # One photo a row: tqdm's rate is photos/s (smoothed), its summary the average.
+        return tqdm(items, desc="enrolling", unit="photo")
 
     summary = import_roster(context, rows, photos, progress)
     print(

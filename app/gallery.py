@@ -4,7 +4,10 @@ A search ranks every template by |q|² + |g|² - 2 q·g: one float32 matrix prod
 matrix and its cached squared norms (at a million templates ~30 ms, where `cdist` took ~600 ms
 and copied the matrix). The rows whose float32 figure lies within its rounding bound of the
 best are then measured again with the model's own distance, so the best and the runner-up
-(the closest *other* student) are exactly those the plain distance would pick.
+(the closest *other* student) are exactly those the plain distance would pick. From
+COARSE_FROM_ROWS templates the product runs on an int8 copy of the matrix, a quarter of the
+memory to read (app/gallery_coarse.py), and the window of rows measured again widens by that
+copy's proven error bound: the answers stay exact.
 
 Readers take `self._view` once and never see it change: a change writes only rows past the
 views' end and copies the small per-row arrays (norms, owners), then publishes a new view with
@@ -18,6 +21,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from app.gallery_coarse import COARSE_FROM_ROWS, Int8Rows, approximate_dots, quantize
 
 DistanceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (Q, D), (N, D) -> (Q, N)
 
@@ -49,13 +54,19 @@ class _View:
     templates: int  # rows not removed
     students: int  # distinct students: the number of people a check-in searches
     largest_squared_norm: float  # bounds the rounding of every row's squared distance
+    coarse: Int8Rows  # the same rows in int8, for the first pass of large searches
 
 
 def _view(
-    embeddings: np.ndarray, count: int, squared_norms: np.ndarray, student_ids: np.ndarray
+    embeddings: np.ndarray,
+    count: int,
+    squared_norms: np.ndarray,
+    student_ids: np.ndarray,
+    coarse: Int8Rows,
 ) -> _View:
     live = student_ids != REMOVED
     return _View(
+        coarse=coarse,
         embeddings=embeddings[:count],
         squared_norms=squared_norms,
         student_ids=student_ids,
@@ -66,12 +77,20 @@ def _view(
 
 
 class Gallery:
-    def __init__(self, dimension: int, distance: DistanceFn) -> None:
+    def __init__(
+        self, dimension: int, distance: DistanceFn, coarse_from_rows: int | None = None
+    ) -> None:
         self.dimension = dimension
         self._distance = distance
+        # From this many rows (templates and removed rows) the search's first pass is int8.
+        self._coarse_from_rows = COARSE_FROM_ROWS if coarse_from_rows is None else coarse_from_rows
         self._write_lock = threading.Lock()
         self._storage = np.zeros((0, dimension), np.float32)  # the views' matrix, with room
-        self._view = _view(self._storage, 0, np.zeros(0, np.float32), np.zeros(0, np.int64))
+        self._coarse_storage = np.zeros((0, dimension), np.int8)  # its int8 copy, same room
+        empty = np.zeros((0, dimension), np.float32)
+        self._view = _view(
+            empty, 0, np.zeros(0, np.float32), np.zeros(0, np.int64), quantize(empty)
+        )
 
     def __len__(self) -> int:
         return self._view.templates
@@ -117,15 +136,17 @@ class Gallery:
                 return
             count = len(owners) + len(student_ids)
             if count > len(self._storage):  # grow by half, so appends cost O(1) amortised
-                storage = np.empty((count + count // 2 + 64, self.dimension), np.float32)
-                storage[: len(owners)] = view.embeddings
-                self._storage = storage
+                self._storage = _grown(self._storage, len(owners), count + count // 2 + 64)
+                self._coarse_storage = _grown(self._coarse_storage, len(owners), len(self._storage))
+            added = quantize(embeddings)
             self._storage[len(owners) : count] = embeddings  # past every view's end
+            self._coarse_storage[len(owners) : count] = added.values
             self._view = _view(
                 self._storage,
                 count,
                 np.concatenate([norms, _squared_norms(embeddings)]),
                 np.concatenate([owners, student_ids]),
+                view.coarse.extended(self._coarse_storage[:count], added),
             )
 
     def _publish(self, student_ids: np.ndarray, embeddings: np.ndarray) -> None:
@@ -133,7 +154,16 @@ class Gallery:
         count = len(student_ids)
         self._storage = np.empty((count + count // 16 + 64, self.dimension), np.float32)
         self._storage[:count] = embeddings
-        self._view = _view(self._storage, count, _squared_norms(embeddings), student_ids)
+        coarse = quantize(embeddings)
+        self._coarse_storage = np.empty(self._storage.shape, np.int8)
+        self._coarse_storage[:count] = coarse.values
+        coarse = Int8Rows(
+            self._coarse_storage[:count],
+            coarse.scales,
+            coarse.largest_residual,
+            coarse.largest_norm,
+        )
+        self._view = _view(self._storage, count, _squared_norms(embeddings), student_ids, coarse)
 
     def students_among(self, restrict_to: np.ndarray) -> int:
         """How many of these students the gallery holds: the people a restricted search
@@ -157,7 +187,13 @@ class Gallery:
         queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dimension)
         if len(queries) == 0:
             return []
-        squared = queries @ view.embeddings.T  # (Q, N): the one BLAS call
+        if len(view.student_ids) >= self._coarse_from_rows:
+            # |q - g|² is off by twice the dot product's error, for both rows compared.
+            squared, dot_errors = approximate_dots(view.coarse, queries)
+            coarse_tolerances = 4 * dot_errors
+        else:
+            squared = queries @ view.embeddings.T  # (Q, N): the one BLAS call
+            coarse_tolerances = np.zeros(len(queries))
         squared *= -2
         squared += view.squared_norms
         query_norms = np.einsum("ij,ij->i", queries, queries)
@@ -165,14 +201,22 @@ class Gallery:
         if exclude_student is not None:
             squared[:, view.student_ids == exclude_student] = np.inf
         return [
-            self._match(view, query, row, float(norm))
-            for query, row, norm in zip(queries, squared, query_norms, strict=True)
+            self._match(view, query, row, float(norm), float(coarse))
+            for query, row, norm, coarse in zip(
+                queries, squared, query_norms, coarse_tolerances, strict=True
+            )
         ]
 
     def _match(
-        self, view: _View, query: np.ndarray, squared: np.ndarray, query_norm: float
+        self,
+        view: _View,
+        query: np.ndarray,
+        squared: np.ndarray,
+        query_norm: float,
+        coarse_tolerance: float,
     ) -> GalleryMatch:
-        tolerance = 2 * (self.dimension + 3) * _EPSILON * (query_norm + view.largest_squared_norm)
+        rounding = 2 * (self.dimension + 3) * _EPSILON * (query_norm + view.largest_squared_norm)
+        tolerance = rounding + coarse_tolerance
         best = self._nearest(view, query, squared, tolerance)
         if best is None:
             return NO_MATCH
@@ -201,7 +245,20 @@ class Gallery:
 def _restricted(view: _View, students: np.ndarray) -> _View:
     """The view of only these students' rows (copied: a roster is small)."""
     rows = np.flatnonzero(np.isin(view.student_ids, students))
-    return _view(view.embeddings[rows], len(rows), view.squared_norms[rows], view.student_ids[rows])
+    coarse = view.coarse
+    coarse = Int8Rows(
+        coarse.values[rows], coarse.scales[rows], coarse.largest_residual, coarse.largest_norm
+    )
+    return _view(
+        view.embeddings[rows], len(rows), view.squared_norms[rows], view.student_ids[rows], coarse
+    )
+
+
+def _grown(storage: np.ndarray, used: int, rows: int) -> np.ndarray:
+    """A storage of `rows` rows holding the first `used` of this one."""
+    grown = np.empty((rows, storage.shape[1]), storage.dtype)
+    grown[:used] = storage[:used]
+    return grown
 
 
 def _squared_norms(embeddings: np.ndarray) -> np.ndarray:

@@ -1,10 +1,13 @@
 """Gallery search at 1k to 1M templates: the cached-norm BLAS search beside the plain `cdist`.
 
-For each size: the median time of one query's search (best and runner-up student), the
-gallery's memory and the search's transient memory, and the time to build the gallery from
-the rows as the database stores them (little-endian float32 bytes). The reference is the
-search Rollcall shipped before: `cdist` over the whole matrix, then a masked copy for the
-runner-up. Both run on the same matrix, alternating, in the same run.
+For each size: the median time of one query's search (best and runner-up student) as the
+gallery runs it (from 200,000 templates an int8 first pass, app/gallery_coarse.py), the same
+search on the float32 matrix alone (the search before the int8 pass), the gallery's memory
+and the search's transient memory, and the time to build the gallery from the rows as the
+database stores them (little-endian float32 bytes). The reference is the search Rollcall
+shipped before: `cdist` over the whole matrix, then a masked copy for the runner-up. All run
+on the same matrix, alternating, in the same run. Last, the memory bandwidth one thread gets:
+what bounds a search that reads the whole matrix.
 
     python bench/gallery.py [--sizes 1000 10000 100000 1000000] [--queries 9]
 """
@@ -61,6 +64,8 @@ def measure(size: int, queries: int, rng: np.random.Generator) -> str:
     stored = [row.astype("<f4").tobytes() for row in embeddings]  # as in face_templates
 
     gallery = Gallery(DIMENSION, distances)
+    float32_only = Gallery(DIMENSION, distances, coarse_from_rows=size + 1)
+    float32_only.load_matrix(student_ids, embeddings)
     start = time.perf_counter()
     matrix = np.frombuffer(b"".join(stored), "<f4").reshape(size, DIMENSION)
     gallery.load_matrix(student_ids, matrix)
@@ -72,13 +77,17 @@ def measure(size: int, queries: int, rng: np.random.Generator) -> str:
     per_row_seconds = time.perf_counter() - start
     del stored, matrix
 
-    fast, plain = [], []
+    fast, float32, plain = [], [], []
     for _ in range(queries):
         query = embeddings[rng.integers(size)] + rng.normal(scale=0.05, size=DIMENSION)
         query = (query / np.linalg.norm(query)).astype(np.float32)
         start = time.perf_counter()
         [match] = gallery.search(query[None])
         fast.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        [float32_match] = float32_only.search(query[None])
+        float32.append(time.perf_counter() - start)
+        assert float32_match == match, "the int8 pass must not change the answer"
         start = time.perf_counter()
         reference = cdist_search(student_ids, embeddings, query)
         plain.append(time.perf_counter() - start)
@@ -91,10 +100,31 @@ def measure(size: int, queries: int, rng: np.random.Generator) -> str:
     search_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     fast_ms, plain_ms = statistics.median(fast) * 1e3, statistics.median(plain) * 1e3
-    held = embeddings.nbytes + student_ids.nbytes + size * 4  # matrix, owners, norms
+    float32_ms = statistics.median(float32) * 1e3
+    # matrix, owners, norms; its int8 copy and scales
+    held = embeddings.nbytes + student_ids.nbytes + size * 4 + size * (DIMENSION + 4)
     return (
-        f"{size:>9} {fast_ms:9.2f} {plain_ms:9.2f} {fast_ms / plain_ms:6.3f} "
+        f"{size:>9} {fast_ms:9.2f} {float32_ms:9.2f} {plain_ms:9.2f} {fast_ms / plain_ms:6.3f} "
         f"{held / 1e6:9.1f} {search_peak / 1e6:9.1f} {load_seconds:7.2f} {per_row_seconds:9.2f}"
+    )
+
+
+def memory_bandwidth() -> str:
+    """What one thread reads per second from memory (a 512 MB float32 matrix times a vector,
+    the search's own access pattern), and so the floor of a float32 search at 1M templates."""
+    matrix = np.random.default_rng(1).normal(size=(1_000_000, DIMENSION)).astype(np.float32)
+    vector = matrix[0].copy()
+    matrix @ vector
+    seconds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        matrix @ vector
+        seconds.append(time.perf_counter() - start)
+    best = min(seconds)
+    return (
+        f"memory: one thread reads {matrix.nbytes / best / 1e9:.1f} GB/s (best of 5 float32 "
+        f"matrix-vector products at 1M), so reading the float32 matrix takes {best * 1e3:.1f} ms "
+        f"and its int8 copy at least {best * 1e3 / 4:.1f} ms"
     )
 
 
@@ -109,14 +139,17 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     print(
-        f"{'templates':>9} {'search ms':>9} {'cdist ms':>9} {'ratio':>6} "
+        f"{'templates':>9} {'search ms':>9} {'f32 ms':>9} {'cdist ms':>9} {'ratio':>6} "
         f"{'held MB':>9} {'search MB':>9} {'load s':>7} {'per-row s':>9}"
     )
     rng = np.random.default_rng(0)
     for size in args.sizes:
         print(measure(size, args.queries, rng), flush=True)
+    print(memory_bandwidth())
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(
-        "search: one query's best and runner-up, median; cdist: the search shipped before, "
+        "search: one query's best and runner-up, median; f32: the same on the float32 matrix "
+        "alone; cdist: the search shipped before, "
         "same queries; held: matrix, owners and norms; search MB: numpy's peak while "
         "searching; load: the matrix from stored bytes at once (now) / row by row (before)"
     )

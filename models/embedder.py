@@ -48,6 +48,17 @@ class EmbedderConfig:
 
 
 @dataclass(frozen=True)
+class AlignedFace:
+    """A face found and cut out, not yet embedded: enough to decide whether to embed it."""
+
+    box: np.ndarray  # (4,) x1, y1, x2, y2 in photo pixels
+    probability: float
+    landmarks: np.ndarray  # (5, 2)
+    quality: FaceQuality
+    chip: np.ndarray  # the aligned (S, S, 3) uint8 chip
+
+
+@dataclass(frozen=True)
 class Face:
     box: np.ndarray  # (4,) x1, y1, x2, y2 in photo pixels
     probability: float
@@ -159,21 +170,33 @@ class FacePipeline:
     ) -> list[Face]:
         """Every face in `image`, most probable first, each embedded."""
         timer = timer or StageTimer()
+        return self.embedded(self.aligned_faces(image, timer), timer)
+
+    def aligned_faces(
+        self, image: Photo | bytes | str | Path, timer: StageTimer | None = None
+    ) -> list[AlignedFace]:
+        """Every face in `image`, most probable first, cut out and assessed, not embedded."""
+        timer = timer or StageTimer()
         if not isinstance(image, Photo):
             with timer.stage("decode"):
                 image = load_image(image)
         detected = self.detect(image, timer)
         with timer.stage("align"):
             chips = [self.align(image, face) for face in detected]
-            qualities = [
-                assess(face.box, face.landmarks, chip)
-                for face, chip in zip(detected, chips, strict=True)
+            return [
+                AlignedFace(d.box, d.probability, d.landmarks, assess(d.box, d.landmarks, c), c)
+                for d, c in zip(detected, chips, strict=True)
             ]
+
+    def embedded(self, faces: list[AlignedFace], timer: StageTimer | None = None) -> list[Face]:
+        """The faces with their embeddings, computed in batches (faces of several photos at
+        once is what makes a bulk import fast: one network call per batch, not per photo)."""
+        timer = timer or StageTimer()
         with timer.stage("embed"):
-            embeddings = self.embed_chips(chips)
+            embeddings = self.embed_chips([face.chip for face in faces])
         return [
-            Face(d.box, d.probability, d.landmarks, q, e, c)
-            for d, q, e, c in zip(detected, qualities, embeddings, chips, strict=True)
+            Face(f.box, f.probability, f.landmarks, f.quality, e, f.chip)
+            for f, e in zip(faces, embeddings, strict=True)
         ]
 
     def distances(self, queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:

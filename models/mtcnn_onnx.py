@@ -4,7 +4,7 @@ The serving process runs this one, so that it never imports torch (issue 15: tor
 torchvision cost ~670 MB of a worker's memory). The stages, thresholds and box arithmetic are
 facenet-pytorch's (as models/mtcnn.py runs them), written in float32 numpy; the non-maximum
 suppressions are torchvision's (IoU, no +1) and facenet-pytorch's last "Min" one (with +1).
-tests/models/test_mtcnn_onnx.py holds the faces found to the torch path's within 0.5 px.
+tests/models/test_serving.py holds the faces found to the torch path's within 0.5 px.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A student needs one photo; more (up to ROLLCALL_MAX_PHOTOS_PER_STUDENT) improve 
 since the search scores a student by their best template (app/gallery.py).
 
 The steps are separate so the roster importer can create a student and enroll them in ONE
-transaction: `enrollment_face` (slow, touches no database), `duplicate_warnings`, then
+transaction: `enrollment_face` (slow, touches no database; or `enrollment_candidate` then
+one `embedder.embedded` call for a batch of photos), `duplicate_warnings`, then
 `store_template` (no commit). Every process's gallery follows the commit (gallery revision).
 """
 
@@ -18,10 +19,11 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.errors import Conflict, NotFound, Unprocessable
 from app.gallery_store import bump_gallery_revision
-from app.services.photos import dominant_face, read_faces
+from app.observability import current_timer
+from app.services.photos import dominant_face, read_aligned_faces
 from app.services.students import get_student
 from app.tables import FaceTemplate, Student, embedding_to_bytes
-from models.embedder import Face
+from models.embedder import AlignedFace, Face
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,23 @@ class Enrollment:
     warnings: list[DuplicateWarning]
 
 
+@dataclass(frozen=True)
+class EnrollmentCandidate:
+    face: AlignedFace  # fit to enroll, not yet embedded
+    faces_in_photo: int
+
+
 def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
-    """The photo's one face, if it is fit to enroll; refusals raise `Unprocessable`."""
+    """The photo's one face, if it is fit to enroll, embedded; refusals raise `Unprocessable`."""
+    candidate = enrollment_candidate(context, data)
+    [face] = context.embedder.embedded([candidate.face], current_timer())
+    return EnrollmentFace(face, candidate.faces_in_photo)
+
+
+def enrollment_candidate(context: ServiceContext, data: bytes) -> EnrollmentCandidate:
+    """The photo's one face, if it is fit to enroll, not yet embedded."""
     settings = context.settings
-    faces = read_faces(context, data)
+    faces = read_aligned_faces(context, data)
     face = dominant_face(faces)
     if face.quality.face_size < settings.enroll_min_face_size:
         raise Unprocessable(
@@ -66,7 +81,7 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
             f"The face is too blurred (sharpness {face.quality.sharpness:.1f}, at least "
             f"{settings.enroll_min_sharpness:g} needed). Hold the camera still.",
         )
-    return EnrollmentFace(face, len(faces))
+    return EnrollmentCandidate(face, len(faces))
 
 
 def duplicate_warnings(

@@ -22,15 +22,21 @@ from app.gallery_store import bump_gallery_revision
 from app.schemas import CourseCreate, StudentCreate
 from app.services.courses import add_to_roster, find_course
 from app.services.enrollment import (
+    EnrollmentCandidate,
     duplicate_warnings,
+    enrollment_candidate,
     enrollment_face,
     store_template,
     template_fields,
 )
 from app.tables import Course, FaceTemplate, Student
+from models.embedder import EMBED_BATCH
 
 REQUIRED_COLUMNS = ("external_id", "name", "photo")
 COURSE_COLUMN = "course"  # optional: course codes, separated by ";" (made if missing)
+# Rows whose chips are embedded in one network call: the embedder's own batch (the ResNet's
+# time per chip stops falling there); photos wait at most one batch before being written.
+IMPORT_BATCH = EMBED_BATCH
 
 
 @dataclass(frozen=True)
@@ -143,36 +149,68 @@ def import_roster(
     photos: PhotoSource,
     progress: Callable[[Iterable[RosterRow]], Iterable[RosterRow]] = iter,
 ) -> ImportSummary:
+    """Enroll the rows' students: each photo is detected on its own, the chips of a batch of
+    rows are embedded in one network call, then each row is written in its own transaction."""
     summary = ImportSummary()
     seen: dict[str, int] = {}
+    pending: list[tuple[RosterRow, bytes, EnrollmentCandidate]] = []
     for row in progress(rows):
-        try:
-            StudentCreate(external_id=row.external_id, name=row.name)  # the API's own rules
-        except ValidationError as exc:
-            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-            summary.failed.append((row.line, row.external_id, problems))
-            continue
-        if row.external_id in seen:
-            summary.failed.append(
-                (row.line, row.external_id, f"duplicate external id (line {seen[row.external_id]})")
-            )
-            continue
-        seen[row.external_id] = row.line
-        with context.db.read_session() as session:
-            student = session.scalar(select(Student).where(Student.external_id == row.external_id))
-            enrolled = student is not None and session.scalar(
-                select(FaceTemplate.id).where(FaceTemplate.student_id == student.id).limit(1)
-            )
-        if enrolled:
-            summary.skipped.append((row.external_id, "already enrolled"))
-            _join_courses(context, row, summary)
-            continue
-        try:
-            data = photos.read(row.photo)
-            face = enrollment_face(context, data).face
-        except (OSError, ValueError, ServiceError) as exc:
-            summary.failed.append((row.line, row.external_id, _reason(exc)))
-            continue
+        candidate = _photo_to_enroll(context, row, photos, seen, summary)
+        if candidate is not None:
+            pending.append((row, *candidate))
+        if len(pending) == IMPORT_BATCH:
+            _enroll_batch(context, pending, summary)
+            pending = []
+    _enroll_batch(context, pending, summary)
+    return summary
+
+
+def _photo_to_enroll(
+    context: ServiceContext,
+    row: RosterRow,
+    photos: PhotoSource,
+    seen: dict[str, int],
+    summary: ImportSummary,
+) -> tuple[bytes, EnrollmentCandidate] | None:
+    """The row's photo and face when the row is to be enrolled; else the row is accounted
+    for in `summary` (failed, or skipped as already enrolled) and None is returned."""
+    try:
+        StudentCreate(external_id=row.external_id, name=row.name)  # the API's own rules
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        summary.failed.append((row.line, row.external_id, problems))
+        return None
+    if row.external_id in seen:
+        summary.failed.append(
+            (row.line, row.external_id, f"duplicate external id (line {seen[row.external_id]})")
+        )
+        return None
+    seen[row.external_id] = row.line
+    with context.db.read_session() as session:
+        student = session.scalar(select(Student).where(Student.external_id == row.external_id))
+        enrolled = student is not None and session.scalar(
+            select(FaceTemplate.id).where(FaceTemplate.student_id == student.id).limit(1)
+        )
+    if enrolled:
+        summary.skipped.append((row.external_id, "already enrolled"))
+        _join_courses(context, row, summary)
+        return None
+    try:
+        data = photos.read(row.photo)
+        return data, enrollment_candidate(context, data)
+    except (OSError, ValueError, ServiceError) as exc:
+        summary.failed.append((row.line, row.external_id, _reason(exc)))
+        return None
+
+
+def _enroll_batch(
+    context: ServiceContext,
+    pending: list[tuple[RosterRow, bytes, EnrollmentCandidate]],
+    summary: ImportSummary,
+) -> None:
+    """Embeds the batch's faces at once, then writes each row in its own transaction."""
+    faces = context.embedder.embedded([candidate.face for _, _, candidate in pending])
+    for (row, data, _), face in zip(pending, faces, strict=True):
         context.gallery_store.sync()  # before the write transaction: see duplicate_warnings
         with context.db.session() as session:
             student = session.scalar(select(Student).where(Student.external_id == row.external_id))
@@ -191,7 +229,6 @@ def import_roster(
         summary.enrolled.append(row.external_id)
         summary.warnings.extend((row.external_id, w.message) for w in warnings)
         _join_courses(context, row, summary)
-    return summary
 
 
 def _join_courses(context: ServiceContext, row: RosterRow, summary: ImportSummary) -> None:
