@@ -6,14 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 from app.config import ConfigurationError, Settings, get_settings
 from app.context import ServiceContext
-from app.errors import ServiceError, error_response
+from app.errors import install_error_handlers
 from app.guard import RequestGuard, SecurityHeaders
 from app.observability import Metrics, OneLineStartupFailure, configure_logging, install
 from app.pages import router as pages
@@ -28,12 +25,12 @@ from app.routes import (
     sessions,
     students,
 )
-from models.embedder import FaceEmbedder
+from models.embedder import FacePipeline
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, embedder: FacePipeline | None = None) -> FastAPI:
     """The app; `embedder` lets several apps in one process (tests) share one loaded model."""
 
     @asynccontextmanager
@@ -82,26 +79,7 @@ def create_app(settings: Settings | None = None, embedder: FaceEmbedder | None =
     app.add_middleware(OneLineStartupFailure)
     app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, refusals too
 
-    @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
-        return error_response(422, "invalid_request", summary, {"problems": problems})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
-        return error_response(exc.status_code, code, str(exc.detail))
-
+    install_error_handlers(app)
     return app
 
 

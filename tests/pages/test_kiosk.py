@@ -40,6 +40,32 @@ def start_kiosk(browser: Browser, server: str, key: str) -> tuple[Page, PageWatc
     return page, seen
 
 
+def kiosk_facing_kit(
+    launch: Launch, server: str, admin: httpx.Client, faces_dir: Path, tmp_path: Path, tag: str
+) -> tuple[Page, PageWatch, list[int]]:
+    """Kit Harington enrolled (kit1.jpg, external id `tag`) and a kiosk whose camera shows
+    another photo of him (kit3.jpg); with the number of photos in each check-in it sends."""
+    created = admin.post("/api/v1/students", json={"external_id": tag, "name": "Kit"})
+    enrolled = post_file(
+        admin,
+        f"/api/v1/students/{created.json()['id']}/photo",
+        faces_dir / "people/kit_harington/kit1.jpg",
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    camera = y4m_from_photo(faces_dir / "people/kit_harington/kit3.jpg", tmp_path / "kit.y4m")
+    page, seen = start_kiosk(launch(camera), server, new_key(admin, "kiosk"))
+    frames: list[int] = []
+    page.on(
+        "request",
+        lambda request: (
+            frames.append(request.post_data_buffer.count(b'name="file"'))
+            if request.url.endswith("/api/v1/checkins")
+            else None
+        ),
+    )
+    return page, seen, frames
+
+
 def track_checkins_in_flight(page: Page) -> list[int]:
     """The number of check-in requests in flight, after each request starts."""
     in_flight = [0]

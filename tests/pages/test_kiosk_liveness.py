@@ -10,9 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import Launch, new_key, y4m_from_photo
-from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, start_kiosk
-from tests.support.helpers import post_file
+from tests.pages.conftest import Launch
+from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
 from tests.support.server import serving
 from tests.support.settings import ADMIN_KEY
 
@@ -39,24 +38,7 @@ def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
     tmp_path: Path,
     screenshots: Callable[[Page, str], None],
 ) -> None:
-    created = admin.post("/api/v1/students", json={"external_id": "L-KIT", "name": "Kit"})
-    enrolled = post_file(
-        admin,
-        f"/api/v1/students/{created.json()['id']}/photo",
-        faces_dir / "people/kit_harington/kit1.jpg",
-    )
-    assert enrolled.status_code == 200, enrolled.text
-    camera = y4m_from_photo(faces_dir / "people/kit_harington/kit3.jpg", tmp_path / "kit.y4m")
-    page, seen = start_kiosk(launch(camera), server, new_key(admin, "kiosk"))
-    bursts: list[int] = []
-    page.on(
-        "request",
-        lambda request: (
-            bursts.append(request.post_data_buffer.count(b'name="file"'))
-            if request.url.endswith("/api/v1/checkins")
-            else None
-        ),
-    )
+    page, seen, bursts = kiosk_facing_kit(launch, server, admin, faces_dir, tmp_path, "L-KIT")
 
     prompt = page.locator('#kiosk-result[data-status="challenge"]')
     expect(prompt).to_contain_text("Turn your head to the", timeout=RECOGNITION_WAIT_MS)

@@ -10,9 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages.conftest import Launch, new_key, y4m_from_photo
-from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, start_kiosk
-from tests.support.helpers import post_file
+from tests.pages.conftest import Launch
+from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
 from tests.support.server import serving
 from tests.support.settings import ADMIN_KEY
 
@@ -36,23 +35,8 @@ def admin(server: str) -> Iterator[httpx.Client]:
 def test_a_retry_answer_makes_the_kiosk_send_a_burst(
     launch: Launch, server: str, admin: httpx.Client, faces_dir: Path, tmp_path: Path
 ) -> None:
-    created = admin.post("/api/v1/students", json={"external_id": "R-KIT", "name": "Kit"})
-    enrolled = post_file(
-        admin,
-        f"/api/v1/students/{created.json()['id']}/photo",
-        faces_dir / "people/kit_harington/kit1.jpg",
-    )
-    assert enrolled.status_code == 200, enrolled.text
-    camera = y4m_from_photo(faces_dir / "people/kit_harington/kit3.jpg", tmp_path / "kit.y4m")
-    page, seen = start_kiosk(launch(camera), server, new_key(admin, "kiosk"))
-    frames_per_request: list[int] = []
-    page.on(
-        "request",
-        lambda request: (
-            frames_per_request.append(request.post_data_buffer.count(b'name="file"'))
-            if request.url.endswith("/api/v1/checkins")
-            else None
-        ),
+    page, seen, frames_per_request = kiosk_facing_kit(
+        launch, server, admin, faces_dir, tmp_path, "R-KIT"
     )
 
     looking = page.locator('#kiosk-result[data-status="retry"]')
