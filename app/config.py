@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     min_face_probability: float = Field(0.95, ge=0, le=1)
     min_face_size: int = Field(40, gt=0)  # pixels; smaller faces are ignored
     detect_max_side: int = Field(800, gt=0)  # photos are downscaled to this for detection
+    # Threads of a large gallery's int8 search pass (from 200k templates; bench/gallery.py).
+    # 1: a worker's one inference thread, no oversubscription with --workers. At a million
+    # templates one thread took 25 ms and two 16 ms on the 2-core bench machine, idle:
+    # raise it where cores are spare beside the workers.
+    search_threads: int = Field(1, ge=1, le=64)
     # The enrollment gate refuses photos whose template would fail, measured by bench/accuracy.py
     # (LFW, the enrolled photo downscaled and blurred, its owner's other photos checking in):
     # faces of 40-50 px matched 76-88% of check-ins, as many as full 92 px faces (85%), so size

@@ -113,7 +113,11 @@ class ServiceContext:
         use_one_inference_thread()
         embedder = embedder or load_embedder(settings)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
-        gallery = Gallery(embedder.spec.embedding_dim, embedder.distances)
+        gallery = Gallery(
+            embedder.spec.embedding_dim,
+            embedder.distances,
+            search_threads=settings.search_threads,
+        )
         context = cls(settings, db, embedder, gallery, metrics)
         try:
             weights.adopt_former_versions(db, embedder.version, embedder.former_versions)

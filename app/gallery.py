@@ -78,12 +78,17 @@ def _view(
 
 class Gallery:
     def __init__(
-        self, dimension: int, distance: DistanceFn, coarse_from_rows: int | None = None
+        self,
+        dimension: int,
+        distance: DistanceFn,
+        coarse_from_rows: int | None = None,
+        search_threads: int = 1,
     ) -> None:
         self.dimension = dimension
         self._distance = distance
         # From this many rows (templates and removed rows) the search's first pass is int8.
         self._coarse_from_rows = COARSE_FROM_ROWS if coarse_from_rows is None else coarse_from_rows
+        self._search_threads = search_threads  # for the int8 pass (ONNX Runtime's own pool)
         self._write_lock = threading.Lock()
         self._storage = np.zeros((0, dimension), np.float32)  # the views' matrix, with room
         self._coarse_storage = np.zeros((0, dimension), np.int8)  # its int8 copy, same room
@@ -189,7 +194,7 @@ class Gallery:
             return []
         if len(view.student_ids) >= self._coarse_from_rows:
             # |q - g|² is off by twice the dot product's error, for both rows compared.
-            squared, dot_errors = approximate_dots(view.coarse, queries)
+            squared, dot_errors = approximate_dots(view.coarse, queries, self._search_threads)
             coarse_tolerances = 4 * dot_errors
         else:
             squared = queries @ view.embeddings.T  # (Q, N): the one BLAS call

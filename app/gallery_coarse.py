@@ -71,11 +71,13 @@ def quantize(rows: np.ndarray) -> Int8Rows:
     return Int8Rows(values, scales, residual * _BOUND_MARGIN + slack, norm * _BOUND_MARGIN + slack)
 
 
-def approximate_dots(rows: Int8Rows, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def approximate_dots(
+    rows: Int8Rows, queries: np.ndarray, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """(Q, N) approximate dot products of the (Q, D) queries with every row, and (Q,) bounds
     on how far each query's figures are from the exact ones."""
     quantized = quantize(queries)
-    products = int8_product()(rows.values, np.ascontiguousarray(quantized.values.T))
+    products = int8_product(threads)(rows.values, np.ascontiguousarray(quantized.values.T))
     dots = products.T.astype(np.float32)
     dots *= rows.scales
     dots *= quantized.scales[:, None]
@@ -93,7 +95,7 @@ def dot_error_bound(rows: Int8Rows, queries: np.ndarray, quantized: Int8Rows) ->
 
 
 @cache
-def int8_product() -> _Int8Product:
+def int8_product(threads: int) -> _Int8Product:
     """One MatMulInteger: (N, D) int8 rows by (D, Q) int8 queries, exact in int32."""
     graph = helper.make_graph(
         [helper.make_node("MatMulInteger", ["rows", "queries"], ["dots"])],
@@ -106,8 +108,9 @@ def int8_product() -> _Int8Product:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     options = ort.SessionOptions()
-    # One thread, as the service's other inference: requests already run side by side.
-    options.intra_op_num_threads = 1
+    # One thread by default, as the service's other inference: requests already run side by
+    # side (ROLLCALL_SEARCH_THREADS gives a large gallery's search more where cores are spare).
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]

@@ -56,14 +56,14 @@ def cdist_search(
     )
 
 
-def measure(size: int, queries: int, rng: np.random.Generator) -> str:
+def measure(size: int, queries: int, rng: np.random.Generator, threads: int) -> str:
     """One size's row of the table."""
     embeddings = rng.normal(size=(size, DIMENSION)).astype(np.float32)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
     student_ids = np.arange(size, dtype=np.int64) // TEMPLATES_PER_STUDENT + 1
     stored = [row.astype("<f4").tobytes() for row in embeddings]  # as in face_templates
 
-    gallery = Gallery(DIMENSION, distances)
+    gallery = Gallery(DIMENSION, distances, search_threads=threads)
     float32_only = Gallery(DIMENSION, distances, coarse_from_rows=size + 1)
     float32_only.load_matrix(student_ids, embeddings)
     start = time.perf_counter()
@@ -132,10 +132,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=9)
+    parser.add_argument(
+        "--search-threads", type=int, default=1, help="ROLLCALL_SEARCH_THREADS: the int8 pass"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(
-        f"threads: torch 1, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+        f"threads: torch 1, search {args.search_threads}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     print(
@@ -144,7 +148,7 @@ def main() -> None:
     )
     rng = np.random.default_rng(0)
     for size in args.sizes:
-        print(measure(size, args.queries, rng), flush=True)
+        print(measure(size, args.queries, rng, args.search_threads), flush=True)
     print(memory_bandwidth())
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(

@@ -42,7 +42,7 @@ def test_theint8_product_is_exact_at_the_extremes() -> None:
     values[0], values[1] = 127, -127
     queries = rng.choice(np.array([-127, 127], np.int8), size=(128, 3))
     queries[:, 0] = 127
-    products = int8_product()(values, np.ascontiguousarray(queries))
+    products = int8_product(1)(values, np.ascontiguousarray(queries))
     np.testing.assert_array_equal(products, values.astype(np.int64) @ queries.astype(np.int64))
 
 
