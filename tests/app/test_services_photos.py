@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -12,22 +10,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
-from tests.support.helpers import png_chunk, post_bytes
+from tests.support.helpers import post_bytes, uniform_grey_png
 from tests.support.settings import count_rows
 
 
 def huge_png(side: int = 20_000) -> bytes:
     """A real, valid side x side greyscale PNG: a few hundred KB that decode to 400 MB."""
-    compressor = zlib.compressobj(9)
-    row = b"\x00" * (side + 1)  # filter byte + one byte per pixel
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", idat)
-        + png_chunk(b"IEND", b"")
-    )
+    return uniform_grey_png(side, b"\x00")
 
 
 def _jpeg(path: Path) -> bytes:

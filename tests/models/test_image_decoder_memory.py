@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.support.helpers import png_chunk
+from tests.support.helpers import uniform_grey_png
 from tests.support.settings import REPO
 
 SIDE = 7000
@@ -53,16 +51,7 @@ print(json.dumps({"growth": peak - base, "shapes": shapes}))
 
 def grey16_png(side: int = SIDE) -> bytes:
     """A valid side x side 16-bit greyscale PNG of about 100 KB (every pixel 4096)."""
-    compressor = zlib.compressobj(9)
-    row = b"\x00" + b"\x10\x00" * side  # filter byte, then big-endian 16-bit samples
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", idat)
-        + png_chunk(b"IEND", b"")
-    )
+    return uniform_grey_png(side, b"\x10\x00")
 
 
 def grey_jpeg(side: int = SIDE) -> bytes:

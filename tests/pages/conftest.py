@@ -34,14 +34,23 @@ PHONE = {"width": 390, "height": 844}  # an iPhone 12-15's CSS viewport
 CAMERA_SIZE = (640, 480)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("pages-server")
-    with serving(f"sqlite:///{workdir / 'rollcall.db'}", workdir / "server.log") as url:
+def serve_pages(
+    tmp_path_factory: pytest.TempPathFactory, name: str, **settings: str
+) -> Iterator[str]:
+    """A real server on a fresh SQLite file, with these extra ROLLCALL_* settings: a module
+    that needs other settings overrides `server` with it."""
+    workdir = tmp_path_factory.mktemp(name)
+    database = f"sqlite:///{workdir / 'rollcall.db'}"
+    with serving(database, workdir / "server.log", **settings) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_pages(tmp_path_factory, "pages-server")
+
+
+@pytest.fixture(scope="module")  # module: follows a module's own `server`
 def admin(server: str) -> Iterator[httpx.Client]:
     """The REST API with the admin key: the tests' own setup and checks, beside the pages."""
     with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:

@@ -10,24 +10,13 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import Launch
+from tests.pages.conftest import Launch, serve_pages
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
-from tests.support.server import serving
-from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("liveness-server")
-    database = f"sqlite:///{workdir / 'rollcall.db'}"
-    with serving(database, workdir / "server.log", liveness="challenge") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def admin(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
-        yield client
+    yield from serve_pages(tmp_path_factory, "liveness-server", liveness="challenge")
 
 
 def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(

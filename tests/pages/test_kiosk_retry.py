@@ -10,26 +10,15 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages.conftest import Launch
+from tests.pages.conftest import Launch, serve_pages
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
-from tests.support.server import serving
-from tests.support.settings import ADMIN_KEY
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A band so wide that every face of an enrolled student is "too near to call": the kiosk
     must look again with a burst, and the burst answers retry too (nothing is ever marked)."""
-    workdir = tmp_path_factory.mktemp("retry-server")
-    database = f"sqlite:///{workdir / 'rollcall.db'}"
-    with serving(database, workdir / "server.log", retry_band="0.9") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def admin(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60, headers={"X-API-Key": ADMIN_KEY}) as client:
-        yield client
+    yield from serve_pages(tmp_path_factory, "retry-server", retry_band="0.9")
 
 
 def test_a_retry_answer_makes_the_kiosk_send_a_burst(

@@ -136,6 +136,21 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def uniform_grey_png(side: int, sample: bytes) -> bytes:
+    """A valid side x side greyscale PNG whose every pixel is `sample` (1 byte: 8-bit, 2 bytes:
+    16-bit big-endian), written row by row: tiny compressed, huge decoded."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + sample * side  # filter byte, then the samples
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8 * len(sample), 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
 class CollectLogs(logging.Handler):
     """The log lines a logger writes, as the JSON objects the service prints."""
 
