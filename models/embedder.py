@@ -138,6 +138,9 @@ def file_digest_version(spec: BackboneSpec, weights_path: Path) -> str:
     return f"{spec.version}+{file_sha256(weights_path)[:12]}"
 
 
+_DIFFERENCES_AT_ONCE = 8_000_000  # floats of (Q, G, D) differences held at once: 32 MB
+
+
 class FacePipeline:
     """Detect, align, embed: what both embedders share. A subclass sets `spec`, `version`,
     `former_versions` and `detector`, and embeds chips."""
@@ -200,9 +203,19 @@ class FacePipeline:
         ]
 
     def distances(self, queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
-        """(Q, G) euclidean distances between embeddings, as the twin network defines them."""
-        differences = queries[:, None, :].astype(np.float32) - gallery[None, :, :]
-        return np.sqrt(np.einsum("qgd,qgd->qg", differences, differences))
+        """(Q, G) euclidean distances between embeddings, as the twin network defines them.
+
+        From the differences themselves (exact, no |q|² + |g|² - 2 q·g cancellation), a few
+        queries at a time: evaluation and training pass thousands of embeddings against
+        thousands, whose (Q, G, D) differences at once would take gigabytes."""
+        queries = np.asarray(queries, np.float32)
+        gallery = np.asarray(gallery, np.float32)
+        out = np.empty((len(queries), len(gallery)), np.float32)
+        step = max(1, _DIFFERENCES_AT_ONCE // max(1, gallery.size))
+        for start in range(0, len(queries), step):
+            differences = queries[start : start + step, None, :] - gallery[None, :, :]
+            out[start : start + step] = np.sqrt(np.einsum("qgd,qgd->qg", differences, differences))
+        return out
 
 
 class FaceEmbedder(FacePipeline):

@@ -27,8 +27,12 @@ from torchvision.ops.boxes import batched_nms
 from models.summed_area import SummedArea
 
 
-def _normalized(batch: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy((batch - 127.5) * 0.0078125)
+def _run(net: nn.Module, batch: np.ndarray) -> list[torch.Tensor]:
+    """The net on a batch normalised as MTCNN expects, on the net's own device (a GPU too);
+    its outputs as float32 on the CPU, where the boxes are."""
+    device = next(net.parameters()).device
+    inputs = torch.from_numpy((batch - 127.5) * 0.0078125).to(device)
+    return [out.float().cpu() for out in net(inputs)]
 
 
 def detect_faces(
@@ -49,7 +53,7 @@ def detect_faces(
 
     # Second stage: R-Net on 24x24 crops of the proposals.
     crops = _crops(area, boxes, w, h, 24)
-    regression, scores = (out.float() for out in rnet(_normalized(crops)))
+    regression, scores = _run(rnet, crops)
     score = scores[:, 1]
     keep = score > thresholds[1]
     boxes = torch.cat((boxes[keep, :4], score[keep].unsqueeze(1)), dim=1)
@@ -61,7 +65,7 @@ def detect_faces(
 
     # Third stage: O-Net on 48x48 crops: final boxes, probabilities and landmarks.
     crops = _crops(area, boxes, w, h, 48)
-    regression, points, scores = (out.float() for out in onet(_normalized(crops)))
+    regression, points, scores = _run(onet, crops)
     score = scores[:, 1]
     keep = score > thresholds[2]
     points = points[keep].permute(1, 0)
@@ -87,7 +91,7 @@ def _proposals(
     found, picked, offset = [], [], 0
     while shortest >= 12:
         level = area.resize(0, 0, h, w, (int(h * scale + 1), int(w * scale + 1)))
-        regression, probabilities = pnet(_normalized(level[None]))
+        regression, probabilities = _run(pnet, level[None])
         boxes, image_inds = generateBoundingBox(
             regression.float(), probabilities[:, 1].float(), scale, threshold
         )
