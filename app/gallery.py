@@ -52,9 +52,14 @@ class _View:
     squared_norms: np.ndarray  # (N,) float32; +inf for a removed row, so it is never nearest
     student_ids: np.ndarray  # (N,) int64; REMOVED for a removed row
     templates: int  # rows not removed
-    students: int  # distinct students: the number of people a check-in searches
+    enrolled: np.ndarray  # sorted distinct owners of live rows
     largest_squared_norm: float  # bounds the rounding of every row's squared distance
     coarse: Int8Rows  # the same rows in int8, for the first pass of large searches
+
+    @property
+    def students(self) -> int:
+        """Distinct students: the number of people a check-in searches."""
+        return len(self.enrolled)
 
 
 def _view(
@@ -63,7 +68,10 @@ def _view(
     squared_norms: np.ndarray,
     student_ids: np.ndarray,
     coarse: Int8Rows,
+    enrolled: np.ndarray | None = None,
 ) -> _View:
+    """`enrolled`: the sorted distinct live owners when the caller knows them (a delta
+    updates them in O(students) instead of sorting every row again)."""
     live = student_ids != REMOVED
     return _View(
         coarse=coarse,
@@ -71,7 +79,7 @@ def _view(
         squared_norms=squared_norms,
         student_ids=student_ids,
         templates=int(live.sum()),
-        students=len(np.unique(student_ids[live])),
+        enrolled=np.unique(student_ids[live]) if enrolled is None else enrolled,
         largest_squared_norm=float(squared_norms[live].max()) if live.any() else 0.0,
     )
 
@@ -129,7 +137,8 @@ class Gallery:
             view = self._view
             owners = view.student_ids.copy()
             norms = view.squared_norms.copy()
-            leaving = np.isin(owners, np.fromiter(students, np.int64, len(students)))
+            replaced = np.fromiter(students, np.int64, len(students))
+            leaving = np.isin(owners, replaced)
             owners[leaving], norms[leaving] = REMOVED, np.inf
             live = owners != REMOVED
             if (len(owners) - live.sum()) * 4 > len(owners):  # a quarter removed: compact
@@ -146,12 +155,15 @@ class Gallery:
             added = quantize(embeddings)
             self._storage[len(owners) : count] = embeddings  # past every view's end
             self._coarse_storage[len(owners) : count] = added.values
+            staying = view.enrolled[~np.isin(view.enrolled, replaced)]
+            arriving = np.unique(student_ids)  # all among `replaced`: none is staying
             self._view = _view(
                 self._storage,
                 count,
                 np.concatenate([norms, _squared_norms(embeddings)]),
                 np.concatenate([owners, student_ids]),
                 view.coarse.extended(self._coarse_storage[:count], added),
+                np.insert(staying, np.searchsorted(staying, arriving), arriving),
             )
 
     def _publish(self, student_ids: np.ndarray, embeddings: np.ndarray) -> None:
@@ -173,7 +185,10 @@ class Gallery:
     def students_among(self, restrict_to: np.ndarray) -> int:
         """How many of these students the gallery holds: the people a restricted search
         compares with, which its threshold must follow."""
-        return int(np.isin(np.unique(self._view.student_ids), restrict_to).sum())
+        enrolled = self._view.enrolled
+        wanted = np.unique(np.asarray(restrict_to, np.int64))
+        at = np.minimum(np.searchsorted(enrolled, wanted), max(len(enrolled) - 1, 0))
+        return int((enrolled[at] == wanted).sum()) if len(enrolled) else 0
 
     def search(
         self,

@@ -71,6 +71,10 @@ def test_replacing_students_equals_loading_the_result() -> None:
             reloaded.load_matrix(ids, matrix)
             assert len(gallery) == len(reloaded) == len(ids)
             assert gallery.student_count == reloaded.student_count
+            roster = rng.integers(1, 50, size=12)  # some never enrolled, some repeated
+            enrolled = {s for s, r in truth.items() if len(r)}
+            expected = len(enrolled & set(roster.tolist()))
+            assert gallery.students_among(roster) == reloaded.students_among(roster) == expected
             queries = rng.normal(size=(20, 16)).astype(np.float32)
             for query, fast, full in zip(
                 queries, gallery.search(queries), reloaded.search(queries), strict=True
