@@ -208,7 +208,7 @@ def _check_in_faces(
     scope = scope_for(context, db, class_session)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
-        _mark(context, db, face, one, scope, class_session, day, now)
+        _mark(db, face, one, scope, class_session, day, now)
         for face, one in zip(faces, found, strict=True)
     ]
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
@@ -235,7 +235,6 @@ def _name_both_or_neither(
 
 
 def _mark(
-    context: ServiceContext,
     db: Session,
     face: Face,
     found: Identification,
@@ -245,14 +244,13 @@ def _mark(
     now: dt.datetime,
 ) -> FaceOutcome:
     """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
-    outcome, attempt = _log_attempt(context, db, face, found, scope, class_session, now)
+    outcome, attempt = _log_attempt(db, face, found, scope, class_session, now)
     if outcome.decision == "present" and found.student is not None:
         _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
     return outcome
 
 
 def _log_attempt(
-    context: ServiceContext,
     db: Session,
     face: Face,
     found: Identification,
@@ -263,9 +261,7 @@ def _log_attempt(
     """The attempt, logged (flushed), and the face's outcome as decided."""
     match, student = found.match, found.student
     decision: Decision = found.decision
-    threshold = scope.threshold
-    if decision == "not_on_roster":  # matched in the whole gallery, with its threshold
-        threshold = context.rule.identification_threshold(context.gallery.student_count)
+    threshold = found.threshold
     known = student is not None
     score = similarity(match.distance, threshold) if known else None
     attempt = CheckinAttempt(

@@ -15,14 +15,13 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.gallery import GalleryMatch
+from app.gallery import NO_MATCH, GalleryMatch
 from app.observability import current_timer
 from app.services.courses import roster_ids
 from app.tables import ClassSession, Student
 from models.identification import decide
 
 FaceDecision = Literal["present", "unknown", "ambiguous", "retry", "not_on_roster"]
-NO_MATCH = GalleryMatch(None, float("inf"), None, float("inf"))
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ class Identification:
     decision: FaceDecision
     match: GalleryMatch  # in the scope (the whole gallery's, for not_on_roster)
     student: Student | None  # the match, when active (for not_on_roster: the non-member)
+    threshold: float  # the decision's: the roster's, or the whole gallery's outside it
 
 
 def scope_for(
@@ -89,7 +89,7 @@ def _decide(
         rule.margin,
         context.settings.retry_band,
     )
-    return Identification(decision, match, student)
+    return Identification(decision, match, student, threshold)
 
 
 def _outside_roster(
@@ -97,7 +97,7 @@ def _outside_roster(
 ) -> list[Identification | None]:
     """For faces the roster does not explain: `not_on_roster` (or present, by setting) when
     the whole gallery confidently matches a non-member; else None (the roster's answer)."""
-    threshold = context.rule.identification_threshold(context.gallery.student_count)
+    threshold = context.identification_threshold()
     answers: list[Identification | None] = []
     for match in context.gallery.search(embeddings):
         outside = _decide(context, db, match, threshold)
@@ -106,7 +106,6 @@ def _outside_roster(
             answers.append(None)
             continue
         admitted = context.settings.admit_non_members
-        answers.append(
-            Identification("present" if admitted else "not_on_roster", match, outside.student)
-        )
+        decision: FaceDecision = "present" if admitted else "not_on_roster"
+        answers.append(Identification(decision, match, outside.student, threshold))
     return answers
