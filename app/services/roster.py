@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.errors import ServiceError
@@ -193,7 +194,10 @@ def _photo_to_enroll(
         )
     if enrolled:
         summary.skipped.append((row.external_id, "already enrolled"))
-        _join_courses(context, row, summary)
+        if row.courses:  # a re-run still puts them on the roster's courses
+            with context.db.session() as db:
+                _join_courses(db, student.id, row, summary)
+                db.commit()
         return None
     try:
         data = photos.read(row.photo)
@@ -225,35 +229,28 @@ def _enroll_batch(
                 summary.failed.append((row.line, row.external_id, _reason(exc)))
                 continue
             store_template(context, session, student, face, data, replace=True)
+            _join_courses(session, student.id, row, summary)  # with the template, or not at all
             session.commit()
         summary.enrolled.append(row.external_id)
         summary.warnings.extend((row.external_id, w.message) for w in warnings)
-        _join_courses(context, row, summary)
 
 
-def _join_courses(context: ServiceContext, row: RosterRow, summary: ImportSummary) -> None:
-    """Put the row's student on its courses' rosters, making courses that do not exist yet
-    (named by their code: rename them with PATCH /courses/{id})."""
-    if not row.courses:
-        return
-    with context.db.session() as db:
-        student = db.scalar(select(Student).where(Student.external_id == row.external_id))
-        if student is None:
-            return
-        for code in row.courses:
-            course = find_course(db, code)
-            if course is None:
-                try:
-                    CourseCreate(code=code, name=code)  # the API's own rules
-                except ValidationError:
-                    summary.failed.append((row.line, row.external_id, f"bad course code {code!r}"))
-                    continue
-                course = Course(code=code, name=code)
-                db.add(course)
-                db.flush()
-            add_to_roster(db, course.id, student.id)
-            summary.joined.append((row.external_id, code))
-        db.commit()
+def _join_courses(db: Session, student_id: int, row: RosterRow, summary: ImportSummary) -> None:
+    """Put the row's student on its courses' rosters (flushed, not committed), making courses
+    that do not exist yet (named by their code: rename them with PATCH /courses/{id})."""
+    for code in row.courses:
+        course = find_course(db, code)
+        if course is None:
+            try:
+                CourseCreate(code=code, name=code)  # the API's own rules
+            except ValidationError:
+                summary.failed.append((row.line, row.external_id, f"bad course code {code!r}"))
+                continue
+            course = Course(code=code, name=code)
+            db.add(course)
+            db.flush()
+        add_to_roster(db, course.id, student_id)
+        summary.joined.append((row.external_id, code))
 
 
 def _reason(exc: Exception) -> str:
