@@ -30,7 +30,8 @@ from models.summed_area import SummedArea
 def _run(net: nn.Module, batch: np.ndarray) -> list[torch.Tensor]:
     """The net on a batch normalised as MTCNN expects, on the net's own device (a GPU too);
     its outputs as float32 on the CPU, where the boxes are."""
-    device = next(net.parameters()).device
+    weight = next(net.parameters(), None)  # none: a net wrapping ONNX Runtime, on the CPU
+    device = weight.device if weight is not None else torch.device("cpu")
     inputs = torch.from_numpy((batch - 127.5) * 0.0078125).to(device)
     return [out.float().cpu() for out in net(inputs)]
 
