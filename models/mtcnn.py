@@ -38,7 +38,7 @@ def _run(net: nn.Module, batch: np.ndarray) -> list[torch.Tensor]:
 
 def detect_faces(
     pixels: np.ndarray,
-    min_size: int,
+    min_size: float,
     nets: tuple[nn.Module, nn.Module, nn.Module],
     thresholds: tuple[float, float, float],
     factor: float,
@@ -83,7 +83,7 @@ def detect_faces(
 
 
 def _proposals(
-    area: SummedArea, min_size: int, pnet: nn.Module, threshold: float, factor: float
+    area: SummedArea, min_size: float, pnet: nn.Module, threshold: float, factor: float
 ) -> torch.Tensor:
     """First stage: P-Net over the image pyramid; candidate boxes, square, in photo pixels."""
     h, w = area.height, area.width

@@ -23,7 +23,7 @@ _EMPTY = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
 
 def detect_faces(
     pixels: np.ndarray,
-    min_size: int,
+    min_size: float,
     nets: tuple[Network, Network, Network],
     thresholds: tuple[float, float, float],
     factor: float,
@@ -60,7 +60,7 @@ def detect_faces(
 
 
 def _proposals(
-    area: SummedArea, min_size: int, pnet: Network, threshold: float, factor: float
+    area: SummedArea, min_size: float, pnet: Network, threshold: float, factor: float
 ) -> np.ndarray:
     """First stage: P-Net over the image pyramid; candidate boxes, square, in photo pixels."""
     h, w = area.height, area.width
