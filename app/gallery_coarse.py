@@ -78,8 +78,7 @@ def approximate_dots(
     on how far each query's figures are from the exact ones."""
     quantized = quantize(queries)
     products = int8_product(threads)(rows.values, np.ascontiguousarray(quantized.values.T))
-    dots = products.T.astype(np.float32)
-    dots *= rows.scales
+    dots = np.multiply(products.T, rows.scales, dtype=np.float32)  # converts as it multiplies
     dots *= quantized.scales[:, None]
     return dots, dot_error_bound(rows, queries, quantized)
 

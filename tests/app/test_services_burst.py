@@ -18,10 +18,10 @@ CHECKIN = "/api/v1/checkins"
 def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
-    """alex3.jpg lies 0.526 from the enrolled alex1.png; the threshold among 5 people is 0.562:
-    0.036 from it, inside a 0.04 band. Fused with alex2.jpg (another photo of him) the face
-    lies 0.490 away: outside the band, present."""
-    settings = make_settings(tmp_path, retry_band=0.04)
+    """alex3.jpg lies 0.514 from the enrolled alex1.png; the threshold among 5 people is 0.562:
+    0.048 from it, inside a 0.06 band. Fused with alex2.jpg (another photo of him) the face
+    lies ~0.493 away: outside the band, present."""
+    settings = make_settings(tmp_path, retry_band=0.06)
     alex = faces_dir / "people" / "alex_lacamoire"
     with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
         ids = enroll_five(client, faces_dir)
@@ -29,7 +29,7 @@ def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
         [face] = alone.json()["faces"]
         assert face["decision"] == "retry", face
         assert face["student"] is None  # no name for a face not told apart yet
-        assert abs(face["distance"] - face["threshold"]) < 0.04
+        assert abs(face["distance"] - face["threshold"]) < 0.06
         assert count_rows(settings.database_url, "attendance") == 0  # nothing marked...
         assert count_rows(settings.database_url, "checkin_attempts") == 1  # ...but logged
 
@@ -41,7 +41,7 @@ def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
         [face] = burst.json()["faces"]  # one person in both frames: one answer
         assert face["frames"] == 2
         assert face["decision"] == "present" and face["student"]["id"] == ids["alex_lacamoire"]
-        assert face["threshold"] - face["distance"] > 0.04
+        assert face["threshold"] - face["distance"] > 0.06
         assert count_rows(settings.database_url, "attendance") == 1
 
 
