@@ -4,7 +4,8 @@ dlib's side is the `face_recognition` pipeline: HOG detector (upsampled once, it
 5-point landmarks, ResNet descriptor. Rollcall's: decode, MTCNN detect, align, embed (the same
 ResNet, ported to torch), as the service runs it (every network on ONNX Runtime from exported
 files, numpy glue, no torch: models/serving.py), as it ran before (the ResNet, R-Net and O-Net
-on ONNX Runtime, P-Net and the glue on torch) and all on torch. Runs alternate between them so
+on ONNX Runtime, P-Net on torch) and every network on torch (MTCNN's stages are the same numpy
+in all three). Runs alternate between them so
 machine load hits all alike. Run it with OMP_NUM_THREADS=1, dlib's and the service's setting:
 one thread per process.
 
@@ -111,7 +112,7 @@ def measure(repeat: int, faces_dir: Path) -> None:
     print(
         f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the service (all on "
-        "ONNX Runtime); ort+torch: the service before (P-Net and glue on torch); torch: on torch"
+        "ONNX Runtime); ort+torch: the service before (P-Net on torch); torch: every net on torch"
     )
     print(
         f"{'photo':6} {'pipeline':9} "

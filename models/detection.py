@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from models import mtcnn_onnx
+from models import mtcnn
 from models.image import Photo
 from models.onnx_files import OnnxNetwork, ServingFiles
+
+if TYPE_CHECKING:
+    import torch
 
 # MTCNN's image pyramid: each level 0.709 the size of the last (facenet-pytorch's default).
 PYRAMID_FACTOR = 0.709
@@ -115,12 +119,7 @@ class FaceDetector:
 
 def _onnx_mtcnn(files: ServingFiles, config: DetectorConfig, threads: int) -> FindFaces:
     nets = tuple(OnnxNetwork(files.network(name), threads) for name in ("pnet", "rnet", "onet"))
-
-    def find(pixels: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
-        thresholds = config.stage_thresholds
-        return mtcnn_onnx.detect_faces(pixels, min_size, nets, thresholds, PYRAMID_FACTOR)
-
-    return find
+    return _finder(nets, config)
 
 
 def _torch_mtcnn(config: DetectorConfig, device: str, onnx_runtime: bool) -> FindFaces:
@@ -128,19 +127,36 @@ def _torch_mtcnn(config: DetectorConfig, device: str, onnx_runtime: bool) -> Fin
     import torch
     from facenet_pytorch import MTCNN
 
-    from models.mtcnn import detect_faces
     from models.onnx_runtime import OnnxRuntimeModule
 
-    mtcnn = MTCNN(keep_all=True, device=device, factor=PYRAMID_FACTOR, post_process=False)
-    pnet, rnet, onet = mtcnn.pnet, mtcnn.rnet, mtcnn.onet
+    facenet = MTCNN(keep_all=True, device=device, factor=PYRAMID_FACTOR, post_process=False)
+    pnet, rnet, onet = facenet.pnet, facenet.rnet, facenet.onet
     if onnx_runtime:
         threads = torch.get_num_threads()
         rnet = OnnxRuntimeModule(rnet, torch.zeros(1, 3, 24, 24), threads)
         onet = OnnxRuntimeModule(onet, torch.zeros(1, 3, 48, 48), threads)
+    return _finder(tuple(torch_network(net) for net in (pnet, rnet, onet)), config)
 
+
+def _finder(nets: tuple[mtcnn.Network, ...], config: DetectorConfig) -> FindFaces:
     def find(pixels: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            nets = (pnet, rnet, onet)
-            return detect_faces(pixels, min_size, nets, config.stage_thresholds, PYRAMID_FACTOR)
+        thresholds = config.stage_thresholds
+        return mtcnn.detect_faces(pixels, min_size, nets, thresholds, PYRAMID_FACTOR)
 
     return find
+
+
+def torch_network(net: torch.nn.Module) -> mtcnn.Network:
+    """A torch net as MTCNN's numpy stages call it: fed on its own device (a GPU too), its
+    outputs back as float32 numpy on the CPU, where the boxes are."""
+    import torch
+
+    weight = next(net.parameters(), None)  # none: a net wrapping ONNX Runtime, on the CPU
+    device = weight.device if weight is not None else torch.device("cpu")
+
+    def run(batch: np.ndarray) -> list[np.ndarray]:
+        with torch.inference_mode():
+            outputs = net(torch.from_numpy(batch).to(device))
+        return [output.float().cpu().numpy() for output in outputs]
+
+    return run

@@ -1,125 +1,189 @@
-"""MTCNN's three stages (facenet-pytorch's `detect_face`, one image), with running sums of the
-photo for every resize.
+"""MTCNN's three stages (facenet-pytorch's `detect_face`, one image) in numpy, for networks on
+any runtime: ONNX Runtime in the service (no torch), torch where training, evaluation and the
+export run (models/detection.py wraps both as `Network`s).
 
 facenet-pytorch resizes the image pyramid and every candidate crop (tens per photo) with
-`interpolate(mode="area")`, one adaptive average pool per crop: most of a check-in's time
-(issue 15's profile: 75 of 250 ms). An area resize averages the input over integer windows
-(from floor(i·in/out) to ceil((i+1)·in/out)), so every one of them is differences of running
-sums of the photo, computed once: the same numbers (float64 sums), without a pool per crop.
-The stages, thresholds and box arithmetic are facenet-pytorch's own, so the faces found are
-theirs (tests/models/test_mtcnn.py compares both on the shared photos).
+`interpolate(mode="area")`, one adaptive average pool per crop; here every resize is lookups in
+the photo's summed-area table (models/summed_area.py): the same numbers. The stages,
+thresholds and box arithmetic are facenet-pytorch's, written in float32 numpy; the non-maximum
+suppressions are torchvision's (IoU, no +1) and facenet-pytorch's last "Min" one (with +1).
+tests/models/test_mtcnn.py holds the faces found to facenet-pytorch's on the shared photos, and
+tests/models/test_serving.py the ONNX Runtime path's to the torch path's within 0.5 px.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-import torch
-from facenet_pytorch.models.utils.detect_face import (
-    batched_nms_numpy,
-    bbreg,
-    generateBoundingBox,
-    pad,
-    rerec,
-)
-from torch import nn
-from torchvision.ops.boxes import batched_nms
 
 from models.summed_area import SummedArea
 
+# A network: one normalised float32 (N, 3, H, W) batch in, its float32 outputs in order.
+Network = Callable[[np.ndarray], list[np.ndarray]]
 
-def _run(net: nn.Module, batch: np.ndarray) -> list[torch.Tensor]:
-    """The net on a batch normalised as MTCNN expects, on the net's own device (a GPU too);
-    its outputs as float32 on the CPU, where the boxes are."""
-    weight = next(net.parameters(), None)  # none: a net wrapping ONNX Runtime, on the CPU
-    device = weight.device if weight is not None else torch.device("cpu")
-    inputs = torch.from_numpy((batch - 127.5) * 0.0078125).to(device)
-    return [out.float().cpu() for out in net(inputs)]
+_EMPTY = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
 
 
 def detect_faces(
     pixels: np.ndarray,
     min_size: float,
-    nets: tuple[nn.Module, nn.Module, nn.Module],
+    nets: tuple[Network, Network, Network],
     thresholds: tuple[float, float, float],
     factor: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 5) boxes with probability and (N, 5, 2) landmarks in a (H, W, 3) uint8 photo."""
     pnet, rnet, onet = nets
     area = SummedArea(pixels)
-    h, w = area.height, area.width
     boxes = _proposals(area, min_size, pnet, thresholds[0], factor)
-    empty = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
     if len(boxes) == 0:
-        return empty
+        return _EMPTY
 
     # Second stage: R-Net on 24x24 crops of the proposals.
-    crops = _crops(area, boxes, w, h, 24)
-    regression, scores = _run(rnet, crops)
-    score = scores[:, 1]
-    keep = score > thresholds[1]
-    boxes = torch.cat((boxes[keep, :4], score[keep].unsqueeze(1)), dim=1)
-    regression = regression[keep]
-    pick = batched_nms(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes)), 0.7)
-    boxes = rerec(bbreg(boxes[pick], regression[pick]))
+    regression, scores = rnet(_normalized(_crops(area, boxes, 24)))[:2]
+    keep = scores[:, 1] > thresholds[1]
+    boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
+    pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
+    boxes = rerec(bbreg(boxes[pick], regression[keep][pick]))
     if len(boxes) == 0:
-        return empty
+        return _EMPTY
 
     # Third stage: O-Net on 48x48 crops: final boxes, probabilities and landmarks.
-    crops = _crops(area, boxes, w, h, 48)
-    regression, points, scores = _run(onet, crops)
-    score = scores[:, 1]
-    keep = score > thresholds[2]
-    points = points[keep].permute(1, 0)
-    boxes = torch.cat((boxes[keep, :4], score[keep].unsqueeze(1)), dim=1)
-    regression = regression[keep]
-    widths = boxes[:, 2] - boxes[:, 0] + 1
-    heights = boxes[:, 3] - boxes[:, 1] + 1
-    points_x = widths.repeat(5, 1) * points[:5, :] + boxes[:, 0].repeat(5, 1) - 1
-    points_y = heights.repeat(5, 1) * points[5:10, :] + boxes[:, 1].repeat(5, 1) - 1
-    landmarks = torch.stack((points_x, points_y)).permute(2, 1, 0)
+    regression, points, scores = onet(_normalized(_crops(area, boxes, 48)))[:3]
+    keep = scores[:, 1] > thresholds[2]
+    boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
+    points, regression = points[keep], regression[keep]
+    widths = boxes[:, 2:3] - boxes[:, 0:1] + 1
+    heights = boxes[:, 3:4] - boxes[:, 1:2] + 1
+    points_x = widths * points[:, :5] + boxes[:, 0:1] - 1
+    points_y = heights * points[:, 5:10] + boxes[:, 1:2] - 1
+    landmarks = np.stack((points_x, points_y), axis=2)
     boxes = bbreg(boxes, regression)
-    pick = batched_nms_numpy(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes)), 0.7, "Min")
-    return boxes[pick].numpy(), landmarks[pick].numpy()
+    pick = nms_min(boxes[:, :4], boxes[:, 4], 0.7)
+    return boxes[pick], landmarks[pick]
 
 
 def _proposals(
-    area: SummedArea, min_size: float, pnet: nn.Module, threshold: float, factor: float
-) -> torch.Tensor:
+    area: SummedArea, min_size: float, pnet: Network, threshold: float, factor: float
+) -> np.ndarray:
     """First stage: P-Net over the image pyramid; candidate boxes, square, in photo pixels."""
     h, w = area.height, area.width
     scale = 12.0 / min_size
     shortest = min(h, w) * scale
-    found, picked, offset = [], [], 0
+    found = []
     while shortest >= 12:
         level = area.resize(0, 0, h, w, (int(h * scale + 1), int(w * scale + 1)))
-        regression, probabilities = _run(pnet, level[None])
-        boxes, image_inds = generateBoundingBox(
-            regression.float(), probabilities[:, 1].float(), scale, threshold
-        )
-        found.append(boxes)
-        picked.append(batched_nms(boxes[:, :4], boxes[:, 4], image_inds, 0.5) + offset)
-        offset += boxes.shape[0]
+        regression, probabilities = pnet(_normalized(level[None]))[:2]
+        boxes = _grid_boxes(regression[0], probabilities[0, 1], scale, threshold)
+        found.append(boxes[nms(boxes[:, :4], boxes[:, 4], 0.5)])
         scale *= factor
         shortest *= factor
     if not found:
-        return torch.zeros(0, 5)
-    boxes = torch.cat(found)[torch.cat(picked)]
-    boxes = boxes[batched_nms(boxes[:, :4], boxes[:, 4], torch.zeros(len(boxes)), 0.7)]
+        return np.zeros((0, 5), np.float32)
+    boxes = np.concatenate(found)
+    boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)]
     widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    refined = torch.stack(
+    refined = np.stack(
         [
             boxes[:, 0] + boxes[:, 5] * widths,
             boxes[:, 1] + boxes[:, 6] * heights,
             boxes[:, 2] + boxes[:, 7] * widths,
             boxes[:, 3] + boxes[:, 8] * heights,
             boxes[:, 4],
-        ]
-    ).permute(1, 0)
+        ],
+        axis=1,
+    )
     return rerec(refined)
 
 
-def _crops(area: SummedArea, boxes: torch.Tensor, w: int, h: int, size: int) -> np.ndarray:
-    """(N, 3, size, size) area-resized crops of the boxes, clipped to the photo."""
-    y, ey, x, ex = (np.asarray(v, np.int64) for v in pad(boxes, w, h))
+def _grid_boxes(
+    regression: np.ndarray, probability: np.ndarray, scale: float, threshold: float
+) -> np.ndarray:
+    """facenet-pytorch's generateBoundingBox for one image: (K, 9) boxes, score, regression
+    for each P-Net cell (stride 2, 12 px) whose face probability reaches the threshold."""
+    ys, xs = np.nonzero(probability >= threshold)
+    cells = np.stack((xs, ys), axis=1).astype(np.float32)
+    scale32 = np.float32(scale)
+    top_left = np.floor((2 * cells + 1) / scale32)
+    bottom_right = np.floor((2 * cells + 12) / scale32)
+    score = probability[ys, xs][:, None]
+    offsets = regression[:, ys, xs].T
+    return np.concatenate((top_left, bottom_right, score, offsets), axis=1).astype(np.float32)
+
+
+def _normalized(batch: np.ndarray) -> np.ndarray:
+    return (batch - np.float32(127.5)) * np.float32(0.0078125)
+
+
+def _crops(area: SummedArea, boxes: np.ndarray, size: int) -> np.ndarray:
+    """(N, 3, size, size) area-resized crops of the boxes, clipped to the photo (facenet's pad)."""
+    corners = np.trunc(boxes[:, :4]).astype(np.int32).astype(np.int64)
+    x, y = np.maximum(corners[:, 0], 1), np.maximum(corners[:, 1], 1)
+    ex, ey = np.minimum(corners[:, 2], area.width), np.minimum(corners[:, 3], area.height)
     valid = (ey > y - 1) & (ex > x - 1)
     return area.crops(y[valid] - 1, x[valid] - 1, ey[valid], ex[valid], size)
+
+
+def bbreg(boxes: np.ndarray, regression: np.ndarray) -> np.ndarray:
+    """Boxes moved by the network's regression, in fractions of their (+1) width and height."""
+    boxes = boxes.copy()
+    widths = boxes[:, 2] - boxes[:, 0] + 1
+    heights = boxes[:, 3] - boxes[:, 1] + 1
+    boxes[:, :4] = boxes[:, :4] + regression[:, :4] * np.stack(
+        (widths, heights, widths, heights), axis=1
+    )
+    return boxes
+
+
+def rerec(boxes: np.ndarray) -> np.ndarray:
+    """Boxes made square about their centres, on their longer side."""
+    boxes = boxes.copy()
+    heights = boxes[:, 3] - boxes[:, 1]
+    widths = boxes[:, 2] - boxes[:, 0]
+    sides = np.maximum(widths, heights)
+    boxes[:, 0] = boxes[:, 0] + widths * 0.5 - sides * 0.5
+    boxes[:, 1] = boxes[:, 1] + heights * 0.5 - sides * 0.5
+    boxes[:, 2:4] = boxes[:, :2] + sides[:, None]
+    return boxes
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """torchvision's `nms`: indices kept, best first; a box goes when its IoU with a kept one
+    exceeds the threshold (areas without +1)."""
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return _suppress(boxes, np.argsort(-scores, kind="stable"), threshold, areas, 0, union=True)
+
+
+def nms_min(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """facenet-pytorch's `nms_numpy` with "Min": overlap over the smaller box (+1 areas);
+    a box goes when it exceeds the threshold."""
+    areas = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    order = np.argsort(scores, kind="stable")[::-1]
+    return _suppress(boxes, order, threshold, areas, 1, union=False)
+
+
+def _suppress(
+    boxes: np.ndarray,
+    order: np.ndarray,
+    threshold: float,
+    areas: np.ndarray,
+    plus: int,
+    union: bool,
+) -> np.ndarray:
+    kept = []
+    while order.size > 0:
+        best, rest = order[0], order[1:]
+        kept.append(best)
+        widths = np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(
+            boxes[best, 0], boxes[rest, 0]
+        )
+        heights = np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(
+            boxes[best, 1], boxes[rest, 1]
+        )
+        overlap = np.maximum(widths + plus, 0) * np.maximum(heights + plus, 0)
+        if union:
+            overlap = overlap / (areas[best] + areas[rest] - overlap)
+        else:
+            overlap = overlap / np.minimum(areas[best], areas[rest])
+        order = rest[overlap <= threshold]
+    return np.asarray(kept, np.int64)

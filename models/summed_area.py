@@ -3,9 +3,8 @@ without a pool per pyramid level or crop.
 
 An area resize averages the input over integer windows (from floor(i·in/out) to
 ceil((i+1)·in/out)), so every output pixel is four lookups in the photo's summed-area table,
-built once: the same numbers (the table's integer sums are exact). Both MTCNNs
-(models/mtcnn.py on torch, models/mtcnn_onnx.py on ONNX Runtime) resize their image pyramid
-and candidate crops with it.
+built once: the same numbers (the table's integer sums are exact). MTCNN (models/mtcnn.py)
+resizes its image pyramid and candidate crops with it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from facenet_pytorch import MTCNN
 from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
-from models.detection import DetectorConfig
+from models.detection import DetectorConfig, torch_network
 from models.image import load_image
 from models.mtcnn import detect_faces
 from models.summed_area import SummedArea
@@ -39,6 +39,7 @@ def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
     mtcnn = MTCNN(keep_all=True, post_process=False)
     floor = DetectorConfig().min_probability
     nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+    networks = tuple(torch_network(net) for net in nets)
     compared = 0
     for path in _photos(faces_dir):
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
@@ -49,7 +50,7 @@ def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
             [expected], [expected_points] = detect_face(
                 image, 40, *nets, mtcnn.thresholds, mtcnn.factor, "cpu"
             )
-            boxes, points = detect_faces(np.asarray(image), 40, nets, (0.6, 0.7, 0.7), mtcnn.factor)
+        boxes, points = detect_faces(np.asarray(image), 40, networks, (0.6, 0.7, 0.7), mtcnn.factor)
         expected = np.asarray(expected, np.float32).reshape(-1, 5)
         expected_points = np.asarray(expected_points, np.float32).reshape(-1, 5, 2)
         confident = expected[:, 4] >= floor
