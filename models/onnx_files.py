@@ -31,7 +31,7 @@ import onnxruntime
 
 from models.files import cache_directory, file_sha256
 
-FORMAT = 1  # bump when the files or the manifest change meaning: older directories are unused
+FORMAT = 2  # bump when the files or the manifest change meaning: older directories are unused
 MANIFEST = "manifest.json"
 NETWORKS = ("pnet", "rnet", "onet", "backbone")
 
