@@ -16,6 +16,7 @@ resident memory idle (VmRSS) and its peak (VmHWM) after a 1080p check-in.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import socket
 import statistics
@@ -26,6 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -97,21 +99,29 @@ def load(
     lock = threading.Lock()
     done = threading.Barrier(concurrency + 1)
 
+    body, content_type = checkin_form(photo)
+    headers = {"X-API-Key": KEY, "Content-Type": content_type}
+    address = urlsplit(url)
+
     def client_thread() -> None:
-        with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
-            try:
-                while True:
-                    with lock:
-                        if next(remaining, None) is None:
-                            break
-                    start = time.perf_counter()
-                    answer = client.post("/api/v1/checkins", files={"file": ("p.jpg", photo)})
-                    answer.raise_for_status()
-                    with lock:
-                        latencies.append(time.perf_counter() - start)
-            finally:
-                done.wait()  # the connection stays open until it has been counted
-                done.wait()
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            while True:
+                with lock:
+                    if next(remaining, None) is None:
+                        break
+                start = time.perf_counter()
+                connection.request("POST", "/api/v1/checkins", body, headers)
+                answer = connection.getresponse()
+                answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"check-in answered {answer.status}")
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+        finally:
+            done.wait()  # the connection stays open until it has been counted
+            done.wait()
+            connection.close()
 
     threads = [threading.Thread(target=client_thread) for _ in range(concurrency)]
     start = time.perf_counter()
@@ -124,6 +134,23 @@ def load(
     for thread in threads:
         thread.join()
     return latencies, wall, split
+
+
+def checkin_form(photo: bytes) -> tuple[bytes, str]:
+    """A check-in's multipart body, built once: the client sends the same bytes each time
+    over the standard library's http.client. httpx built each request anew at 2.6-5.9 ms of
+    CPU a check-in, on the 2 cores the service measured here runs on (http.client: 0.7-0.9)."""
+    boundary = "rollcall-bench-boundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def connections_per_worker(pids: Sequence[int], port: int) -> list[int]:
