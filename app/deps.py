@@ -10,6 +10,7 @@ from fastapi import Depends, File, Path, Query, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
 from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.context import ServiceContext
 from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
@@ -32,7 +33,12 @@ IdPath = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Digits, Query(ge=1, le=MAX_ID)]
 
 
-def get_context(request: Request) -> ServiceContext:
+# Dependencies that never block are `async def`: FastAPI runs a plain `def` one on the thread
+# pool, a hand-over of the GIL each way per dependency per request, and under load each one
+# waits for a thread busy with a photo (issue 15). Those that touch the database stay `def`.
+
+
+async def get_context(request: Request) -> ServiceContext:
     return request.app.state.context
 
 
@@ -77,9 +83,11 @@ def authenticate(context: ServiceContext, key: str | None) -> Role:
 PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
 
 
-def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
+async def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
     # A request with a body was authenticated before its body was read (app.guard).
-    role = getattr(request.state, "role", None) or authenticate(context, key)
+    role = getattr(request.state, "role", None) or await run_in_threadpool(
+        authenticate, context, key
+    )
     request.state.role = role
     return role
 
@@ -91,7 +99,7 @@ def allow(*roles: Role) -> object:
     """A dependency admitting admin keys and keys of these roles."""
     permitted = {Role.admin, *roles}
 
-    def check(role: Annotated[Role, Depends(current_role)]) -> Role:
+    async def check(role: Annotated[Role, Depends(current_role)]) -> Role:
         if role not in permitted:
             needed = " or ".join(sorted(permitted))
             raise Forbidden("forbidden", f"A {role} key cannot do this; it needs {needed}.")

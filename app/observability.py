@@ -6,11 +6,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.datastructures import MutableHeaders
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -143,53 +143,78 @@ def _route_label(request: Request) -> str:
     return "/" + "/".join(prefix + route_parts)
 
 
-def install(app: FastAPI, metrics: Metrics) -> None:
-    """Time, count and log every request, under an id the caller may give (X-Request-ID)."""
+class RequestObserver:
+    """ASGI middleware: times, counts and logs every request, under an id the caller may give
+    (X-Request-ID), and answers a bug (an exception no handler took) in the error shape.
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    Plain ASGI, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in
+    a task of its own and passes the request and answer through memory streams, 0.3-0.7 ms a
+    request (issue 15). The duration runs to the answer's last byte handed to the server.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
         rid_token, timer_token = request_id.set(rid[:64]), stage_timer.set(StageTimer())
         start = time.perf_counter()
         status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status, started = message["status"], True
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id.get()
+            await send(message)
+
         try:
-            try:
-                response = await call_next(request)
-            except Exception:
-                # A bug, not a refusal: logged once with its traceback, answered in the error
-                # shape with the id that finds the log line.
-                log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-                response = error_response(
-                    500,
-                    "internal",
-                    "An unexpected error occurred; it has been logged under this request id.",
-                    {"request_id": request_id.get()},
-                )
-            status = response.status_code
-            response.headers["X-Request-ID"] = request_id.get()
-            return response
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, not a refusal: logged once with its traceback, answered in the error
+            # shape with the id that finds the log line (unless the answer had begun).
+            log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+            if started:
+                raise
+            await error_response(
+                500,
+                "internal",
+                "An unexpected error occurred; it has been logged under this request id.",
+                {"request_id": request_id.get()},
+            )(scope, receive, send_with_id)
         finally:
-            elapsed = time.perf_counter() - start
-            route = _route_label(request)
-            stages = current_timer().seconds
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(request.method, route).observe(elapsed)
-            for stage, seconds in stages.items():
-                metrics.stages.labels(stage).observe(seconds)
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": request.method,
-                        "path": request.url.path,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 1),
-                        "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()},
-                        "role": str(getattr(request.state, "role", "") or ""),
-                    }
-                },
-            )
+            self._observe(request, status, time.perf_counter() - start)
             request_id.reset(rid_token)
             stage_timer.reset(timer_token)
+
+    def _observe(self, request: Request, status: int, elapsed: float) -> None:
+        route = _route_label(request)
+        stages = current_timer().seconds
+        self.metrics.requests.labels(request.method, route, str(status)).inc()
+        self.metrics.latency.labels(request.method, route).observe(elapsed)
+        for stage, seconds in stages.items():
+            self.metrics.stages.labels(stage).observe(seconds)
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()},
+                    "role": str(getattr(request.state, "role", "") or ""),
+                }
+            },
+        )
+
+
+def install(app: FastAPI, metrics: Metrics) -> None:
+    """Time, count and log every request (RequestObserver)."""
+    app.add_middleware(RequestObserver, metrics=metrics)

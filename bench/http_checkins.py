@@ -3,9 +3,10 @@
 Starts the service (`rollcall serve`, SQLite file in a temporary folder, OMP_NUM_THREADS=1:
 one inference thread per worker), enrolls the shared photos' five people, then sends 480p
 check-ins at concurrency 1, 2 and 4 (each client thread waits for its answer before the next
-request: the load is bounded). Beside it, in the same run, the reference: the same photo
-through the pipeline in this process, no HTTP. Then each worker's resident memory idle
-(VmRSS) and its peak (VmHWM) after a 1080p check-in.
+request: the load is bounded), with how the client's connections split between the workers
+and the client's own CPU time (it shares the cores). Beside it, in the same run, the
+reference: the same photo through the pipeline in this process, no HTTP. Then each worker's
+resident memory idle (VmRSS) and its peak (VmHWM) after a 1080p check-in.
 
     python bench/http_checkins.py [--workers 1] [--requests 40]
 
@@ -15,6 +16,7 @@ through the pipeline in this process, no HTTP. Then each worker's resident memor
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import socket
 import statistics
@@ -23,7 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -85,31 +89,92 @@ def enroll(client: httpx.Client, faces: Path) -> None:
         answer.raise_for_status()
 
 
-def load(url: str, photo: bytes, concurrency: int, requests: int) -> tuple[list[float], float]:
-    """Latencies of `requests` check-ins sent by `concurrency` threads, and the wall time."""
+def load(
+    url: str, photo: bytes, concurrency: int, requests: int, workers: Sequence[int] = ()
+) -> tuple[list[float], float, list[int]]:
+    """Latencies of `requests` check-ins sent by `concurrency` threads, the wall time, and how
+    many of the threads' connections each of the `workers` held."""
     latencies: list[float] = []
     remaining = iter(range(requests))
     lock = threading.Lock()
+    done = threading.Barrier(concurrency + 1)
+
+    body, content_type = checkin_form(photo)
+    headers = {"X-API-Key": KEY, "Content-Type": content_type}
+    address = urlsplit(url)
 
     def client_thread() -> None:
-        with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=60) as client:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
             while True:
                 with lock:
                     if next(remaining, None) is None:
-                        return
+                        break
                 start = time.perf_counter()
-                answer = client.post("/api/v1/checkins", files={"file": ("p.jpg", photo)})
-                answer.raise_for_status()
+                connection.request("POST", "/api/v1/checkins", body, headers)
+                answer = connection.getresponse()
+                answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"check-in answered {answer.status}")
                 with lock:
                     latencies.append(time.perf_counter() - start)
+        finally:
+            done.wait()  # the connection stays open until it has been counted
+            done.wait()
+            connection.close()
 
     threads = [threading.Thread(target=client_thread) for _ in range(concurrency)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
+    done.wait()
+    wall = time.perf_counter() - start
+    split = connections_per_worker(workers, int(url.rsplit(":", 1)[1]))
+    done.wait()
     for thread in threads:
         thread.join()
-    return latencies, time.perf_counter() - start
+    return latencies, wall, split
+
+
+def checkin_form(photo: bytes) -> tuple[bytes, str]:
+    """A check-in's multipart body, built once: the client sends the same bytes each time
+    over the standard library's http.client. httpx built each request anew at 2.6-5.9 ms of
+    CPU a check-in, on the 2 cores the service measured here runs on (http.client: 0.7-0.9)."""
+    boundary = "rollcall-bench-boundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def connections_per_worker(pids: Sequence[int], port: int) -> list[int]:
+    """How many established connections to `port` each worker holds (Linux /proc).
+
+    A client's keep-alive connection stays with the worker that accepted it, and uvicorn's
+    workers take new connections from one shared socket: connections opened at the same
+    moment split between idle workers by chance (4 may split 2+2, 3+1 or 4+0). Printed so
+    that runs can be compared: on a machine other processes load, a worker holding 3 of 4
+    connections got 9.6 check-ins/s where a 2+2 split got 16.3 (issue 15).
+    """
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                established.add(fields[9])
+    counts = []
+    for pid in pids:
+        links = (os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        counts.append(
+            sum(link[8:-1] in established for link in links if link.startswith("socket:["))
+        )
+    return counts
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -170,14 +235,19 @@ def main() -> None:
                 f"{args.workers} worker(s), OMP_NUM_THREADS=1; load average "
                 f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
             )
+            pids = workers_of(process, args.workers)
             for concurrency in (1, 2, 4):
-                latencies, wall = load(url, photo, concurrency, args.requests)
+                client_cpu = time.process_time()
+                latencies, wall, split = load(url, photo, concurrency, args.requests, pids)
+                # The client runs on the same cores as the service: its share, shown.
+                client_cpu = (time.process_time() - client_cpu) / len(latencies)
                 cuts = statistics.quantiles(latencies, n=20)
                 print(
                     f"  concurrency {concurrency}: p50 {statistics.median(latencies) * 1e3:6.1f} ms"
                     f"  p95 {cuts[18] * 1e3:6.1f} ms  {len(latencies) / wall:5.1f} check-ins/s"
+                    f"  (connections per worker {'+'.join(map(str, split))}; "
+                    f"client CPU {client_cpu * 1e3:.1f} ms a check-in)"
                 )
-            pids = workers_of(process, args.workers)
             idle = [memory_mb(pid, "VmRSS") for pid in pids]
             load(url, big, args.workers, args.workers * 2)  # a 1080p check-in on each worker
             peak = [memory_mb(pid, "VmHWM") for pid in pids]
