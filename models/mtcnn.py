@@ -23,6 +23,7 @@ from models.summed_area import SummedArea
 Network = Callable[[np.ndarray], list[np.ndarray]]
 
 _EMPTY = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
+_SUPPRESS_BLOCK = 256  # boxes whose overlaps with all are measured at once: 256 x N figures
 
 
 def detect_faces(
@@ -170,20 +171,39 @@ def _suppress(
     plus: int,
     union: bool,
 ) -> np.ndarray:
+    """Greedy suppression in `order`: each box not yet suppressed is kept and suppresses every
+    box whose overlap with it exceeds the threshold. Overlaps are measured for a block of
+    boxes against all at once (a few numpy calls per block, not per kept box: the group
+    photo's 279 R-Net candidates took 6 ms one box at a time)."""
+    boxes, areas = boxes[order], areas[order]
+    suppressed = np.zeros(len(order), bool)
     kept = []
-    while order.size > 0:
-        best, rest = order[0], order[1:]
-        kept.append(best)
-        widths = np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(
-            boxes[best, 0], boxes[rest, 0]
-        )
-        heights = np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(
-            boxes[best, 1], boxes[rest, 1]
-        )
-        overlap = np.maximum(widths + plus, 0) * np.maximum(heights + plus, 0)
-        if union:
-            overlap = overlap / (areas[best] + areas[rest] - overlap)
-        else:
-            overlap = overlap / np.minimum(areas[best], areas[rest])
-        order = rest[overlap <= threshold]
-    return np.asarray(kept, np.int64)
+    for start in range(0, len(order), _SUPPRESS_BLOCK):
+        block = slice(start, start + _SUPPRESS_BLOCK)
+        exceeds = _overlaps(boxes[block], areas[block], boxes, areas, plus, union) > threshold
+        for row, index in enumerate(range(start, min(start + _SUPPRESS_BLOCK, len(order)))):
+            if not suppressed[index]:
+                kept.append(index)
+                suppressed |= exceeds[row]  # marks boxes already decided too: harmless
+    return order[np.asarray(kept, np.int64)]
+
+
+def _overlaps(
+    some: np.ndarray,
+    some_areas: np.ndarray,
+    boxes: np.ndarray,
+    areas: np.ndarray,
+    plus: int,
+    union: bool,
+) -> np.ndarray:
+    """(len(some), len(boxes)) overlaps: intersection over union, or over the smaller box."""
+    widths = np.minimum(some[:, None, 2], boxes[None, :, 2]) - np.maximum(
+        some[:, None, 0], boxes[None, :, 0]
+    )
+    heights = np.minimum(some[:, None, 3], boxes[None, :, 3]) - np.maximum(
+        some[:, None, 1], boxes[None, :, 1]
+    )
+    overlap = np.maximum(widths + plus, 0) * np.maximum(heights + plus, 0)
+    if union:
+        return overlap / (some_areas[:, None] + areas[None, :] - overlap)
+    return overlap / np.minimum(some_areas[:, None], areas[None, :])

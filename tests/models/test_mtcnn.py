@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import detect_face
+from facenet_pytorch.models.utils.detect_face import batched_nms_numpy, detect_face
 from PIL import Image
+from torchvision.ops import nms as torchvision_nms
 
 from models.detection import DetectorConfig, torch_network
 from models.image import load_image
-from models.mtcnn import detect_faces
+from models.mtcnn import detect_faces, nms, nms_min
 from models.summed_area import SummedArea
 
 
@@ -74,3 +75,19 @@ def test_batched_crops_equal_one_by_one_resizes() -> None:
     for k in range(3):
         single = area.resize(tops[k], lefts[k], bottoms[k], rights[k], (24, 24))
         assert np.abs(batched[k] - single).max() < 1e-4
+
+
+def test_suppressions_keep_torchvisions_and_facenet_pytorchs_boxes() -> None:
+    """More boxes than one block of overlaps, crowded so that most suppress others."""
+    rng = np.random.default_rng(5)
+    corners = rng.uniform(0, 300, size=(700, 2)).astype(np.float32)
+    sides = rng.uniform(10, 80, size=(700, 1)).astype(np.float32)
+    boxes = np.concatenate([corners, corners + sides], axis=1)
+    scores = rng.uniform(0.5, 1, size=700).astype(np.float32)
+    for threshold in (0.3, 0.5, 0.7):
+        expected = torchvision_nms(torch.from_numpy(boxes), torch.from_numpy(scores), threshold)
+        assert np.array_equal(nms(boxes, scores, threshold), expected.numpy())
+        expected = batched_nms_numpy(
+            torch.from_numpy(boxes), torch.from_numpy(scores), torch.zeros(700), threshold, "Min"
+        )
+        assert np.array_equal(nms_min(boxes, scores, threshold), np.asarray(expected))
