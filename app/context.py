@@ -31,9 +31,6 @@ def embedder_config(settings: Settings) -> EmbedderConfig:
         weights_path=settings.weights_path,
         device=settings.device,
         flip_tta=settings.flip_tta,
-        # On a GPU (FaceEmbedder) torch runs anyway; on a CPU ServingEmbedder runs every
-        # network on ONNX Runtime.
-        runtime="onnxruntime",
         detector=DetectorConfig(
             min_probability=settings.min_face_probability,
             min_face_size=settings.min_face_size,

@@ -198,13 +198,12 @@ def workers_of(process: subprocess.Popen[bytes], workers: int) -> list[int]:
 
 
 def reference_ms(photo: bytes, repeat: int) -> float:
-    """The pipeline in this process, as the service configures it, on one thread."""
-    import torch
+    """The service's pipeline in this process (ONNX Runtime, one thread unless
+    OMP_NUM_THREADS says more), no HTTP."""
+    from models.embedder import EmbedderConfig
+    from models.serving import ServingEmbedder
 
-    from models.embedder import EmbedderConfig, FaceEmbedder
-
-    torch.set_num_threads(1)
-    embedder = FaceEmbedder(EmbedderConfig(runtime="onnxruntime"))
+    embedder = ServingEmbedder(EmbedderConfig())
     embedder.faces(photo)
     seconds = []
     for _ in range(repeat):

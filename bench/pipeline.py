@@ -3,9 +3,8 @@
 dlib's side is the `face_recognition` pipeline: HOG detector (upsampled once, its default),
 5-point landmarks, ResNet descriptor. Rollcall's: decode, MTCNN detect, align, embed (the same
 ResNet, ported to torch), as the service runs it (every network on ONNX Runtime from exported
-files, numpy glue, no torch: models/serving.py), as it ran before (the ResNet, R-Net and O-Net
-on ONNX Runtime, P-Net on torch) and every network on torch (MTCNN's stages are the same numpy
-in all three). Runs alternate between them so
+files, numpy glue, no torch: models/serving.py) and every network on torch (training,
+evaluation, the export: MTCNN's stages are the same numpy in both). Runs alternate between them so
 machine load hits all alike. Run it with OMP_NUM_THREADS=1, dlib's and the service's setting:
 one thread per process.
 
@@ -106,13 +105,12 @@ def measure(repeat: int, faces_dir: Path) -> None:
     dlib_pipeline = DlibPipeline()
     rollcall = {
         "rollcall": ServingEmbedder(EmbedderConfig()).faces,
-        "ort+torch": FaceEmbedder(EmbedderConfig(runtime="onnxruntime")).faces,
         "torch": FaceEmbedder().faces,
     }
     print(
         f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the service (all on "
-        "ONNX Runtime); ort+torch: the service before (P-Net on torch); torch: every net on torch"
+        "ONNX Runtime); torch: every network on torch"
     )
     print(
         f"{'photo':6} {'pipeline':9} "

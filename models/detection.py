@@ -62,19 +62,17 @@ class FaceDetector:
         self,
         config: DetectorConfig | None = None,
         device: str = "cpu",
-        onnx_runtime: bool = False,
         *,
         onnx_files: ServingFiles | None = None,
         threads: int = 1,
     ) -> None:
-        """`onnx_runtime`: R-Net and O-Net on ONNX Runtime (CPU), half torch's time.
-        `onnx_files`: all three networks on ONNX Runtime from these files (`threads` each),
-        with numpy glue: torch is never imported."""
+        """MTCNN's networks on torch (on `device`), or with `onnx_files` on ONNX Runtime from
+        those files (`threads` each): then torch is never imported."""
         self.config = config or DetectorConfig()
         if onnx_files is not None:
             self._find = _onnx_mtcnn(onnx_files, self.config, threads)
         else:
-            self._find = _torch_mtcnn(self.config, device, onnx_runtime)
+            self._find = _torch_mtcnn(self.config, device)
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
         """Every face above the floors, most probable first."""
@@ -122,20 +120,13 @@ def _onnx_mtcnn(files: ServingFiles, config: DetectorConfig, threads: int) -> Fi
     return _finder(nets, config)
 
 
-def _torch_mtcnn(config: DetectorConfig, device: str, onnx_runtime: bool) -> FindFaces:
+def _torch_mtcnn(config: DetectorConfig, device: str) -> FindFaces:
     # Imported here: the service detects with `_onnx_mtcnn` and never imports torch.
-    import torch
     from facenet_pytorch import MTCNN
 
-    from models.onnx_runtime import OnnxRuntimeModule
-
     facenet = MTCNN(keep_all=True, device=device, factor=PYRAMID_FACTOR, post_process=False)
-    pnet, rnet, onet = facenet.pnet, facenet.rnet, facenet.onet
-    if onnx_runtime:
-        threads = torch.get_num_threads()
-        rnet = OnnxRuntimeModule(rnet, torch.zeros(1, 3, 24, 24), threads)
-        onet = OnnxRuntimeModule(onet, torch.zeros(1, 3, 48, 48), threads)
-    return _finder(tuple(torch_network(net) for net in (pnet, rnet, onet)), config)
+    nets = (facenet.pnet, facenet.rnet, facenet.onet)
+    return _finder(tuple(torch_network(net) for net in nets), config)
 
 
 def _finder(nets: tuple[mtcnn.Network, ...], config: DetectorConfig) -> FindFaces:
@@ -151,8 +142,7 @@ def torch_network(net: torch.nn.Module) -> mtcnn.Network:
     outputs back as float32 numpy on the CPU, where the boxes are."""
     import torch
 
-    weight = next(net.parameters(), None)  # none: a net wrapping ONNX Runtime, on the CPU
-    device = weight.device if weight is not None else torch.device("cpu")
+    device = next(net.parameters()).device
 
     def run(batch: np.ndarray) -> list[np.ndarray]:
         with torch.inference_mode():

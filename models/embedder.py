@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 EMBED_BATCH = 32
-Runtime = Literal["torch", "onnxruntime"]
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,6 @@ class EmbedderConfig:
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
     flip_tta: bool = False  # see bench/tta.py: it did not widen the genuine/impostor margin
-    # What runs the backbone (and MTCNN's R-Net and O-Net) on a CPU. "onnxruntime" (the
-    # service's choice) takes about half torch's time, same outputs, but is a snapshot of the
-    # weights: training needs "torch".
-    # On CUDA torch always runs it.
-    runtime: Runtime = "torch"
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
 
@@ -219,13 +213,12 @@ class FacePipeline:
 
 
 class FaceEmbedder(FacePipeline):
-    """The pipeline on torch (training, evaluation, export; ONNX Runtime for the backbone and
-    R-Net/O-Net with `runtime="onnxruntime"`)."""
+    """The pipeline on torch: training, evaluation, the export, and serving on a GPU. (On a
+    CPU the service runs models.serving.ServingEmbedder: the same on ONNX Runtime.)"""
 
     def __init__(self, config: EmbedderConfig | None = None) -> None:
         import torch
 
-        from models.onnx_runtime import OnnxRuntimeModule
         from models.siamese import SiameseNetwork
 
         self.config = config or EmbedderConfig()
@@ -242,16 +235,7 @@ class FaceEmbedder(FacePipeline):
         self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
         self.network.to(self.device).eval()
-        self._serving = self.network  # what embeds at inference; the same weights
-        if self.config.runtime == "onnxruntime" and self.device.type == "cpu":
-            example = torch.zeros(1, 3, self.spec.chip_size, self.spec.chip_size)
-            exported = OnnxRuntimeModule(backbone, example, threads=torch.get_num_threads())
-            self._serving = SiameseNetwork(exported, self.spec.l2_normalize, self.config.flip_tta)
-        elif self.config.runtime not in ("torch", "onnxruntime"):
-            raise ValueError(f"unknown runtime {self.config.runtime!r}: torch or onnxruntime")
-        self.detector = FaceDetector(
-            self.config.detector, str(self.device), onnx_runtime=self._serving is not self.network
-        )
+        self.detector = FaceDetector(self.config.detector, str(self.device))
 
     def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings, in batches."""
@@ -265,5 +249,5 @@ class FaceEmbedder(FacePipeline):
             for start in range(0, len(chips), EMBED_BATCH):
                 batch = torch.from_numpy(chips[start : start + EMBED_BATCH]).to(self.device)
                 batch = batch.permute(0, 3, 1, 2).float()
-                out.append(self._serving.embed(batch).cpu().numpy())
+                out.append(self.network.embed(batch).cpu().numpy())
         return np.concatenate(out).astype(np.float32)

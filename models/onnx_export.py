@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,7 +22,8 @@ from models.backbones import get_backbone
 from models.embedder import file_digest_version, weights_version
 from models.files import atomic_write
 from models.onnx_files import MANIFEST
-from models.onnx_runtime import export_onnx
+
+OPSET = 17  # supported by every onnxruntime release since 1.13
 
 
 def export_serving_networks(
@@ -49,6 +52,33 @@ def export_serving_networks(
     }
     with atomic_write(directory / MANIFEST, "w") as handle:
         json.dump(manifest, handle, indent=2)
+
+
+def export_onnx(module: nn.Module, example: torch.Tensor, any_size: bool = False) -> bytes:
+    """The module's forward as an ONNX graph whose first (batch) axis may be any size, and with
+    `any_size` its last two (height and width: MTCNN's P-Net runs on every pyramid level)."""
+    with torch.inference_mode():
+        traced = module.eval()(example)
+    outputs = [f"output{i}" for i in range(len(traced) if isinstance(traced, tuple) else 1)]
+    axes = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The tracer warns about Python shape arithmetic in forward(): the shapes it traces
+        # are those of every chip of the backbone's fixed size.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # torch >= 2.9 deprecates this exporter for the dynamo one, which needs onnxscript.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            module.eval(),
+            (example,),
+            buffer,
+            dynamo=False,  # the TorchScript exporter: needs no onnxscript
+            input_names=["input"],
+            output_names=outputs,
+            dynamic_axes={name: axes for name in ["input", *outputs]},
+            opset_version=OPSET,
+        )
+    return buffer.getvalue()
 
 
 class SplitPReLU(nn.Module):
