@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     keep_photos: bool = False  # keep enrolled photos (allows re-embedding with new weights)
     min_face_probability: float = Field(0.95, ge=0, le=1)
     min_face_size: int = Field(40, gt=0)  # pixels; smaller faces are ignored
-    detect_max_side: int = Field(800, gt=0)  # photos are downscaled to this for detection
+    detect_max_side: int = Field(800, gt=0)  # detection works as on photos this size at most
     # Threads of a large gallery's int8 search pass (from 200k templates; bench/gallery.py).
     # 1: a worker's one inference thread, no oversubscription with --workers. At a million
     # templates one thread took 25 ms and two 16 ms on the 2-core bench machine, idle:

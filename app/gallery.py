@@ -28,8 +28,9 @@ DistanceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (Q, D), (N, D) ->
 
 REMOVED = -1  # the owner of a removed row: it stays in the matrix until the next compaction
 # Worst-case float32 rounding of |g|² - 2 q·g (the search's ranking) relative to |q|² + |g|²:
-# D products and sums in the dot product plus three more operations, each off by at most one
-# epsilon; doubled for margin. Candidates within it of the best are measured again exactly.
+# D products and sums in the dot product plus the scaling and adding (three operations
+# counted, where one or two remain), each off by at most one epsilon; doubled for margin.
+# Candidates within it of the best are measured again exactly.
 _EPSILON = float(np.finfo(np.float32).eps)
 
 
@@ -212,7 +213,8 @@ class Gallery:
         # gives -2 q·g at once: two passes over a million figures fewer.
         doubled = -2 * queries
         if len(view.student_ids) >= self._coarse_from_rows:
-            # |q - g|² is off by the doubled product's error, for both rows compared.
+            # Each row's ranking figure is off by the doubled product's error: twice that
+            # between the two rows compared.
             squared, dot_errors = approximate_dots(view.coarse, doubled, self._search_threads)
             coarse_tolerances = 2 * dot_errors
         else:

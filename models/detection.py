@@ -49,8 +49,8 @@ class DetectedFace:
 class DetectorConfig:
     min_probability: float = 0.95  # faint false faces score near 0.8; real ones above 0.99
     min_face_size: int = 40  # pixels of the full photo; smaller faces carry too little detail
-    # MTCNN's pyramid starts as for the photo downscaled to this longer side (models/detection
-    # FaceDetector.detect): faces under min_face_size stay findable, large photos cost no more.
+    # MTCNN's pyramid starts as for the photo downscaled to this longer side (see
+    # FaceDetector.detect): faces of min_face_size stay findable, large photos cost no more.
     max_side: int = 800
     stage_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)  # MTCNN's P/R/O-net
 

@@ -18,6 +18,8 @@ class SummedArea:
     """The photo's summed-area table: `table[y, x]` sums rows < y and columns < x."""
 
     def __init__(self, pixels: np.ndarray) -> None:
+        if pixels.dtype != np.uint8:  # the exact integer sums assume 0..255
+            raise TypeError(f"a summed-area table is made of uint8 pixels, not {pixels.dtype}")
         height, width, channels = pixels.shape
         self.height, self.width = height, width
         dtype = np.int32 if height * width <= _INT32_SUMS else np.int64
@@ -48,7 +50,7 @@ class SummedArea:
     ) -> np.ndarray:
         """(N, C, out_h, out_w) float32: each window area-resized, all at once (four lookups
         per output pixel in the summed-area table)."""
-        out_h, out_w = (size, size) if isinstance(size, int) else size
+        out_h, out_w = (size, size) if np.ndim(size) == 0 else size
         y0, y1 = _windows(tops, bottoms, out_h)
         x0, x1 = _windows(lefts, rights, out_w)
         # Lookups by flat index (one `take` per corner): ~3x faster than indexing the 3-D

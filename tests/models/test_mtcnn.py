@@ -13,7 +13,7 @@ from torchvision.ops import nms as torchvision_nms
 
 from models.detection import DetectorConfig, torch_network
 from models.image import load_image
-from models.mtcnn import detect_faces, nms, nms_min
+from models.mtcnn import _crops, _inside, detect_faces, nms, nms_min
 from models.summed_area import SummedArea
 
 
@@ -91,3 +91,16 @@ def test_suppressions_keep_torchvisions_and_facenet_pytorchs_boxes() -> None:
             torch.from_numpy(boxes), torch.from_numpy(scores), torch.zeros(700), threshold, "Min"
         )
         assert np.array_equal(nms_min(boxes, scores, threshold), np.asarray(expected))
+
+
+def test_a_box_wholly_outside_the_photo_has_no_crop_and_goes() -> None:
+    """The nets' outputs must stay aligned with the boxes: a box with no crop is dropped
+    before the net runs, not after (it shifted every later box's scores)."""
+    area = SummedArea(np.zeros((50, 60, 3), np.uint8))
+    boxes = np.array(
+        [[10, 10, 30, 30, 1], [-40, 5, -20, 25, 1], [55, 45, 80, 70, 1], [70, 5, 90, 25, 1]],
+        np.float32,
+    )
+    inside = _inside(area, boxes)
+    assert inside.tolist() == [True, False, True, False]
+    assert _crops(area, boxes[inside], 24).shape == (2, 3, 24, 24)
