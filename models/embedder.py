@@ -53,13 +53,10 @@ class AlignedFace:
 
 
 @dataclass(frozen=True)
-class Face:
-    box: np.ndarray  # (4,) x1, y1, x2, y2 in photo pixels
-    probability: float
-    landmarks: np.ndarray  # (5, 2)
-    quality: FaceQuality
+class Face(AlignedFace):
+    """A face found, cut out and embedded (from its chip)."""
+
     embedding: np.ndarray  # (D,) float32
-    chip: np.ndarray  # the aligned (S, S, 3) uint8 chip the embedding was computed from
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -192,7 +189,7 @@ class FacePipeline:
         with timer.stage("embed"):
             embeddings = self.embed_chips([face.chip for face in faces])
         return [
-            Face(f.box, f.probability, f.landmarks, f.quality, e, f.chip)
+            Face(f.box, f.probability, f.landmarks, f.quality, f.chip, embedding=e)
             for f, e in zip(faces, embeddings, strict=True)
         ]
 
