@@ -42,10 +42,11 @@ def detect_faces(
 
     # Second stage: R-Net on 24x24 crops of the proposals (a box wholly outside the photo
     # has no crop: it goes, so that the net's outputs stay aligned with the boxes).
-    boxes = boxes[_inside(area, boxes)]
+    crops, inside = _crops(area, boxes, 24)
+    boxes = boxes[inside]
     if len(boxes) == 0:
         return _EMPTY
-    regression, scores = rnet(_normalized(_crops(area, boxes, 24)))[:2]
+    regression, scores = rnet(_normalized(crops))[:2]
     keep = scores[:, 1] > thresholds[1]
     boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
     pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
@@ -54,10 +55,11 @@ def detect_faces(
         return _EMPTY
 
     # Third stage: O-Net on 48x48 crops: final boxes, probabilities and landmarks.
-    boxes = boxes[_inside(area, boxes)]
+    crops, inside = _crops(area, boxes, 48)
+    boxes = boxes[inside]
     if len(boxes) == 0:
         return _EMPTY
-    regression, points, scores = onet(_normalized(_crops(area, boxes, 48)))[:3]
+    regression, points, scores = onet(_normalized(crops))[:3]
     keep = scores[:, 1] > thresholds[2]
     boxes = np.concatenate((boxes[keep, :4], scores[keep, 1:2]), axis=1)
     points, regression = points[keep], regression[keep]
@@ -123,25 +125,15 @@ def _normalized(batch: np.ndarray) -> np.ndarray:
     return (batch - np.float32(127.5)) * np.float32(0.0078125)
 
 
-def _crops(area: SummedArea, boxes: np.ndarray, size: int) -> np.ndarray:
-    """(N, 3, size, size) area-resized crops of the boxes, clipped to the photo (facenet's pad);
-    every box must reach into the photo (`_inside`)."""
-    x, y, ex, ey = _clipped(area, boxes)
-    return area.crops(y - 1, x - 1, ey, ex, size)
-
-
-def _inside(area: SummedArea, boxes: np.ndarray) -> np.ndarray:
-    """Which boxes reach into the photo at all: the others have no crop."""
-    x, y, ex, ey = _clipped(area, boxes)
-    return (ey > y - 1) & (ex > x - 1)
-
-
-def _clipped(area: SummedArea, boxes: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The boxes' whole-pixel corners clipped to the photo: x, y (1-based), ex, ey."""
+def _crops(area: SummedArea, boxes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(M, 3, size, size) area-resized crops of the boxes that reach into the photo, clipped
+    to it (facenet's pad), and which boxes those are: the others have no crop."""
     corners = np.trunc(boxes[:, :4]).astype(np.int32).astype(np.int64)
     x, y = np.maximum(corners[:, 0], 1), np.maximum(corners[:, 1], 1)
     ex, ey = np.minimum(corners[:, 2], area.width), np.minimum(corners[:, 3], area.height)
-    return x, y, ex, ey
+    inside = (ey > y - 1) & (ex > x - 1)
+    crops = area.crops(y[inside] - 1, x[inside] - 1, ey[inside], ex[inside], size)
+    return crops, inside
 
 
 def bbreg(boxes: np.ndarray, regression: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from torchvision.ops import nms as torchvision_nms
 
 from models.detection import DetectorConfig, torch_network
 from models.image import load_image
-from models.mtcnn import _crops, _inside, detect_faces, nms, nms_min
+from models.mtcnn import _crops, detect_faces, nms, nms_min
 from models.summed_area import SummedArea
 
 
@@ -101,6 +101,6 @@ def test_a_box_wholly_outside_the_photo_has_no_crop_and_goes() -> None:
         [[10, 10, 30, 30, 1], [-40, 5, -20, 25, 1], [55, 45, 80, 70, 1], [70, 5, 90, 25, 1]],
         np.float32,
     )
-    inside = _inside(area, boxes)
+    crops, inside = _crops(area, boxes, 24)
     assert inside.tolist() == [True, False, True, False]
-    assert _crops(area, boxes[inside], 24).shape == (2, 3, 24, 24)
+    assert crops.shape == (2, 3, 24, 24)
