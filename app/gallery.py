@@ -215,19 +215,19 @@ class Gallery:
         if len(view.student_ids) >= self._coarse_from_rows:
             # Each row's ranking figure is off by the doubled product's error: twice that
             # between the two rows compared.
-            squared, dot_errors = approximate_dots(view.coarse, doubled, self._search_threads)
+            ranking, dot_errors = approximate_dots(view.coarse, doubled, self._search_threads)
             coarse_tolerances = 2 * dot_errors
         else:
-            squared = doubled @ view.embeddings.T  # (Q, N): the one BLAS call
+            ranking = doubled @ view.embeddings.T  # (Q, N): the one BLAS call
             coarse_tolerances = np.zeros(len(queries))
-        squared += view.squared_norms
+        ranking += view.squared_norms
         query_norms = np.einsum("ij,ij->i", queries, queries)
         if exclude_student is not None:
-            squared[:, view.student_ids == exclude_student] = np.inf
+            ranking[:, view.student_ids == exclude_student] = np.inf
         return [
             self._match(view, query, row, float(norm), float(coarse))
             for query, row, norm, coarse in zip(
-                queries, squared, query_norms, coarse_tolerances, strict=True
+                queries, ranking, query_norms, coarse_tolerances, strict=True
             )
         ]
 
@@ -235,33 +235,33 @@ class Gallery:
         self,
         view: _View,
         query: np.ndarray,
-        squared: np.ndarray,
+        ranking: np.ndarray,
         query_norm: float,
         coarse_tolerance: float,
     ) -> GalleryMatch:
         rounding = 2 * (self.dimension + 3) * _EPSILON * (query_norm + view.largest_squared_norm)
         tolerance = rounding + coarse_tolerance
-        best = self._nearest(view, query, squared, tolerance)
+        best = self._nearest(view, query, ranking, tolerance)
         if best is None:
             return NO_MATCH
         best_id, best_distance = best
         # The runner-up must be another student: hide every template of the best one (in
-        # place: `squared` is this query's own row of the product).
-        squared[view.student_ids == best_id] = np.inf
-        runner_up = self._nearest(view, query, squared, tolerance)
+        # place: `ranking` is this query's own row of the product).
+        ranking[view.student_ids == best_id] = np.inf
+        runner_up = self._nearest(view, query, ranking, tolerance)
         runner_up_id, runner_up_distance = runner_up or (None, float("inf"))
         return GalleryMatch(best_id, best_distance, runner_up_id, runner_up_distance)
 
     def _nearest(
-        self, view: _View, query: np.ndarray, squared: np.ndarray, tolerance: float
+        self, view: _View, query: np.ndarray, ranking: np.ndarray, tolerance: float
     ) -> tuple[int, float] | None:
         """The owner of the nearest finite row and its exact distance, or None."""
-        if len(squared) == 0:
+        if len(ranking) == 0:
             return None
-        lowest = squared[squared.argmin()]
+        lowest = ranking[ranking.argmin()]
         if not np.isfinite(lowest):
             return None
-        candidates = np.flatnonzero(squared <= lowest + tolerance)
+        candidates = np.flatnonzero(ranking <= lowest + tolerance)
         distances = self._distance(query[None], view.embeddings[candidates])[0]
         nearest = int(distances.argmin())
         return int(view.student_ids[candidates[nearest]]), float(distances[nearest])
