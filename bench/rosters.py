@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.lfw import FaceResult, LfwProtocol
 from models.burst import fuse
-from models.identification import DecisionRule, decide
+from models.identification import DecisionRule, decide, decide_on_roster
 
 ROSTER = 30
 GALLERY = 500
@@ -72,21 +72,21 @@ def _answers(
 ) -> tuple[str, str | None]:
     """(decision, who) for one embedding, as app/services/identify.py decides."""
     distances = np.linalg.norm(gallery.matrix - query, axis=1)
-    if roster is not None:
-        scoped = np.where(roster, distances, np.inf)
-        decision, who = _decide(
-            scoped, gallery, rule.identification_threshold(int(roster.sum())), rule, band
-        )
-        if decision not in ("unknown", "retry"):
-            return decision, who
-        whole, other = _decide(
-            distances, gallery, rule.identification_threshold(len(gallery.names)), rule, band
-        )
-        member = other is not None and roster[gallery.names.index(other)]
-        return ("not_on_roster", other) if whole == "present" and not member else (decision, who)
-    return _decide(
-        distances, gallery, rule.identification_threshold(len(gallery.names)), rule, band
+    gallery_threshold = rule.identification_threshold(len(gallery.names))
+    if roster is None:
+        return _decide(distances, gallery, gallery_threshold, rule, band)
+    nearest, runner_up = np.argsort(distances)[:2]
+    member = int(np.argmin(np.where(roster, distances, np.inf)))
+    verdict = decide_on_roster(
+        float(distances[member]),
+        float(distances[nearest]),
+        bool(roster[nearest]),
+        float(distances[runner_up]),
+        (rule.identification_threshold(int(roster.sum())), gallery_threshold),
+        rule.margin,
+        band,
     )
+    return verdict.decision, gallery.names[member if verdict.about_member else nearest]
 
 
 def _decide(

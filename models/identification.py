@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,6 +12,7 @@ from models.thresholds import FarCurve
 DEFAULT_AMBIGUITY_MARGIN = 0.04
 
 IdentificationDecision = Literal["present", "unknown", "ambiguous", "retry"]
+RosterDecision = Literal["present", "unknown", "ambiguous", "retry", "not_on_roster"]
 
 
 def decide(
@@ -34,6 +36,51 @@ def decide(
     if runner_up_distance - best_distance < margin:
         return "ambiguous"
     return "present"
+
+
+@dataclass(frozen=True)
+class RosterVerdict:
+    """A roster search's answer, and whom it is about: the nearest roster member, or the
+    nearest enrolled student overall when that is somebody else (a non-member)."""
+
+    decision: RosterDecision
+    about_member: bool  # False: about the non-member
+    whole: IdentificationDecision  # the whole gallery's own decision on its nearest
+
+
+def decide_on_roster(
+    member_distance: float,
+    nearest_distance: float,
+    nearest_is_member: bool,
+    runner_up_distance: float,
+    thresholds: tuple[float, float],
+    margin: float,
+    retry_band: float = 0.0,
+) -> RosterVerdict:
+    """The answer of a course's session for a face, seen against the whole gallery.
+
+    `member_distance`: to the nearest roster member; `nearest_distance` and
+    `runner_up_distance`: the whole gallery's nearest and runner-up students (two people);
+    `thresholds`: the roster's and the whole gallery's, each for its number of people.
+
+    A roster member is marked only when they are the nearest enrolled student overall, by the
+    margin: searching the roster alone, an enrolled non-member who matches himself at 0.34
+    was marked as a member at 0.43. A non-member who is nearer by the margin makes the face
+    `not_on_roster`; one nearer by less, `ambiguous`.
+    """
+    roster_threshold, gallery_threshold = thresholds
+    whole = decide(nearest_distance, runner_up_distance, gallery_threshold, margin, retry_band)
+    if nearest_is_member:
+        decision = decide(member_distance, runner_up_distance, roster_threshold, margin, retry_band)
+        return RosterVerdict(decision, True, whole)
+    if whole == "present":
+        return RosterVerdict("not_on_roster", False, whole)
+    alone = decide(member_distance, math.inf, roster_threshold, margin, retry_band)
+    if alone in ("unknown", "retry"):  # the member would not be marked anyway
+        return RosterVerdict(alone, True, whole)
+    if member_distance - nearest_distance < margin:
+        return RosterVerdict("ambiguous", False, whole)
+    return RosterVerdict("not_on_roster", False, whole)
 
 
 # The share of stranger check-ins that may be accepted as somebody, whatever the number of people

@@ -65,14 +65,15 @@ def check_in(
 ) -> CheckinOut:
     """Check in every face in the photo, or in a burst of frames of one scene (`file`
     repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
-    answered once). A session of a course searches its roster only (`not_on_roster`: an
-    enrolled student who is not on it); else the whole gallery. A face too near the threshold
+    answered once). A session of a course marks its roster's members only, and only when no
+    enrolled non-member is the nearer match (else `not_on_roster`, named to an admin only);
+    else the whole gallery. A face too near the threshold
     answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
     or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`."""
     result = checkin.check_in(
-        context, db, photos, session_id, nonce, name_ambiguous=role == Role.admin
+        context, db, photos, session_id, nonce, name_unmarked=role == Role.admin
     )
     return CheckinOut(
         checked_at=result.checked_at,

@@ -16,7 +16,7 @@ from app.errors import NotFound, Unprocessable
 from app.schemas import Decision
 from app.services import liveness
 from app.services.burst import burst_faces, fused_face
-from app.services.identify import Identification, SearchScope, identify, scope_for
+from app.services.identify import Identification, identify, scope_for
 from app.services.photos import dominant_face, read_faces
 from app.services.timetable import class_session_for, is_late
 from app.tables import (
@@ -96,7 +96,7 @@ def check_in(
     class_session_id: int | None,
     nonce: str | None = None,
     *,
-    name_ambiguous: bool = False,
+    name_unmarked: bool = False,
 ) -> CheckinResult:
     """One photo or a burst of frames of one scene (every person in it is checked in once,
     their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
@@ -104,7 +104,7 @@ def check_in(
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
     if nonce is not None:
-        return _check_in_live(context, db, photos, class_session_id, nonce, name_ambiguous)
+        return _check_in_live(context, db, photos, class_session_id, nonce, name_unmarked)
     if context.settings.liveness == "challenge":
         raise Unprocessable(
             "challenge_required",
@@ -118,7 +118,7 @@ def check_in(
         burst.faces,
         class_session_id,
         frames=burst.frames,
-        name_ambiguous=name_ambiguous,
+        name_unmarked=name_unmarked,
     )
 
 
@@ -128,7 +128,7 @@ def _check_in_live(
     photos: list[bytes],
     class_session_id: int | None,
     nonce: str,
-    name_ambiguous: bool,
+    name_unmarked: bool,
 ) -> CheckinResult:
     """A burst of one person doing the challenge's action: checked in only when live."""
     action = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC))
@@ -149,7 +149,7 @@ def _check_in_live(
         class_session_id,
         shown,
         frames=[len(judgement.faces)],
-        name_ambiguous=name_ambiguous,
+        name_unmarked=name_unmarked,
     )
 
 
@@ -200,7 +200,7 @@ def _check_in_faces(
     shown: LivenessShown | None = None,
     *,
     frames: list[int] | None = None,
-    name_ambiguous: bool = False,
+    name_unmarked: bool = False,
 ) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
@@ -208,43 +208,44 @@ def _check_in_faces(
     scope = scope_for(context, db, class_session)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
-        _mark(db, face, one, scope, class_session, day, now)
+        _mark(db, face, one, class_session, day, now)
         for face, one in zip(faces, found, strict=True)
     ]
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
         outcome.frames = count
-        if outcome.decision == "ambiguous":
-            _name_both_or_neither(db, outcome, one, name_ambiguous)
+        if outcome.decision in ("ambiguous", "not_on_roster"):
+            _name_to_admins_only(db, outcome, one, name_unmarked)
     db.commit()
     for outcome in outcomes:
         context.metrics.checkins.labels(outcome.decision).inc()
     return CheckinResult(now, day, class_session, outcomes, shown)
 
 
-def _name_both_or_neither(
+def _name_to_admins_only(
     db: Session, outcome: FaceOutcome, found: Identification, show: bool
 ) -> None:
-    """An admin sees the two students a face could not be told apart from; a kiosk, only
-    that it was ambiguous (naming either would tell a stranger who is enrolled)."""
+    """An admin sees whom a face nobody was marked for resembles (for ambiguous, both
+    students); a kiosk only the decision: naming a student it did not mark would tell
+    whoever stands at the door who is enrolled."""
     if not show:
         outcome.student = None
         return
-    outcome.runner_up = (
-        db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
-    )
+    if outcome.decision == "ambiguous":
+        outcome.runner_up = (
+            db.get(Student, found.match.runner_up_id) if found.match.runner_up_id else None
+        )
 
 
 def _mark(
     db: Session,
     face: Face,
     found: Identification,
-    scope: SearchScope,
     class_session: ClassSession | None,
     day: dt.date,
     now: dt.datetime,
 ) -> FaceOutcome:
     """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
-    outcome, attempt = _log_attempt(db, face, found, scope, class_session, now)
+    outcome, attempt = _log_attempt(db, face, found, class_session, now)
     if outcome.decision == "present" and found.student is not None:
         _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
     return outcome
@@ -254,7 +255,6 @@ def _log_attempt(
     db: Session,
     face: Face,
     found: Identification,
-    scope: SearchScope,
     class_session: ClassSession | None,
     now: dt.datetime,
 ) -> tuple[FaceOutcome, CheckinAttempt]:
@@ -282,7 +282,7 @@ def _log_attempt(
         similarity=score,
         distance=round(match.distance, 4) if known else None,
         threshold=threshold,
-        candidates=scope.candidates,
+        candidates=found.candidates,
         box=[round(float(v), 1) for v in face.box],
         quality=face.quality.score,
     )

@@ -11,8 +11,10 @@ one `embedder.embedded` call for a batch of photos), `duplicate_warnings`, then
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -85,21 +87,38 @@ def enrollment_candidate(context: ServiceContext, data: bytes) -> EnrollmentCand
 
 
 def duplicate_warnings(
-    context: ServiceContext, db: Session, student_id: int | None, face: Face
+    context: ServiceContext,
+    db: Session,
+    student_id: int | None,
+    face: Face,
+    *,
+    replacing: bool = False,
 ) -> list[DuplicateWarning]:
-    """A warning when the face already matches ANOTHER student (refused, by setting).
+    """A warning when the face already matches ANOTHER student (refused, by setting): under
+    the whole gallery's threshold, or nearer to them than to the student's own photos by the
+    ambiguity margin (which would make this student's check-ins ambiguous or, on a roster
+    the other is not on, `not_on_roster`). `replacing`: the student's photos are replaced.
 
     Searches the gallery as it is: the caller syncs it (`context.gallery_store.sync()`)
     before opening its write transaction, so that no reload holds SQLite's write lock.
     """
-    [match] = context.gallery.search(face.embedding[None], exclude_student=student_id)
-    if match.student_id is None or match.distance >= context.identification_threshold():
+    embedding = face.embedding[None]
+    [match] = context.gallery.search(embedding, exclude_student=student_id)
+    if match.student_id is None:
+        return []
+    own = math.inf
+    if student_id is not None and not replacing:
+        [mine] = context.gallery.search(embedding, restrict_to=np.array([student_id]))
+        own = mine.distance
+    nearer = math.isfinite(own) and match.distance < own - context.rule.margin
+    if match.distance >= context.identification_threshold() and not nearer:
         return []
     other = db.get(Student, match.student_id)
     message = (
         "This face already matches another enrolled student "
         f"({other.external_id if other else match.student_id}, "
-        f"distance {match.distance:.3f})."
+        f"distance {match.distance:.3f})"
+        + (f", nearer than this student's own photos ({own:.3f})." if nearer else ".")
     )
     if context.settings.refuse_duplicate_enrollment:
         raise Conflict(
@@ -170,7 +189,7 @@ def enroll_photo(
     face = enrolled.face
     context.gallery_store.sync()
     student = get_student(db, student_id)
-    warnings = duplicate_warnings(context, db, student.id, face)
+    warnings = duplicate_warnings(context, db, student.id, face, replacing=replace)
     template = store_template(context, db, student, face, data, replace=replace)
     db.commit()
 

@@ -1,15 +1,15 @@
 """Who each face is: the search a check-in makes, in its scope, and the decision on it.
 
-A session of a course searches that course's roster only, with the threshold for the
-roster's size (fewer people searched: fewer strangers taken for somebody). A face the roster
-does not explain is searched once more in the whole gallery: a confident match there to a
-student who is not on the roster is `not_on_roster`, not `unknown`.
+A session of a course marks members of that course's roster only, with the threshold for the
+roster's size (fewer people searched: fewer strangers taken for somebody). Every face is also
+searched in the whole gallery, so that a member is marked only when no enrolled non-member is
+the nearer match (`models.identification.decide_on_roster`): a face nearer to a student who is
+not on the roster is `not_on_roster`, and a confident match to one is, too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -19,24 +19,27 @@ from app.gallery import NO_MATCH, GalleryMatch
 from app.observability import current_timer
 from app.services.courses import roster_ids
 from app.tables import ClassSession, Student
-from models.identification import decide
+from models.identification import RosterDecision, decide, decide_on_roster
 
-FaceDecision = Literal["present", "unknown", "ambiguous", "retry", "not_on_roster"]
+FaceDecision = RosterDecision
 
 
 @dataclass(frozen=True)
 class SearchScope:
-    roster: np.ndarray | None  # the student ids searched; None: the whole gallery
-    candidates: int  # enrolled students searched
+    roster: np.ndarray | None  # the student ids a check-in may mark; None: everyone
+    candidates: int  # enrolled students it may mark
     threshold: float  # for that many
+    gallery_candidates: int  # enrolled students in the whole gallery
+    gallery_threshold: float  # for that many
 
 
 @dataclass(frozen=True)
 class Identification:
     decision: FaceDecision
-    match: GalleryMatch  # in the scope (the whole gallery's, for not_on_roster)
+    match: GalleryMatch  # the student decided about first, and the runner-up
     student: Student | None  # the match, when active (for not_on_roster: the non-member)
-    threshold: float  # the decision's: the roster's, or the whole gallery's outside it
+    threshold: float  # of the search that decided: the roster's, or the whole gallery's
+    candidates: int  # of that search
 
 
 def scope_for(
@@ -45,67 +48,79 @@ def scope_for(
     """What a check-in for this session searches, read once so that the answer's threshold
     and candidate count describe the same gallery (the caller synced it before its write
     transaction began)."""
+    everyone = context.gallery.student_count
+    gallery_threshold = context.rule.identification_threshold(everyone)
     if class_session is None or class_session.course_id is None:
-        candidates = context.gallery.student_count
-        return SearchScope(None, candidates, context.rule.identification_threshold(candidates))
+        return SearchScope(None, everyone, gallery_threshold, everyone, gallery_threshold)
     roster = roster_ids(db, class_session.course_id)
     candidates = context.gallery.students_among(roster)
-    return SearchScope(roster, candidates, context.rule.identification_threshold(candidates))
+    threshold = context.rule.identification_threshold(candidates)
+    return SearchScope(roster, candidates, threshold, everyone, gallery_threshold)
 
 
 def identify(
     context: ServiceContext, db: Session, embeddings: np.ndarray, scope: SearchScope
 ) -> list[Identification]:
     with current_timer().stage("search"):
-        matches = context.gallery.search(embeddings, restrict_to=scope.roster)
-    found = [_decide(context, db, match, scope.threshold) for match in matches]
-    if scope.roster is None:
-        return found
-    unexplained = [i for i, f in enumerate(found) if f.decision in ("unknown", "retry")]
-    if unexplained:
-        outside = _outside_roster(context, db, embeddings[unexplained], scope.roster)
-        for index, other in zip(unexplained, outside, strict=True):
-            found[index] = other or found[index]
-    return found
+        whole = context.gallery.search(embeddings)
+        members = (
+            whole
+            if scope.roster is None
+            else context.gallery.search(embeddings, restrict_to=scope.roster)
+        )
+    return [
+        _decide(context, db, nearest, member, scope)
+        for nearest, member in zip(whole, members, strict=True)
+    ]
 
 
 def _decide(
-    context: ServiceContext, db: Session, match: GalleryMatch, threshold: float
+    context: ServiceContext,
+    db: Session,
+    nearest: GalleryMatch,
+    member: GalleryMatch,
+    scope: SearchScope,
 ) -> Identification:
-    # A student deleted or deactivated since the gallery was loaded is nobody to mark
-    # present. FOR KEY SHARE (PostgreSQL) keeps them from being deleted until we commit.
+    """One face: `nearest` is the whole gallery's answer, `member` the roster's."""
+    margin, band = context.rule.margin, context.settings.retry_band
+    if scope.roster is None:
+        decision: FaceDecision = decide(
+            nearest.distance, nearest.runner_up_distance, scope.threshold, margin, band
+        )
+        return _about(db, decision, nearest, scope.threshold, scope.candidates)
+    verdict = decide_on_roster(
+        member.distance,
+        nearest.distance,
+        nearest.student_id == member.student_id,
+        nearest.runner_up_distance,
+        (scope.threshold, scope.gallery_threshold),
+        margin,
+        band,
+    )
+    if verdict.about_member:  # the runner-up: the nearest other student, member or not
+        match = GalleryMatch(
+            member.student_id, member.distance, nearest.runner_up_id, nearest.runner_up_distance
+        )
+        return _about(db, verdict.decision, match, scope.threshold, scope.candidates)
+    decision = verdict.decision
+    if verdict.whole == "present" and context.settings.admit_non_members:
+        decision = "present"
+    # About the non-member; the runner-up shown is the member the face could also be.
+    match = GalleryMatch(nearest.student_id, nearest.distance, member.student_id, member.distance)
+    return _about(db, decision, match, scope.gallery_threshold, scope.gallery_candidates)
+
+
+def _about(
+    db: Session, decision: FaceDecision, match: GalleryMatch, threshold: float, candidates: int
+) -> Identification:
+    """The identification of `match.student_id`, or `unknown` when that student was deleted
+    or deactivated since the gallery was loaded (nobody to mark). FOR KEY SHARE (PostgreSQL)
+    keeps them from being deleted until we commit."""
     student = (
         db.get(Student, match.student_id, with_for_update={"key_share": True})
         if match.student_id is not None
         else None
     )
     if student is None or not student.active:
-        student, match = None, NO_MATCH
-    rule = context.rule
-    decision = decide(
-        match.distance,
-        match.runner_up_distance,
-        threshold,
-        rule.margin,
-        context.settings.retry_band,
-    )
-    return Identification(decision, match, student, threshold)
-
-
-def _outside_roster(
-    context: ServiceContext, db: Session, embeddings: np.ndarray, roster: np.ndarray
-) -> list[Identification | None]:
-    """For faces the roster does not explain: `not_on_roster` (or present, by setting) when
-    the whole gallery confidently matches a non-member; else None (the roster's answer)."""
-    threshold = context.identification_threshold()
-    answers: list[Identification | None] = []
-    for match in context.gallery.search(embeddings):
-        outside = _decide(context, db, match, threshold)
-        confident = outside.decision == "present" and outside.student is not None
-        if not confident or np.isin(outside.student.id, roster):  # type: ignore[union-attr]
-            answers.append(None)
-            continue
-        admitted = context.settings.admit_non_members
-        decision: FaceDecision = "present" if admitted else "not_on_roster"
-        answers.append(Identification(decision, match, outside.student, threshold))
-    return answers
+        return Identification("unknown", NO_MATCH, None, threshold, candidates)
+    return Identification(decision, match, student, threshold, candidates)

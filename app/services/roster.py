@@ -223,7 +223,7 @@ def _enroll_batch(
                 session.add(student)
                 session.flush()
             try:
-                warnings = duplicate_warnings(context, session, student.id, face)
+                warnings = duplicate_warnings(context, session, student.id, face, replacing=True)
             except ServiceError as exc:
                 session.rollback()
                 summary.failed.append((row.line, row.external_id, _reason(exc)))

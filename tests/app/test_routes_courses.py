@@ -75,6 +75,9 @@ def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_rost
     [face] = kit.json()["faces"]
     assert face["decision"] == "not_on_roster", face
     assert face["student"]["id"] == ids["kit_harington"] and face["attendance_id"] is None
+    # Decided by the whole gallery's search (all 6), so its threshold and count are those.
+    assert face["candidates"] == 6
+    assert face["threshold"] == shipped_rule().identification_threshold(6)
     # A stranger is still unknown.
     rudd = post_file(
         client, CHECKIN, faces_dir / PEOPLE / "paul_rudd" / "1.jpg", session_id=session["id"]

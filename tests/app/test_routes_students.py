@@ -177,6 +177,40 @@ def test_duplicate_enrollment_warns_or_refuses(
                 assert warning["student"]["external_id"] == "O1"
 
 
+def test_a_photo_nearer_to_another_student_than_to_the_students_own_warns(
+    tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
+) -> None:
+    """At a tight threshold (0.3) no distance here is a match, yet obama3.jpg added to a
+    look-alike enrolled with obama2.jpg (0.44 away) is 0.33 from Obama himself: their
+    check-ins would be his, so the enrollment warns."""
+    obama = faces_dir / "people" / "barack_obama"
+    settings = make_settings(tmp_path, threshold=0.3)
+    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
+        first = client.post(STUDENTS, json={"external_id": "O1", "name": "Obama"}).json()
+        assert (
+            post_file(client, f"{STUDENTS}/{first['id']}/photo", obama / "obama.jpg").json()[
+                "warnings"
+            ]
+            == []
+        )
+        twin = client.post(STUDENTS, json={"external_id": "O2", "name": "Look-alike"}).json()
+        photos = f"{STUDENTS}/{twin['id']}/photo"
+        assert post_file(client, photos, obama / "obama2.jpg").json()["warnings"] == []
+        added = post_file(client, photos, obama / "obama3.jpg")
+        assert added.status_code == 200, added.text
+        [warning] = added.json()["warnings"]
+        assert warning["code"] == "duplicate_enrollment"
+        assert warning["student"]["external_id"] == "O1"
+        assert "nearer than this student's own photos" in warning["message"]
+        # Replacing the look-alike's photos: nothing of theirs to be nearer to; no match.
+        replaced = client.post(
+            photos,
+            params={"replace": "true"},
+            files={"file": ("obama4.jpg", (obama / "obama4.jpg").read_bytes())},
+        )
+        assert replaced.status_code == 200 and replaced.json()["warnings"] == []
+
+
 def test_odd_requests_get_clear_answers(client: TestClient) -> None:
     ana = client.post(STUDENTS, json={"external_id": "A_1", "name": "=HYPERLINK(1)"}).json()
     client.post(STUDENTS, json={"external_id": "B1", "name": "Bob"})

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from models.identification import DEFAULT_AMBIGUITY_MARGIN, decide
+from models.identification import DEFAULT_AMBIGUITY_MARGIN, decide, decide_on_roster
 
 
 def test_the_decision_rule_at_its_edges() -> None:
@@ -17,6 +17,37 @@ def test_the_decision_rule_at_its_edges() -> None:
     assert decide(0.5, 0.74, threshold=0.6, margin=0.25) == "ambiguous"
     assert decide(0.5, 0.75, threshold=0.6, margin=0.25) == "present"  # exactly the margin apart
     assert decide(0.5, math.inf, threshold=0.6, margin=0.25) == "present"  # a single student
+
+
+def test_a_roster_marks_a_member_only_when_no_non_member_is_the_nearer_match() -> None:
+    """(roster threshold, gallery threshold) = (0.55, 0.42); margin 0.04; no retry band."""
+    thresholds, margin = (0.55, 0.42), 0.04
+
+    def verdict(member: float, nearest: float, is_member: bool, runner: float) -> tuple:
+        found = decide_on_roster(member, nearest, is_member, runner, thresholds, margin)
+        return found.decision, found.about_member, found.whole
+
+    # The nearest enrolled student is the member: the roster's threshold decides, and the
+    # runner-up is the nearest other student, member or not.
+    assert verdict(0.45, 0.45, True, 0.70) == ("present", True, "unknown")
+    assert verdict(0.45, 0.45, True, 0.47) == ("ambiguous", True, "unknown")
+    assert verdict(0.58, 0.58, True, 0.90) == ("unknown", True, "unknown")
+    # A non-member the whole gallery is sure of: not_on_roster, about him.
+    assert verdict(0.44, 0.34, False, 0.44) == ("not_on_roster", False, "present")
+    # A non-member nearer by the margin, not sure at the gallery's threshold: still never the
+    # member (the issue's 0.43 member against a 0.34 non-member, at a tighter gallery).
+    assert verdict(0.50, 0.44, False, 0.50) == ("not_on_roster", False, "unknown")
+    # Nearer by less than the margin: the two cannot be told apart.
+    assert verdict(0.46, 0.44, False, 0.46) == ("ambiguous", False, "unknown")
+    # The member would not be marked anyway: the roster's own answer.
+    assert verdict(0.60, 0.50, False, 0.60) == ("unknown", True, "unknown")
+    # An empty roster, an empty gallery.
+    assert verdict(math.inf, 0.30, False, 0.80)[0] == "not_on_roster"
+    assert verdict(math.inf, 0.50, False, 0.80) == ("unknown", True, "unknown")
+    assert verdict(math.inf, math.inf, True, math.inf) == ("unknown", True, "unknown")
+    # With a retry band, a member near the roster's threshold is asked to look again.
+    found = decide_on_roster(0.54, 0.54, True, 0.9, thresholds, margin, retry_band=0.02)
+    assert found.decision == "retry"
 
 
 # --------------------------------------------------------------------------- synthetic embeddings
