@@ -70,7 +70,7 @@ class EnrollmentCandidate:
 
 
 def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
-    """The photo's one face, if it is fit to enroll, embedded; refusals raise `Unprocessable`."""
+    """The photo's main face, if it is fit to enroll, embedded; refusals raise `Unprocessable`."""
     candidate = enrollment_candidate(context, data)
     [face] = context.embedder.embedded([candidate.face], current_timer())
     return EnrollmentFace(face, candidate.faces_in_photo, candidate.warnings)
