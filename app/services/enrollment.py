@@ -22,16 +22,27 @@ from app.context import ServiceContext
 from app.errors import Conflict, NotFound, Unprocessable
 from app.gallery_store import bump_gallery_revision
 from app.observability import current_timer
-from app.services.photos import dominant_face, read_aligned_faces
+from app.services.photos import main_face, read_photo_faces
 from app.services.students import get_student
 from app.tables import FaceTemplate, Student, embedding_to_bytes
 from models.embedder import AlignedFace, Face
 
 
 @dataclass(frozen=True)
+class PhotoWarning:
+    """The photo enrolled, but the admin should check which face it took."""
+
+    code: str
+    message: str
+    student: None = None  # as DuplicateWarning's: the answer's warnings share one shape
+    distance: None = None
+
+
+@dataclass(frozen=True)
 class EnrollmentFace:
     face: Face
     faces_in_photo: int
+    warnings: list[PhotoWarning]
 
 
 @dataclass(frozen=True)
@@ -50,27 +61,29 @@ class Enrollment:
     template: FaceTemplate
     face: Face
     faces_in_photo: int
-    warnings: list[DuplicateWarning]
+    warnings: list[DuplicateWarning | PhotoWarning]
 
 
 @dataclass(frozen=True)
 class EnrollmentCandidate:
     face: AlignedFace  # fit to enroll, not yet embedded
     faces_in_photo: int
+    warnings: list[PhotoWarning]  # e.g. background faces ignored
 
 
 def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
-    """The photo's one face, if it is fit to enroll, embedded; refusals raise `Unprocessable`."""
+    """The photo's main face, if it is fit to enroll, embedded; refusals raise `Unprocessable`."""
     candidate = enrollment_candidate(context, data)
     [face] = context.embedder.embedded([candidate.face], current_timer())
-    return EnrollmentFace(face, candidate.faces_in_photo)
+    return EnrollmentFace(face, candidate.faces_in_photo, candidate.warnings)
 
 
 def enrollment_candidate(context: ServiceContext, data: bytes) -> EnrollmentCandidate:
-    """The photo's one face, if it is fit to enroll, not yet embedded."""
+    """The photo's main face, if it is fit to enroll, not yet embedded."""
     settings = context.settings
-    faces = read_aligned_faces(context, data)
-    face = dominant_face(faces)
+    photo = read_photo_faces(context, data)
+    faces = photo.faces
+    face, background = main_face(faces, photo.width, photo.height, settings.enroll_min_sharpness)
     if face.quality.face_size < settings.enroll_min_face_size:
         raise Unprocessable(
             "face_too_small",
@@ -83,7 +96,25 @@ def enrollment_candidate(context: ServiceContext, data: bytes) -> EnrollmentCand
             f"The face is too blurred (sharpness {face.quality.sharpness:.1f}, at least "
             f"{settings.enroll_min_sharpness:g} needed). Hold the camera still.",
         )
-    return EnrollmentCandidate(face, len(faces))
+    return EnrollmentCandidate(face, len(faces), _background_warnings(face, background))
+
+
+def _background_warnings(face: AlignedFace, background: list[AlignedFace]) -> list[PhotoWarning]:
+    if not background:
+        return []
+    x1, y1, x2, y2 = (round(float(v)) for v in face.box)
+    ignored = f"{len(background)} background face" + ("s" if len(background) > 1 else "")
+    return [
+        PhotoWarning(
+            code="background_faces_ignored",
+            message=(
+                f"The photo shows {len(background) + 1} faces: the main one "
+                f"({face.quality.face_size:.0f} px, box {x1},{y1}-{x2},{y2}) was enrolled and "
+                f"{ignored} (smaller, blurred or cut off by the border) ignored. Check that it "
+                "is the student's face."
+            ),
+        )
+    ]
 
 
 def duplicate_warnings(
@@ -193,7 +224,9 @@ def enroll_photo(
     template = store_template(context, db, student, face, data, replace=replace)
     db.commit()
 
-    return Enrollment(student, template, face, enrolled.faces_in_photo, warnings)
+    return Enrollment(
+        student, template, face, enrolled.faces_in_photo, [*enrolled.warnings, *warnings]
+    )
 
 
 def list_templates(db: Session, student_id: int) -> list[FaceTemplate]:

@@ -214,7 +214,7 @@ def _enroll_batch(
 ) -> None:
     """Embeds the batch's faces at once, then writes each row in its own transaction."""
     faces = context.embedder.embedded([candidate.face for _, _, candidate in pending])
-    for (row, data, _), face in zip(pending, faces, strict=True):
+    for (row, data, candidate), face in zip(pending, faces, strict=True):
         context.gallery_store.sync()  # before the write transaction: see duplicate_warnings
         with context.db.session() as session:
             student = session.scalar(select(Student).where(Student.external_id == row.external_id))
@@ -232,7 +232,9 @@ def _enroll_batch(
             _join_courses(session, student.id, row, summary)  # with the template, or not at all
             session.commit()
         summary.enrolled.append(row.external_id)
-        summary.warnings.extend((row.external_id, w.message) for w in warnings)
+        summary.warnings.extend(
+            (row.external_id, w.message) for w in [*candidate.warnings, *warnings]
+        )
 
 
 def _join_courses(db: Session, student_id: int, row: RosterRow, summary: ImportSummary) -> None:
