@@ -19,7 +19,7 @@ from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
 from models.identification import DecisionRule
 from models.serving import ServingEmbedder
-from models.thresholds import FarCurve
+from models.thresholds import FarCurve, RunnerUpCurve
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,9 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
     ROLLCALL_FAR_CURVE (written by `rollcall calibrate --far-curve`) makes every search's
     threshold follow the number of people searched; without it, the backbone's own curve does
     for its pretrained weights, unless ROLLCALL_THRESHOLD fixes one threshold for every search.
-    The size-aware threshold is never looser than ROLLCALL_THRESHOLD or the backbone's.
+    The size-aware threshold is never looser than ROLLCALL_THRESHOLD or the backbone's. The
+    pretrained weights' runner-up curve (models.thresholds.RunnerUpCurve) applies with their
+    own FAR curve only: it was measured for those weights and that rule.
     """
     spec = embedder.spec
     ceiling = settings.threshold if settings.threshold is not None else spec.threshold
@@ -156,4 +158,7 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
             settings.weights_path,
             ceiling,
         )
-    return DecisionRule(ceiling, settings.ambiguity_margin, settings.max_fpir, curve)
+    runner_up = None
+    if curve_path is not None and curve_path == spec.far_curve and spec.runner_up_curve:
+        runner_up = RunnerUpCurve.load(spec.runner_up_curve)
+    return DecisionRule(ceiling, settings.ambiguity_margin, settings.max_fpir, curve, runner_up)

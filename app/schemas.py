@@ -197,8 +197,9 @@ class CheckinFace(BaseModel):
     similarity: float | None
     distance: float | None
     threshold: float = Field(
-        description="The distance threshold this search used: the stricter, the more people "
-        "were searched (ROLLCALL_MAX_FPIR), unless ROLLCALL_THRESHOLD fixes it."
+        description="The distance threshold this face was decided with: the stricter, the more "
+        "people were searched (ROLLCALL_MAX_FPIR) and the nearer the runner-up student was, "
+        "unless ROLLCALL_THRESHOLD fixes it."
     )
     candidates: int = Field(
         description="How many enrolled students were searched: a course session's roster, "
@@ -367,7 +368,11 @@ class HealthOut(HealthStatus):
     database: bool
     backbone: str
     weights_version: str
-    threshold: float = Field(description="The threshold of a check-in against the whole gallery.")
+    threshold: float = Field(
+        description="The distance threshold of a check-in against the whole gallery, by its "
+        "size alone; with the shipped weights each check-in's own threshold also follows its "
+        "runner-up (the nearer the next student, the stricter)."
+    )
     max_fpir: float | None = Field(
         description="Largest share of strangers taken for somebody (None: fixed threshold)."
     )

@@ -28,10 +28,12 @@ still right: the gate should refuse only what would fail.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,12 +97,13 @@ class Search:
 def searches(
     protocol: LfwProtocol, lookup, gallery_size: int, probes_per_person: int
 ) -> list[Search]:
-    people = protocol.gallery[:gallery_size]
+    people = protocol.enrolled(gallery_size)
     enrolled = [(p, lookup(protocol.enrolled_photo(p))) for p in people]
     enrolled = [(p, r) for p, r in enrolled if r is not None]  # no face: could not enroll
     names = [p for p, _ in enrolled]
     matrix = np.stack([r.embedding for _, r in enrolled])
-    checkins = [(p, path) for p in people for path in protocol.probes(p, probes_per_person)]
+    with_probes = protocol.gallery[:gallery_size]
+    checkins = [(p, path) for p in with_probes for path in protocol.probes(p, probes_per_person)]
     checkins += [(s, protocol.photos[s][0]) for s in protocol.strangers]
     found = []
     for identity, path in checkins:
@@ -116,19 +119,27 @@ def searches(
     return found
 
 
-def tally(found: list[Search], threshold: float, margin: float) -> dict[str, float]:
+Threshold = Callable[[float, float], float]  # a face's, from its nearest's and runner-up's
+
+
+def tally(found: list[Search], threshold: Threshold, margin: float) -> dict[str, float]:
     known = [s for s in found if s.known]
     strangers = [s for s in found if not s.known]
     right = wrong = accepted = 0
     for s in found:
-        present = decide(s.distance, s.runner_up, threshold, margin) == "present"
+        present = (
+            decide(s.distance, s.runner_up, threshold(s.distance, s.runner_up), margin) == "present"
+        )
         if s.known:
             right += present and s.best == s.identity
             wrong += present and s.best != s.identity
         else:
             accepted += present
+    typical = (
+        float(np.median([threshold(s.distance, s.runner_up) for s in known])) if known else math.nan
+    )
     return {
-        "threshold": round(threshold, 4),
+        "threshold": round(typical, 4),  # the median check-in's
         "right": right / len(known),
         "wrong": wrong / len(known),
         "undecided": 1 - (right + wrong) / len(known),
@@ -138,32 +149,42 @@ def tally(found: list[Search], threshold: float, margin: float) -> dict[str, flo
     }
 
 
+def fixed(threshold: float) -> Threshold:
+    return lambda _best, _runner_up: threshold
+
+
+def face_thresholds(rule: DecisionRule, size: int) -> Threshold:
+    return lambda best, runner_up: rule.face_threshold(size, best, runner_up)
+
+
 def zero_error_right(found: list[Search], margin: float) -> float:
     """Share right at the loosest threshold that accepts no stranger and no wrong person."""
     bad = [
         s.distance for s in found if s.distance < math.inf and (not s.known or s.best != s.identity)
     ]
     limit = min(bad, default=math.inf)
-    return tally(found, limit, margin)["right"]
+    return tally(found, fixed(limit), margin)["right"]
 
 
 def open_set(protocol, lookups, rule: DecisionRule, sizes, probes) -> dict[str, dict]:
+    """Each gallery size: dlib's rule, Rollcall's distance-only rule (the FAR curve alone:
+    what the service shipped before the runner-up curve) and its shipped rule."""
+    distance_only = dataclasses.replace(rule, runner_up_curve=None)
     table: dict[str, dict] = {}
     for size in sizes:
         dlib_found = searches(protocol, lookups["dlib"], size, probes)
         ours = searches(protocol, lookups["rollcall"], size, probes)
-        threshold = rule.identification_threshold(size)
         table[str(size)] = {
             "dlib, face_recognition rule": {
-                **tally(dlib_found, DLIB_TOLERANCE, 0.0),
+                **tally(dlib_found, fixed(DLIB_TOLERANCE), 0.0),
                 "zero_error_right": zero_error_right(dlib_found, 0.0),
             },
-            "dlib, Rollcall rule": {
-                **tally(dlib_found, threshold, rule.margin),
-                "zero_error_right": zero_error_right(dlib_found, rule.margin),
+            "rollcall, distance only": {
+                **tally(ours, face_thresholds(distance_only, size), rule.margin),
+                "zero_error_right": zero_error_right(ours, rule.margin),
             },
             "rollcall": {
-                **tally(ours, threshold, rule.margin),
+                **tally(ours, face_thresholds(rule, size), rule.margin),
                 "zero_error_right": zero_error_right(ours, rule.margin),
             },
         }
@@ -182,10 +203,9 @@ def sweep(protocol, lookup, rule: DecisionRule, sizes, probes) -> list[dict]:
         found = searches(protocol, lookup, size, probes)
         for fpir in SWEEP_FPIR:
             for margin in SWEEP_MARGIN:
-                trial = DecisionRule(rule.ceiling, margin, fpir, rule.curve)
-                threshold = trial.identification_threshold(size)
+                trial = dataclasses.replace(rule, margin=margin, max_fpir=fpir)
                 rows.append({"gallery": size, "max_fpir": fpir, "margin": margin,
-                             **tally(found, threshold, margin)})  # fmt: skip
+                             **tally(found, face_thresholds(trial, size), margin)})  # fmt: skip
     return rows
 
 
@@ -334,14 +354,22 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=4, help="check-ins per enrolled person")
     parser.add_argument("--strangers", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--half",
+        default="1",
+        choices=("0", "1", "all"),
+        help="whose people: half 1 (default) was never seen by tools/fit_runner_up_curve.py",
+    )
     parser.add_argument("--no-gate", action="store_true", help="skip the enrollment-gate study")
     parser.add_argument("--gate-face-size", type=float, default=40, help="gate to compare (px)")
     parser.add_argument("--gate-sharpness", type=float, default=4, help="gate to compare")
     parser.add_argument("--no-rosters", action="store_true", help="skip the roster/burst rows")
     args = parser.parse_args()
 
-    protocol = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers)
+    half = None if args.half == "all" else int(args.half)
+    protocol = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers, half)
     jobs = {(a, "full") for a, b, _ in protocol.pairs} | {(b, "full") for a, b, _ in protocol.pairs}
+    jobs |= {(protocol.enrolled_photo(p), "full") for p in protocol.enrolled(max(args.galleries))}
     for person in protocol.gallery:
         jobs |= {(p, "full") for p in protocol.photos[person][: 1 + args.probes]}
     jobs |= {(protocol.photos[s][0], "full") for s in protocol.strangers}
@@ -354,7 +382,7 @@ def main() -> int:
         }
 
     # Strangers who come in bursts: people with 3+ photos outside the gallery of 500.
-    everyone = lfw_protocol(args.lfw, args.seed, 10**6, 0).gallery
+    everyone = lfw_protocol(args.lfw, args.seed, 10**6, 0, half).gallery
     burst_strangers = [p for p in everyone[rosters.GALLERY :] if len(protocol.photos[p]) >= 3]
     burst_strangers = burst_strangers[:100] if not args.no_rosters else []
     roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}

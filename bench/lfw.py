@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +181,12 @@ def embed_all(
 # --------------------------------------------------------------------------- protocol
 
 
+def person_half(name: str) -> int:
+    """0 or 1 by a hash of the person's name: constants are fitted on half 0's people
+    (tools/fit_runner_up_curve.py) and reported on half 1's (bench/accuracy.py)."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2
+
+
 @dataclass(frozen=True)
 class LfwProtocol:
     root: Path  # the folder of identity folders
@@ -188,6 +194,9 @@ class LfwProtocol:
     gallery: list[str]  # identities with 2+ photos, in a seeded order (first N: gallery of N)
     strangers: list[str]  # one-photo identities (never enrolled)
     photos: dict[str, list[Path]]
+    # One-photo identities that are not strangers: enrolled (without check-ins) to make a
+    # gallery larger than the people with 2+ photos.
+    distractors: list[str] = field(default_factory=list)
 
     def enrolled_photo(self, identity: str) -> Path:
         return self.photos[identity][0]
@@ -195,8 +204,15 @@ class LfwProtocol:
     def probes(self, identity: str, limit: int) -> list[Path]:
         return self.photos[identity][1 : 1 + limit]
 
+    def enrolled(self, size: int) -> list[str]:
+        """The people of a gallery of `size`: those with check-ins first, then distractors."""
+        return self.gallery[:size] + self.distractors[: max(size - len(self.gallery), 0)]
 
-def lfw_protocol(dataset: Path, seed: int, gallery_size: int, strangers: int) -> LfwProtocol:
+
+def lfw_protocol(
+    dataset: Path, seed: int, gallery_size: int, strangers: int, half: int | None = None
+) -> LfwProtocol:
+    """`half`: only the people of that half (`person_half`); pairs are LFW's, whole."""
     root = dataset / "people"
     photos = {d.name: sorted(d.glob("*.jpg")) for d in sorted(root.iterdir()) if d.is_dir()}
     pairs = []
@@ -209,12 +225,16 @@ def lfw_protocol(dataset: Path, seed: int, gallery_size: int, strangers: int) ->
             name, i, other, j = line
             pairs.append((photos[name][int(i) - 1], photos[other][int(j) - 1], False))
     rng = np.random.default_rng(seed)
-    several = [n for n, p in photos.items() if len(p) >= 2]
-    single = [n for n, p in photos.items() if len(p) == 1]
+    chosen = [n for n in photos if half is None or person_half(n) == half]
+    several = [n for n in chosen if len(photos[n]) >= 2]
+    single = [n for n in chosen if len(photos[n]) == 1]
+    gallery = [several[i] for i in rng.permutation(len(several))[:gallery_size]]
+    single = [single[i] for i in rng.permutation(len(single))]
     return LfwProtocol(
         root=root,
         pairs=pairs,
-        gallery=[several[i] for i in rng.permutation(len(several))[:gallery_size]],
-        strangers=[single[i] for i in rng.permutation(len(single))[:strangers]],
+        gallery=gallery,
+        strangers=single[:strangers],
         photos=photos,
+        distractors=single[strangers:],
     )

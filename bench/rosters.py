@@ -42,7 +42,7 @@ class Probe:
 
 
 def enrolled(protocol: LfwProtocol, lookup: Lookup) -> Enrolled:
-    people = [p for p in protocol.gallery[:GALLERY] if lookup(protocol.enrolled_photo(p))]
+    people = [p for p in protocol.enrolled(GALLERY) if lookup(protocol.enrolled_photo(p))]
     return Enrolled(
         people, np.stack([lookup(protocol.enrolled_photo(p)).embedding for p in people])
     )
@@ -72,30 +72,34 @@ def _answers(
 ) -> tuple[str, str | None]:
     """(decision, who) for one embedding, as app/services/identify.py decides."""
     distances = np.linalg.norm(gallery.matrix - query, axis=1)
-    gallery_threshold = rule.identification_threshold(len(gallery.names))
-    if roster is None:
-        return _decide(distances, gallery, gallery_threshold, rule, band)
     nearest, runner_up = np.argsort(distances)[:2]
-    member = int(np.argmin(np.where(roster, distances, np.inf)))
+    gallery_threshold = rule.face_threshold(
+        len(gallery.names), float(distances[nearest]), float(distances[runner_up])
+    )
+    if roster is None:
+        decision = decide(
+            float(distances[nearest]),
+            float(distances[runner_up]),
+            gallery_threshold,
+            rule.margin,
+            band,
+        )
+        return decision, gallery.names[nearest]
+    scoped = np.where(roster, distances, np.inf)
+    member, member_runner_up = np.argsort(scoped)[:2]
+    roster_threshold = rule.face_threshold(
+        int(roster.sum()), float(scoped[member]), float(scoped[member_runner_up])
+    )
     verdict = decide_on_roster(
         float(distances[member]),
         float(distances[nearest]),
         bool(roster[nearest]),
         float(distances[runner_up]),
-        (rule.identification_threshold(int(roster.sum())), gallery_threshold),
+        (roster_threshold, gallery_threshold),
         rule.margin,
         band,
     )
     return verdict.decision, gallery.names[member if verdict.about_member else nearest]
-
-
-def _decide(
-    distances: np.ndarray, gallery: Enrolled, threshold: float, rule: DecisionRule, band: float
-) -> tuple[str, str | None]:
-    order = np.argsort(distances)[:2]
-    best, runner = float(distances[order[0]]), float(distances[order[1]])
-    decision = decide(best, runner, threshold, rule.margin, band)
-    return decision, gallery.names[order[0]] if np.isfinite(best) else None
 
 
 def _rates(outcomes: list[tuple[str, str | None]], identities: list[str], kind: str) -> dict:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from models.thresholds import FarCurve
+from models.thresholds import FarCurve, RunnerUpCurve
 
 # A check-in whose runner-up student is closer than this to the best one is "ambiguous".
 DEFAULT_AMBIGUITY_MARGIN = 0.04
@@ -95,17 +95,34 @@ class DecisionRule:
     With a FAR curve the threshold of a search among N people keeps the false-positive
     identification rate under `max_fpir`; it is never looser than `ceiling` (the backbone's
     1:1 threshold, or ROLLCALL_THRESHOLD). Without a curve every search uses `ceiling`.
+    With a runner-up curve (the shipped weights'), a check-in's threshold also follows its
+    runner-up's distance (`face_threshold`): the FAR curve's threshold assumes the worst of
+    every face, and at 500 enrolled recognises fewer than half of the students.
     """
 
     ceiling: float
     margin: float = DEFAULT_AMBIGUITY_MARGIN
     max_fpir: float = DEFAULT_MAX_FPIR
     curve: FarCurve | None = None
+    runner_up_curve: RunnerUpCurve | None = None
 
     def identification_threshold(self, candidates: int) -> float:
+        """The threshold for any face of a search among `candidates` people (FAR curve)."""
         if self.curve is None:
             return self.ceiling
         return self.curve.threshold_for(candidates, self.max_fpir, self.ceiling)
+
+    def face_threshold(self, candidates: int, best_distance: float, runner_up: float) -> float:
+        """The threshold of one check-in's face among `candidates` people, whose nearest and
+        runner-up students (the nearest other one) lie at these distances. A face with no
+        runner-up, or one within the ambiguity margin (ambiguous, whatever the threshold),
+        keeps the distance-only threshold: the runner-up curve was measured without them."""
+        alone = runner_up - best_distance < self.margin or math.isinf(runner_up)
+        if self.runner_up_curve is None or alone:
+            return self.identification_threshold(candidates)
+        return min(
+            self.ceiling, self.runner_up_curve.threshold(candidates, self.max_fpir, runner_up)
+        )
 
     def verification_threshold(self) -> float:
         """A verify compares with one person: N = 1."""
@@ -115,8 +132,9 @@ class DecisionRule:
         return {
             "ceiling": self.ceiling,
             "margin": self.margin,
-            "max_fpir": self.max_fpir if self.curve else None,
+            "max_fpir": self.max_fpir if self.curve or self.runner_up_curve else None,
             "far_curve": self.curve.source if self.curve else None,
+            "runner_up_curve": self.runner_up_curve.source if self.runner_up_curve else None,
         }
 
 
@@ -126,4 +144,5 @@ def shipped_rule(backbone: str = "dlib-resnet") -> DecisionRule:
 
     spec = get_backbone(backbone)
     curve = FarCurve.load(spec.far_curve) if spec.far_curve else None
-    return DecisionRule(ceiling=spec.threshold, curve=curve)
+    runner_up = RunnerUpCurve.load(spec.runner_up_curve) if spec.runner_up_curve else None
+    return DecisionRule(ceiling=spec.threshold, curve=curve, runner_up_curve=runner_up)

@@ -104,3 +104,83 @@ class FarCurve:
         if np.any(np.diff(thresholds) < 0):
             raise ValueError(f"{path}: thresholds must not decrease as FAR grows")
         return cls(far, thresholds, pairs, str(document.get("source", "")))
+
+
+@dataclass(frozen=True)
+class RunnerUpCurve:
+    """Thresholds that also look at the runner-up: a face is accepted as its nearest student
+    when its distance d1 is below
+
+        t = (tau(N) + w * d2) / (1 + w)      (d2: the nearest *other* student's distance)
+
+    that is, when d1 - w * (d2 - d1) < tau(N). A stranger's nearest and runner-up are both
+    impostors, close together; a student's own template stands out from the rest. Measured on
+    LFW dev-train people the fit never saw, at 500 enrolled and 1% of strangers accepted, this
+    recognises ~70% of check-ins where the distance alone (FarCurve) recognises ~46%
+    (tools/fit_runner_up_curve.py, bench/accuracy.py). tau(N) is measured by simulation:
+    galleries of N people, strangers checked in against them, for each FPIR the score that
+    accepts that share of strangers (d1 under the backbone's 1:1 threshold and the ambiguity
+    margin applied, as the service decides).
+    """
+
+    weight: float  # w
+    candidates: np.ndarray  # N grid, increasing
+    max_fpir: np.ndarray  # FPIR grid, increasing
+    tau: np.ndarray  # (len(candidates), len(max_fpir))
+    source: str
+
+    def threshold(self, candidates: int, max_fpir: float, runner_up: float) -> float:
+        """The distance threshold of a face whose runner-up student lies at `runner_up`."""
+        return (self.tau_for(candidates, max_fpir) + self.weight * runner_up) / (1.0 + self.weight)
+
+    def tau_for(self, candidates: int, max_fpir: float) -> float:
+        """tau, interpolated in log N and log FPIR. Past the largest N measured it follows the
+        last segment's slope downwards (never upwards: more people, more strangers' chances);
+        past the FPIR grid's ends, the nearest end (the stricter one below it)."""
+        logs = np.log(self.candidates)
+        fpir = float(np.clip(math.log(max_fpir), *np.log(self.max_fpir[[0, -1]])))
+        per_n = np.array(
+            [np.interp(fpir, np.log(self.max_fpir), row) for row in self.tau], np.float64
+        )
+        n = math.log(max(candidates, 1))
+        if n <= logs[-1]:
+            return float(np.interp(n, logs, per_n))
+        slope = min((per_n[-1] - per_n[-2]) / (logs[-1] - logs[-2]), 0.0)
+        return float(per_n[-1] + slope * (n - logs[-1]))
+
+    def save(self, path: Path) -> None:
+        document = {
+            "source": self.source,
+            "rule": "accepted when d1 - weight * (d2 - d1) < tau(candidates, max_fpir)",
+            "weight": self.weight,
+            "candidates": [int(n) for n in self.candidates],
+            "max_fpir": [float(f) for f in self.max_fpir],
+            "tau": [[round(float(v), 5) for v in row] for row in self.tau],
+        }
+        with atomic_write(path, "w") as handle:
+            handle.write(json.dumps(document, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> RunnerUpCurve:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            curve = cls(
+                weight=float(document["weight"]),
+                candidates=np.array(document["candidates"], np.float64),
+                max_fpir=np.array(document["max_fpir"], np.float64),
+                tau=np.array(document["tau"], np.float64),
+                source=str(document.get("source", "")),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a runner-up curve: {exc}") from exc
+        shape = (len(curve.candidates), len(curve.max_fpir))
+        if curve.tau.shape != shape or min(shape) < 2 or curve.weight < 0:
+            raise ValueError(f"{path}: tau must be a {shape} table on grids of 2+ points")
+        if np.any(np.diff(curve.candidates) <= 0) or np.any(np.diff(curve.max_fpir) <= 0):
+            raise ValueError(f"{path}: the grids must increase")
+        return curve
+
+
+def runner_up_scores(best: np.ndarray, runner_up: np.ndarray, weight: float) -> np.ndarray:
+    """d1 - w (d2 - d1): what RunnerUpCurve's tau bounds."""
+    return best - weight * (runner_up - best)

@@ -1,7 +1,8 @@
 """Who each face is: the search a check-in makes, in its scope, and the decision on it.
 
 A session of a course marks members of that course's roster only, with the threshold for the
-roster's size (fewer people searched: fewer strangers taken for somebody). Every face is also
+roster's size (fewer people searched: fewer strangers taken for somebody) and each face's
+runner-up (`DecisionRule.face_threshold`). Every face is also
 searched in the whole gallery, so that a member is marked only when no enrolled non-member is
 the nearer match (`models.identification.decide_on_roster`): a face nearer to a student who is
 not on the roster is `not_on_roster`, and a confident match to one is, too.
@@ -28,9 +29,7 @@ FaceDecision = RosterDecision
 class SearchScope:
     roster: np.ndarray | None  # the student ids a check-in may mark; None: everyone
     candidates: int  # enrolled students it may mark
-    threshold: float  # for that many
     gallery_candidates: int  # enrolled students in the whole gallery
-    gallery_threshold: float  # for that many
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,10 @@ def scope_for(
     and candidate count describe the same gallery (the caller synced it before its write
     transaction began)."""
     everyone = context.gallery.student_count
-    gallery_threshold = context.rule.identification_threshold(everyone)
     if class_session is None or class_session.course_id is None:
-        return SearchScope(None, everyone, gallery_threshold, everyone, gallery_threshold)
+        return SearchScope(None, everyone, everyone)
     roster = roster_ids(db, class_session.course_id)
-    candidates = context.gallery.students_among(roster)
-    threshold = context.rule.identification_threshold(candidates)
-    return SearchScope(roster, candidates, threshold, everyone, gallery_threshold)
+    return SearchScope(roster, context.gallery.students_among(roster), everyone)
 
 
 def identify(
@@ -82,32 +78,39 @@ def _decide(
     scope: SearchScope,
 ) -> Identification:
     """One face: `nearest` is the whole gallery's answer, `member` the roster's."""
-    margin, band = context.rule.margin, context.settings.retry_band
+    rule, band = context.rule, context.settings.retry_band
+    # Each face's threshold follows its search's size and its runner-up there.
+    gallery_threshold = rule.face_threshold(
+        scope.gallery_candidates, nearest.distance, nearest.runner_up_distance
+    )
     if scope.roster is None:
         decision: FaceDecision = decide(
-            nearest.distance, nearest.runner_up_distance, scope.threshold, margin, band
+            nearest.distance, nearest.runner_up_distance, gallery_threshold, rule.margin, band
         )
-        return _about(db, decision, nearest, scope.threshold, scope.candidates)
+        return _about(db, decision, nearest, gallery_threshold, scope.candidates)
+    roster_threshold = rule.face_threshold(
+        scope.candidates, member.distance, member.runner_up_distance
+    )
     verdict = decide_on_roster(
         member.distance,
         nearest.distance,
         nearest.student_id == member.student_id,
         nearest.runner_up_distance,
-        (scope.threshold, scope.gallery_threshold),
-        margin,
+        (roster_threshold, gallery_threshold),
+        rule.margin,
         band,
     )
     if verdict.about_member:  # the runner-up: the nearest other student, member or not
         match = GalleryMatch(
             member.student_id, member.distance, nearest.runner_up_id, nearest.runner_up_distance
         )
-        return _about(db, verdict.decision, match, scope.threshold, scope.candidates)
+        return _about(db, verdict.decision, match, roster_threshold, scope.candidates)
     decision = verdict.decision
     if verdict.whole == "present" and context.settings.admit_non_members:
         decision = "present"
     # About the non-member; the runner-up shown is the member the face could also be.
     match = GalleryMatch(nearest.student_id, nearest.distance, member.student_id, member.distance)
-    return _about(db, decision, match, scope.gallery_threshold, scope.gallery_candidates)
+    return _about(db, decision, match, gallery_threshold, scope.gallery_candidates)
 
 
 def _about(

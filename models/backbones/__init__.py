@@ -41,6 +41,8 @@ class BackboneSpec:
     # Whether `load(None)` works without a download (weights versions compare against them).
     pretrained_is_local: Callable[[], bool]
     far_curve: Path | None = None  # FAR(t) of the pretrained weights (rollcall calibrate)
+    # tau(N) of the pretrained weights' runner-up rule (tools/fit_runner_up_curve.py)
+    runner_up_curve: Path | None = None
 
 
 def _load_dlib(weights_path: Path | None) -> nn.Module:
@@ -93,6 +95,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             threshold=0.596,
             version="dlib_face_recognition_resnet_model_v1",
             far_curve=FAR_CURVES / "dlib-resnet.json",
+            runner_up_curve=FAR_CURVES / "dlib-resnet-runner-up.json",
             load=_load_dlib,
             pretrained_is_local=_always,
         ),

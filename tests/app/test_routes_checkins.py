@@ -8,6 +8,8 @@ import io
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -215,24 +217,44 @@ def test_checkin_without_session_id_counts_for_the_session_in_progress(
     assert row["student"]["external_id"] == "joe_biden"
 
 
-def test_the_threshold_tightens_as_the_gallery_grows_and_the_answer_shows_it(
-    client: TestClient, faces_dir: Path
+def test_the_threshold_follows_the_gallery_and_the_runner_up_and_the_answer_shows_it(
+    client: TestClient, faces_dir: Path, embedder
 ) -> None:
+    """Each check-in's threshold follows the gallery's size and its runner-up's distance
+    (models.identification.DecisionRule.face_threshold), recomputed here from the photos."""
+    from models.identification import shipped_rule
+    from models.image import load_image
+
+    rule = shipped_rule()
+
+    def embedding(path: Path):
+        [face] = embedder.faces(load_image(path))
+        return face.embedding[None]
+
     probe = faces_dir / "people" / "barack_obama" / "obama2.jpg"
-    seen = []
+    query = embedding(probe)
+    seen, enrolled = [], []
     for count, (identity, photo) in enumerate(ENROLLED.items(), start=1):
         created = client.post("/api/v1/students", json={"external_id": identity, "name": identity})
         sid = created.json()["id"]
-        enrolled = post_file(
-            client, f"/api/v1/students/{sid}/photo", faces_dir / "people" / identity / photo
-        )
-        assert enrolled.status_code == 200, enrolled.text
+        path = faces_dir / "people" / identity / photo
+        assert post_file(client, f"/api/v1/students/{sid}/photo", path).status_code == 200
+        enrolled.append(embedding(path)[0])
         [face] = post_file(client, CHECKIN, probe).json()["faces"]
         assert face["candidates"] == count
+        assert face["decision"] in ("present", "already_present")
+        distances = sorted(embedder.distances(query, np.stack(enrolled))[0])
+        runner_up = distances[1] if count > 1 else float("inf")
+        expected = rule.face_threshold(count, distances[0], runner_up)
+        assert face["threshold"] == pytest.approx(expected, abs=1e-4)
         seen.append(face["threshold"])
         health = client.get("/health").json()
-        assert health["threshold"] == face["threshold"] and health["max_fpir"] > 0
-    assert seen == sorted(seen, reverse=True) and seen[0] > seen[-1]
+        assert health["threshold"] == rule.identification_threshold(count)
+        assert health["max_fpir"] > 0
+    # Alone in the gallery nobody is a runner-up: the distance alone decides. Never looser
+    # than the 1:1 threshold; with a runner-up as near as Biden's 0.8, stricter at 2 people.
+    assert seen[0] == rule.identification_threshold(1) == rule.ceiling
+    assert max(seen) <= rule.ceiling and seen[1] < seen[0]
     # A verify compares with one person: the loosest of them all (N = 1).
     verify = post_file(client, f"/api/v1/students/{sid}/verify", probe).json()
     assert verify["threshold"] >= seen[0]

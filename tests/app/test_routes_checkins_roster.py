@@ -8,10 +8,11 @@ import datetime as dt
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from models.identification import shipped_rule
-from tests.support.helpers import enroll_five, post_file
+from models.embedder import FaceEmbedder
+from tests.support.helpers import ENROLLED, enroll_five, face_threshold, post_file
 
 CHECKIN = "/api/v1/checkins"
 
@@ -54,7 +55,7 @@ def _check_in(client: TestClient, photos: list[Path], session_id: int, **headers
 
 
 def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
-    client: TestClient, faces_dir: Path
+    client: TestClient, faces_dir: Path, embedder: FaceEmbedder
 ) -> None:
     """Obama (obama.jpg) is enrolled and not on the course; a member was enrolled with another
     photo of him (obama2.jpg, a look-alike). His obama3.jpg is 0.33 from himself and 0.44 from
@@ -64,7 +65,10 @@ def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
     look_alike = _enroll(client, "look-alike", obama / "obama2.jpg")
     members = [look_alike, ids["joe_biden"], ids["rose_leslie"]]
     session_id = _session_of(client, members)
-    everyone = len(ids) + 1
+    people = faces_dir / "people"
+    enrolled = [people / name / photo for name, photo in ENROLLED.items()]
+    enrolled.append(obama / "obama2.jpg")
+    everyone = len(enrolled)
     kiosk_key = client.post("/api/v1/keys", json={"name": "door", "role": "kiosk"}).json()["key"]
 
     for photos in ([obama / "obama3.jpg"], [obama / "obama3.jpg", obama / "obama4.jpg"]):
@@ -74,7 +78,9 @@ def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
         assert face["student"]["id"] == ids["barack_obama"]  # named to an admin
         # Decided by the whole gallery's search: its threshold and its candidates.
         assert face["candidates"] == everyone
-        assert face["threshold"] == shipped_rule().identification_threshold(everyone)
+        if len(photos) == 1:  # the burst's fused embedding is the service's own
+            expected = face_threshold(embedder, photos[0], enrolled)
+            assert face["threshold"] == pytest.approx(expected, abs=1e-4)
         at_door = _check_in(client, photos, session_id, **{"X-API-Key": kiosk_key})
         assert at_door["decision"] == "not_on_roster" and at_door["student"] is None
 
@@ -82,7 +88,14 @@ def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
     assert report["present"] == [] and report["not_on_roster"] == 4
 
     # A member who is the nearest enrolled student is marked, decided by the roster's search.
-    biden = _check_in(client, [faces_dir / "people" / "joe_biden" / "biden2.jpg"], session_id)
+    biden2 = people / "joe_biden" / "biden2.jpg"
+    biden = _check_in(client, [biden2], session_id)
     assert biden["decision"] == "present" and biden["student"]["id"] == ids["joe_biden"]
     assert biden["candidates"] == len(members)
-    assert biden["threshold"] == shipped_rule().identification_threshold(len(members))
+    on_roster = [
+        obama / "obama2.jpg",
+        people / "joe_biden" / "biden.jpg",
+        people / "rose_leslie" / "rose1.jpg",
+    ]
+    expected = face_threshold(embedder, biden2, on_roster)
+    assert biden["threshold"] == pytest.approx(expected, abs=1e-4)

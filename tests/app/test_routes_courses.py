@@ -8,15 +8,16 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from models.embedder import FaceEmbedder
-from models.identification import shipped_rule
-from tests.support.helpers import enroll_five, post_file
+from tests.support.helpers import ENROLLED, enroll_five, face_threshold, post_file
 from tests.support.settings import ADMIN_KEY, make_settings
 
 CHECKIN = "/api/v1/checkins"
+ROSTER_FIVE = ("barack_obama", "joe_biden", "rose_leslie", "alex_lacamoire")
 PEOPLE = "people"
 
 
@@ -40,7 +41,7 @@ def _course_of_five(client: TestClient, faces_dir: Path) -> tuple[dict[str, int]
     )
     ids["angelina_jolie"] = jolie["id"]
     course = client.post("/api/v1/courses", json={"code": "MATH-1", "name": "Maths"}).json()
-    members = [ids[n] for n in ("barack_obama", "joe_biden", "rose_leslie", "alex_lacamoire")]
+    members = [ids[n] for n in ROSTER_FIVE[:4]]
     members.append(jolie["id"])
     roster = client.put(f"/api/v1/courses/{course['id']}/students", json={"student_ids": members})
     assert roster.status_code == 200, roster.text
@@ -49,7 +50,7 @@ def _course_of_five(client: TestClient, faces_dir: Path) -> tuple[dict[str, int]
 
 
 def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_roster(
-    client: TestClient, faces_dir: Path
+    client: TestClient, faces_dir: Path, embedder: FaceEmbedder
 ) -> None:
     ids, course = _course_of_five(client, faces_dir)
     assert client.get(f"/api/v1/courses/{course['id']}").json()["students"] == 5
@@ -66,7 +67,10 @@ def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_rost
     assert face["decision"] == "present" and face["student"]["id"] == ids["barack_obama"]
     # The roster's 5 were searched, with the threshold for 5 people, not the gallery's 6.
     assert face["candidates"] == 5
-    assert face["threshold"] == shipped_rule().identification_threshold(5)
+    members = [faces_dir / PEOPLE / n / ENROLLED[n] for n in ROSTER_FIVE[:4]]
+    members.append(faces_dir / PEOPLE / "angelina_jolie" / "1.jpg")
+    probe = faces_dir / PEOPLE / "barack_obama" / "obama2.jpg"
+    assert face["threshold"] == pytest.approx(face_threshold(embedder, probe, members), abs=1e-4)
 
     # Kit is enrolled, recognised in the whole gallery, and not on the roster.
     kit = post_file(
@@ -77,7 +81,9 @@ def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_rost
     assert face["student"]["id"] == ids["kit_harington"] and face["attendance_id"] is None
     # Decided by the whole gallery's search (all 6), so its threshold and count are those.
     assert face["candidates"] == 6
-    assert face["threshold"] == shipped_rule().identification_threshold(6)
+    everyone = [*members, faces_dir / PEOPLE / "kit_harington" / ENROLLED["kit_harington"]]
+    kit2 = faces_dir / PEOPLE / "kit_harington" / "kit2.jpg"
+    assert face["threshold"] == pytest.approx(face_threshold(embedder, kit2, everyone), abs=1e-4)
     # A stranger is still unknown.
     rudd = post_file(
         client, CHECKIN, faces_dir / PEOPLE / "paul_rudd" / "1.jpg", session_id=session["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from models.backbones import get_backbone
 from models.identification import DecisionRule, shipped_rule
-from models.thresholds import FarCurve, allowed_far
+from models.thresholds import FarCurve, RunnerUpCurve, allowed_far
 
 
 def _curve(pairs: int = 200_000, seed: int = 0) -> FarCurve:
@@ -92,3 +93,53 @@ def test_the_default_backbone_ships_its_curve_and_it_tightens_with_size() -> Non
     assert rule.curve is not None and rule.curve.impostor_pairs > 1_000_000
     one, big = rule.verification_threshold(), rule.identification_threshold(500)
     assert big < one <= spec.threshold
+
+
+# --------------------------------------------------------------------------- runner-up curve
+
+
+def _runner_up_curve() -> RunnerUpCurve:
+    return RunnerUpCurve(
+        weight=3.0,
+        candidates=np.array([10.0, 100.0, 1000.0]),
+        max_fpir=np.array([0.001, 0.01]),
+        tau=np.array([[0.0, 0.1], [0.1, 0.2], [0.05, 0.15]]),
+        source="test",
+    )
+
+
+def test_the_runner_up_curve_interpolates_and_extrapolates_only_downwards() -> None:
+    curve = _runner_up_curve()
+    assert curve.tau_for(100, 0.01) == pytest.approx(0.2)
+    assert curve.tau_for(316, 0.01) == pytest.approx(0.175, abs=0.001)  # in log N
+    assert curve.tau_for(100, math.sqrt(0.001 * 0.01)) == pytest.approx(0.15)  # log FPIR
+    assert curve.tau_for(10_000, 0.01) == pytest.approx(0.10)  # the last slope, on
+    assert curve.tau_for(2, 0.01) == pytest.approx(0.1)  # below the grid: its first point
+    assert curve.tau_for(100, 0.5) == curve.tau_for(100, 0.01)  # past the FPIR grid: its end
+    # d1 < (tau + w d2) / (1 + w): the nearer the runner-up, the stricter.
+    assert curve.threshold(100, 0.01, 0.8) == pytest.approx((0.2 + 3 * 0.8) / 4)
+    assert curve.threshold(100, 0.01, 0.6) < curve.threshold(100, 0.01, 0.8)
+
+
+def test_a_runner_up_curve_round_trips_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "curve.json"
+    _runner_up_curve().save(path)
+    loaded = RunnerUpCurve.load(path)
+    assert loaded.weight == 3.0 and loaded.tau.shape == (3, 2)
+    document = json.loads(path.read_text())
+    document["tau"] = document["tau"][:2]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="table"):
+        RunnerUpCurve.load(path)
+
+
+def test_the_shipped_rule_uses_the_runner_up_only_past_the_margin() -> None:
+    rule = shipped_rule()
+    assert rule.runner_up_curve is not None and rule.runner_up_curve.weight > 0
+    # No runner-up, or one within the margin (ambiguous): the distance-only threshold.
+    assert rule.face_threshold(500, 0.4, math.inf) == rule.identification_threshold(500)
+    assert rule.face_threshold(500, 0.4, 0.42) == rule.identification_threshold(500)
+    # A runner-up far away loosens a 500-person search's threshold, never past the ceiling.
+    far = rule.face_threshold(500, 0.4, 0.85)
+    assert rule.identification_threshold(500) < far <= rule.ceiling
+    assert rule.face_threshold(500, 0.4, 0.55) < far

@@ -172,3 +172,22 @@ def rollcall(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=600,
     )
+
+
+def face_threshold(embedder: Any, probe: Path, enrolled: list[Path]) -> float:
+    """The shipped rule's threshold for a check-in of `probe` among students enrolled with
+    one photo each (`enrolled`): the search's size and the probe's runner-up decide it."""
+    import numpy as np
+
+    from models.identification import shipped_rule
+    from models.image import load_image
+
+    def embedding(path: Path) -> Any:
+        [face] = embedder.faces(load_image(path))
+        return face.embedding
+
+    distances = sorted(
+        embedder.distances(embedding(probe)[None], np.stack([embedding(p) for p in enrolled]))[0]
+    )
+    runner_up = float(distances[1]) if len(distances) > 1 else float("inf")
+    return shipped_rule().face_threshold(len(enrolled), float(distances[0]), runner_up)
