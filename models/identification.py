@@ -120,9 +120,11 @@ class DecisionRule:
         alone = runner_up - best_distance < self.margin or math.isinf(runner_up)
         if self.runner_up_curve is None or alone:
             return self.identification_threshold(candidates)
-        return min(
-            self.ceiling, self.runner_up_curve.threshold(candidates, self.max_fpir, runner_up)
-        )
+        curve = self.runner_up_curve.threshold(candidates, self.max_fpir, runner_up)
+        # The looser of the two: the curve was fitted to spend only the share of strangers
+        # that the distance-only threshold leaves, so a face is never refused that the
+        # distance alone would accept.
+        return min(self.ceiling, max(self.identification_threshold(candidates), curve))
 
     def verification_threshold(self) -> float:
         """A verify compares with one person: N = 1."""
