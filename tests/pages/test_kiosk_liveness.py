@@ -34,6 +34,6 @@ def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
     screenshots(page, "kiosk-liveness-prompt")
     refused = page.locator('#kiosk-result[data-status="liveness_failed"]')
     expect(refused).to_contain_text("Please try again", timeout=RECOGNITION_WAIT_MS)
-    assert bursts and bursts[0] == 5  # the burst: 5 frames in one request
+    assert bursts and bursts[0] == 8  # the burst: 8 frames in one request
     assert admin.get("/api/v1/attendance").json() == []
     seen.assert_clean()
