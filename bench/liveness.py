@@ -18,11 +18,23 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.liveness_cases import ATTACKS, Case, attack_cases, live_cases, posed_people
+from bench.liveness_cases import (
+    ATTACKS,
+    KIOSK_MS,
+    Case,
+    affine_yaw,
+    attack_cases,
+    live_cases,
+    minimum_jerk,
+    posed_people,
+)
 from models.detection import FaceDetector
 from models.liveness import MIN_TURN, Verdict, assess, nose_position, turn
+from models.liveness_motion import motion
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -68,6 +80,39 @@ def report(name: str, cases: list[Case], live: bool) -> str:
     )
 
 
+def simulated_schedules(rng: random.Random, count: int = 4000) -> list[str]:
+    """The motion check on simulated nose paths, to choose the kiosk's frame times: a head's
+    turn (reaction 250-600 ms, then 0.4-1 s along a minimum-jerk path, 0.12-0.25 of u) or a
+    swap (the whole turn between two frames), with Gaussian landmark noise on u per frame:
+    0.01 for a kiosk's face of 150-250 px, 0.02 as MTCNN's on a 60 px face. No photos: this
+    measures the frame times and the thresholds, not the landmarks."""
+    noise_rng = np.random.default_rng(rng.randrange(2**32))
+    lines = []
+    for times in ((0, 400, 800, 1200, 1600), (0, 300, 600, 900, 1200), KIOSK_MS):
+        at = np.asarray(times, dtype=np.float64)
+        for noise in (0.01, 0.02):
+            refused = accepted = 0
+            for _ in range(count):
+                size = rng.uniform(0.12, 0.25)
+                head = size * minimum_jerk((at - rng.uniform(250, 600)) / rng.uniform(400, 1000))
+                refused += motion(head + noise_rng.normal(0, noise, len(at)), at).flaw is not None
+                switch = rng.randint(1, len(at) - 1)
+                swap = np.r_[np.zeros(switch), np.full(len(at) - switch, size)]
+                accepted += motion(swap + noise_rng.normal(0, noise, len(at)), at).flaw is None
+            lines.append(
+                f"  {len(at)} frames {times[1] - times[0]} ms apart, noise {noise}: turns refused "
+                f"{refused / count:.1%}, swaps accepted {accepted / count:.1%}"
+            )
+    return lines
+
+
+def photo_gap(case: Case) -> float:
+    """The largest step between a live case's photos in the independent pose measure (affine
+    yaw), as a share of its whole turn: over MAX_STEP_SHARE, the photos themselves jump."""
+    yaws = np.array([affine_yaw(f) for f in case.frames if f is not None])
+    return float(np.abs(np.diff(yaws)).max() / max(abs(yaws[-1] - yaws[0]), 1e-9))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lfw", type=Path, default=SHARED / "lfw-devtrain")
@@ -83,6 +128,10 @@ def main() -> None:
     live = live_cases(people, rng)
     print(f"MIN_TURN = {MIN_TURN}; {len(people)} people, {len(live)} live turns")
     print(report("live", live, live=True))
+    smooth = [c for c in live if photo_gap(c) <= 0.6]
+    print(report("  live, photos' own largest pose step <= 0.6 of the turn", smooth, live=True))
+    print("motion check on simulated nose paths (no photos):")
+    print("\n".join(simulated_schedules(rng)))
     for kind in args.kinds:
         print(
             report(kind, attack_cases(detector, args.lfw, people, kind, args.attacks, rng), False)
