@@ -33,8 +33,9 @@ MIN_FRAMES = 4
 MIN_SPAN_MS = 600
 # A swap is one step of the whole turn: its share is 1 give or take the landmarks' noise. A
 # head's turn (0.4-1 s, bell-shaped speed) filmed every 200 ms spreads over two intervals or
-# more. Simulated (bench/liveness.py's note: turns of 0.12-0.25 of u, noise 0.01 a frame),
-# 0.75 refuses 5% of turns and 1% of swaps; with MTCNN's noise on a small face (0.02), 21% and 9%.
+# more. Simulated (bench/liveness.py: turns of 0.12-0.25 of u, noise 0.01 a frame), 0.75
+# refuses 4.8% of turns and lets 0.5% of swaps through; with MTCNN's noise on a 60 px face
+# (0.02), 19% and 7.5%.
 MAX_STEP_SHARE = 0.75
 # A step back of more than this (u, or this share of the turn if larger) is a reversal, not
 # noise: MTCNN's nose position varies by about 0.02 between frames of a still face.
