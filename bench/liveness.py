@@ -84,8 +84,8 @@ def simulated_schedules(rng: random.Random, count: int = 4000) -> list[str]:
     """The motion check on simulated nose paths, to choose the kiosk's frame times: a head's
     turn (reaction 250-600 ms, then 0.4-1 s along a minimum-jerk path, 0.12-0.25 of u) or a
     swap (the whole turn between two frames), with Gaussian landmark noise on u per frame:
-    0.01 assumed for a kiosk's face of 150-250 px, 0.02 as MTCNN's on a 60 px face. No photos: this
-    measures the frame times and the thresholds, not the landmarks."""
+    0.01 assumed for a kiosk's face of 150-250 px, 0.02 as MTCNN's on a 60 px face. No
+    photos: this measures the frame times and the thresholds, not the landmarks."""
     noise_rng = np.random.default_rng(rng.randrange(2**32))
     lines = []
     for times in ((0, 400, 800, 1200, 1600), (0, 300, 600, 900, 1200), KIOSK_MS):

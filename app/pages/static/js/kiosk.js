@@ -18,9 +18,9 @@ const STEADY_MAX_CHANGE = 8;
 // jump between two poses as a swapped or mirrored photo does, so the frames are spread evenly
 // over the turn: the first before a person can react (300 ms or more), then every 200 ms. A
 // turn of 0.4-1 s then spans two frame intervals or more: simulated with the landmarks' noise
-// assumed for a kiosk's face (0.01 of u), 8 frames 200 ms apart refuse 5% of such turns as jumps, 5
-// frames 400 ms apart 42% (bench/liveness.py prints both). 8 is ROLLCALL_MAX_BURST_FRAMES's
-// default. The capture times go with the frames (`frame_ms`).
+// assumed for a kiosk's face (0.01 of u), 8 frames 200 ms apart refuse 5% of such turns as
+// jumps, 5 frames 400 ms apart 42% (bench/liveness.py prints both). 8 is
+// ROLLCALL_MAX_BURST_FRAMES's default. The capture times go with the frames (`frame_ms`).
 const BURST_AT_MS = [0, 200, 400, 600, 800, 1000, 1200, 1400];
 // "Look again": a face too near the threshold (`retry`) is asked again at once with a short
 // burst of the same scene. The server fuses each person's faces across the frames
