@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     # end. 0: only while it runs.
     checkin_early_minutes: int = Field(15, ge=0, le=24 * 60)
     # Frames a check-in may send (`file` repeated): each person's faces are fused across them.
-    # 5: about a second of a kiosk's video; each frame costs a detection.
-    max_burst_frames: int = Field(5, ge=1, le=8)
+    # 8: the kiosk's liveness burst (8 frames 200 ms apart, so that a head's turn is seen in
+    # progress, not as a jump; see models/liveness_motion.py); each frame costs a detection.
+    max_burst_frames: int = Field(8, ge=1, le=8)
     # A face whose distance is less than this from the threshold (either side) answers
     # `retry`: look again, nothing marked; 0 turns it off. 0.03 from bench/accuracy.py's roster
     # rows (rosters of 30 in a gallery of 500, LFW): bursts of 2-4 photos fused mark strangers

@@ -231,12 +231,20 @@ class SessionRef(BaseModel):
 
 class LivenessOut(BaseModel):
     action: Action
-    verdict: Verdict = Field(description="live, or why not: no_turn, not_same_person, unreadable")
+    verdict: Verdict = Field(
+        description="live, or why not: no_turn, not_same_person, unreadable; or the turn's "
+        "motion was not a head's: jump (two pictures swapped or mirrored), reversed, "
+        "too_short, too_fast (models/liveness_motion.py)"
+    )
     turn: float = Field(
         description="How far the nose moved across the face's projective frame in the asked "
         "direction; a flat picture stays near 0 (models/liveness.py)."
     )
     spread: float
+    largest_step: float | None = Field(
+        None, description="The largest step between two frames, as a share of the whole move."
+    )
+    span_ms: float | None = Field(None, description="First to last capture time, when sent.")
 
 
 class ChallengeOut(BaseModel):

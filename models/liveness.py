@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.liveness_motion import Motion, motion
+
 # MTCNN's landmark order: left eye, right eye, nose, left and right mouth corner (image left).
 _PLANE_POINTS = (0, 1, 3, 4)
 _NOSE = 2
@@ -103,6 +105,11 @@ class Verdict(enum.StrEnum):
     no_turn = "no_turn"  # flat, or did not turn as asked
     not_same_person = "not_same_person"
     unreadable = "unreadable"  # a frame's landmarks give no frame of reference
+    # The motion's flaws (models/liveness_motion.py): the nose got there, but not as a head does.
+    too_short = "too_short"
+    jump = "jump"
+    reversed = "reversed"
+    too_fast = "too_fast"
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class LivenessResult:
     turn: float  # see `turn`
     spread: float  # see `flatness_spread`
     max_distance: float  # the largest embedding distance from the first frame
+    motion: Motion | None = None  # None when unreadable
 
     @property
     def live(self) -> bool:
@@ -123,19 +131,24 @@ def assess(
     action: Action,
     same_person_threshold: float,
     min_turn: float = MIN_TURN,
+    times_ms: Sequence[float] | None = None,
 ) -> LivenessResult:
-    """The verdict on a burst, frames in capture order: one landmark set per frame and the
-    embedding distance of each frame's face to the first frame's."""
+    """The verdict on a burst, frames in capture order: one landmark set per frame, the
+    embedding distance of each frame's face to the first frame's and, when the page sent them,
+    each frame's capture time."""
     max_distance = max(distances_to_first, default=0.0)
     positions = [nose_position(marks) for marks in landmarks]
     if len(positions) < 2 or any(p is None for p in positions):
         return LivenessResult(Verdict.unreadable, 0.0, 0.0, max_distance)
     known = [p for p in positions if p is not None]
     moved, spread = turn(known, action), flatness_spread(known)
+    moving = motion([action.direction * float(p[0]) for p in known], times_ms)
     if max_distance >= same_person_threshold:
         verdict = Verdict.not_same_person
     elif moved < min_turn:
         verdict = Verdict.no_turn
+    elif moving.flaw is not None:
+        verdict = Verdict(moving.flaw.value)
     else:
         verdict = Verdict.live
-    return LivenessResult(verdict, moved, spread, max_distance)
+    return LivenessResult(verdict, moved, spread, max_distance, moving)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form
+from pydantic import Field
 
 from app.deps import (
     MAX_ID,
@@ -12,6 +13,7 @@ from app.deps import (
     IdPath,
     PhotoDep,
     PhotosDep,
+    PresentedKey,
     ReadDbSession,
     RoleDep,
     allow,
@@ -39,13 +41,14 @@ PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or studen
 # With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired; any
 # check-in: 409 session_not_started, session_ended or ambiguous_session (the timetable).
 CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
+MAX_FRAME_TIME = 2**31 - 1  # ms: the page's performance.now() after weeks of running
 
 
 @router.post("/checkins/challenge", response_model=ChallengeOut)
-def new_challenge(context: ContextDep, db: DbSession) -> ChallengeOut:
-    """A liveness challenge: an action to ask of the person and a nonce, good once, to send
-    back with the burst of frames that shows it."""
-    issued = liveness.issue(context, db)
+def new_challenge(context: ContextDep, db: DbSession, key: PresentedKey) -> ChallengeOut:
+    """A liveness challenge: an action to ask of the person and a nonce, good once and only
+    for the key that asked, to send back with the burst of frames that shows it."""
+    issued = liveness.issue(context, db, key or "")
     return ChallengeOut(
         nonce=issued.nonce,
         action=issued.action,
@@ -60,8 +63,16 @@ def check_in(
     db: DbSession,
     role: RoleDep,
     photos: PhotosDep,
+    key: PresentedKey,
     session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
     nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
+    frame_ms: Annotated[
+        list[Annotated[int, Field(ge=0, le=MAX_FRAME_TIME)]] | None,
+        Form(
+            description="With a nonce: each frame's capture time in ms (any origin, one per "
+            "`file`, in order); lets the liveness check see how fast the head moved."
+        ),
+    ] = None,
 ) -> CheckinOut:
     """Check in every face in the photo, or in a burst of frames of one scene (`file`
     repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
@@ -71,9 +82,17 @@ def check_in(
     answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
     or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
-    `present` only when the burst shows a live head, else `liveness_failed`."""
+    `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
+    before it is judged (422: a frame without a face, too few frames) does not spend it."""
     result = checkin.check_in(
-        context, db, photos, session_id, nonce, name_unmarked=role == Role.admin
+        context,
+        db,
+        photos,
+        session_id,
+        nonce,
+        key=key or "",
+        frame_ms=frame_ms,
+        name_unmarked=role == Role.admin,
     )
     return CheckinOut(
         checked_at=result.checked_at,

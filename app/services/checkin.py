@@ -68,6 +68,8 @@ class LivenessShown:
     verdict: Verdict
     turn: float
     spread: float
+    largest_step: float | None = None  # the largest step's share of the turn
+    span_ms: float | None = None  # first to last capture time, when the page sent them
 
 
 @dataclass(frozen=True)
@@ -96,15 +98,21 @@ def check_in(
     class_session_id: int | None,
     nonce: str | None = None,
     *,
+    key: str = "",
+    frame_ms: list[int] | None = None,
     name_unmarked: bool = False,
 ) -> CheckinResult:
     """One photo or a burst of frames of one scene (every person in it is checked in once,
     their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
-    person that must pass the liveness check first."""
+    person that must pass the liveness check first (`key`: the kiosk's, which must be the one
+    the challenge was issued to; `frame_ms`: each frame's capture time, when the page sends
+    them)."""
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
     if nonce is not None:
-        return _check_in_live(context, db, photos, class_session_id, nonce, name_unmarked)
+        return _check_in_live(
+            context, db, photos, class_session_id, nonce, key, frame_ms, name_unmarked
+        )
     if context.settings.liveness == "challenge":
         raise Unprocessable(
             "challenge_required",
@@ -128,16 +136,27 @@ def _check_in_live(
     photos: list[bytes],
     class_session_id: int | None,
     nonce: str,
+    key: str,
+    frame_ms: list[int] | None,
     name_unmarked: bool,
 ) -> CheckinResult:
-    """A burst of one person doing the challenge's action: checked in only when live."""
-    action = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC))
-    judgement = liveness.judge_burst(context, photos, action)
+    """A burst of one person doing the challenge's action: checked in only when live. The
+    nonce is spent once the burst can be judged: a refused burst (a frame without a face, too
+    few frames) leaves it good for the next try."""
+    liveness.check(db, nonce, dt.datetime.now(dt.UTC), key)  # before the detection's cost
+    faces = liveness.read_burst(context, photos, frame_ms)
+    action = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC), key)
+    judgement = liveness.judge_burst(context, faces, action, frame_ms)
+    moved = judgement.result.motion
     shown = LivenessShown(
         action=judgement.action,
         verdict=judgement.result.verdict,
         turn=round(judgement.result.turn, 4),
         spread=round(judgement.result.spread, 4),
+        largest_step=round(moved.largest_share, 4)
+        if moved and np.isfinite(moved.largest_share)
+        else None,
+        span_ms=moved.span_ms if moved else None,
     )
     if not judgement.result.live:
         return _refuse_as_not_live(context, db, judgement.face, class_session_id, shown)

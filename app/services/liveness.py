@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,19 +14,20 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.errors import Conflict, Gone, NotFound, Unprocessable
+from app.services.keys import hash_key
 from app.services.photos import dominant_face, read_faces
-from app.tables import LivenessChallenge
+from app.tables import LivenessChallenge, as_utc
 from models.embedder import Face
 from models.liveness import Action, LivenessResult, assess, nose_position
+from models.liveness_motion import MIN_FRAMES
 
 # Long enough to read the prompt, turn and send 5 frames over a slow network; short enough
 # that a nonce is of no use to anyone who saw it later.
 CHALLENGE_SECONDS = 30
-MIN_FRAMES = 2  # a turn needs a before and an after
-MAX_FRAMES = 8  # the kiosk sends 5; more only costs detection time
 # Challenges expired this long ago are deleted as new ones are issued, so the table holds about
 # an hour of them; a nonce older than that answers `challenge_not_found`, still refused.
 KEEP_EXPIRED = dt.timedelta(hours=1)
+MAX_FRAME_MS = 60_000  # capture times past a minute are no burst of one challenge
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,14 @@ class BurstJudgement:
     faces: list[Face]  # every frame's: fused into the one searched in the gallery when live
 
 
-def issue(context: ServiceContext, db: Session) -> IssuedChallenge:
+def issue(context: ServiceContext, db: Session, key: str) -> IssuedChallenge:
+    """A challenge for the kiosk presenting `key`: only that key can answer it."""
     now = dt.datetime.now(dt.UTC)
     db.execute(delete(LivenessChallenge).where(LivenessChallenge.expires_at < now - KEEP_EXPIRED))
     challenge = LivenessChallenge(
         nonce=secrets.token_urlsafe(24),
         action=secrets.choice(list(Action)).value,
+        key_hash=hash_key(key),
         created_at=now,
         expires_at=now + dt.timedelta(seconds=CHALLENGE_SECONDS),
     )
@@ -62,41 +67,94 @@ def issue(context: ServiceContext, db: Session) -> IssuedChallenge:
     )
 
 
-def redeem(db: Session, nonce: str, now: dt.datetime) -> Action:
-    """Use the nonce up and return its action; refuses unknown, used and expired nonces.
+def check(db: Session, nonce: str, now: dt.datetime, key: str) -> Action:
+    """The nonce's action if `key` may still answer it; refuses as `redeem` does, spending
+    nothing, so that a burst refused before it is judged (no face in a frame) costs no nonce."""
+    challenge = _challenge_of(db, nonce, key)
+    if challenge.used_at is not None:
+        raise _used()
+    if as_utc(challenge.expires_at) <= now:
+        raise _expired()
+    return Action(challenge.action)
+
+
+def redeem(db: Session, nonce: str, now: dt.datetime, key: str) -> Action:
+    """Use the nonce up and return its action; refuses unknown, used and expired nonces and
+    those issued to another key (as unknown: a nonce tells no other kiosk anything).
 
     One conditional UPDATE decides, so two workers handed the same nonce cannot both use it.
-    It is committed at once: a failed burst must not be retried with the same nonce.
+    It is committed at once: a burst judged not live must not be retried with the same nonce.
     """
     redeemed = db.execute(
         update(LivenessChallenge)
         .where(
             LivenessChallenge.nonce == nonce,
+            LivenessChallenge.key_hash == hash_key(key),
             LivenessChallenge.used_at.is_(None),
             LivenessChallenge.expires_at > now,
         )
         .values(used_at=now)
     ).rowcount  # type: ignore[attr-defined]
-    challenge = db.scalar(select(LivenessChallenge).where(LivenessChallenge.nonce == nonce))
     db.commit()
-    if challenge is None:
-        raise NotFound("challenge_not_found", "No liveness challenge has this nonce.")
+    challenge = _challenge_of(db, nonce, key)
     if redeemed == 1:
         return Action(challenge.action)
     if challenge.used_at is not None:
-        raise Conflict("challenge_used", "This challenge was already answered; ask for a new one.")
-    raise Gone("challenge_expired", "This challenge has expired; ask for a new one.")
+        raise _used()
+    raise _expired()
 
 
-def judge_burst(context: ServiceContext, frames: list[bytes], action: Action) -> BurstJudgement:
-    """Read one face per frame and decide whether they show one live person doing `action`."""
-    if not MIN_FRAMES <= len(frames) <= MAX_FRAMES:
+def _challenge_of(db: Session, nonce: str, key: str) -> LivenessChallenge:
+    challenge = db.scalar(select(LivenessChallenge).where(LivenessChallenge.nonce == nonce))
+    if challenge is None or challenge.key_hash != hash_key(key):
+        raise NotFound(
+            "challenge_not_found", "No liveness challenge with this nonce was issued to this key."
+        )
+    return challenge
+
+
+def _used() -> Conflict:
+    return Conflict("challenge_used", "This challenge was already answered; ask for a new one.")
+
+
+def _expired() -> Gone:
+    return Gone("challenge_expired", "This challenge has expired; ask for a new one.")
+
+
+def read_burst(
+    context: ServiceContext, frames: list[bytes], times_ms: Sequence[int] | None
+) -> list[Face]:
+    """One face per frame, in order; refuses (422) a burst that cannot be judged: too few or
+    too many frames (ROLLCALL_MAX_BURST_FRAMES), capture times that do not fit it, a frame
+    without one clear face."""
+    limit = context.settings.max_burst_frames
+    if not MIN_FRAMES <= len(frames) <= limit:
         raise Unprocessable(
             "burst_size",
-            f"A liveness check-in needs {MIN_FRAMES} to {MAX_FRAMES} frames; got {len(frames)}.",
+            f"A liveness check-in needs {MIN_FRAMES} to {limit} frames "
+            f"(ROLLCALL_MAX_BURST_FRAMES); got {len(frames)}.",
             frames=len(frames),
         )
-    faces = [dominant_face(read_faces(context, frame)) for frame in frames]
+    if times_ms is not None:
+        increasing = all(b > a for a, b in itertools.pairwise(times_ms))
+        if (
+            len(times_ms) != len(frames)
+            or not increasing
+            or times_ms[-1] - times_ms[0] > MAX_FRAME_MS
+        ):
+            raise Unprocessable(
+                "frame_times",
+                "Send one `frame_ms` per frame: capture times in ms, increasing, within a minute.",
+                frames=len(frames),
+                times=len(times_ms),
+            )
+    return [dominant_face(read_faces(context, frame)) for frame in frames]
+
+
+def judge_burst(
+    context: ServiceContext, faces: list[Face], action: Action, times_ms: Sequence[int] | None
+) -> BurstJudgement:
+    """Decide whether the frames' faces show one live person doing `action`."""
     embeddings = np.stack([face.embedding for face in faces])
     distances = context.embedder.distances(embeddings[:1], embeddings)[0]
     result = assess(
@@ -104,6 +162,7 @@ def judge_burst(context: ServiceContext, frames: list[bytes], action: Action) ->
         [float(d) for d in distances],
         action,
         same_person_threshold=context.rule.verification_threshold(),
+        times_ms=None if times_ms is None else [float(t) for t in times_ms],
     )
     return BurstJudgement(action, result, _most_frontal(faces), faces)
 

@@ -28,12 +28,22 @@ def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
     screenshots: Callable[[Page, str], None],
 ) -> None:
     page, seen, bursts = kiosk_facing_kit(launch, server, admin, faces_dir, tmp_path, "L-KIT")
+    times: list[int] = []  # the capture times (`frame_ms`) the liveness burst sends
+    page.on(
+        "request",
+        lambda request: (
+            times.append(request.post_data_buffer.count(b'name="frame_ms"'))
+            if request.url.endswith("/api/v1/checkins")
+            else None
+        ),
+    )
 
     prompt = page.locator('#kiosk-result[data-status="challenge"]')
     expect(prompt).to_contain_text("Turn your head to the", timeout=RECOGNITION_WAIT_MS)
     screenshots(page, "kiosk-liveness-prompt")
     refused = page.locator('#kiosk-result[data-status="liveness_failed"]')
     expect(refused).to_contain_text("Please try again", timeout=RECOGNITION_WAIT_MS)
-    assert bursts and bursts[0] == 5  # the burst: 5 frames in one request
+    assert bursts and bursts[0] == 8  # the burst: 8 frames in one request
+    assert times and times[0] == 8  # with when each was taken
     assert admin.get("/api/v1/attendance").json() == []
     seen.assert_clean()

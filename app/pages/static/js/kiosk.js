@@ -13,16 +13,20 @@ const RESULT_HOLD_MS = 4000;
 // levels), well below a person stepping in or out of the frame. The server still refuses
 // frames with no face, so a wrong guess costs a request, not a false check-in.
 const STEADY_MAX_CHANGE = 8;
-// A liveness burst: when each frame is taken, in ms after the prompt shows. The server compares
-// the first two frames with the last two (models/liveness.py): the first are taken before a
-// person can react (reactions take 300 ms or more), the last once a turn begun within a second
-// has ended. Judgement from how fast people react, not measured at a door.
-const BURST_AT_MS = [0, 200, 1500, 2000, 2500];
+// A liveness burst: when each frame is taken, in ms after the prompt shows. The server follows
+// the nose through every frame (models/liveness_motion.py): the head must be seen moving, not
+// jump between two poses as a swapped or mirrored photo does, so the frames are spread evenly
+// over the turn: the first before a person can react (300 ms or more), then every 200 ms. A
+// turn of 0.4-1 s then spans two frame intervals or more: simulated with the landmarks' noise
+// assumed for a kiosk's face (0.01 of u), 8 frames 200 ms apart refuse 5% of such turns as
+// jumps, 5 frames 400 ms apart 42% (bench/liveness.py prints both). 8 is
+// ROLLCALL_MAX_BURST_FRAMES's default. The capture times go with the frames (`frame_ms`).
+const BURST_AT_MS = [0, 200, 400, 600, 800, 1000, 1200, 1400];
 // "Look again": a face too near the threshold (`retry`) is asked again at once with a short
 // burst of the same scene. The server fuses each person's faces across the frames
 // (models/burst.py), which turns most borderline single frames into a confident answer
 // (bench/rosters.py: 47 of 53 such frames answered right as a burst, none wrong). Three frames,
-// 150 ms apart: within ROLLCALL_MAX_BURST_FRAMES (5), and under half a second for the person.
+// 150 ms apart: within ROLLCALL_MAX_BURST_FRAMES (8), and under half a second for the person.
 const RETRY_BURST_AT_MS = [0, 150, 300];
 const PROMPTS = {
   turn_left: "Turn your head to the left",
@@ -58,12 +62,11 @@ const LOOK_AGAIN = "look-again"; // every face answered retry: ask again with a 
 // Sends one photo, or a burst (a list of photos) of one scene, or a liveness burst with its
 // challenge's nonce. A camera frame with no face is the normal empty doorway, shown as "look at
 // the camera"; a chosen photo says so.
-async function checkIn(photos, fromCamera, nonce = null) {
+async function checkIn(photos, fromCamera, nonce = null, frameMs = null) {
   try {
-    const answer = await call(key.get(), "/checkins", {
-      method: "POST",
-      form: photoForm(photos, { session_id: sessionChoice.get(), nonce }),
-    });
+    const form = photoForm(photos, { session_id: sessionChoice.get(), nonce });
+    for (const at of frameMs || []) form.append("frame_ms", String(Math.round(at)));
+    const answer = await call(key.get(), "/checkins", { method: "POST", form });
     $("#kiosk-session-label").textContent = answer.session
       ? answer.session.name
       : `the day (${answer.day})`;
@@ -126,19 +129,21 @@ async function challengeAndCheckIn(video) {
     return HOLD;
   }
   const prompt = PROMPTS[challenge.action] || challenge.action.replaceAll("_", " ");
-  showResult("challenge", [{ tone: "idle", title: prompt, detail: "and hold it there" }]);
-  const frames = await film(video, BURST_AT_MS);
+  showResult("challenge", [{ tone: "idle", title: prompt, detail: "slowly, and hold it there" }]);
+  const times = [];
+  const frames = await film(video, BURST_AT_MS, times);
   showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
-  const next = await checkIn(frames, true, challenge.nonce);
+  const next = await checkIn(frames, true, challenge.nonce, times);
   return next === LOOK_AGAIN ? NEXT : next; // a new challenge, not a bare burst, looks again
 }
 
-// Frames taken at these times (ms) from now.
-async function film(video, atMs) {
+// Frames taken at these times (ms) from now; `times`, when given, gets when each was taken.
+async function film(video, atMs, times = null) {
   const start = performance.now();
   const frames = [];
   for (const at of atMs) {
     await sleep(Math.max(0, start + at - performance.now()));
+    if (times) times.push(performance.now() - start);
     frames.push(await frameAsJpeg(video));
   }
   return frames;
