@@ -37,6 +37,10 @@ WEIGHTS = (1.0, 1.5, 2.0, 3.0)
 SPEC = get_backbone("dlib-resnet")
 CEILING = SPEC.threshold  # the 1:1 threshold no face may pass
 FAR_CURVE = FarCurve.load(SPEC.far_curve)  # the distance-only rule beside it
+# Each tau is fitted to accept this share of the FPIR asked for: the simulated strangers are
+# mostly people with one photo in LFW, and LFW's people with several (the galleries of
+# bench/accuracy.py) took 1.6% of strangers in at 500 where the simulation said 1%.
+SAFETY = 0.6
 NO_TAU = -10.0  # a tau no score reaches: the distance-only rule spends the whole FPIR
 # Random galleries per N, their strangers' scores pooled: which people a small gallery holds
 # moves its tau more than sampling does (4 galleries of 30 gave 0.07 where 20 people gave
@@ -99,7 +103,7 @@ def recognised_at_500(enrolled, probes, owners, strangers, weight: float) -> flo
     """Half-0 check-ins right at 500 enrolled, tau at 1% of these strangers (in sample)."""
     ceiling = CEILING
     _, d1, d2 = nearest_two(enrolled, strangers)
-    tau = tau_at(admissible_scores(d1, d2, weight, 500, 0.01), 0.01, ceiling)
+    tau = tau_at(admissible_scores(d1, d2, weight, 500, 0.01), SAFETY * 0.01, ceiling)
     best, d1, d2 = nearest_two(enrolled, probes)
     accepted = admissible_scores(d1, d2, weight, 500, 0.01) < tau
     return float(np.mean(accepted & (best == owners)))
@@ -146,7 +150,8 @@ def main() -> int:
     tau = np.zeros((len(CANDIDATES), len(MAX_FPIR)))
     for i, n in enumerate(CANDIDATES):
         tau[i] = [
-            tau_at(stranger_scores(people, n, weight, f, seed=n), f, ceiling) for f in MAX_FPIR
+            tau_at(stranger_scores(people, n, weight, f, seed=n), SAFETY * f, ceiling)
+            for f in MAX_FPIR
         ]
     # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
     # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
