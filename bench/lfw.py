@@ -212,7 +212,7 @@ class LfwProtocol:
 def lfw_protocol(
     dataset: Path, seed: int, gallery_size: int, strangers: int, half: int | None = None
 ) -> LfwProtocol:
-    """`half`: only the people of that half (`person_half`); pairs are LFW's, whole."""
+    """`half`: only the people of that half (`person_half`), and LFW's pairs among them."""
     root = dataset / "people"
     photos = {d.name: sorted(d.glob("*.jpg")) for d in sorted(root.iterdir()) if d.is_dir()}
     pairs = []
@@ -224,6 +224,9 @@ def lfw_protocol(
         else:
             name, i, other, j = line
             pairs.append((photos[name][int(i) - 1], photos[other][int(j) - 1], False))
+    if half is not None:  # the pairs whose two people are both of that half
+        pairs = [(a, b, same) for a, b, same in pairs
+                 if person_half(a.parent.name) == person_half(b.parent.name) == half]  # fmt: skip
     rng = np.random.default_rng(seed)
     chosen = [n for n in photos if half is None or person_half(n) == half]
     several = [n for n in chosen if len(photos[n]) >= 2]
