@@ -9,12 +9,14 @@ enrolled, up to 4 other photos as check-ins), 500 one-photo people as strangers.
 is right, the wrong person, or undecided (unknown, ambiguous or no face); a stranger is accepted
 or not. Rows:
 
-- dlib, rule of face_recognition: dlib's pipeline, nearest enrolled face under 0.6;
-- dlib, Rollcall's rule: dlib's embeddings under Rollcall's shipped decision rule (isolates the
-  rule from the pipeline);
-- rollcall: Rollcall's pipeline and shipped decision rule (size-aware threshold, margin).
+- dlib, face_recognition rule: dlib's pipeline, nearest enrolled face under 0.6;
+- rollcall, distance only: Rollcall's pipeline, the size-aware threshold alone (its FAR curve:
+  the rule before the runner-up curve);
+- rollcall: Rollcall's pipeline and shipped decision rule (size-aware and runner-up threshold,
+  margin).
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
-stranger and no wrong person.
+stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
+LFW's pairs among them): tools/fit_runner_up_curve.py fitted the shipped curve on half 0.
 
 The roster section (bench/rosters.py) checks in as a course's session does: rosters of 30
 inside a gallery of 500, one frame or a burst of the person's other photos fused, at several
