@@ -24,6 +24,7 @@ from app.commands import (
     keys_revoke_command,
     reembed_command,
     serve_command,
+    tls_make_cert_command,
 )
 from app.config import ConfigurationError
 from models.cli import HelpFormatter, add_command, add_model_commands
@@ -53,6 +54,9 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         "them.",
         "  rollcall serve --host 0.0.0.0 --port 8000\n"
         "  rollcall serve --workers 2\n"
+        "  rollcall serve --host 0.0.0.0 --port 8443 --tls-cert tls/school.lan.crt "
+        "--tls-key tls/school.lan.key\n"
+        "  rollcall serve --forwarded-allow-ips 10.0.0.5   # behind a reverse proxy there\n"
         "  ROLLCALL_WEIGHTS_PATH=out/ft/backbone.pt rollcall serve\n",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -63,6 +67,21 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         default=1,
         help="worker processes, each with its own model (about one per CPU core); the database "
         "is migrated once before they start",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this certificate (PEM; `rollcall tls make-cert` makes one for a "
+        "trial): a browser gives the kiosk's camera only to an HTTPS page",
+    )
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses of the reverse proxy whose X-Forwarded-For/-Proto "
+        "headers are believed (default: 127.0.0.1, a proxy on this machine; never '*' "
+        "unless only the proxy can reach this port)",
     )
     serve.add_argument(
         "--force",
@@ -92,6 +111,44 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
     )
     upgrade.add_argument("revision", nargs="?", default="head", help="Alembic revision")
     upgrade.set_defaults(handler=db_upgrade_command)
+
+
+def _add_tls(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    tls = add_command(
+        commands,
+        "tls",
+        "a certificate for HTTPS (the kiosk's camera needs it)",
+        "A browser gives the camera only to an HTTPS page (or one of this computer's own, "
+        "localhost), so kiosks on other machines need the service over HTTPS.",
+        "  rollcall tls make-cert --host school.lan\n",
+    )
+    _print_help(tls)
+    tls_commands = tls.add_subparsers(dest="tls_command", metavar="COMMAND")
+    make = add_command(
+        tls_commands,
+        "make-cert",
+        "make a self-signed certificate for a LAN name, for a trial",
+        "Make a self-signed certificate and its key (OUT/NAME.crt, OUT/NAME.key, the key "
+        "readable by its owner only) for the host names and addresses given, then serve it "
+        "with `rollcall serve --tls-cert OUT/NAME.crt --tls-key OUT/NAME.key`. Each tablet "
+        "must trust the .crt (or accept the browser's warning once). For lasting use, a "
+        "certificate from the school's CA or a reverse proxy: see docs/operations.md.",
+        "  rollcall tls make-cert --host school.lan\n"
+        "  rollcall tls make-cert --host school.lan --host 192.168.1.20 --out /etc/rollcall\n",
+    )
+    make.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="a name or address tablets open the service by (repeat for more; the first "
+        "names the files)",
+    )
+    make.add_argument("--out", type=Path, default=Path("tls"), help="folder (default: ./tls)")
+    make.add_argument("--days", type=int, default=365, help="days it is valid (default 365)")
+    make.add_argument("--force", action="store_true", help="replace the files if they exist")
+    make.set_defaults(handler=tls_make_cert_command)
 
 
 def _add_keys(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -248,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_model_commands(commands)
     _add_serve_and_db(commands)
+    _add_tls(commands)
     _add_keys(commands)
     _add_roster_commands(commands)
     _add_courses(commands)

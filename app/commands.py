@@ -56,9 +56,32 @@ def _service() -> ServiceContext:
 WORKER_START_SECONDS = 300
 
 
+def _tls_options(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's TLS options from --tls-cert/--tls-key; both or neither, both readable."""
+    from app.config import ConfigurationError
+
+    given = {"--tls-cert": args.tls_cert, "--tls-key": args.tls_key}
+    if not any(given.values()):
+        return {}
+    for option, path in given.items():
+        if path is None:
+            other = "--tls-key" if option == "--tls-cert" else "--tls-cert"
+            raise ConfigurationError(f"{other} needs {option} too (HTTPS needs both files)")
+    for option, path in given.items():
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{option} {path}: no such file (`rollcall tls make-cert --host NAME` makes a "
+                "certificate and its key for a trial)"
+            )
+    return {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    tls = _tls_options(args)
+    # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
+    proxies = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
     if args.workers > 1:
@@ -79,8 +102,28 @@ def serve_command(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         timeout_worker_healthcheck=WORKER_START_SECONDS,
+        # X-Forwarded-For/-Proto are believed only from the proxies named (see _add_serve_and_db)
         proxy_headers=True,
         access_log=False,
+        **tls,
+        **proxies,
+    )
+    return 0
+
+
+def tls_make_cert_command(args: argparse.Namespace) -> int:
+    from app.tls import CertificateError, describe_certificate, make_certificate
+
+    try:
+        made = make_certificate(args.hosts, args.out, args.days, overwrite=args.force)
+    except CertificateError as exc:
+        return _refuse(exc, 1)
+    print(f"made {made.cert} and {made.key} for {', '.join(made.names)}")
+    print(describe_certificate(made.cert))
+    print(f"serve it:  rollcall serve --host 0.0.0.0 --tls-cert {made.cert} --tls-key {made.key}")
+    print(
+        f"then open https://{args.hosts[0]}:8000/kiosk on each tablet, after it trusts "
+        f"{made.cert} (or its user accepts the browser's warning once)"
     )
     return 0
 
