@@ -17,14 +17,18 @@ from app.commands import (
     courses_delete_command,
     courses_list_command,
     courses_roster_command,
+    db_backup_command,
+    db_restore_command,
     db_upgrade_command,
     export_command,
     import_command,
     keys_create_command,
     keys_list_command,
     keys_revoke_command,
+    purge_command,
     reembed_command,
     serve_command,
+    students_delete_command,
     tls_make_cert_command,
 )
 from app.config import ConfigurationError
@@ -97,7 +101,7 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         "db",
         "database schema (Alembic)",
         "Manage the schema of the database ROLLCALL_DATABASE_URL names.",
-        "  rollcall db upgrade\n",
+        "  rollcall db upgrade\n  rollcall db backup backup.db\n",
     )
     _print_help(db)
     db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -112,6 +116,72 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
     )
     upgrade.add_argument("revision", nargs="?", default="head", help="Alembic revision")
     upgrade.set_defaults(handler=db_upgrade_command)
+    backup = add_command(
+        db_commands,
+        "backup",
+        "copy the database to FILE while it serves (SQLite; PostgreSQL: prints pg_dump's line)",
+        "SQLite: a consistent copy with SQLite's online backup API, safe while the service "
+        "runs (copying rollcall.db itself is not a backup: under WAL its latest commits may "
+        "sit in rollcall.db-wal). PostgreSQL: prints the pg_dump command to run instead and "
+        "exits 1. See docs/operations.md.",
+        "  rollcall db backup backups/rollcall-$(date +%F).db\n",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=db_backup_command)
+    restore = add_command(
+        db_commands,
+        "restore",
+        "replace the database with a backup (SQLite; PostgreSQL: prints pg_restore's line)",
+        "SQLite: replace everything in the database with the backup FILE made by `rollcall db "
+        "backup`, keeping the database as it was beside it (rollcall.db.before-restore-TIME). "
+        "Stop the service first; it migrates an older backup's schema when it starts. "
+        "PostgreSQL: prints the pg_restore command to run instead and exits 1.",
+        "  rollcall db restore backups/rollcall-2026-11-30.db --yes\n",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="a backup from `db backup`")
+    restore.add_argument("--yes", action="store_true", help="yes, replace the database")
+    restore.set_defaults(handler=db_restore_command)
+
+
+def _add_data_care(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    purge = add_command(
+        commands,
+        "purge",
+        "delete old check-in attempts (retention)",
+        "Delete the check-in attempts (every face seen at a kiosk, recognised or not) older "
+        "than DAYS, and liveness challenges expired before then; attendance is kept. Without "
+        "--older-than, ROLLCALL_CHECKIN_RETENTION_DAYS gives the days. Run it daily (the "
+        "systemd timer in docs/operations.md does).",
+        "  rollcall purge --older-than 30\n  ROLLCALL_CHECKIN_RETENTION_DAYS=30 rollcall purge\n",
+    )
+    purge.add_argument(
+        "--older-than", type=int, metavar="DAYS", help="age in days (default: the setting)"
+    )
+    purge.set_defaults(handler=purge_command)
+
+    students = add_command(
+        commands,
+        "students",
+        "students' data (delete everything of one)",
+        "Remove a student and everything kept of them: photos and templates, attendance, and "
+        "the check-in attempts their face was taken for. A running service stops "
+        "recognising them at once.",
+        "  rollcall students delete S001 --yes\n",
+    )
+    _print_help(students)
+    student_commands = students.add_subparsers(dest="students_command", metavar="COMMAND")
+    delete = add_command(
+        student_commands,
+        "delete",
+        "delete a student and all their data",
+        "Without --yes, say what would be deleted (photos, attendance rows, check-in "
+        "attempts) and exit 1; with --yes, delete it.",
+        "  rollcall students delete S001\n  rollcall students delete S001 --yes\n",
+    )
+    delete.add_argument("external_id", metavar="EXTERNAL_ID", help="the student's external id")
+    delete.add_argument("--yes", action="store_true", help="yes, delete it all")
+    delete.set_defaults(handler=students_delete_command)
 
 
 def _add_tls(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -312,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keys(commands)
     _add_roster_commands(commands)
     _add_courses(commands)
+    _add_data_care(commands)
     return parser
 
 

@@ -141,6 +141,121 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def db_backup_command(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.operations import OperationError, backup_sqlite, pg_command, sqlite_path
+
+    url = get_settings().database_url
+    _say_database(url)
+    database = sqlite_path(url)
+    if database is None:
+        print(pg_command("pg_dump", url, args.file))
+        print(
+            "rollcall db backup: PostgreSQL is backed up by its own pg_dump: run the line "
+            "above (it asks for the password, or reads PGPASSWORD or ~/.pgpass); nothing "
+            "was written",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        made = backup_sqlite(database, args.file, overwrite=args.force)
+    except OperationError as exc:
+        return _refuse(exc, 1)
+    print(f"backed up {database} to {made.file} ({made.bytes:,} bytes, revision {made.revision})")
+    return 0
+
+
+def db_restore_command(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.operations import OperationError, pg_command, restore_sqlite, sqlite_path
+
+    url = get_settings().database_url
+    _say_database(url)
+    database = sqlite_path(url)
+    if database is None:
+        print(pg_command("pg_restore", url, args.file))
+        print(
+            "rollcall db restore: a PostgreSQL backup is restored by pg_restore: stop the "
+            "service, run the line above, then start it (it migrates the schema); nothing "
+            "was changed",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.yes:
+        print(
+            f"error: this replaces everything in {database} with {args.file}: stop the service "
+            "first, then run again with --yes",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        restored = restore_sqlite(database, args.file)
+    except OperationError as exc:
+        return _refuse(exc, 1)
+    print(f"restored {database} from {args.file} (revision {restored.revision})")
+    if restored.previous is not None:
+        print(f"the database as it was is kept in {restored.previous}")
+    print("start the service: it migrates the schema to this release's if the backup is older")
+    return 0
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    from app.config import ConfigurationError, get_settings
+    from app.operations import purge
+
+    days = args.older_than or get_settings().checkin_retention_days
+    if days is None:
+        raise ConfigurationError(
+            "give --older-than DAYS, or set ROLLCALL_CHECKIN_RETENTION_DAYS (e.g. 30)"
+        )
+    with _database().session() as db:
+        purged = purge(db, days)
+    print(
+        f"deleted {purged.attempts} check-in attempts and {purged.challenges} liveness "
+        f"challenges from before {purged.before:%Y-%m-%d %H:%M} UTC ({days} days); "
+        "attendance is kept"
+    )
+    return 0
+
+
+def students_delete_command(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from app.services.students import delete_student
+    from app.tables import Attendance, CheckinAttempt, FaceTemplate, Student
+
+    with _database().session() as db:
+        student = db.scalar(select(Student).where(Student.external_id == args.external_id))
+        if student is None:
+            print(
+                f"error: no student with external id {args.external_id!r} (`rollcall courses "
+                "roster CODE` or GET /api/v1/students?q=... lists them)",
+                file=sys.stderr,
+            )
+            return 1
+
+        def count(table: type, column: object) -> int:
+            return int(db.scalar(select(func.count()).select_from(table).where(column)) or 0)
+
+        held = (
+            f"{count(FaceTemplate, FaceTemplate.student_id == student.id)} photos/templates, "
+            f"{count(Attendance, Attendance.student_id == student.id)} attendance rows, "
+            f"{count(CheckinAttempt, CheckinAttempt.best_student_id == student.id)} check-in "
+            "attempts"
+        )
+        if not args.yes:
+            print(
+                f"would delete {student.external_id} ({student.name}) with {held}; run again "
+                "with --yes to delete them",
+            )
+            return 1
+        name = student.name
+        delete_student(db, student.id)
+    # A running service drops them from its gallery at its next check-in (the revision bump).
+    print(f"deleted {args.external_id} ({name}) with {held}")
+    return 0
+
+
 def keys_create_command(args: argparse.Namespace) -> int:
     from app.roles import Role
     from app.services.keys import create_key

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # non-member marked (0.39% -> 0) for 80.3% -> 68.5% right (20.9% retry, which a kiosk's
     # next frame answers). 0.04 cost more right answers for little more (see the README).
     retry_band: float = Field(0.03, ge=0, lt=1)
+    # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
+    # busy door) are kept; `rollcall purge` (daily, from the systemd timer in
+    # docs/operations.md) deletes older ones. None: kept until purged by hand. Attendance stays.
+    checkin_retention_days: int | None = Field(None, ge=1)
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
