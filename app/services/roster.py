@@ -58,6 +58,10 @@ class ImportSummary:
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
+# Separators a roster saved by a spreadsheet may have instead of commas, named for the message.
+SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
 class RosterError(ValueError):
     """The roster file itself is unusable (not a row of it)."""
 
@@ -77,9 +81,14 @@ def _read_roster(path: Path) -> list[RosterRow]:
         columns = [c.strip().lower() for c in reader.fieldnames or []]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
+            # A spreadsheet saved as "CSV" in many locales separates with ';' (or a tab).
+            header = ",".join(reader.fieldnames or [])
+            other = next((name for sep, name in SEPARATORS.items() if sep in header), None)
+            hint = f" (its header is separated by {other}: save it as CSV UTF-8, comma-separated)"
+            hint = hint if other else ""
             raise RosterError(
                 f"{path} lacks the column(s) {', '.join(missing)}; "
-                f"the header must name {', '.join(REQUIRED_COLUMNS)}"
+                f"the header must name {', '.join(REQUIRED_COLUMNS)}{hint}"
             )
         reader.fieldnames = columns
         return [
