@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     backbone: str = "dlib-resnet"
     weights_path: Path | None = None  # a fine-tuned or locally stored weights file
     device: str | None = None  # None: CUDA when present, else CPU
+    # Where the models' exported ONNX networks (and downloaded weights) are kept; None:
+    # ~/.cache/rollcall. Read here so that .env may set it, as every other setting.
+    cache_dir: Path | None = None
     flip_tta: bool = False  # average with the mirror image's embedding (bench/tta.py: no gain)
     # A fixed distance threshold for every search; None: the backbone's, tightened for the
     # number of people searched through its FAR curve (see models/thresholds.py).
