@@ -331,9 +331,17 @@ def import_command(args: argparse.Namespace) -> int:
         print(f"  FAILED line {line} {external_id or '(no id)'}: {why}")
     for external_id, message in summary.warnings:
         print(f"  warning {external_id}: {message}")
-    if summary.joined:
+    if summary.made_courses:
+        print(
+            f"made courses {', '.join(summary.made_courses)}, each named by its code (rename "
+            "them in the office's Courses, or PATCH /api/v1/courses/{id})"
+        )
+    if summary.joined or summary.already_joined:
         courses = sorted({code for _, code in summary.joined})
-        print(f"rosters: {len(summary.joined)} places on {', '.join(courses)}")
+        places = f"{len(summary.joined)} place{'s' if len(summary.joined) != 1 else ''}"
+        added = f"{places} on {', '.join(courses)}" if courses else "no place added"
+        there = f" ({summary.already_joined} already there)" if summary.already_joined else ""
+        print(f"rosters: {added}{there}")
     context.close()
     return 1 if summary.failed else 0
 

@@ -52,7 +52,10 @@ class RosterRow:
 @dataclass
 class ImportSummary:
     enrolled: list[str] = field(default_factory=list)
-    joined: list[tuple[str, str]] = field(default_factory=list)  # (external id, course code)
+    # (external id, course code): places added to rosters now (not those already there)
+    joined: list[tuple[str, str]] = field(default_factory=list)
+    already_joined: int = 0  # places the roster asked for that were there already
+    made_courses: list[str] = field(default_factory=list)  # codes of courses made by the import
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (external id, why)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, external id, why)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -258,8 +261,11 @@ def _join_courses(db: Session, student_id: int, row: RosterRow, summary: ImportS
             course = Course(code=code, name=code)
             db.add(course)
             db.flush()
-        add_to_roster(db, course.id, student_id)
-        summary.joined.append((row.external_id, code))
+            summary.made_courses.append(code)
+        if add_to_roster(db, course.id, student_id):
+            summary.joined.append((row.external_id, code))
+        else:
+            summary.already_joined += 1
 
 
 def _reason(exc: Exception) -> str:
