@@ -288,7 +288,8 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
         "or those the filters select. Dates are YYYY-MM-DD; --from and --to include both ends.",
         "  rollcall export -o attendance.csv\n  rollcall export --day 2026-11-23\n"
         "  rollcall export --from 2026-11-01 --to 2026-11-30 --student 12\n"
-        "  rollcall export --session 4\n",
+        "  rollcall export --session 4\n"
+        "  rollcall export --session 4 --absent   # present, late and absent, one row each\n",
     )
     export.add_argument("--session", type=int, help="a class session id")
     export.add_argument("--day", type=day, metavar="YYYY-MM-DD", help="one calendar day")
@@ -297,6 +298,12 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
     )
     export.add_argument("--to", dest="date_to", type=day, metavar="YYYY-MM-DD", help="last day")
     export.add_argument("--student", type=int, help="a student id")
+    export.add_argument(
+        "--absent",
+        action="store_true",
+        help="with --session: the session's report instead, its roster's absentees too "
+        "(status present, late or absent; as GET /sessions/{id}/report?format=csv)",
+    )
     export.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
     export.set_defaults(handler=export_command)
 

@@ -422,7 +422,13 @@ def _problem(exc: Exception) -> str:
 
 def export_command(args: argparse.Namespace) -> int:
     from app.errors import ServiceError
-    from app.services.attendance import attendance_csv, check_filters, list_attendance
+    from app.services.attendance import (
+        attendance_csv,
+        check_filters,
+        class_session_report,
+        list_attendance,
+        report_csv,
+    )
 
     filters = {
         "session_id": args.session,
@@ -430,16 +436,26 @@ def export_command(args: argparse.Namespace) -> int:
         "date_to": args.date_to,
         "student_id": args.student,
     }
+    if args.absent and (
+        args.session is None or any((args.day, args.date_from, args.date_to, args.student))
+    ):
+        print("error: --absent goes with --session alone (a session's roster)", file=sys.stderr)
+        return 2
     with _database().session() as db:
         try:
             check_filters(db, **filters)
         except ServiceError as exc:
             return _refuse(exc, 2)
-        rows = list_attendance(db, day=args.day, **filters)
-    text = attendance_csv(rows)
+        if args.absent:  # the session's report: its roster's absentees too
+            report = class_session_report(db, args.session)
+            text, count = report_csv(report), len(report.present) + len(report.absent)
+            what = "report rows (present, late, absent)"
+        else:
+            rows = list_attendance(db, day=args.day, **filters)
+            text, count, what = attendance_csv(rows), len(rows), "attendance rows"
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(rows)} attendance rows to {args.output}", file=sys.stderr)
+        print(f"wrote {count} {what} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -60,3 +60,6 @@ call -X POST "$API/checkins" -H "X-API-Key: $KIOSK" -F session_id="$SESSION" \
 
 echo "== 5. the session's report (present, late, absent), as CSV"
 call "$API/sessions/$SESSION/report?format=csv" -H "X-API-Key: $ADMIN"
+
+echo "== 6. the same report from the command line"
+$ROLLCALL export --session "$SESSION" --absent

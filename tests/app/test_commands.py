@@ -166,3 +166,10 @@ def test_keys_and_export(faces_dir: Path, tmp_path: Path, embedder: FaceEmbedder
                 "/api/v1/checkins", files={"file": photo}, headers={"X-API-Key": kiosk_key}
             )
         assert refused.status_code == 401
+
+
+def test_export_absent_needs_a_session_alone(tmp_path: Path) -> None:
+    for wrong in (["--absent"], ["--absent", "--session", "1", "--day", "2026-12-01"]):
+        refused = rollcall(tmp_path / "x.db", "export", *wrong)
+        assert refused.returncode == 2
+        assert "--absent goes with --session alone" in refused.stderr
