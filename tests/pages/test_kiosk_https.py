@@ -124,7 +124,9 @@ def test_the_kiosk_by_a_lan_name_over_https_gets_the_camera_and_checks_in(
     assert page.evaluate("window.isSecureContext") is True
     # The fake camera's frames play, and the kiosk checks its face in.
     expect(page.locator("#kiosk-camera-state")).to_have_text("", timeout=RECOGNITION_WAIT_MS)
-    page.wait_for_function("document.querySelector('#kiosk-camera').readyState >= 2")
+    page.wait_for_function(
+        "document.querySelector('#kiosk-camera').readyState >= 2", timeout=RECOGNITION_WAIT_MS
+    )
     result = page.locator('#kiosk-result[data-status="present"]')
     expect(result).to_contain_text("Kit", timeout=RECOGNITION_WAIT_MS)
     expect(page.locator("#kiosk-fallback")).to_be_hidden()
