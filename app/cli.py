@@ -11,19 +11,25 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from app.calibration_guard import gallery_facts
 from app.commands import (
     courses_create_command,
     courses_delete_command,
     courses_list_command,
     courses_roster_command,
+    db_backup_command,
+    db_restore_command,
     db_upgrade_command,
     export_command,
     import_command,
     keys_create_command,
     keys_list_command,
     keys_revoke_command,
+    purge_command,
     reembed_command,
     serve_command,
+    students_delete_command,
+    tls_make_cert_command,
 )
 from app.config import ConfigurationError
 from models.cli import HelpFormatter, add_command, add_model_commands
@@ -53,6 +59,9 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         "them.",
         "  rollcall serve --host 0.0.0.0 --port 8000\n"
         "  rollcall serve --workers 2\n"
+        "  rollcall serve --host 0.0.0.0 --port 8443 --tls-cert tls/school.lan.crt "
+        "--tls-key tls/school.lan.key\n"
+        "  rollcall serve --forwarded-allow-ips 10.0.0.5   # behind a reverse proxy there\n"
         "  ROLLCALL_WEIGHTS_PATH=out/ft/backbone.pt rollcall serve\n",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -63,6 +72,21 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         default=1,
         help="worker processes, each with its own model (about one per CPU core); the database "
         "is migrated once before they start",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this certificate (PEM; `rollcall tls make-cert` makes one for a "
+        "trial): a browser gives the kiosk's camera only to an HTTPS page",
+    )
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses of the reverse proxy whose X-Forwarded-For/-Proto "
+        "headers are believed (default: 127.0.0.1, a proxy on this machine; never '*' "
+        "unless only the proxy can reach this port)",
     )
     serve.add_argument(
         "--force",
@@ -77,7 +101,7 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
         "db",
         "database schema (Alembic)",
         "Manage the schema of the database ROLLCALL_DATABASE_URL names.",
-        "  rollcall db upgrade\n",
+        "  rollcall db upgrade\n  rollcall db backup backup.db\n",
     )
     _print_help(db)
     db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND")
@@ -92,6 +116,110 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
     )
     upgrade.add_argument("revision", nargs="?", default="head", help="Alembic revision")
     upgrade.set_defaults(handler=db_upgrade_command)
+    backup = add_command(
+        db_commands,
+        "backup",
+        "copy the database to FILE while it serves (SQLite; PostgreSQL: prints pg_dump's line)",
+        "SQLite: a consistent copy with SQLite's online backup API, safe while the service "
+        "runs (copying rollcall.db itself is not a backup: under WAL its latest commits may "
+        "sit in rollcall.db-wal). PostgreSQL: prints the pg_dump command to run instead and "
+        "exits 1. See docs/operations.md.",
+        "  rollcall db backup backups/rollcall-$(date +%F).db\n",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=db_backup_command)
+    restore = add_command(
+        db_commands,
+        "restore",
+        "replace the database with a backup (SQLite; PostgreSQL: prints pg_restore's line)",
+        "SQLite: replace everything in the database with the backup FILE made by `rollcall db "
+        "backup`, keeping the database as it was beside it (rollcall.db.before-restore-TIME). "
+        "Stop the service first; it migrates an older backup's schema when it starts. "
+        "PostgreSQL: prints the pg_restore command to run instead and exits 1.",
+        "  rollcall db restore backups/rollcall-2026-11-30.db --yes\n",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="a backup from `db backup`")
+    restore.add_argument("--yes", action="store_true", help="yes, replace the database")
+    restore.set_defaults(handler=db_restore_command)
+
+
+def _add_data_care(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    purge = add_command(
+        commands,
+        "purge",
+        "delete old check-in attempts (retention)",
+        "Delete the check-in attempts (every face seen at a kiosk, recognised or not) older "
+        "than DAYS, and liveness challenges expired before then; attendance is kept. Without "
+        "--older-than, ROLLCALL_CHECKIN_RETENTION_DAYS gives the days. Run it daily (the "
+        "systemd timer in docs/operations.md does).",
+        "  rollcall purge --older-than 30\n  ROLLCALL_CHECKIN_RETENTION_DAYS=30 rollcall purge\n",
+    )
+    purge.add_argument(
+        "--older-than", type=int, metavar="DAYS", help="age in days (default: the setting)"
+    )
+    purge.set_defaults(handler=purge_command)
+
+    students = add_command(
+        commands,
+        "students",
+        "students' data (delete everything of one)",
+        "Remove a student and everything kept of them: photos and templates, attendance, and "
+        "the check-in attempts their face was taken for. A running service stops "
+        "recognising them at once.",
+        "  rollcall students delete S001 --yes\n",
+    )
+    _print_help(students)
+    student_commands = students.add_subparsers(dest="students_command", metavar="COMMAND")
+    delete = add_command(
+        student_commands,
+        "delete",
+        "delete a student and all their data",
+        "Without --yes, say what would be deleted (photos, attendance rows, check-in "
+        "attempts) and exit 1; with --yes, delete it.",
+        "  rollcall students delete S001\n  rollcall students delete S001 --yes\n",
+    )
+    delete.add_argument("external_id", metavar="EXTERNAL_ID", help="the student's external id")
+    delete.add_argument("--yes", action="store_true", help="yes, delete it all")
+    delete.set_defaults(handler=students_delete_command)
+
+
+def _add_tls(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    tls = add_command(
+        commands,
+        "tls",
+        "a certificate for HTTPS (the kiosk's camera needs it)",
+        "A browser gives the camera only to an HTTPS page (or one of this computer's own, "
+        "localhost), so kiosks on other machines need the service over HTTPS.",
+        "  rollcall tls make-cert --host school.lan\n",
+    )
+    _print_help(tls)
+    tls_commands = tls.add_subparsers(dest="tls_command", metavar="COMMAND")
+    make = add_command(
+        tls_commands,
+        "make-cert",
+        "make a self-signed certificate for a LAN name, for a trial",
+        "Make a self-signed certificate and its key (OUT/NAME.crt, OUT/NAME.key, the key "
+        "readable by its owner only) for the host names and addresses given, then serve it "
+        "with `rollcall serve --tls-cert OUT/NAME.crt --tls-key OUT/NAME.key`. Each tablet "
+        "must trust the .crt (or accept the browser's warning once). For lasting use, a "
+        "certificate from the school's CA or a reverse proxy: see docs/operations.md.",
+        "  rollcall tls make-cert --host school.lan\n"
+        "  rollcall tls make-cert --host school.lan --host 192.168.1.20 --out /etc/rollcall\n",
+    )
+    make.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="a name or address tablets open the service by (repeat for more; the first "
+        "names the files)",
+    )
+    make.add_argument("--out", type=Path, default=Path("tls"), help="folder (default: ./tls)")
+    make.add_argument("--days", type=int, default=365, help="days it is valid (default 365)")
+    make.add_argument("--force", action="store_true", help="replace the files if they exist")
+    make.set_defaults(handler=tls_make_cert_command)
 
 
 def _add_keys(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -160,7 +288,8 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
         "or those the filters select. Dates are YYYY-MM-DD; --from and --to include both ends.",
         "  rollcall export -o attendance.csv\n  rollcall export --day 2026-11-23\n"
         "  rollcall export --from 2026-11-01 --to 2026-11-30 --student 12\n"
-        "  rollcall export --session 4\n",
+        "  rollcall export --session 4\n"
+        "  rollcall export --session 4 --absent   # present, late and absent, one row each\n",
     )
     export.add_argument("--session", type=int, help="a class session id")
     export.add_argument("--day", type=day, metavar="YYYY-MM-DD", help="one calendar day")
@@ -169,6 +298,12 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
     )
     export.add_argument("--to", dest="date_to", type=day, metavar="YYYY-MM-DD", help="last day")
     export.add_argument("--student", type=int, help="a student id")
+    export.add_argument(
+        "--absent",
+        action="store_true",
+        help="with --session: the session's report instead, its roster's absentees too "
+        "(status present, late or absent; as GET /sessions/{id}/report?format=csv)",
+    )
     export.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
     export.set_defaults(handler=export_command)
 
@@ -247,10 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rollcall {version('rollcall')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_model_commands(commands)
+    # calibrate checks its threshold against the service's gallery, which models/ cannot read.
+    commands.choices["calibrate"].set_defaults(gallery_facts=gallery_facts)
     _add_serve_and_db(commands)
+    _add_tls(commands)
     _add_keys(commands)
     _add_roster_commands(commands)
     _add_courses(commands)
+    _add_data_care(commands)
     return parser
 
 

@@ -56,9 +56,32 @@ def _service() -> ServiceContext:
 WORKER_START_SECONDS = 300
 
 
+def _tls_options(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's TLS options from --tls-cert/--tls-key; both or neither, both readable."""
+    from app.config import ConfigurationError
+
+    given = {"--tls-cert": args.tls_cert, "--tls-key": args.tls_key}
+    if not any(given.values()):
+        return {}
+    for option, path in given.items():
+        if path is None:
+            other = "--tls-key" if option == "--tls-cert" else "--tls-cert"
+            raise ConfigurationError(f"{other} needs {option} too (HTTPS needs both files)")
+    for option, path in given.items():
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{option} {path}: no such file (`rollcall tls make-cert --host NAME` makes a "
+                "certificate and its key for a trial)"
+            )
+    return {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    tls = _tls_options(args)
+    # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
+    proxies = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
     if args.workers > 1:
@@ -79,8 +102,28 @@ def serve_command(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         timeout_worker_healthcheck=WORKER_START_SECONDS,
+        # X-Forwarded-For/-Proto are believed only from the proxies named (see _add_serve_and_db)
         proxy_headers=True,
         access_log=False,
+        **tls,
+        **proxies,
+    )
+    return 0
+
+
+def tls_make_cert_command(args: argparse.Namespace) -> int:
+    from app.tls import CertificateError, describe_certificate, make_certificate
+
+    try:
+        made = make_certificate(args.hosts, args.out, args.days, overwrite=args.force)
+    except CertificateError as exc:
+        return _refuse(exc, 1)
+    print(f"made {made.cert} and {made.key} for {', '.join(made.names)}")
+    print(describe_certificate(made.cert))
+    print(f"serve it:  rollcall serve --host 0.0.0.0 --tls-cert {made.cert} --tls-key {made.key}")
+    print(
+        f"then open https://{args.hosts[0]}:8000/kiosk on each tablet, after it trusts "
+        f"{made.cert} (or its user accepts the browser's warning once)"
     )
     return 0
 
@@ -95,6 +138,121 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
     require_database(url, create=True)
     upgrade(url, args.revision)
     print(f"database at {redacted(url)} is at revision {args.revision}")
+    return 0
+
+
+def db_backup_command(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.operations import OperationError, backup_sqlite, pg_command, sqlite_path
+
+    url = get_settings().database_url
+    _say_database(url)
+    database = sqlite_path(url)
+    if database is None:
+        print(pg_command("pg_dump", url, args.file))
+        print(
+            "rollcall db backup: PostgreSQL is backed up by its own pg_dump: run the line "
+            "above (it asks for the password, or reads PGPASSWORD or ~/.pgpass); nothing "
+            "was written",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        made = backup_sqlite(database, args.file, overwrite=args.force)
+    except OperationError as exc:
+        return _refuse(exc, 1)
+    print(f"backed up {database} to {made.file} ({made.bytes:,} bytes, revision {made.revision})")
+    return 0
+
+
+def db_restore_command(args: argparse.Namespace) -> int:
+    from app.config import get_settings
+    from app.operations import OperationError, pg_command, restore_sqlite, sqlite_path
+
+    url = get_settings().database_url
+    _say_database(url)
+    database = sqlite_path(url)
+    if database is None:
+        print(pg_command("pg_restore", url, args.file))
+        print(
+            "rollcall db restore: a PostgreSQL backup is restored by pg_restore: stop the "
+            "service, run the line above, then start it (it migrates the schema); nothing "
+            "was changed",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.yes:
+        print(
+            f"error: this replaces everything in {database} with {args.file}: stop the service "
+            "first, then run again with --yes",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        restored = restore_sqlite(database, args.file)
+    except OperationError as exc:
+        return _refuse(exc, 1)
+    print(f"restored {database} from {args.file} (revision {restored.revision})")
+    if restored.previous is not None:
+        print(f"the database as it was is kept in {restored.previous}")
+    print("start the service: it migrates the schema to this release's if the backup is older")
+    return 0
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    from app.config import ConfigurationError, get_settings
+    from app.operations import purge
+
+    days = args.older_than or get_settings().checkin_retention_days
+    if days is None:
+        raise ConfigurationError(
+            "give --older-than DAYS, or set ROLLCALL_CHECKIN_RETENTION_DAYS (e.g. 30)"
+        )
+    with _database().session() as db:
+        purged = purge(db, days)
+    print(
+        f"deleted {purged.attempts} check-in attempts and {purged.challenges} liveness "
+        f"challenges from before {purged.before:%Y-%m-%d %H:%M} UTC ({days} days); "
+        "attendance is kept"
+    )
+    return 0
+
+
+def students_delete_command(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from app.services.students import delete_student
+    from app.tables import Attendance, CheckinAttempt, FaceTemplate, Student
+
+    with _database().session() as db:
+        student = db.scalar(select(Student).where(Student.external_id == args.external_id))
+        if student is None:
+            print(
+                f"error: no student with external id {args.external_id!r} (`rollcall courses "
+                "roster CODE` or GET /api/v1/students?q=... lists them)",
+                file=sys.stderr,
+            )
+            return 1
+
+        def count(table: type, column: object) -> int:
+            return int(db.scalar(select(func.count()).select_from(table).where(column)) or 0)
+
+        held = (
+            f"{count(FaceTemplate, FaceTemplate.student_id == student.id)} photos/templates, "
+            f"{count(Attendance, Attendance.student_id == student.id)} attendance rows, "
+            f"{count(CheckinAttempt, CheckinAttempt.best_student_id == student.id)} check-in "
+            "attempts"
+        )
+        if not args.yes:
+            print(
+                f"would delete {student.external_id} ({student.name}) with {held}; run again "
+                "with --yes to delete them",
+            )
+            return 1
+        name = student.name
+        delete_student(db, student.id)
+    # A running service drops them from its gallery at its next check-in (the revision bump).
+    print(f"deleted {args.external_id} ({name}) with {held}")
     return 0
 
 
@@ -173,9 +331,17 @@ def import_command(args: argparse.Namespace) -> int:
         print(f"  FAILED line {line} {external_id or '(no id)'}: {why}")
     for external_id, message in summary.warnings:
         print(f"  warning {external_id}: {message}")
-    if summary.joined:
+    if summary.made_courses:
+        print(
+            f"made courses {', '.join(summary.made_courses)}, each named by its code (rename "
+            "them in the office's Courses, or PATCH /api/v1/courses/{id})"
+        )
+    if summary.joined or summary.already_joined:
         courses = sorted({code for _, code in summary.joined})
-        print(f"rosters: {len(summary.joined)} places on {', '.join(courses)}")
+        places = f"{len(summary.joined)} place{'s' if len(summary.joined) != 1 else ''}"
+        added = f"{places} on {', '.join(courses)}" if courses else "no place added"
+        there = f" ({summary.already_joined} already there)" if summary.already_joined else ""
+        print(f"rosters: {added}{there}")
     context.close()
     return 1 if summary.failed else 0
 
@@ -256,7 +422,13 @@ def _problem(exc: Exception) -> str:
 
 def export_command(args: argparse.Namespace) -> int:
     from app.errors import ServiceError
-    from app.services.attendance import attendance_csv, check_filters, list_attendance
+    from app.services.attendance import (
+        attendance_csv,
+        check_filters,
+        class_session_report,
+        list_attendance,
+        report_csv,
+    )
 
     filters = {
         "session_id": args.session,
@@ -264,16 +436,26 @@ def export_command(args: argparse.Namespace) -> int:
         "date_to": args.date_to,
         "student_id": args.student,
     }
+    if args.absent and (
+        args.session is None or any((args.day, args.date_from, args.date_to, args.student))
+    ):
+        print("error: --absent goes with --session alone (a session's roster)", file=sys.stderr)
+        return 2
     with _database().session() as db:
         try:
             check_filters(db, **filters)
         except ServiceError as exc:
             return _refuse(exc, 2)
-        rows = list_attendance(db, day=args.day, **filters)
-    text = attendance_csv(rows)
+        if args.absent:  # the session's report: its roster's absentees too
+            report = class_session_report(db, args.session)
+            text, count = report_csv(report), len(report.present) + len(report.absent)
+            what = "report rows (present, late, absent)"
+        else:
+            rows = list_attendance(db, day=args.day, **filters)
+            text, count, what = attendance_csv(rows), len(rows), "attendance rows"
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(rows)} attendance rows to {args.output}", file=sys.stderr)
+        print(f"wrote {count} {what} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

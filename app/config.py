@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     backbone: str = "dlib-resnet"
     weights_path: Path | None = None  # a fine-tuned or locally stored weights file
     device: str | None = None  # None: CUDA when present, else CPU
+    # Where the models' exported ONNX networks (and downloaded weights) are kept; None:
+    # ~/.cache/rollcall. Read here so that .env may set it, as every other setting.
+    cache_dir: Path | None = None
     flip_tta: bool = False  # average with the mirror image's embedding (bench/tta.py: no gain)
     # A fixed distance threshold for every search; None: the backbone's, tightened for the
     # number of people searched through its FAR curve (see models/thresholds.py).
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     # non-member marked (0.39% -> 0) for 80.3% -> 68.5% right (20.9% retry, which a kiosk's
     # next frame answers). 0.04 cost more right answers for little more (see the README).
     retry_band: float = Field(0.03, ge=0, lt=1)
+    # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
+    # busy door) are kept; `rollcall purge` (daily, from the systemd timer in
+    # docs/operations.md) deletes older ones. None: kept until purged by hand. Attendance stays.
+    checkin_retention_days: int | None = Field(None, ge=1)
     migrate_on_startup: bool = True
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 from app.config import ConfigurationError, Settings
@@ -108,7 +109,13 @@ class ServiceContext:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
         use_one_inference_thread()
-        embedder = embedder or load_embedder(settings)
+        if settings.cache_dir is not None:  # models/ reads it from the environment only
+            os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)
+        if embedder is None:
+            log.info("loading the model (%s)", settings.backbone)
+            started = time.monotonic()
+            embedder = load_embedder(settings)
+            log.info("model loaded in %.1f s", time.monotonic() - started)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(
             embedder.spec.embedding_dim,

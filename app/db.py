@@ -18,6 +18,7 @@ from app.config import ConfigurationError
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
 MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
@@ -76,6 +77,12 @@ def require_database(url: str, *, create: bool) -> None:
             f"{setting} is not a database URL (e.g. sqlite:///./data/rollcall.db or "
             "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE)"
         ) from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigurationError(
+            f"{setting}={redacted(parsed)}: Rollcall runs on SQLite or PostgreSQL only (its "
+            "migrations are tested on those), e.g. sqlite:///./data/rollcall.db or "
+            "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
+        )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database).resolve()
         if not path.is_file() and not create:
@@ -88,6 +95,11 @@ def require_database(url: str, *, create: bool) -> None:
         engine = create_engine(parsed, poolclass=NullPool)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigurationError(f"{setting}={redacted(parsed)} is not usable: {exc}") from None
+    except ImportError as exc:  # e.g. postgresql+psycopg2:// without psycopg2 installed
+        raise ConfigurationError(
+            f"{setting}={redacted(parsed)}: its driver is not installed ({exc.name}); use "
+            "postgresql+psycopg://..., whose driver Rollcall installs"
+        ) from None
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -15,8 +15,12 @@ pairs for ``--max-far``; stranger check-ins of the open-set protocol for ``--max
    calibration set did not contain. It is rounded to the fewest decimals (3 or more) that keep
    it inside the gap.
 
-The result is written as ``ROLLCALL_THRESHOLD=<value>`` into the service's ``.env`` (replacing
-that line, whatever its case, keeping every other line), where `app.config.Settings` reads it.
+With ``--write`` the result is written as ``ROLLCALL_THRESHOLD=<value>`` into the service's
+``.env`` (replacing that line, whatever its case, keeping every other line), where
+`app.config.Settings` reads it; without, the command only says what it would write. A fixed
+threshold replaces the size-aware one (models/thresholds.py), which tightens as students are
+enrolled: one looser than the size-aware threshold for the gallery enrolled now is refused
+without ``--force``.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.backbones import BackboneSpec
 from models.cli import make_embedder, refuse
 from models.evaluation.metrics import accepted, verification_metrics
 from models.evaluation.open_set import Probe, open_set_metrics, open_set_probes, open_set_split
@@ -231,6 +237,78 @@ def write_threshold(env_file: Path, value: float) -> str:
     return text
 
 
+# Fewer impostor pairs than this measure no small FAR (FarCurve.from_impostors needs as many).
+MIN_RELIABLE_NEGATIVES = 1000
+
+
+def few_negatives_warning(result: Calibration, rate: float) -> str | None:
+    """A warning when the negatives are too few for the target to mean much (the rule evaluate's
+    TAR@FAR rows follow: at least 10 false accepts allowed), else None."""
+    count = result.choice.negatives
+    needed = max(MIN_RELIABLE_NEGATIVES, math.ceil(10 / rate) if rate > 0 else 0)
+    if count >= needed:
+        return None
+    kind = "impostor pairs" if result.target.startswith("FAR") else "stranger check-ins"
+    return (
+        f"warning: only {count} {kind}: the rate moves in steps of {1 / max(count, 1):.1e}, so "
+        f"{result.target} on them is not a reliable estimate (at least {needed} are needed); "
+        "calibrate on more people's photos, e.g. ../shared/lfw-devtrain"
+    )
+
+
+@dataclass(frozen=True)
+class SizeAwareCheck:
+    """The size-aware threshold the service would give up for a fixed one, and for how many."""
+
+    threshold: float
+    students: int
+    at_500: float
+    max_fpir: float
+
+
+def size_aware_check(args: argparse.Namespace, spec: BackboneSpec) -> SizeAwareCheck | None:
+    """The size-aware threshold that writing a fixed ROLLCALL_THRESHOLD would replace, for the
+    gallery the service searches now; None when the written value is only a ceiling (a FAR
+    curve keeps the threshold size-aware) or no curve is known for these weights."""
+    facts_of = getattr(args, "gallery_facts", None)  # app.cli's; None from models alone
+    if facts_of is None or args.far_curve is not None:
+        return None
+    facts = facts_of(args.env_file)
+    if facts.far_curve is not None or args.weights is not None or spec.far_curve is None:
+        return None
+    curve = FarCurve.load(spec.far_curve)
+    return SizeAwareCheck(
+        threshold=curve.threshold_for(max(facts.students, 1), facts.max_fpir, spec.threshold),
+        students=facts.students,
+        at_500=curve.threshold_for(500, facts.max_fpir, spec.threshold),
+        max_fpir=facts.max_fpir,
+    )
+
+
+def looser_than_size_aware(value: float, check: SizeAwareCheck) -> str:
+    return (
+        f"{THRESHOLD_KEY}={format_threshold(value)} would be one fixed threshold for every "
+        f"search, looser than the size-aware one the service uses now: {check.threshold:.3f} "
+        f"for the {check.students} students enrolled (ROLLCALL_MAX_FPIR={check.max_fpir:g}; "
+        f"{check.at_500:.3f} at 500 students), so more strangers would be taken for students. "
+        "Keep the size-aware threshold (write nothing), calibrate with --far-curve FILE on "
+        "1,000+ impostor pairs (the threshold then stays size-aware, the value a ceiling), or "
+        "--force to write it anyway"
+    )
+
+
+def current_value(env_file: Path, key: str) -> str | None:
+    """`key`'s value in the dotenv file (matched as write_env_value matches it), or None."""
+    if not env_file.is_file():
+        return None
+    value = None
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and match.group(1).upper() == key.upper() and value is None:
+            value = match.group(2)
+    return value
+
+
 def calibrate_command(args: argparse.Namespace) -> int:
     embedder = make_embedder(args)
     if embedder is None:
@@ -240,12 +318,17 @@ def calibrate_command(args: argparse.Namespace) -> int:
         result = calibrate(
             data, args.max_far, args.max_stranger_rate, args.seed, args.ambiguity_margin
         )
+        # The service's settings and database: a bad one is app.cli's to report (exit 2).
+        check = size_aware_check(args, embedder.spec)
     except (FileNotFoundError, ValueError) as exc:
         return refuse("calibrate", exc)
     print("\n".join(format_photos(data.photos)))
     if data.unscored_pairs:
         print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")
     print(format_calibration(result, embedder.spec.name))
+    warning = few_negatives_warning(result, args.max_stranger_rate or args.max_far or 0.0)
+    if warning:
+        print(warning)
     if args.far_curve is not None:
         impostors = data.pair_distances[~data.pair_same]
         curve = FarCurve.from_impostors(impostors, f"{args.dataset} ({embedder.version})")
@@ -255,10 +338,30 @@ def calibrate_command(args: argparse.Namespace) -> int:
             f"(FAR 1e-3 at {curve.threshold_for_far(1e-3):.4f}, 1e-5 at "
             f"{curve.threshold_for_far(1e-5):.4f}; finest measured FAR {curve.finest_far:.1e})"
         )
-    if args.dry_run:
-        print(f"(dry run: {args.env_file} left unchanged)")
+    value = result.choice.threshold
+    looser = None
+    if check is not None and value > check.threshold:
+        looser = looser_than_size_aware(value, check)
+    elif check is not None and value > check.at_500:
+        print(
+            f"note: a fixed {THRESHOLD_KEY} stays {format_threshold(value)} as students are "
+            f"enrolled; the size-aware threshold it replaces is {check.threshold:.3f} for the "
+            f"{check.students} enrolled now and {check.at_500:.3f} at 500 "
+            "(--far-curve keeps it size-aware)"
+        )
+    if not args.write:
+        before = current_value(args.env_file, THRESHOLD_KEY) or "(not set)"
+        print(
+            f"would set {THRESHOLD_KEY}={format_threshold(value)} in {args.env_file} (now "
+            f"{before}); nothing written: run again with --write to write it"
+        )
+        if looser:
+            print(f"note: --write would refuse it: {looser}")
         return 0
-    text = write_threshold(args.env_file, result.choice.threshold)
+    if looser and not args.force:
+        print(f"rollcall calibrate: refused: {looser}", file=sys.stderr)
+        return 1
+    text = write_threshold(args.env_file, value)
     if args.far_curve is not None:
         write_env_value(args.env_file, FAR_CURVE_KEY, str(args.far_curve.resolve()))
     print(

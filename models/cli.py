@@ -218,13 +218,18 @@ def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignor
     calibrate = add_command(
         commands,
         "calibrate",
-        "choose the threshold meeting a false-accept target; write it to .env",
+        "choose the threshold meeting a false-accept target (--write: into .env)",
         "Choose the largest distance threshold whose false-accept rate on the impostor pairs "
-        "(or share of strangers accepted, open set) meets the target, and write it as "
-        "ROLLCALL_THRESHOLD to the service's .env.",
+        "(or share of strangers accepted, open set) meets the target, and say what it would "
+        "write as ROLLCALL_THRESHOLD to the service's .env; --write writes it. A fixed "
+        "threshold replaces the size-aware one, which tightens as students are enrolled: one "
+        "looser than the size-aware threshold for the students enrolled now (in the database "
+        "--env-file names) is refused without --force. With --far-curve the threshold stays "
+        "size-aware (the value is its ceiling). Warns when the pairs are too few to measure "
+        "the target.",
+        "  rollcall calibrate ../shared/lfw-devtrain --far-curve far-curve.json --write\n"
         "  rollcall calibrate ../shared/faces/people --max-far 0\n"
-        "  rollcall calibrate DATASET --max-stranger-rate 0.01 --dry-run\n"
-        "  rollcall calibrate ../shared/lfw-devtrain --far-curve far-curve.json\n",
+        "  rollcall calibrate DATASET --max-stranger-rate 0.01 --write\n",
     )
     add_dataset_arguments(calibrate)
     target = calibrate.add_mutually_exclusive_group()
@@ -252,8 +257,19 @@ def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignor
         "--env-file: each check-in's threshold then follows the number of people searched "
         "(ROLLCALL_MAX_FPIR)",
     )
+    writing = calibrate.add_mutually_exclusive_group()
+    writing.add_argument(
+        "--write", action="store_true", help="write the threshold (and curve) to --env-file"
+    )
+    writing.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the choice, write nothing to --env-file (the default; kept for scripts)",
+    )
     calibrate.add_argument(
-        "--dry-run", action="store_true", help="print the choice, write nothing to --env-file"
+        "--force",
+        action="store_true",
+        help="with --write: write a fixed threshold even if looser than the size-aware one",
     )
     add_backbone_argument(calibrate)
     calibrate.set_defaults(handler=run_later("models.calibration", "calibrate_command"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -30,6 +31,8 @@ import numpy as np
 import onnxruntime
 
 from models.files import cache_directory, file_sha256
+
+log = logging.getLogger(__name__)
 
 FORMAT = 2  # bump when the files or the manifest change meaning: older directories are unused
 MANIFEST = "manifest.json"
@@ -90,6 +93,12 @@ def serving_files(
 def _export(directory: Path, backbone: str, weights_path: Path | None, flip_tta: bool) -> None:
     """Runs the export in a child process into a fresh directory, then renames it into place."""
     directory.parent.mkdir(parents=True, exist_ok=True)
+    # The slow part of a first start (half a minute or more on a busy CPU): said, not silent.
+    log.info(
+        "exporting %s's networks to ONNX in %s (once for these weights; up to a minute)",
+        backbone,
+        directory.parent.resolve(),
+    )
     staging = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.tmp")
     command = [sys.executable, "-m", "models.onnx_export", str(staging), "--backbone", backbone]
     if weights_path is not None:

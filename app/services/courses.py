@@ -130,11 +130,14 @@ def set_roster(db: Session, course_id: int, student_ids: list[int]) -> Roster:
     return roster(db, course_id)
 
 
-def add_to_roster(db: Session, course_id: int, student_id: int) -> None:
-    """Put a student on a roster if not on it yet (flushed, not committed): for imports."""
-    if db.get(CourseStudent, (course_id, student_id)) is None:
-        db.add(CourseStudent(course_id=course_id, student_id=student_id))
-        db.flush()
+def add_to_roster(db: Session, course_id: int, student_id: int) -> bool:
+    """Put a student on a roster if not on it yet (flushed, not committed): for imports.
+    Whether they were added (False: already on it)."""
+    if db.get(CourseStudent, (course_id, student_id)) is not None:
+        return False
+    db.add(CourseStudent(course_id=course_id, student_id=student_id))
+    db.flush()
+    return True
 
 
 def roster_ids(db: Session, course_id: int) -> np.ndarray:

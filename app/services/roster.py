@@ -52,10 +52,17 @@ class RosterRow:
 @dataclass
 class ImportSummary:
     enrolled: list[str] = field(default_factory=list)
-    joined: list[tuple[str, str]] = field(default_factory=list)  # (external id, course code)
+    # (external id, course code): places added to rosters now (not those already there)
+    joined: list[tuple[str, str]] = field(default_factory=list)
+    already_joined: int = 0  # places the roster asked for that were there already
+    made_courses: list[str] = field(default_factory=list)  # codes of courses made by the import
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (external id, why)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, external id, why)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+# Separators a roster saved by a spreadsheet may have instead of commas, named for the message.
+SEPARATORS = {";": "semicolons", "\t": "tabs"}
 
 
 class RosterError(ValueError):
@@ -77,9 +84,14 @@ def _read_roster(path: Path) -> list[RosterRow]:
         columns = [c.strip().lower() for c in reader.fieldnames or []]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
+            # A spreadsheet saved as "CSV" in many locales separates with ';' (or a tab).
+            header = ",".join(reader.fieldnames or [])
+            other = next((name for sep, name in SEPARATORS.items() if sep in header), None)
+            hint = f" (its header is separated by {other}: save it as CSV UTF-8, comma-separated)"
+            hint = hint if other else ""
             raise RosterError(
                 f"{path} lacks the column(s) {', '.join(missing)}; "
-                f"the header must name {', '.join(REQUIRED_COLUMNS)}"
+                f"the header must name {', '.join(REQUIRED_COLUMNS)}{hint}"
             )
         reader.fieldnames = columns
         return [
@@ -251,8 +263,11 @@ def _join_courses(db: Session, student_id: int, row: RosterRow, summary: ImportS
             course = Course(code=code, name=code)
             db.add(course)
             db.flush()
-        add_to_roster(db, course.id, student_id)
-        summary.joined.append((row.external_id, code))
+            summary.made_courses.append(code)
+        if add_to_roster(db, course.id, student_id):
+            summary.joined.append((row.external_id, code))
+        else:
+            summary.already_joined += 1
 
 
 def _reason(exc: Exception) -> str:

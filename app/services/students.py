@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from app.errors import Conflict
 from app.gallery_store import bump_gallery_revision
 from app.schemas import StudentCreate, StudentUpdate
 from app.services.rows import get_or_404
-from app.tables import FaceTemplate, Student
+from app.tables import CheckinAttempt, FaceTemplate, Student
 
 
 def get_student(db: Session, student_id: int) -> Student:
@@ -108,8 +108,11 @@ def update_student(db: Session, student_id: int, body: StudentUpdate) -> Student
 
 
 def delete_student(db: Session, student_id: int) -> None:
-    """Deletes the student with their templates (and kept photos) and attendance."""
+    """Deletes the student with their templates (and kept photos), attendance, and the
+    check-in attempts their face was taken for: nothing of theirs is left (the attempts'
+    key would only have been unset, leaving when and where their face was seen)."""
     student = get_student(db, student_id)
+    db.execute(delete(CheckinAttempt).where(CheckinAttempt.best_student_id == student.id))
     db.delete(student)
     bump_gallery_revision(db, [student.id])
     db.commit()

@@ -68,7 +68,9 @@ def _refuse_closed(context: ServiceContext, class_session: ClassSession, now: dt
     if now > ends:
         raise Conflict(
             "session_ended",
-            f"Class session {class_session.id} ended at {ends:%Y-%m-%d %H:%M} UTC.",
+            f"Class session {class_session.id} ended at {ends:%Y-%m-%d %H:%M} UTC: check in "
+            "without a session (the day's attendance), or for a session that runs now "
+            "(POST /api/v1/sessions makes one; the kiosk: sign out and give its number).",
             ends_at=ends.isoformat(),
         )
 

@@ -25,7 +25,8 @@ def import_metric_learning() -> tuple[ModuleType, ModuleType, ModuleType, Module
     except ImportError as exc:
         raise MissingTrainExtraError(
             "Training needs pytorch-metric-learning, which is not installed. "
-            "Install the train extra: pip install 'rollcall[train]'"
+            "Install the train extra from the checkout (Rollcall is not on PyPI): "
+            ".venv/bin/pip install -e '.[train]'"
         ) from exc
     return distances, losses, miners, reducers
 

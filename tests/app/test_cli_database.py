@@ -83,6 +83,16 @@ def test_a_database_behind_the_schema_is_not_migrated_by_other_commands(tmp_path
         ),
         ("ROLLCALL_MAX_UPLOAD_BYTES", "lots", "ROLLCALL_MAX_UPLOAD_BYTES: Input should be"),
         ("ROLLCALL_DATABASE_URL", "not a url", "ROLLCALL_DATABASE_URL is not a database URL"),
+        (
+            "ROLLCALL_DATABASE_URL",
+            "mysql://u:secret@localhost/db",
+            "runs on SQLite or PostgreSQL only (its migrations are tested on those), e.g.",
+        ),
+        (
+            "ROLLCALL_DATABASE_URL",
+            "postgresql+pg8000://u:secret@localhost/db",
+            "its driver is not installed (pg8000); use postgresql+psycopg://",
+        ),
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it(

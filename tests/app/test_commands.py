@@ -96,6 +96,15 @@ def test_import_refuses_a_roster_without_the_columns(tmp_path: Path) -> None:
     result = rollcall(tmp_path / "x.db", "import", str(roster), str(tmp_path))
     assert result.returncode == 2
     assert "lacks the column(s) external_id, name, photo" in result.stderr
+    assert "separated by" not in result.stderr
+
+
+def test_import_says_how_to_fix_a_semicolon_separated_roster(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("external_id;name;photo\nS001;Ann;ann.jpg\n")  # a spreadsheet's "CSV"
+    result = rollcall(tmp_path / "x.db", "import", str(roster), str(tmp_path))
+    assert result.returncode == 2
+    assert "separated by semicolons: save it as CSV UTF-8, comma-separated" in result.stderr
 
 
 def test_keys_and_export(faces_dir: Path, tmp_path: Path, embedder: FaceEmbedder) -> None:
@@ -157,3 +166,10 @@ def test_keys_and_export(faces_dir: Path, tmp_path: Path, embedder: FaceEmbedder
                 "/api/v1/checkins", files={"file": photo}, headers={"X-API-Key": kiosk_key}
             )
         assert refused.status_code == 401
+
+
+def test_export_absent_needs_a_session_alone(tmp_path: Path) -> None:
+    for wrong in (["--absent"], ["--absent", "--session", "1", "--day", "2026-12-01"]):
+        refused = rollcall(tmp_path / "x.db", "export", *wrong)
+        assert refused.returncode == 2
+        assert "--absent goes with --session alone" in refused.stderr

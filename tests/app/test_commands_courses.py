@@ -37,6 +37,7 @@ def test_import_fills_rosters_and_courses_manages_them(faces_dir: Path, tmp_path
     assert (
         "enrolled 3" in imported.stdout and "rosters: 3 places on ART-2, MATH-1" in imported.stdout
     )
+    assert "made courses MATH-1, ART-2, each named by its code" in imported.stdout
     assert _roster_of(database, "MATH-1") == {"S1", "S2"}
     assert _roster_of(database, "ART-2") == {"S2"}
 
@@ -46,6 +47,9 @@ def test_import_fills_rosters_and_courses_manages_them(faces_dir: Path, tmp_path
         csv.writer(handle).writerows(rows)
     again = rollcall(database, "import", str(roster), str(people))
     assert "enrolled 0, skipped 3" in again.stdout
+    # It says what it did this time: one new place, three already there, no course made.
+    assert "rosters: 1 place on ART-2 (3 already there)" in again.stdout
+    assert "made courses" not in again.stdout
     assert _roster_of(database, "ART-2") == {"S2", "S3"}
 
     made = rollcall(database, "courses", "create", "BIO-3", "--name", "Biology")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from app.commands import WORKER_START_SECONDS
 from app.migrate import head_revision
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import serving
@@ -83,6 +85,17 @@ def test_rollcall_serve_with_two_workers_on_a_fresh_postgres(tmp_path: Path) -> 
         for _ in range(6):
             answer = httpx.get(f"{url}/health", headers={"X-API-Key": ADMIN_KEY}, timeout=30)
             assert answer.status_code == 200 and answer.json()["database"] is True
-        log = tmp_path.joinpath("server.log").read_text()
+        # /health answers once one worker is up; the other may still be loading its model (on
+        # a busy CI machine for a minute or more): wait for its line rather than read too soon.
+        log = _log_once(tmp_path / "server.log", "Application startup complete", times=2)
     assert log.count("Application startup complete") == 2, log
     assert "Traceback" not in log, log
+
+
+def _log_once(path: Path, line: str, times: int) -> str:
+    """The log once `line` is in it `times` times, or as it is at the deadline (for the
+    assertion to show): as long as uvicorn waits for a worker to start, and a minute more."""
+    deadline = time.monotonic() + WORKER_START_SECONDS + 60
+    while (log := path.read_text()).count(line) < times and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return log

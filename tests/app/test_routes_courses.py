@@ -188,6 +188,8 @@ def test_sessions_behave_like_a_timetable(client: TestClient, faces_dir: Path) -
     for session, code in ((later, "session_not_started"), (over, "session_ended")):
         refused = post_file(client, CHECKIN, biden, session_id=session["id"])
         assert refused.status_code == 409 and refused.json()["error"]["code"] == code
+        if code == "session_ended":  # it says what to do instead
+            assert "check in without a session" in refused.json()["error"]["message"]
     # Ten minutes before the start is inside the early window (ROLLCALL_CHECKIN_EARLY_MINUTES).
     early = post_file(client, CHECKIN, biden, session_id=soon["id"])
     assert early.status_code == 200 and early.json()["faces"][0]["decision"] == "present"

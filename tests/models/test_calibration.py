@@ -86,7 +86,7 @@ def test_cli_calibrate_writes_the_threshold_into_the_env_file(
     monkeypatch.setattr(calibration, "calibrate", spy)
     env = workdir / ".env"
     env.write_text("ROLLCALL_DATABASE_URL=sqlite:///x.db\nROLLCALL_THRESHOLD=0.9\n")
-    command = ["calibrate", str(small_dataset), "--env-file", str(env)]
+    command = ["calibrate", str(small_dataset), "--env-file", str(env), "--write"]
     assert main([*command, "--ambiguity-margin", "0.05"]) == 0
     assert len(loaded) == 1
     [result] = results

@@ -128,5 +128,5 @@ def test_missing_train_extra_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch
     import sys
 
     monkeypatch.setitem(sys.modules, "pytorch_metric_learning", None)  # import now fails
-    with pytest.raises(MissingTrainExtraError, match=r"rollcall\[train\]"):
+    with pytest.raises(MissingTrainExtraError, match=r"pip install -e '\.\[train\]'"):
         build_loss("triplet", 0.2)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +79,12 @@ Launch = Callable[..., Browser]
 @pytest.fixture(scope="session")
 def launch(playwright: Playwright) -> Iterator[Launch]:
     """`launch(camera, allowed=True)` starts Chromium with a fake camera playing `camera` (a .y4m
-    video), or with none; `allowed=False`: the page is refused the camera, as a user may."""
+    video), or with none; `allowed=False`: the page is refused the camera, as a user may.
+    `extra` are more Chromium flags (e.g. a host name for 127.0.0.1)."""
     browsers: list[Browser] = []
 
-    def start(camera: Path | None, allowed: bool = True) -> Browser:
-        args = list(BROWSER_ARGS)
+    def start(camera: Path | None, allowed: bool = True, extra: Sequence[str] = ()) -> Browser:
+        args = [*BROWSER_ARGS, *extra]
         if camera is not None:
             args += [FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera}"]
         if allowed:
@@ -160,10 +161,12 @@ def _with_strict_csp(route: Route) -> None:
     )
 
 
-def watch(page: Page, server: str) -> PageWatch:
-    """Serves the pages under STRICT_CSP and records what they do wrong."""
+def watch(page: Page, server: str, strict_csp: bool = True) -> PageWatch:
+    """Serves the pages under STRICT_CSP and records what they do wrong. `strict_csp=False`
+    for a host name only the browser resolves: Playwright fetches routed pages itself."""
     seen = PageWatch()
-    page.route(PAGES, _with_strict_csp)
+    if strict_csp:
+        page.route(PAGES, _with_strict_csp)
     page.on(
         "request",
         lambda request: (

@@ -91,18 +91,19 @@ def running_server(
     argv: list[str], cwd: Path, env: dict[str, str], log_path: Path
 ) -> Iterator[str]:
     """A server started by `argv` (uvicorn or `rollcall serve`, with `--port` given), its
-    base URL once /health answers; stopped afterwards. Its output goes to `log_path`."""
+    base URL once /health answers; stopped afterwards. Its output goes to `log_path`. With
+    `--tls-cert` it serves HTTPS (its certificate is the test's to check, not this wait's)."""
     port = argv[argv.index("--port") + 1]
     log = log_path.open("w")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if '--tls-cert' in argv else 'http'}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180  # several workers load their models one by one
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"the server exited:\n{log_path.read_text()}")
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/health", timeout=2, verify=False).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.5)

@@ -175,7 +175,15 @@ async function captureLoop(video) {
   }
 }
 
+// A browser gives the camera only to a secure page: one served over HTTPS, or from this very
+// computer (localhost). A tablet opening http://school.lan:8000 gets no camera at all, and
+// should say why and what to do (docs/operations.md: HTTPS), not that the browser has none.
+const INSECURE_PAGE =
+  "The camera needs HTTPS (or this computer's own address): open this page as https://… " +
+  "(see docs/operations.md, HTTPS).";
+
 function cameraProblem(error) {
+  if (!window.isSecureContext) return INSECURE_PAGE;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return "This browser gives no camera to this page.";
   }
