@@ -10,10 +10,18 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.pages.conftest import DESKTOP, Launch
+from tests.pages.conftest import DESKTOP, Launch, serve_pages
 from tests.pages.test_office import local_input, sign_in
 from tests.support.helpers import post_file
 from tests.support.settings import ADMIN_KEY
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gallery of this module's own: a course's check-in also searches the whole gallery, and
+    another module's enrollment of the same person (test_kiosk's Kit) would make it
+    `ambiguous`, as it should."""
+    yield from serve_pages(tmp_path_factory, "courses-server")
 
 
 @pytest.fixture(scope="module")
