@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
-from tests.support.helpers import post_bytes, uniform_grey_png
+from tests.support.helpers import post_bytes, uniform_grey_png, uniform_png, unsupported_dds
 from tests.support.settings import count_rows
 
 
@@ -50,9 +50,16 @@ def test_bad_uploads(
         "truncated.jpg": (photo[: len(photo) // 3], 422, "corrupt_image"),
         "empty.jpg": (b"", 422, "empty_file"),
         "huge.png": (huge_png(), 413, "image_too_large"),
+        # 381 KB of 16-bit RGBA claiming 7000x7000: its decode would peak far over the budget
+        "rgba16.png": (uniform_png(7000, b"\x10\x00" * 4, 6, 16), 413, "image_too_large"),
+        "texture.dds": (unsupported_dds(), 422, "unsupported_image"),  # Pillow cannot decode it
         "blank.jpg": (_blank_photo(), 422, "no_face"),
     }
-    urls = ["/api/v1/checkins", f"/api/v1/students/{enrolled_student}/photo"]
+    urls = [
+        "/api/v1/checkins",
+        f"/api/v1/students/{enrolled_student}/photo",
+        f"/api/v1/students/{enrolled_student}/verify",
+    ]
     for url in urls:
         for name, (data, status, code) in cases.items():
             response = post_bytes(client, url, name, data)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from models.embedder import FaceEmbedder
 from models.image import ImageError, load_image
+from tests.support.helpers import unsupported_dds
 
 
 def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -64,6 +65,7 @@ def test_odd_inputs_work_and_stay_the_same_person(embedder: FaceEmbedder, faces_
         (b"%PDF-1.4 not a photo", "not_an_image"),
         (_encode(Image.new("RGB", (64, 64)), "PNG")[:60], "corrupt_image"),
         (_encode(Image.new("1", (9000, 9000)), "PNG"), "image_too_large"),
+        (unsupported_dds(), "unsupported_image"),
     ],
 )
 def test_unreadable_photos_raise_image_error(data: bytes, code: str) -> None:
