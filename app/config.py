@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # next frame answers). 0.04 cost more right answers for little more (see the README).
     retry_band: float = Field(0.03, ge=0, lt=1)
     migrate_on_startup: bool = True
+    # Seconds a request may wait on the database (to connect, for a pooled connection, for a
+    # statement) before answering 503 database_unavailable (PostgreSQL).
+    database_timeout: float = Field(15.0, gt=0, le=3600)
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
     # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.

@@ -106,7 +106,7 @@ class ServiceContext:
         require_database(settings.database_url, create=serving)
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_timeout)
         use_one_inference_thread()
         embedder = embedder or load_embedder(settings)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)

@@ -11,11 +11,17 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, Pool
 
 from app.config import ConfigurationError
+from app.db_watchdog import watch
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a request may wait on the database, in seconds: to connect, for a connection of
+# the pool, for one statement. Past it the request answers 503 (issue 24: a hung server
+# hung every request). A migration has engines of its own, without these limits.
+DEFAULT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout, a whole number); at most the timeout
 # The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
 MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
 
@@ -40,9 +46,18 @@ def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> No
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
-def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    writer: bool = True,
+    foreign_keys: bool = True,
+    timeout: float | None = None,
+    poolclass: type[Pool] | None = None,
+) -> Engine:
     """An engine for `url`. `foreign_keys=False` is for SQLite migrations only: batch
-    migrations recreate tables, and a DROP under enforced keys would cascade into the data."""
+    migrations recreate tables, and a DROP under enforced keys would cascade into the data.
+    `timeout` (seconds): how long anything may wait on a PostgreSQL server (see
+    DEFAULT_TIMEOUT); None: no limit."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -50,7 +65,23 @@ def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if timeout is None:
+        return create_engine(url, pool_pre_ping=True)
+    milliseconds = int(timeout * 1000)
+    connect_args = {
+        "connect_timeout": max(1, min(CONNECT_TIMEOUT, round(timeout))),
+        # The server's own limits, for a server that runs but is slow or locked up; the
+        # watchdog below is for one that does not answer at all.
+        "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+    }
+    pool: dict[str, object] = {"pool_timeout": timeout} if poolclass is None else {}
+    engine = create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, poolclass=poolclass, **pool
+    )
+    # A little past the server's statement_timeout, so that a slow statement is ended by the
+    # server (an error that says so) and only a silent server by the socket's shutdown.
+    watch(engine, timeout + 2)
+    return engine
 
 
 def redacted(url: str | URL) -> str:
@@ -128,13 +159,29 @@ def migration_lock(url: str) -> Iterator[None]:
 class Database:
     """Sessions for writing, and (on SQLite, through a second engine) for reading only."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, timeout=timeout)
         sqlite = self.engine.dialect.name == "sqlite"
         self.read_engine = create_db_engine(url, writer=False) if sqlite else self.engine
+        # The health probe's own connections, outside the pool: a pool whose connections are
+        # all stuck must not keep /health from answering (it waits at most `timeout`).
+        self.probe_engine = (
+            self.read_engine
+            if sqlite
+            else create_db_engine(url, timeout=min(timeout, 3.0), poolclass=NullPool)
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def answers(self) -> bool:
+        """Whether the database answers a trivial query now (within the probe's timeout)."""
+        try:
+            with self.probe_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -150,3 +197,4 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+        self.probe_engine.dispose()

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -56,6 +58,31 @@ class Unauthorized(ServiceError):
 
 class Forbidden(ServiceError):
     status_code = 403
+
+
+# How long a client is asked to wait before trying again when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot serve now (down, silent, timed out, locked,
+    a deadlock or a lost connection), not that the request or the code is wrong."""
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def unavailable_response() -> JSONResponse:
+    """503 `database_unavailable` with a Retry-After: the service recovers by itself when the
+    database answers again, so a client (a kiosk) should simply try again."""
+    response = error_response(
+        503,
+        "database_unavailable",
+        f"The database does not answer; try again in {RETRY_AFTER_SECONDS} s.",
+        {"retry_after": RETRY_AFTER_SECONDS},
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
