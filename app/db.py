@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, Pool
 
 from app.config import ConfigurationError
-from app.db_watchdog import watch
+from app.db_watchdog import UNBOUNDED, watch
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long a request may wait on the database, in seconds: to connect, for a connection of
@@ -82,6 +82,15 @@ def create_db_engine(
     # server (an error that says so) and only a silent server by the socket's shutdown.
     watch(engine, timeout + 2)
     return engine
+
+
+def unbounded(session: Session) -> dict[str, object]:
+    """Execution options for a statement that may take longer than the database timeout
+    (the whole gallery's load); on PostgreSQL the server's limit is lifted for the rest of
+    the transaction too."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL statement_timeout = 0"))
+    return {UNBOUNDED: True}
 
 
 def redacted(url: str | URL) -> str:

@@ -14,7 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from app.db import Database, unbounded
 from app.main import create_app
 from models.embedder import FaceEmbedder
 from tests.support.postgres import fresh_postgres_database
@@ -85,3 +88,17 @@ def test_a_server_down_answers_503_and_the_service_recovers(
     proxy.up()
     _recovers(client)
     assert client.post("/api/v1/students", json={"external_id": "C", "name": "C"}).is_success
+
+
+def test_a_slow_statement_is_ended_unless_it_may_take_its_time() -> None:
+    """The timeout ends a slow statement (503 in a request), except the gallery's full load."""
+    with fresh_postgres_database() as url:
+        database = Database(url, timeout=1.0)
+        try:
+            with database.read_session() as session, pytest.raises(OperationalError):
+                session.execute(text("SELECT pg_sleep(4)"))
+            with database.read_session() as session:
+                options = unbounded(session)
+                session.execute(text("SELECT pg_sleep(4)"), execution_options=options)
+        finally:
+            database.dispose()
