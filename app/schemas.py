@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -54,6 +55,11 @@ def _without_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text; SQLite could, so refuse it the same on both.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    # Nor any other control character (CR, LF, tab, ESC, DEL, C1): no name needs one, and in
+    # an export or a terminal they split rows, hide text or send escape sequences (issue 24).
+    control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ValueError(f"must not contain control characters (found U+{ord(control):04X})")
     return value
 
 

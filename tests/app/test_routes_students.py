@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -210,3 +211,13 @@ def test_csv_export_neutralises_formulas() -> None:
     )
     line = attendance_csv([row]).splitlines()[1]
     assert line.startswith("1,1,'@x,'=HYPERLINK(1),")
+    # A CR or LF inside a name (stored before names refused them) does not start a row there,
+    # least of all one beginning with a formula (issue 24).
+    for name in ("Ann\r=cmd|' /C calc'!A0", "Bo\n@SUM(1)", "\t-2+3", " =1+1"):
+        row.student = Student(id=1, external_id="x", name=name)
+        exported = attendance_csv([row])
+        lines = exported.splitlines()
+        assert len(lines) == 2, exported
+        [_, written] = list(csv.reader(io.StringIO(exported)))
+        first = written[3].lstrip(" ")[:1]
+        assert first not in ("=", "@", "+", "-") or written[3][:1] == "'", written

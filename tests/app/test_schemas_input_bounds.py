@@ -50,6 +50,28 @@ def test_nul_characters_are_refused_everywhere(client: TestClient, settings: Set
     assert count_rows(settings.database_url, "class_sessions") == 0
 
 
+def test_control_characters_are_refused_in_names(client: TestClient, settings: Settings) -> None:
+    """ESC, CR, LF, tab, DEL or a C1 control in a name would split an export's rows or drive a
+    terminal (issue 24: ESC was accepted); none is ever needed in a name."""
+    student = client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()
+    for control in ("\x1b[31m", "\r=cmd", "\n", "\t", "\x7f", "\x85"):
+        named = {"external_id": "S2", "name": f"Sue{control}"}
+        _refused(client.post("/api/v1/students", json=named), "control characters")
+        _refused(client.post("/api/v1/students", json={"external_id": f"S{control}2", "name": "S"}))
+        _refused(client.patch(f"/api/v1/students/{student['id']}", json={"name": f"x{control}y"}))
+        _refused(client.post("/api/v1/sessions", json={**SESSION, "name": f"A{control}rt"}))
+        _refused(client.post("/api/v1/courses", json={"code": "C1", "name": f"M{control}a"}))
+        _refused(client.post("/api/v1/keys", json={"name": f"k{control}", "role": "kiosk"}))
+    assert client.get(f"/api/v1/students/{student['id']}").json()["name"] == "Sam"
+    assert count_rows(settings.database_url, "students") == 1
+    for table in ("class_sessions", "courses"):
+        assert count_rows(settings.database_url, table) == 0
+    # Letters of every script stay welcome.
+    assert client.post(
+        "/api/v1/students", json={"external_id": "S3", "name": "Émile Zoë 王"}
+    ).is_success
+
+
 def test_offset_beyond_64_bits_is_refused(client: TestClient) -> None:
     page = client.get("/api/v1/students", params={"offset": 2**63 - 1})
     assert page.status_code == 200 and page.json()["items"] == []
