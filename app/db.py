@@ -26,6 +26,10 @@ CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout, a whole number); at mos
 MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -37,6 +41,9 @@ def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> No
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe under WAL, much faster commits
         cursor.close()
+        # SQLite's lower() folds ASCII only: a search for "émile" missed "Émile", which
+        # PostgreSQL finds. Python's str.lower folds every script, as PostgreSQL's does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]

@@ -221,3 +221,16 @@ def test_csv_export_neutralises_formulas() -> None:
         [_, written] = list(csv.reader(io.StringIO(exported)))
         first = written[3].lstrip(" ")[:1]
         assert first not in ("=", "@", "+", "-") or written[3][:1] == "'", written
+
+
+def test_search_folds_the_case_of_every_script(client: TestClient) -> None:
+    """The same matches on SQLite and PostgreSQL (issue 24: SQLite's lower() folded ASCII only,
+    so `q=Émile` found nobody there)."""
+    for external_id, name in (("E1", "Émile Zola"), ("E2", "ÇAĞLA ÖZ"), ("E3", "Σωκράτης")):
+        assert client.post(STUDENTS, json={"external_id": external_id, "name": name}).is_success
+    for query, found in (
+        ("Émile", ["E1"]), ("émile", ["E1"]), ("ÉMILE", ["E1"]), ("çağla", ["E2"]),
+        ("ÖZ", ["E2"]), ("σωκ", ["E3"]), ("ΣΩΚ", ["E3"]), ("zola", ["E1"]), ("emile", []),
+    ):  # fmt: skip
+        page = client.get(STUDENTS, params={"q": query}).json()
+        assert [s["external_id"] for s in page["items"]] == found, query
