@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,17 @@ DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout, a whole number); at most the timeout
 # The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
 MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
+
+
+def _private_file(path: Path) -> None:
+    """Make a SQLite database file that does not exist yet private to this user (0600, in a
+    new folder 0700): it holds photos, embeddings and key hashes, and SQLite would create it
+    0644. SQLite gives its -wal and -shm files the database file's permissions."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process may have made it meanwhile
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _lower(value: object) -> object:
@@ -68,7 +81,7 @@ def create_db_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
@@ -156,8 +169,8 @@ def migration_lock(url: str) -> Iterator[None]:
             yield  # a private in-memory database: no other process can reach it
             return
         lock_path = Path(f"{parsed.database}.migrate-lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with lock_path.open("a") as lock_file:
+        lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600), "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
             yield
         return
