@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # Seconds a request may wait on the database (to connect, for a pooled connection, for a
     # statement) before answering 503 database_unavailable (PostgreSQL).
     database_timeout: float = Field(15.0, gt=0, le=3600)
+    # Unknown keys a client (an address) may present within the window before it is answered
+    # 429 (app.services.throttle): a person mistyping or a kiosk with a revoked key stays
+    # far under it; a scan does not.
+    max_key_failures: int = Field(20, ge=1)
+    key_failure_window: float = Field(60.0, gt=0)
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
     # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.

@@ -14,6 +14,7 @@ from app.gallery_store import GalleryStore
 from app.migrate import upgrade
 from app.observability import Metrics
 from app.services import weights
+from app.services.throttle import KeyFailureThrottle
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
@@ -84,9 +85,13 @@ class ServiceContext:
 
     rule: DecisionRule = field(init=False)
     gallery_store: GalleryStore = field(init=False)  # keeps `gallery` in step with the db
+    key_throttle: KeyFailureThrottle = field(init=False)
 
     def __post_init__(self) -> None:
         self.rule = decision_rule(self.settings, self.embedder)
+        self.key_throttle = KeyFailureThrottle(
+            self.settings.max_key_failures, self.settings.key_failure_window
+        )
         self.gallery_store = GalleryStore(self.db, self.gallery, self.embedder.version)
 
     @classmethod

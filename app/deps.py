@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.context import ServiceContext
-from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
+from app.errors import Forbidden, TooLarge, TooManyRequests, Unauthorized, Unprocessable
 from app.roles import Role
 from app.services.keys import role_of
 
@@ -65,8 +65,17 @@ api_key_header = APIKeyHeader(
 )
 
 
-def authenticate(context: ServiceContext, key: str | None) -> Role:
-    """The role `key` grants; refuses a missing, unknown or revoked key."""
+def authenticate(context: ServiceContext, key: str | None, client: str | None = None) -> Role:
+    """The role `key` grants; refuses a missing, unknown or revoked key, and (429) a client
+    (an address) that presented too many unknown keys of late (app.services.throttle)."""
+    throttle = context.key_throttle
+    wait = throttle.retry_after(client, key) if client is not None else None
+    if wait is not None:
+        raise TooManyRequests(
+            "too_many_key_failures",
+            f"Too many unknown access keys from this client; try again in {wait} s.",
+            retry_after=wait,
+        )
     if not key:
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
@@ -76,8 +85,17 @@ def authenticate(context: ServiceContext, key: str | None) -> Role:
     with context.db.read_session() as db:
         role = role_of(db, key, admin_key)
     if role is None:
+        if client is not None:
+            throttle.failed(client)
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
+    if client is not None:
+        throttle.succeeded(client, key)
     return role
+
+
+def client_of(request: Request) -> str | None:
+    """The client's address, as the server saw it (behind a proxy: uvicorn --proxy-headers)."""
+    return request.client.host if request.client else None
 
 
 PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
@@ -86,7 +104,7 @@ PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's 
 async def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
     # A request with a body was authenticated before its body was read (app.guard).
     role = getattr(request.state, "role", None) or await run_in_threadpool(
-        authenticate, context, key
+        authenticate, context, key, client_of(request)
     )
     request.state.role = role
     return role

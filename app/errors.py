@@ -31,6 +31,17 @@ class ServiceError(Exception):
         self.message = message
         self.details = details
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """A refusal that says when to try again (`retry_after` seconds) says it in a header."""
+        retry_after = self.details.get("retry_after")
+        return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+    def response(self) -> JSONResponse:
+        answer = error_response(self.status_code, self.code, self.message, self.details)
+        answer.headers.update(self.headers)
+        return answer
+
 
 class NotFound(ServiceError):
     status_code = 404
@@ -60,6 +71,10 @@ class Forbidden(ServiceError):
     status_code = 403
 
 
+class TooManyRequests(ServiceError):
+    status_code = 429
+
+
 # How long a client is asked to wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 5
 
@@ -86,7 +101,7 @@ def unavailable_response() -> JSONResponse:
 
 
 async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    return exc.response()
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

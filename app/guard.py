@@ -53,7 +53,7 @@ class RequestGuard:
             try:
                 receive = await self._admit_body(scope, headers, receive)
             except ServiceError as exc:
-                await error_response(exc.status_code, exc.code, exc.message)(scope, receive, send)
+                await exc.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -63,7 +63,8 @@ class RequestGuard:
         context = scope["app"].state.context
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         # The role is kept for the route's own check, which then needs no second lookup.
-        role = await run_in_threadpool(authenticate, context, key)
+        client = scope["client"][0] if scope.get("client") else None
+        role = await run_in_threadpool(authenticate, context, key, client)
         scope.setdefault("state", {})["role"] = role
         limit = context.settings.max_upload_bytes + MULTIPART_OVERHEAD
         length = headers.get(b"content-length", b"")

@@ -101,8 +101,10 @@ ERRORS = {
     409: "conflicts with what is stored",
     410: "the liveness challenge expired",
     413: "the body, upload or image is too large",
+    429: "too many unknown access keys from this client of late (see Retry-After)",
+    503: "the database is down, silent or locked (see Retry-After)",
 }
-ANY_KEYED = (401, 403)  # every endpoint that needs a key
+ANY_KEYED = (401, 403, 429, 503)  # every endpoint that needs a key
 ANY_BODY = (400, 413)  # every endpoint that takes a body
 
 

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.context import ServiceContext
-from app.deps import ContextDep, PresentedKey, authenticate
-from app.errors import RETRY_AFTER_SECONDS, Unauthorized
+from app.deps import ContextDep, PresentedKey, authenticate, client_of
+from app.errors import RETRY_AFTER_SECONDS, TooManyRequests, Unauthorized
 from app.schemas import HealthOut, HealthStatus
 
 router = APIRouter(tags=["health"])
 
 
-def _valid(context: ServiceContext, key: str | None) -> bool:
+def _valid(context: ServiceContext, key: str | None, client: str | None) -> bool:
+    # Counted like any other route's keys: /health must be no way round the throttle.
     try:
-        authenticate(context, key)
-    except Unauthorized:
+        authenticate(context, key, client)
+    except (Unauthorized, TooManyRequests):
         return False
     return True
 
@@ -31,7 +32,7 @@ def unavailable_health(status: HealthStatus) -> JSONResponse:
     response_model=HealthOut | HealthStatus,
     responses={503: {"model": HealthStatus, "description": "the database does not answer"}},
 )
-def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
+def health(request: Request, context: ContextDep, key: PresentedKey) -> JSONResponse:
     """Status for anyone (a load balancer's probe); the details only with a valid key."""
     # A probe of its own, outside the pool: stuck pooled connections never hold it up.
     database = context.db.answers()
@@ -43,7 +44,7 @@ def health(context: ContextDep, key: PresentedKey) -> JSONResponse:
     if not database:  # without a database no key can be checked: no details
         return unavailable_health(HealthStatus(status="degraded"))
     status = HealthStatus(status="ok")
-    if not _valid(context, key):
+    if not _valid(context, key, client_of(request)):
         return JSONResponse(status.model_dump())
     body = HealthOut(
         **status.model_dump(),
