@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,12 +80,23 @@ class TooManyRequests(ServiceError):
 RETRY_AFTER_SECONDS = 5
 
 
+# SQLite raises OperationalError for a missing table too (a bug); these say it is unavailable.
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o")
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot serve now (down, silent, timed out, locked,
     a deadlock or a lost connection), not that the request or the code is wrong."""
-    if isinstance(exc, OperationalError | PoolTimeout):
+    if isinstance(exc, PoolTimeout):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(sign in str(exc.orig).lower() for sign in _SQLITE_UNAVAILABLE)
+    # PostgreSQL's: connections, timeouts, deadlocks (its schema errors are ProgrammingError).
+    return True
 
 
 def unavailable_response() -> JSONResponse:
