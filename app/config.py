@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # far under it; a scan does not.
     max_key_failures: int = Field(20, ge=1)
     key_failure_window: float = Field(60.0, gt=0)
+    # Verifications that do not match a kiosk key may ask within that window (then 429).
+    max_verify_failures: int = Field(10, ge=1)
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
     # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.

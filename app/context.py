@@ -86,11 +86,15 @@ class ServiceContext:
     rule: DecisionRule = field(init=False)
     gallery_store: GalleryStore = field(init=False)  # keeps `gallery` in step with the db
     key_throttle: KeyFailureThrottle = field(init=False)
+    verify_throttle: KeyFailureThrottle = field(init=False)  # per kiosk key: non-matches
 
     def __post_init__(self) -> None:
         self.rule = decision_rule(self.settings, self.embedder)
         self.key_throttle = KeyFailureThrottle(
             self.settings.max_key_failures, self.settings.key_failure_window
+        )
+        self.verify_throttle = KeyFailureThrottle(
+            self.settings.max_verify_failures, self.settings.key_failure_window
         )
         self.gallery_store = GalleryStore(self.db, self.gallery, self.embedder.version)
 

@@ -266,10 +266,11 @@ class CheckinOut(BaseModel):
 class VerifyOut(BaseModel):
     match: bool
     student: StudentRef | None  # only when the face matches: a kiosk must not read the roster
-    similarity: float
-    distance: float
+    # None on a kiosk's non-match: a distance would let it scan students with one photo.
+    similarity: float | None
+    distance: float | None
     threshold: float
-    box: list[float]
+    box: list[float] | None
 
 
 class SessionCreate(BaseModel):

@@ -12,6 +12,7 @@ from app.deps import (
     IdPath,
     PhotoDep,
     PhotosDep,
+    PresentedKey,
     ReadDbSession,
     RoleDep,
     allow,
@@ -28,7 +29,7 @@ from app.schemas import (
     VerifyOut,
     error_responses,
 )
-from app.services import checkin, liveness
+from app.services import checkin, liveness, verification
 
 router = APIRouter(
     tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
@@ -87,8 +88,15 @@ def check_in(
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
 def verify_student(
-    context: ContextDep, db: ReadDbSession, student_id: IdPath, photo: PhotoDep
+    context: ContextDep,
+    db: ReadDbSession,
+    student_id: IdPath,
+    photo: PhotoDep,
+    role: RoleDep,
+    key: PresentedKey,
 ) -> VerifyOut:
-    """1:1 verification: is the person in this photo this student?"""
-    verified = checkin.verify(context, db, student_id, photo)
+    """1:1 verification: is the person in this photo this student? To a kiosk key, a yes or
+    a no: a non-match shows no distance, and a student who does not exist or is not enrolled
+    is a non-match; a kiosk key's non-matches are limited (429)."""
+    verified = verification.verify_as(context, db, student_id, photo, role, key)
     return VerifyOut.model_validate(verified, from_attributes=True)
