@@ -17,6 +17,7 @@ from app.deps import (
     RoleDep,
     allow,
 )
+from app.errors import Conflict
 from app.roles import Role
 from app.schemas import (
     ANY_BODY,
@@ -72,9 +73,14 @@ def check_in(
     or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`."""
-    result = checkin.check_in(
-        context, db, photos, session_id, nonce, name_ambiguous=role == Role.admin
-    )
+    try:
+        result = checkin.check_in(
+            context, db, photos, session_id, nonce, name_ambiguous=role == Role.admin
+        )
+    except Conflict as exc:
+        if exc.code == "ambiguous_session" and role != Role.admin:
+            raise Conflict(exc.code, exc.message) from None  # which sessions: not to a kiosk
+        raise
     return CheckinOut(
         checked_at=result.checked_at,
         day=result.day,
