@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 def error_response(
@@ -124,11 +125,32 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return error_response(422, "invalid_request", summary, {"problems": problems})
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the path takes (Starlette's 405 names the first route's):
+    the methods that would match the path fully."""
+    allowed = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}.get(
         exc.status_code, "http_error"
     )
-    return error_response(exc.status_code, code, str(exc.detail))
+    answer = error_response(exc.status_code, code, str(exc.detail))
+    answer.headers.update(exc.headers or {})
+    if exc.status_code == 405:  # HTTP requires it (issue 24: it was missing)
+        answer.headers["Allow"] = _allowed_methods(request) or answer.headers.get("Allow", "")
+    return answer
 
 
 def install_error_handlers(app: FastAPI) -> None:

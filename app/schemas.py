@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     model_validator,
 )
 
@@ -63,6 +64,18 @@ def _without_nul(value: str) -> str:
     return value
 
 
+def canonical_id(value: object) -> object:
+    """An external id or a course code as stored: NFKC-normalised (fullwidth digits become
+    digits) and without format characters (zero-width spaces, direction marks), so that ids
+    that look the same are the same (issue 24: a fullwidth "S12", or one with a zero-width
+    space, made a new student)."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFKC", value)
+    return "".join(c for c in value if unicodedata.category(c) != "Cf")
+
+
+CanonicalId = BeforeValidator(canonical_id)
 UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 RequestDatetime = Annotated[
     dt.datetime,
@@ -126,13 +139,17 @@ class PatchBody(BaseModel):
 
 
 class StudentCreate(BaseModel):
-    external_id: Text = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    external_id: Annotated[Text, CanonicalId] = Field(
+        min_length=1, max_length=64, pattern=r"^\S(.*\S)?$"
+    )
     name: Text = Field(min_length=1, max_length=200)
     active: StrictBool = True
 
 
 class StudentUpdate(PatchBody):
-    external_id: Text | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    external_id: Annotated[Text, CanonicalId] | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$"
+    )
     name: Text | None = Field(None, min_length=1, max_length=200)
     active: StrictBool | None = None
 
@@ -343,7 +360,9 @@ class CourseOut(CourseRef):
     created_at: UtcDatetime
 
 
-CourseCode = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+CourseCode = Annotated[
+    Text, CanonicalId, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+]
 
 
 class CourseCreate(BaseModel):
@@ -357,7 +376,8 @@ class CourseUpdate(PatchBody):
 
 
 class RosterIn(BaseModel):
-    student_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+    # Strict: JSON's true, 1.0 and "1" are not ids (issue 24: all three were taken as 1).
+    student_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
         max_length=10_000, description="The whole roster: replaces the one stored."
     )
 

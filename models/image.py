@@ -96,7 +96,10 @@ def decoded_bytes(image: Image.Image) -> int:
 
 def _reduced_size(size: tuple[int, int], max_side: int) -> tuple[tuple[int, int], int]:
     factor = math.ceil(max(size) / max_side)
-    return (size[0] // factor, size[1] // factor) if factor > 1 else size, factor
+    if factor == 1:
+        return size, factor
+    # At least a pixel a side: a valid 1x40000 image is no corrupt one (issue 24).
+    return (max(1, size[0] // factor), max(1, size[1] // factor)), factor
 
 
 def decode_peak_bytes(image: Image.Image, max_side: int) -> int:

@@ -122,3 +122,33 @@ def test_lax_coercions_are_refused(client: TestClient, settings: Settings) -> No
     _refused(client.get("/api/v1/attendance", params={"student_id": "1.0"}), "student_id")
     assert client.get(f"/api/v1/students/{student['id']}").json()["active"] is True
     assert count_rows(settings.database_url, "class_sessions") == 0
+
+
+def test_roster_ids_are_json_integers(client: TestClient) -> None:
+    """Issue 24: true, 1.0 and "1" were each taken as student 1."""
+    student = client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()
+    course = client.post("/api/v1/courses", json={"code": "C1", "name": "Maths"}).json()
+    url = f"/api/v1/courses/{course['id']}/students"
+    for lax in (True, 1.0, "1", str(student["id"])):
+        _refused(client.put(url, json={"student_ids": [lax]}), "student_ids")
+    assert client.get(url).json()["students"] == []
+    assert client.put(url, json={"student_ids": [student["id"]]}).status_code == 200
+
+
+def test_look_alike_external_ids_are_one_student(client: TestClient) -> None:
+    """Fullwidth digits and format characters (a zero-width space, a direction mark) make no
+    new student (issue 24): ids are NFKC-normalised and stripped of format characters."""
+    first = client.post("/api/v1/students", json={"external_id": "S12", "name": "Sam"})
+    assert first.status_code == 201
+    for look_alike in ("S\uff11\uff12", "S\u200b12", "\u200eS12", "\uff3312"):
+        again = client.post("/api/v1/students", json={"external_id": look_alike, "name": "X"})
+        assert again.status_code == 409, (look_alike, again.text)
+        assert again.json()["error"]["code"] == "duplicate_external_id"
+    other = client.post("/api/v1/students", json={"external_id": "\uff33\uff17", "name": "Y"})
+    assert other.status_code == 201 and other.json()["external_id"] == "S7"
+    renamed = client.patch(
+        f"/api/v1/students/{other.json()['id']}", json={"external_id": "S\u200d12"}
+    )
+    assert renamed.status_code == 409
+    course = client.post("/api/v1/courses", json={"code": "MATH\u200b-1", "name": "Maths"})
+    assert course.status_code == 201 and course.json()["code"] == "MATH-1"
