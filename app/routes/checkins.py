@@ -62,7 +62,7 @@ def check_in(
     db: DbSession,
     role: RoleDep,
     photos: PhotosDep,
-    session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
+    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID), Digits] = None,
     nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
 ) -> CheckinOut:
     """Check in every face in the photo, or in a burst of frames of one scene (`file`

@@ -7,6 +7,8 @@ ends of the date range, and values only a lax parser would take (0 as a time or 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -152,3 +154,28 @@ def test_look_alike_external_ids_are_one_student(client: TestClient) -> None:
     assert renamed.status_code == 409
     course = client.post("/api/v1/courses", json={"code": "MATH\u200b-1", "name": "Maths"})
     assert course.status_code == 201 and course.json()["code"] == "MATH-1"
+
+
+def test_the_openapi_bounds_are_json_schema(client: TestClient) -> None:
+    """Issue 24: ids, limit and offset were exported with pydantic's "ge"/"le", which no
+    OpenAPI tool reads, in place of JSON Schema's "minimum"/"maximum"."""
+    spec = client.get("/openapi.json").json()
+
+    def keys(node: object) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "properties":  # a property may be named anything
+                    yield key
+                yield from keys(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from keys(item)
+
+    assert not {"ge", "le", "gt", "lt"} & set(keys(spec))
+    [limit] = [
+        p for p in spec["paths"]["/api/v1/students"]["get"]["parameters"] if p["name"] == "limit"
+    ]
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+    for lax in ("1.0", "+1", " 1"):
+        _refused(client.get("/api/v1/students", params={"limit": lax}), "limit")
+        assert client.get(f"/api/v1/students/{lax}").status_code == 422
