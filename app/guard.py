@@ -18,6 +18,10 @@ from app.errors import ServiceError, error_response
 # h11's default bound on a request head, which uvicorn's httptools parser does not enforce.
 MAX_HEADER_BYTES = 16 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
+# Where a body may carry a burst of frames, each under the upload limit (deps.read_photos):
+# the body's own limit is then the limit times the frames allowed (issue 24: it was the
+# limit for the whole burst).
+BURST_PATHS = frozenset({"/api/v1/checkins"})
 
 
 # Every page (/kiosk, /admin, /docs) loads only Rollcall's own files: no inline script or
@@ -66,7 +70,9 @@ class RequestGuard:
         client = scope["client"][0] if scope.get("client") else None
         role = await run_in_threadpool(authenticate, context, key, client)
         scope.setdefault("state", {})["role"] = role
-        limit = context.settings.max_upload_bytes + MULTIPART_OVERHEAD
+        settings = context.settings
+        files = settings.max_burst_frames if scope["path"] in BURST_PATHS else 1
+        limit = files * (settings.max_upload_bytes + MULTIPART_OVERHEAD)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             raise too_large(limit)
