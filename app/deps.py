@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Annotated
@@ -32,6 +33,17 @@ def _digits_only(value: object) -> object:
 # OpenAPI schema, which then shows pydantic's "ge"/"le" in place of JSON Schema's
 # "minimum"/"maximum" (issue 24).
 Digits = BeforeValidator(_digits_only)
+
+
+def _iso_date(value: object) -> object:
+    # Pydantic would read "0" (or any number) as a Unix time: 1970-01-01 (issue 24).
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = BeforeValidator(_iso_date)
+DateQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD"), IsoDate]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID), Digits]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID), Digits]
 

@@ -33,9 +33,9 @@ def test_ids_beyond_32_bits_are_simply_not_found(client: TestClient) -> None:
             response = client.get(url)
             assert response.status_code == 404, (url, response.text)
         assert client.delete(f"/api/v1/keys/{big}").status_code == 404
-        for name in ("student_id", "session_id"):
+        for name in ("student_id", "session_id"):  # a filter of no one: 404, not 200 []
             response = client.get("/api/v1/attendance", params={name: big})
-            assert response.status_code == 200 and response.json() == [], response.text
+            assert response.status_code == 404, response.text
     _refused(client.get(f"/api/v1/students/{2**63}"), "student_id")
 
 
@@ -179,3 +179,19 @@ def test_the_openapi_bounds_are_json_schema(client: TestClient) -> None:
     for lax in ("1.0", "+1", " 1"):
         _refused(client.get("/api/v1/students", params={"limit": lax}), "limit")
         assert client.get(f"/api/v1/students/{lax}").status_code == 422
+
+
+def test_attendance_filters_that_can_only_match_nothing_are_refused(client: TestClient) -> None:
+    """Issue 24: `?day=0` was read as 1970-01-01, and unknown ids or a range that ends before
+    it starts answered 200 []."""
+    attendance = "/api/v1/attendance"
+    for name in ("day", "date_from", "date_to"):
+        for lax in ("0", "20260101", "1767225600", "2026-1-1"):
+            _refused(client.get(attendance, params={name: lax}), name)
+    inverted = client.get(attendance, params={"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    assert inverted.status_code == 422 and inverted.json()["error"]["code"] == "empty_date_range"
+    for name, code in (("student_id", "student_not_found"), ("session_id", "session_not_found")):
+        unknown = client.get(attendance, params={name: 7})
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == code
+    fine = client.get(attendance, params={"date_from": "2026-01-01", "date_to": "2026-01-01"})
+    assert fine.status_code == 200 and fine.json() == []
