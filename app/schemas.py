@@ -115,9 +115,12 @@ ERRORS = {
     410: "the liveness challenge expired",
     413: "the body, upload or image is too large",
     429: "too many unknown access keys from this client of late (see Retry-After)",
+    431: "the request's headers exceed 16 KiB",
+    500: "a bug: logged under the answer's request id",
     503: "the database is down, silent or locked (see Retry-After)",
 }
-ANY_KEYED = (401, 403, 429, 503)  # every endpoint that needs a key
+ANY_REQUEST = (431, 500, 503)  # whatever the endpoint
+ANY_KEYED = (401, 403, 429, *ANY_REQUEST)  # every endpoint that needs a key
 ANY_BODY = (400, 413)  # every endpoint that takes a body
 
 

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from app.context import ServiceContext
 from app.deps import ContextDep, PresentedKey, authenticate, client_of
 from app.errors import RETRY_AFTER_SECONDS, TooManyRequests, Unauthorized
-from app.schemas import HealthOut, HealthStatus
+from app.schemas import HealthOut, HealthStatus, error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -30,7 +30,10 @@ def unavailable_health(status: HealthStatus) -> JSONResponse:
 @router.get(
     "/health",
     response_model=HealthOut | HealthStatus,
-    responses={503: {"model": HealthStatus, "description": "the database does not answer"}},
+    responses={
+        **error_responses(431, 500),
+        503: {"model": HealthStatus, "description": "the database does not answer"},
+    },
 )
 def health(request: Request, context: ContextDep, key: PresentedKey) -> JSONResponse:
     """Status for anyone (a load balancer's probe); the details only with a valid key."""

@@ -195,3 +195,13 @@ def test_attendance_filters_that_can_only_match_nothing_are_refused(client: Test
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == code
     fine = client.get(attendance, params={"date_from": "2026-01-01", "date_to": "2026-01-01"})
     assert fine.status_code == 200 and fine.json() == []
+
+
+def test_every_operation_documents_the_answers_it_can_give(client: TestClient) -> None:
+    """Issue 24: /me left out 401; 431, 500 and 503 (and now 429) were documented nowhere."""
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert {"431", "500", "503"} <= documented, (method, path, documented)
+            if path != "/health":
+                assert {"401", "429"} <= documented, (method, path, documented)
