@@ -26,21 +26,25 @@ UNBOUNDED = "rollcall_unbounded"
 
 
 class Watchdog:
-    """Shuts the socket of any watched call running past `seconds`."""
+    """Shuts the socket of any watched call running past its deadline. One per process, with
+    one thread, whatever the number of engines (each test app makes its own)."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    TICK = 0.25  # seconds between looks: a deadline is kept to within this
+
+    def __init__(self) -> None:
         self._armed: dict[int, tuple[float, int]] = {}  # id(dbapi connection) -> deadline, fd
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def watched(self, method: Callable[..., Any], connection_of: Callable[[Any], Any]) -> Any:
+    def watched(
+        self, method: Callable[..., Any], connection_of: Callable[[Any], Any], seconds: float
+    ) -> Any:
         def call(target: Any, *args: Any, **kwargs: Any) -> Any:
             context = kwargs.get("context", args[-1] if args else None)
             if getattr(context, "execution_options", {}).get(UNBOUNDED):
                 return method(target, *args, **kwargs)
             connection = connection_of(target)
-            self._arm(connection)
+            self._arm(connection, seconds)
             try:
                 return method(target, *args, **kwargs)
             finally:
@@ -48,13 +52,13 @@ class Watchdog:
 
         return call
 
-    def _arm(self, connection: Any) -> None:
+    def _arm(self, connection: Any, seconds: float) -> None:
         try:
             fd = connection.fileno()
         except Exception:  # closed or broken: the call itself will say so, at once
             return
         with self._lock:
-            self._armed[id(connection)] = (time.monotonic() + self.seconds, fd)
+            self._armed[id(connection)] = (time.monotonic() + seconds, fd)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
                 self._thread.start()
@@ -64,9 +68,8 @@ class Watchdog:
             self._armed.pop(id(connection), None)
 
     def _run(self) -> None:
-        tick = min(0.25, self.seconds / 4)
         while True:
-            time.sleep(tick)
+            time.sleep(self.TICK)
             now = time.monotonic()
             # Under the lock: an armed entry's call has not returned, so its fd is still its
             # connection's socket (a connection is closed only after its call, never during).
@@ -77,6 +80,9 @@ class Watchdog:
                         _shut(fd)
 
 
+_WATCHDOG = Watchdog()
+
+
 def _shut(fd: int) -> None:
     with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as duplicate:
         duplicate.shutdown(socket.SHUT_RDWR)
@@ -85,7 +91,6 @@ def _shut(fd: int) -> None:
 def watch(engine: Engine, seconds: float) -> None:
     """Put every round trip of `engine`'s dialect (statements, commits, rollbacks, the pool's
     pings and resets) under a `seconds` deadline. The dialect is the engine's own instance."""
-    dog = Watchdog(seconds)
     dialect = engine.dialect
 
     def of_cursor(cursor: Any) -> Any:
@@ -102,4 +107,4 @@ def watch(engine: Engine, seconds: float) -> None:
         ("do_rollback", itself),
         ("do_ping", itself),
     ):
-        setattr(dialect, name, dog.watched(getattr(dialect, name), connection_of))
+        setattr(dialect, name, _WATCHDOG.watched(getattr(dialect, name), connection_of, seconds))
