@@ -43,6 +43,7 @@ def _timed(call) -> tuple[httpx.Response, float]:  # type: ignore[no-untyped-def
 
 
 def _assert_unavailable(response: httpx.Response, elapsed: float) -> None:
+    print(f"{response.request.method} {response.request.url.path}: {elapsed:.1f} s")
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "database_unavailable"
     assert int(response.headers["Retry-After"]) > 0
