@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     # docs/operations.md) deletes older ones. None: kept until purged by hand. Attendance stays.
     checkin_retention_days: int | None = Field(None, ge=1)
     migrate_on_startup: bool = True
+    # Seconds a request may wait on the database (to connect, for a pooled connection, for a
+    # statement) before answering 503 database_unavailable (PostgreSQL).
+    database_timeout: float = Field(15.0, gt=0, le=3600)
+    # Unknown keys a client (an address) may present within the window before it is answered
+    # 429 (app.services.throttle): a person mistyping or a kiosk with a revoked key stays
+    # far under it; a scan does not.
+    max_key_failures: int = Field(20, ge=1)
+    key_failure_window: float = Field(60.0, gt=0)
+    # Verifications that do not match a kiosk key may ask within that window (then 429).
+    max_verify_failures: int = Field(10, ge=1)
     admin_key: SecretStr | None = None  # bootstrap admin key, never stored
     # Serve even when students' templates are of other weights and cannot be re-embedded (no
     # kept photo): they go unrecognised until re-enrolled. `rollcall serve --force` sets it.

@@ -15,6 +15,7 @@ from app.gallery_store import GalleryStore
 from app.migrate import upgrade
 from app.observability import Metrics
 from app.services import weights
+from app.services.throttle import KeyFailureThrottle
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
@@ -85,9 +86,17 @@ class ServiceContext:
 
     rule: DecisionRule = field(init=False)
     gallery_store: GalleryStore = field(init=False)  # keeps `gallery` in step with the db
+    key_throttle: KeyFailureThrottle = field(init=False)
+    verify_throttle: KeyFailureThrottle = field(init=False)  # per kiosk key: non-matches
 
     def __post_init__(self) -> None:
         self.rule = decision_rule(self.settings, self.embedder)
+        self.key_throttle = KeyFailureThrottle(
+            self.settings.max_key_failures, self.settings.key_failure_window
+        )
+        self.verify_throttle = KeyFailureThrottle(
+            self.settings.max_verify_failures, self.settings.key_failure_window
+        )
         self.gallery_store = GalleryStore(self.db, self.gallery, self.embedder.version)
 
     @classmethod
@@ -107,7 +116,7 @@ class ServiceContext:
         require_database(settings.database_url, create=serving)
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_timeout)
         use_one_inference_thread()
         if settings.cache_dir is not None:  # models/ reads it from the environment only
             os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)

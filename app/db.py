@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,14 +13,35 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, Pool
 
 from app.config import ConfigurationError
+from app.db_watchdog import UNBOUNDED, watch
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a request may wait on the database, in seconds: to connect, for a connection of
+# the pool, for one statement. Past it the request answers 503 (issue 24: a hung server
+# hung every request). A migration has engines of its own, without these limits.
+DEFAULT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout, a whole number); at most the timeout
 # The PostgreSQL advisory lock migrations hold: any constant all Rollcall processes share.
 MIGRATION_LOCK_KEY = 0x526F6C6C  # "Roll"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def _private_file(path: Path) -> None:
+    """Make a SQLite database file that does not exist yet private to this user (0600, in a
+    new folder 0700): it holds photos, embeddings and key hashes, and SQLite would create it
+    0644. SQLite gives its -wal and -shm files the database file's permissions."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process may have made it meanwhile
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
@@ -32,6 +55,9 @@ def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> No
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe under WAL, much faster commits
         cursor.close()
+        # SQLite's lower() folds ASCII only: a search for "émile" missed "Émile", which
+        # PostgreSQL finds. Python's str.lower folds every script, as PostgreSQL's does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -41,17 +67,51 @@ def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> No
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
-def create_db_engine(url: str, *, writer: bool = True, foreign_keys: bool = True) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    writer: bool = True,
+    foreign_keys: bool = True,
+    timeout: float | None = None,
+    poolclass: type[Pool] | None = None,
+) -> Engine:
     """An engine for `url`. `foreign_keys=False` is for SQLite migrations only: batch
-    migrations recreate tables, and a DROP under enforced keys would cascade into the data."""
+    migrations recreate tables, and a DROP under enforced keys would cascade into the data.
+    `timeout` (seconds): how long anything may wait on a PostgreSQL server (see
+    DEFAULT_TIMEOUT); None: no limit."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine, writer=writer, foreign_keys=foreign_keys)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if timeout is None:
+        return create_engine(url, pool_pre_ping=True)
+    milliseconds = int(timeout * 1000)
+    connect_args = {
+        "connect_timeout": max(1, min(CONNECT_TIMEOUT, round(timeout))),
+        # The server's own limits, for a server that runs but is slow or locked up; the
+        # watchdog below is for one that does not answer at all.
+        "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+    }
+    pool: dict[str, object] = {"pool_timeout": timeout} if poolclass is None else {}
+    engine = create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, poolclass=poolclass, **pool
+    )
+    # A little past the server's statement_timeout, so that a slow statement is ended by the
+    # server (an error that says so) and only a silent server by the socket's shutdown.
+    watch(engine, timeout + 2)
+    return engine
+
+
+def unbounded(session: Session) -> dict[str, object]:
+    """Execution options for a statement that may take longer than the database timeout
+    (the whole gallery's load); on PostgreSQL the server's limit is lifted for the rest of
+    the transaction too."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL statement_timeout = 0"))
+    return {UNBOUNDED: True}
 
 
 def redacted(url: str | URL) -> str:
@@ -121,8 +181,8 @@ def migration_lock(url: str) -> Iterator[None]:
             yield  # a private in-memory database: no other process can reach it
             return
         lock_path = Path(f"{parsed.database}.migrate-lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with lock_path.open("a") as lock_file:
+        lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600), "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
             yield
         return
@@ -140,13 +200,29 @@ def migration_lock(url: str) -> Iterator[None]:
 class Database:
     """Sessions for writing, and (on SQLite, through a second engine) for reading only."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, timeout=timeout)
         sqlite = self.engine.dialect.name == "sqlite"
         self.read_engine = create_db_engine(url, writer=False) if sqlite else self.engine
+        # The health probe's own connections, outside the pool: a pool whose connections are
+        # all stuck must not keep /health from answering (it waits at most `timeout`).
+        self.probe_engine = (
+            self.read_engine
+            if sqlite
+            else create_db_engine(url, timeout=min(timeout, 3.0), poolclass=NullPool)
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def answers(self) -> bool:
+        """Whether the database answers a trivial query now (within the probe's timeout)."""
+        try:
+            with self.probe_engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -162,3 +238,4 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+        self.probe_engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Annotated
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.context import ServiceContext
-from app.errors import Forbidden, TooLarge, Unauthorized, Unprocessable
+from app.errors import Forbidden, TooLarge, TooManyRequests, Unauthorized, Unprocessable
 from app.roles import Role
 from app.services.keys import role_of
 
@@ -28,9 +29,23 @@ def _digits_only(value: object) -> object:
     return value
 
 
+# After Query/Path/Form in an Annotated: placed before them it hides their bounds from the
+# OpenAPI schema, which then shows pydantic's "ge"/"le" in place of JSON Schema's
+# "minimum"/"maximum" (issue 24).
 Digits = BeforeValidator(_digits_only)
-IdPath = Annotated[int, Digits, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Digits, Query(ge=1, le=MAX_ID)]
+
+
+def _iso_date(value: object) -> object:
+    # Pydantic would read "0" (or any number) as a Unix time: 1970-01-01 (issue 24).
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = BeforeValidator(_iso_date)
+DateQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD"), IsoDate]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID), Digits]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID), Digits]
 
 
 # Dependencies that never block are `async def`: FastAPI runs a plain `def` one on the thread
@@ -65,8 +80,17 @@ api_key_header = APIKeyHeader(
 )
 
 
-def authenticate(context: ServiceContext, key: str | None) -> Role:
-    """The role `key` grants; refuses a missing, unknown or revoked key."""
+def authenticate(context: ServiceContext, key: str | None, client: str | None = None) -> Role:
+    """The role `key` grants; refuses a missing, unknown or revoked key, and (429) a client
+    (an address) that presented too many unknown keys of late (app.services.throttle)."""
+    throttle = context.key_throttle
+    wait = throttle.retry_after(client, key) if client is not None else None
+    if wait is not None:
+        raise TooManyRequests(
+            "too_many_key_failures",
+            f"Too many unknown access keys from this client; try again in {wait} s.",
+            retry_after=wait,
+        )
     if not key:
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
@@ -76,8 +100,17 @@ def authenticate(context: ServiceContext, key: str | None) -> Role:
     with context.db.read_session() as db:
         role = role_of(db, key, admin_key)
     if role is None:
+        if client is not None:
+            throttle.failed(client)
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
+    if client is not None:
+        throttle.succeeded(client, key)
     return role
+
+
+def client_of(request: Request) -> str | None:
+    """The client's address, as the server saw it (behind a proxy: uvicorn --proxy-headers)."""
+    return request.client.host if request.client else None
 
 
 PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
@@ -86,7 +119,7 @@ PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's 
 async def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
     # A request with a body was authenticated before its body was read (app.guard).
     role = getattr(request.state, "role", None) or await run_in_threadpool(
-        authenticate, context, key
+        authenticate, context, key, client_of(request)
     )
     request.state.role = role
     return role

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.db import Database
+from app.db import Database, unbounded
 from app.gallery import Gallery
 from app.tables import FaceTemplate, GalleryChange, GalleryState, Student, embedding_from_bytes
 
@@ -118,7 +118,8 @@ class GalleryStore:
             self.gallery.replace_students(chunk, owners, embeddings)
 
     def _load_all(self, session: Session) -> None:
-        rows = session.execute(SEARCHABLE).all()
+        # A million rows may take longer than a request may wait on the database.
+        rows = session.execute(SEARCHABLE, execution_options=unbounded(session)).all()
         self._stale.clear()
         owners, embeddings = self._usable(rows, ())
         self.gallery.load_matrix(owners, embeddings)

@@ -18,6 +18,10 @@ from app.errors import ServiceError, error_response
 # h11's default bound on a request head, which uvicorn's httptools parser does not enforce.
 MAX_HEADER_BYTES = 16 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
+# Where a body may carry a burst of frames, each under the upload limit (deps.read_photos):
+# the body's own limit is then the limit times the frames allowed (issue 24: it was the
+# limit for the whole burst).
+BURST_PATHS = frozenset({"/api/v1/checkins"})
 
 
 # Every page (/kiosk, /admin, /docs) loads only Rollcall's own files: no inline script or
@@ -53,7 +57,7 @@ class RequestGuard:
             try:
                 receive = await self._admit_body(scope, headers, receive)
             except ServiceError as exc:
-                await error_response(exc.status_code, exc.code, exc.message)(scope, receive, send)
+                await exc.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -63,9 +67,12 @@ class RequestGuard:
         context = scope["app"].state.context
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         # The role is kept for the route's own check, which then needs no second lookup.
-        role = await run_in_threadpool(authenticate, context, key)
+        client = scope["client"][0] if scope.get("client") else None
+        role = await run_in_threadpool(authenticate, context, key, client)
         scope.setdefault("state", {})["role"] = role
-        limit = context.settings.max_upload_bytes + MULTIPART_OVERHEAD
+        settings = context.settings
+        files = settings.max_burst_frames if scope["path"] in BURST_PATHS else 1
+        limit = files * (settings.max_upload_bytes + MULTIPART_OVERHEAD)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             raise too_large(limit)

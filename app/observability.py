@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import error_response
+from app.errors import database_unavailable, error_response, unavailable_response
 from models.embedder import StageTimer
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -176,7 +176,15 @@ class RequestObserver:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc) and not started:
+                # Not a bug: the database is down, silent or locked. One line, no traceback.
+                log.warning(
+                    "database unavailable",
+                    extra={"fields": {"path": request.url.path, "error": type(exc).__name__}},
+                )
+                await unavailable_response()(scope, receive, send_with_id)
+                return
             # A bug, not a refusal: logged once with its traceback, answered in the error
             # shape with the id that finds the log line (unless the answer had begun).
             log.exception("unhandled error", extra={"fields": {"path": request.url.path}})

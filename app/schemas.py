@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -12,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     model_validator,
 )
 
@@ -54,9 +56,26 @@ def _without_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text; SQLite could, so refuse it the same on both.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    # Nor any other control character (CR, LF, tab, ESC, DEL, C1): no name needs one, and in
+    # an export or a terminal they split rows, hide text or send escape sequences (issue 24).
+    control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ValueError(f"must not contain control characters (found U+{ord(control):04X})")
     return value
 
 
+def canonical_id(value: object) -> object:
+    """An external id or a course code as stored: NFKC-normalised (fullwidth digits become
+    digits) and without format characters (zero-width spaces, direction marks), so that ids
+    that look the same are the same (issue 24: a fullwidth "S12", or one with a zero-width
+    space, made a new student)."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFKC", value)
+    return "".join(c for c in value if unicodedata.category(c) != "Cf")
+
+
+CanonicalId = BeforeValidator(canonical_id)
 UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 RequestDatetime = Annotated[
     dt.datetime,
@@ -95,8 +114,13 @@ ERRORS = {
     409: "conflicts with what is stored",
     410: "the liveness challenge expired",
     413: "the body, upload or image is too large",
+    429: "too many unknown access keys from this client of late (see Retry-After)",
+    431: "the request's headers exceed 16 KiB",
+    500: "a bug: logged under the answer's request id",
+    503: "the database is down, silent or locked (see Retry-After)",
 }
-ANY_KEYED = (401, 403)  # every endpoint that needs a key
+ANY_REQUEST = (431, 500, 503)  # whatever the endpoint
+ANY_KEYED = (401, 403, 429, *ANY_REQUEST)  # every endpoint that needs a key
 ANY_BODY = (400, 413)  # every endpoint that takes a body
 
 
@@ -118,13 +142,17 @@ class PatchBody(BaseModel):
 
 
 class StudentCreate(BaseModel):
-    external_id: Text = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    external_id: Annotated[Text, CanonicalId] = Field(
+        min_length=1, max_length=64, pattern=r"^\S(.*\S)?$"
+    )
     name: Text = Field(min_length=1, max_length=200)
     active: StrictBool = True
 
 
 class StudentUpdate(PatchBody):
-    external_id: Text | None = Field(None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+    external_id: Annotated[Text, CanonicalId] | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$"
+    )
     name: Text | None = Field(None, min_length=1, max_length=200)
     active: StrictBool | None = None
 
@@ -267,10 +295,11 @@ class CheckinOut(BaseModel):
 class VerifyOut(BaseModel):
     match: bool
     student: StudentRef | None  # only when the face matches: a kiosk must not read the roster
-    similarity: float
-    distance: float
+    # None on a kiosk's non-match: a distance would let it scan students with one photo.
+    similarity: float | None
+    distance: float | None
     threshold: float
-    box: list[float]
+    box: list[float] | None
 
 
 class SessionCreate(BaseModel):
@@ -343,7 +372,9 @@ class CourseOut(CourseRef):
     created_at: UtcDatetime
 
 
-CourseCode = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+CourseCode = Annotated[
+    Text, CanonicalId, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+]
 
 
 class CourseCreate(BaseModel):
@@ -357,7 +388,8 @@ class CourseUpdate(PatchBody):
 
 
 class RosterIn(BaseModel):
-    student_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+    # Strict: JSON's true, 1.0 and "1" are not ids (issue 24: all three were taken as 1).
+    student_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
         max_length=10_000, description="The whole roster: replaces the one stored."
     )
 

@@ -5,14 +5,18 @@ what an acceptable photo is: any format Pillow reads, EXIF orientation applied (
 portrait shots sideways), every mode (RGBA, LA, P, L, I;16, CMYK...) flattened to 8-bit RGB.
 
 Memory is bounded, not only the pixel count: a few hundred KB of PNG or a JPEG header can claim
-7000x7000 pixels. Large JPEGs are scaled down while decoding (draft mode), what would still take
-more than a memory budget once decoded is refused before decoding, every other large image is
-scaled down before it is converted, conversions never widen pixels to floats, and only a few
-photos are decoded at once.
+7000x7000 pixels. Large JPEGs are scaled down while decoding (draft mode); what the whole decode
+would allocate at its peak, for the image's mode (`decode_peak_bytes`: alpha, 16-bit, palette,
+float...), is computed from the header and refused over a memory budget before any pixel is
+decoded; every other large image is scaled down before it is converted, and the full-size one
+freed before the conversions; only a few photos are decoded at once, and the C heap is handed
+back to the system after a large decode (glibc keeps freed blocks otherwise).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import math
 import threading
@@ -34,6 +38,20 @@ MAX_CONCURRENT_DECODES = 2
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # else 4
+# Pillow scales these through a premultiplied full-size copy (4 bytes a pixel).
+_PREMULTIPLIED = ("LA", "RGBA")
+# Pillow's `reduce` (one pass, no intermediate image) refuses these: they are resized instead
+# (nearest for "1" and "P", which needs no intermediate either; a two-pass box for 16-bit).
+_RESIZED = ("1", "P", "I;16", "I;16B", "I;16L", "I;16N")
+# Bytes a pixel that the conversions to RGB and to a numpy array hold at once, besides the
+# image converted (16-bit rescaled, alpha flattened onto white, RGB, the array and its bytes):
+# measured peaks (tests/models/test_image_decoder_memory.py), rounded up.
+_CONVERSION_BYTES_PER_PIXEL = 11
+_RGB_CONVERSION_BYTES_PER_PIXEL = 7  # RGB needs no conversion: only the array and its bytes
+_DECODER_OVERHEAD = 8 * 2**20  # the decoder's own buffers, Pillow's blocks' rounding
+# A decode that peaked above this hands the freed C heap back (malloc_trim): below, the cost
+# of trimming is not worth it.
+_TRIM_ABOVE = 32 * 2**20
 _ORIENTATIONS = {  # EXIF orientation -> the transpose that makes the photo upright
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -76,6 +94,58 @@ def decoded_bytes(image: Image.Image) -> int:
     return width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
 
 
+def _reduced_size(size: tuple[int, int], max_side: int) -> tuple[tuple[int, int], int]:
+    factor = math.ceil(max(size) / max_side)
+    if factor == 1:
+        return size, factor
+    # At least a pixel a side: a valid 1x40000 image is no corrupt one (issue 24).
+    return (max(1, size[0] // factor), max(1, size[1] // factor)), factor
+
+
+def decode_peak_bytes(image: Image.Image, max_side: int) -> int:
+    """The most `_decode` holds at once for `image` (at its draft size and mode), known from
+    the header alone: the decoded image and its scaling down, or, at the scaled size (the
+    full-size image is freed once scaled), the conversions to RGB."""
+    bytes_per_pixel = _BYTES_PER_PIXEL.get(image.mode, 4)
+    full_pixels = image.width * image.height
+    (width, height), factor = _reduced_size(image.size, max_side)
+    reduced_pixels = width * height
+    converting = (
+        _RGB_CONVERSION_BYTES_PER_PIXEL if image.mode == "RGB" else _CONVERSION_BYTES_PER_PIXEL
+    )
+    if factor == 1:
+        return _DECODER_OVERHEAD + full_pixels * (bytes_per_pixel + converting)
+    if image.mode in _RESIZED:  # a two-pass box keeps a (width / factor) x height intermediate
+        intermediate = 0 if image.mode in ("1", "P") else width * image.height
+        scaling = (intermediate + reduced_pixels) * bytes_per_pixel
+    else:  # `reduce`, after a premultiplied copy for alpha, and back from it
+        premultiplied = 4 * full_pixels if image.mode in _PREMULTIPLIED else 0
+        scaling = premultiplied + 2 * 4 * reduced_pixels
+    return _DECODER_OVERHEAD + max(
+        full_pixels * bytes_per_pixel + scaling,
+        reduced_pixels * (bytes_per_pixel + converting),
+    )
+
+
+def _trim_heap() -> None:
+    """Give freed C heap back to the system. glibc's malloc keeps big freed blocks in its
+    arenas (its mmap threshold grows to their size): without this, a burst of large decodes
+    leaves a worker gigabytes larger for good (issue 24: 3.0 GB kept after 8 at once)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+
 def _to_8bit(image: Image.Image) -> Image.Image:
     """16/32-bit greyscale scaled into 8 bits by its real range (clipping would make it white)."""
     if image.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
@@ -89,11 +159,13 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 def _to_rgb(image: Image.Image) -> Image.Image:
     image = _to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # Transparent areas become white, as a viewer would show them, not black.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert("RGB")
+        # Transparent areas become white, as a viewer would show them, not black. Pasting
+        # through the alpha onto a white RGB image holds one copy, not alpha_composite's three.
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba)
+        return white
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _decode(image: Image.Image, max_pixels: int, max_side: int, budget: int) -> Image.Image:
@@ -104,24 +176,45 @@ def _decode(image: Image.Image, max_pixels: int, max_side: int, budget: int) -> 
             "image_too_large",
             f"The image is {width}x{height} pixels; at most {max_pixels:,} pixels are accepted.",
         )
-    orientation = image.getexif().get(_EXIF_ORIENTATION)
     factor = math.ceil(max(width, height) / max_side)
     if factor > 1:  # JPEG: decode at 1/2, 1/4 or 1/8 scale, no smaller than width / factor
         image.draft(None, (math.ceil(width / factor), math.ceil(height / factor)))
-    if decoded_bytes(image) > budget:
+    if decode_peak_bytes(image, max_side) > budget:
         raise ImageError(
             "image_too_large",
             f"The image is {width}x{height} pixels of mode {image.mode}; decoding it would take "
             f"more than {budget // 2**20} MiB.",
         )
+    # Only now: a PNG's EXIF may follow its pixels, so reading it decodes them (issue 24).
+    orientation = image.getexif().get(_EXIF_ORIENTATION)
     # Pillow's own bomb check (DecompressionBombError) stays on as a second line.
     image.load()
-    factor = math.ceil(max(image.size) / max_side)
-    if factor > 1:  # a box filter, as `Image.reduce` (which refuses 16-bit modes) would
-        image = image.resize((image.width // factor, image.height // factor), Image.Resampling.BOX)
+    size, factor = _reduced_size(image.size, max_side)
+    if factor > 1:  # a box filter: `reduce` (one pass) where Pillow has it for the mode
+        full = image
+        if full.mode in _RESIZED:
+            image = full.resize(size, Image.Resampling.BOX)
+        else:
+            image = full.reduce(factor)
+        full.close()  # frees the full-size pixels before the conversions
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
     return _to_rgb(image)
+
+
+def _open_and_decode(
+    stream: io.BytesIO | Path, max_pixels: int, max_side: int, budget: int
+) -> tuple[Photo, int]:
+    """The photo, and how many bytes its decoded full-size image took."""
+    with Image.open(stream) as image:
+        decoded = decoded_bytes(image)
+        try:
+            rgb = _decode(image, max_pixels, max_side, budget)
+        except Exception:
+            if decoded > _TRIM_ABOVE:  # a decode that failed half-way may have allocated it
+                _trim_heap()
+            raise
+        return Photo(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))), decoded
 
 
 def load_image(
@@ -133,8 +226,9 @@ def load_image(
     """Decode `source` (raw bytes or a path) into an upright RGB `Photo`, at most `max_side`
     pixels a side (larger photos are scaled down by a whole factor).
 
-    Raises `ImageError` with code `empty_file`, `not_an_image`, `corrupt_image` or
-    `image_too_large` (over `max_pixels`, or over `memory_budget` bytes once decoded).
+    Raises `ImageError` with code `empty_file`, `not_an_image`, `corrupt_image`,
+    `unsupported_image` or `image_too_large` (over `max_pixels`, or a decode that would hold
+    more than `memory_budget` bytes at its peak: refused before decoding).
     """
     if isinstance(source, bytes | bytearray):
         if not source:
@@ -147,9 +241,11 @@ def load_image(
         if stream.stat().st_size == 0:
             raise ImageError("empty_file", f"The file is empty: {stream}")
     try:
-        with _decode_slots, Image.open(stream) as image:
-            rgb = _decode(image, max_pixels, max_side, memory_budget)
-            return Photo(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)))
+        with _decode_slots:
+            photo, decoded = _open_and_decode(stream, max_pixels, max_side, memory_budget)
+            if decoded > _TRIM_ABOVE:  # every big block of the decode is freed by now
+                _trim_heap()
+            return photo
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -158,3 +254,11 @@ def load_image(
         raise ImageError("image_too_large", "The image is too large to decode safely.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError("corrupt_image", f"The image is corrupt or truncated: {exc}") from exc
+    except NotImplementedError as exc:  # e.g. a DDS file of a pixel format Pillow lacks
+        raise ImageError(
+            "unsupported_image", f"The image's format or encoding is not supported: {exc}"
+        ) from exc
+    except MemoryError as exc:
+        raise ImageError("image_too_large", "The image is too large to decode.") from exc
+    except Exception as exc:  # any other decoder failure is the file's fault, not a 500
+        raise ImageError("corrupt_image", f"The image cannot be decoded: {exc!r}") from exc

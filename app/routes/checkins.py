@@ -18,6 +18,7 @@ from app.deps import (
     RoleDep,
     allow,
 )
+from app.errors import Conflict
 from app.roles import Role
 from app.schemas import (
     ANY_BODY,
@@ -30,7 +31,7 @@ from app.schemas import (
     VerifyOut,
     error_responses,
 )
-from app.services import checkin, liveness
+from app.services import checkin, liveness, verification
 
 router = APIRouter(
     tags=["check-in"], dependencies=[allow(Role.kiosk)], responses=error_responses(*ANY_KEYED)
@@ -64,7 +65,7 @@ def check_in(
     role: RoleDep,
     photos: PhotosDep,
     key: PresentedKey,
-    session_id: Annotated[int | None, Digits, Form(ge=1, le=MAX_ID)] = None,
+    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID), Digits] = None,
     nonce: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
     frame_ms: Annotated[
         list[Annotated[int, Field(ge=0, le=MAX_FRAME_TIME)]] | None,
@@ -84,16 +85,21 @@ def check_in(
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
     before it is judged (422: a frame without a face, too few frames) does not spend it."""
-    result = checkin.check_in(
-        context,
-        db,
-        photos,
-        session_id,
-        nonce,
-        key=key or "",
-        frame_ms=frame_ms,
-        name_unmarked=role == Role.admin,
-    )
+    try:
+        result = checkin.check_in(
+            context,
+            db,
+            photos,
+            session_id,
+            nonce,
+            key=key or "",
+            frame_ms=frame_ms,
+            name_unmarked=role == Role.admin,
+        )
+    except Conflict as exc:
+        if exc.code == "ambiguous_session" and role != Role.admin:
+            raise Conflict(exc.code, exc.message) from None  # which sessions: not to a kiosk
+        raise
     return CheckinOut(
         checked_at=result.checked_at,
         day=result.day,
@@ -107,8 +113,15 @@ def check_in(
 
 @router.post("/students/{student_id}/verify", response_model=VerifyOut, responses=PHOTO_ERRORS)
 def verify_student(
-    context: ContextDep, db: ReadDbSession, student_id: IdPath, photo: PhotoDep
+    context: ContextDep,
+    db: ReadDbSession,
+    student_id: IdPath,
+    photo: PhotoDep,
+    role: RoleDep,
+    key: PresentedKey,
 ) -> VerifyOut:
-    """1:1 verification: is the person in this photo this student?"""
-    verified = checkin.verify(context, db, student_id, photo)
+    """1:1 verification: is the person in this photo this student? To a kiosk key, a yes or
+    a no: a non-match shows no distance, and a student who does not exist or is not enrolled
+    is a non-match; a kiosk key's non-matches are limited (429)."""
+    verified = verification.verify_as(context, db, student_id, photo, role, key)
     return VerifyOut.model_validate(verified, from_attributes=True)

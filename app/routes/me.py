@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 
 from app.deps import ContextDep, current_role
 from app.roles import Role
-from app.schemas import RoleOut
+from app.schemas import ANY_REQUEST, RoleOut, error_responses
 
 router = APIRouter(tags=["access keys"])
 
 
-@router.get("/me", response_model=RoleOut)
+# Any valid key may ask (no 403); a missing, unknown or throttled one may not.
+@router.get("/me", response_model=RoleOut, responses=error_responses(401, 429, *ANY_REQUEST))
 def who_am_i(context: ContextDep, role: Annotated[Role, Depends(current_role)]) -> RoleOut:
     """The role of the key presented (the pages show only what that role may do), and whether
     check-ins need a liveness challenge (the kiosk then runs one)."""

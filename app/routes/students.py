@@ -60,8 +60,8 @@ def list_students(
     db: ReadDbSession,
     q: Annotated[Text | None, Query(description="search in name and external id")] = None,
     active: bool | None = None,
-    limit: Annotated[int, Digits, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500), Digits] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID), Digits] = 0,
 ) -> StudentPage:
     page = students.list_students(db, q, active, limit, offset)
     return StudentPage(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -115,9 +116,17 @@ def list_attendance(
     return list(db.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id)))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _cell(value: object) -> object:
-    """Neutralise text a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Neutralise text a spreadsheet would run as a formula (CSV injection). Control
+    characters become spaces first: a CR inside a cell, which the writer does not quote,
+    would start a new row there, one that may begin with a formula (issue 24)."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub(" ", value)
+    if value.lstrip(" ")[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
 

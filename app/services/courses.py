@@ -27,8 +27,18 @@ class Roster:
     students: list[Student]  # by external id
 
 
-def get_course(db: Session, course_id: int) -> Course:
-    return get_or_404(db, Course, course_id, "course_not_found", f"No course with id {course_id}.")
+def get_course(db: Session, course_id: int, *, lock: bool = False) -> Course:
+    """The course; `lock`: its row locked until the transaction ends (PostgreSQL's FOR NO KEY
+    UPDATE, which still lets sessions reference it), so that writers of its roster take turns.
+    SQLite needs no lock: a writer's BEGIN IMMEDIATE already serialises every write."""
+    return get_or_404(
+        db,
+        Course,
+        course_id,
+        "course_not_found",
+        f"No course with id {course_id}.",
+        with_for_update={"key_share": True} if lock else None,
+    )
 
 
 def find_course(db: Session, code: str) -> Course | None:
@@ -111,8 +121,13 @@ def roster(db: Session, course_id: int) -> Roster:
 
 
 def set_roster(db: Session, course_id: int, student_ids: list[int]) -> Roster:
-    """Replace the roster with these students; refuses ids of no student (nothing changes)."""
-    get_course(db, course_id)
+    """Replace the roster with these students; refuses ids of no student (nothing changes).
+
+    One replace at a time per course: under PostgreSQL's READ COMMITTED, two replaces that
+    both delete and then insert would collide on the primary key (500) or store the union of
+    both lists, a roster nobody sent (issue 24). The course row's lock makes the second wait
+    for the first's commit, then delete what it wrote."""
+    get_course(db, course_id, lock=True)
     wanted = sorted(set(student_ids))
     found = set(db.scalars(select(Student.id).where(Student.id.in_(wanted))))
     missing = [sid for sid in wanted if sid not in found]
@@ -132,7 +147,9 @@ def set_roster(db: Session, course_id: int, student_ids: list[int]) -> Roster:
 
 def add_to_roster(db: Session, course_id: int, student_id: int) -> bool:
     """Put a student on a roster if not on it yet (flushed, not committed): for imports.
-    Whether they were added (False: already on it)."""
+    Takes the course's lock as `set_roster` does, so it never races a replace. Whether they
+    were added (False: already on it)."""
+    get_course(db, course_id, lock=True)
     if db.get(CourseStudent, (course_id, student_id)) is not None:
         return False
     db.add(CourseStudent(course_id=course_id, student_id=student_id))

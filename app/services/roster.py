@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.errors import ServiceError
 from app.gallery_store import bump_gallery_revision
-from app.schemas import CourseCreate, StudentCreate
+from app.schemas import CourseCreate, StudentCreate, canonical_id
 from app.services.courses import add_to_roster, find_course
 from app.services.enrollment import (
     EnrollmentCandidate,
@@ -97,7 +97,7 @@ def _read_roster(path: Path) -> list[RosterRow]:
         return [
             RosterRow(
                 line=reader.line_num,
-                external_id=(row["external_id"] or "").strip(),
+                external_id=str(canonical_id((row["external_id"] or "").strip())),
                 name=(row["name"] or "").strip(),
                 photo=(row["photo"] or "").strip(),
                 courses=_course_codes(row.get(COURSE_COLUMN)),
@@ -107,7 +107,8 @@ def _read_roster(path: Path) -> list[RosterRow]:
 
 
 def _course_codes(cell: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(code.strip() for code in (cell or "").split(";") if code.strip()))
+    codes = (str(canonical_id(code.strip())) for code in (cell or "").split(";"))
+    return tuple(dict.fromkeys(code for code in codes if code))
 
 
 class PhotoSource:

@@ -43,11 +43,12 @@ def class_session_for(
         )
     )
     if len(running) > 1:
-        names = ", ".join(f"{s.id} ({s.name})" for s in running[:2])
+        # The message names no session (a kiosk reads it); the ids are in the details, which
+        # the check-in route shows an admin only.
         raise Conflict(
             "ambiguous_session",
-            f"Several class sessions are in progress ({names}); send the session_id of the "
-            "one to check in to.",
+            "Several class sessions are in progress; send the session_id of the one to check "
+            "in to.",
             session_ids=[s.id for s in running],
         )
     return running[0] if running else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Exists, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.config import ConfigurationError
@@ -35,17 +35,21 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
 
 
 def stranded_students(session: Session, version: str) -> list[str]:
-    """External ids of active students whose templates are of other weights than `version`
-    and have no kept photo to re-embed from: only re-enrolling brings them back."""
+    """External ids of active, enrolled students with no template of `version` and no kept
+    photo to re-embed one from: only re-enrolling brings them back. A student who also holds
+    a template of these weights is recognised, whatever their other templates (issue 24)."""
+
+    def of_student(*conditions: ColumnElement[bool]) -> Exists:
+        return exists().where(FaceTemplate.student_id == Student.id, *conditions)
+
     rows = session.execute(
         select(Student.external_id)
-        .join(FaceTemplate)
         .where(
             Student.active,
-            FaceTemplate.weights_version != version,
-            FaceTemplate.photo.is_(None),
+            of_student(),
+            ~of_student(FaceTemplate.weights_version == version),
+            ~of_student(FaceTemplate.photo.is_not(None)),
         )
-        .distinct()
         .order_by(Student.external_id)
     )
     return list(rows.scalars())

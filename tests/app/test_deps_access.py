@@ -53,7 +53,10 @@ ENDPOINTS = [
 @pytest.fixture
 def service(tmp_path: Path, embedder: FaceEmbedder) -> Iterator[TestClient]:
     settings = Settings(
-        _env_file=None, database_url=f"sqlite:///{tmp_path / 'keys.db'}", admin_key=BOOTSTRAP
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'keys.db'}",
+        admin_key=BOOTSTRAP,
+        max_key_failures=10_000,  # a wrong key on every route, on purpose: no throttling here
     )
     with TestClient(create_app(settings, embedder)) as client:
         yield client

@@ -47,11 +47,14 @@ def test_an_older_snapshot_never_reloads_over_a_newer_gallery(
 
 def test_metrics_labels_and_refusals_are_observed(client: TestClient) -> None:
     assert client.get("/api/v1/students/v1").status_code == 422
-    big = client.post(
-        "/api/v1/checkins",
-        files={"file": ("big.jpg", b"0" * (11 * 1024 * 1024))},
-    )
+    upload = {"file": ("big.jpg", b"0" * (11 * 1024 * 1024))}
+    # Refused by the guard, before routing: one photo's body is over the limit.
+    big = client.post("/api/v1/students/1/photo", files=upload)
     assert big.status_code == 413 and big.headers["X-Request-ID"]
+    # A check-in's body may carry a burst: its frame over the limit is refused by the route.
+    frame = client.post("/api/v1/checkins", files=upload)
+    assert frame.status_code == 413 and frame.headers["X-Request-ID"]
     metrics = client.get("/metrics").text
     assert 'route="/api/v1/students/{student_id}",status="422"' in metrics
     assert 'method="POST",route="unmatched",status="413"' in metrics
+    assert 'method="POST",route="/api/v1/checkins",status="413"' in metrics

@@ -36,13 +36,15 @@ def _chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-def _send_head_and_part(url: str, headers: dict[str, str], part: bytes) -> bytes:
+def _send_head_and_part(
+    url: str, headers: dict[str, str], part: bytes, path: str = "/api/v1/checkins"
+) -> bytes:
     """Send a chunked POST's head and `part` of its body, never the end; the answer's head."""
     address = urlsplit(url)
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     with socket.create_connection((address.hostname, address.port), timeout=ANSWER_WITHIN) as sock:
         sock.sendall(
-            b"POST /api/v1/checkins HTTP/1.1\r\n"
+            f"POST {path} HTTP/1.1\r\n".encode()
             + f"Host: {address.netloc}\r\n{head}".encode()
             + b"Transfer-Encoding: chunked\r\n"
             + b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n"
@@ -80,7 +82,13 @@ def test_a_body_without_a_key_is_refused_before_it_is_read(served: tuple[str, Pa
 def test_a_chunked_body_is_refused_at_the_limit_while_streaming(served: tuple[str, Path]) -> None:
     url, _ = served
     over_the_limit = _form_start() + b"\xff" * (LIMIT + 64 * 1024 + 50_000)
-    answer = _send_head_and_part(url, {"X-API-Key": ADMIN_KEY}, over_the_limit)
+    answer = _send_head_and_part(
+        url, {"X-API-Key": ADMIN_KEY}, over_the_limit, "/api/v1/students/1/photo"
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # A check-in's body may hold a burst of frames (5 by default), each up to the limit.
+    over_a_burst = _form_start() + b"\xff" * (5 * (LIMIT + 64 * 1024) + 50_000)
+    answer = _send_head_and_part(url, {"X-API-Key": ADMIN_KEY}, over_a_burst)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 

@@ -60,3 +60,11 @@ def test_health_shows_details_only_with_a_key(client: TestClient) -> None:
     assert wrong.json() == {"status": "ok"}
     detailed = client.get("/health", headers={"X-API-Key": ADMIN_KEY}).json()
     assert detailed["status"] == "ok" and detailed["backbone"] and detailed["database"] is True
+
+
+def test_a_wrong_method_answers_405_with_allow(client: TestClient) -> None:
+    """Issue 24: the 405 came without the Allow header HTTP requires."""
+    response = client.put("/api/v1/keys")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,14 @@ def test_sessions_behave_like_a_timetable(client: TestClient, faces_dir: Path) -
     error = overlap.json()["error"]
     assert error["code"] == "ambiguous_session"
     assert sorted(error["details"]["session_ids"]) == [first["id"], second["id"]]
+    # To a kiosk, the same refusal names no session, by name or id (issue 24).
+    key = client.post("/api/v1/keys", json={"name": "door", "role": "kiosk"}).json()["key"]
+    with biden.open("rb") as handle:
+        kiosk = client.post(CHECKIN, files={"file": handle}, headers={"X-API-Key": key})
+    assert kiosk.status_code == 409 and kiosk.json()["error"]["code"] == "ambiguous_session"
+    assert kiosk.json()["error"]["details"] == {}
+    words = set(re.findall(r"\w+", kiosk.json()["error"]["message"]))
+    assert not {"A", "B", str(first["id"]), str(second["id"])} & words
 
     # A time without a zone is refused, never silently taken as UTC.
     naive = client.post(

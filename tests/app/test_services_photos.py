@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import Settings
-from tests.support.helpers import post_bytes, uniform_grey_png
+from tests.support.helpers import post_bytes, uniform_grey_png, uniform_png, unsupported_dds
 from tests.support.settings import count_rows
 
 
@@ -50,9 +50,16 @@ def test_bad_uploads(
         "truncated.jpg": (photo[: len(photo) // 3], 422, "corrupt_image"),
         "empty.jpg": (b"", 422, "empty_file"),
         "huge.png": (huge_png(), 413, "image_too_large"),
+        # 381 KB of 16-bit RGBA claiming 7000x7000: its decode would peak far over the budget
+        "rgba16.png": (uniform_png(7000, b"\x10\x00" * 4, 6, 16), 413, "image_too_large"),
+        "texture.dds": (unsupported_dds(), 422, "unsupported_image"),  # Pillow cannot decode it
         "blank.jpg": (_blank_photo(), 422, "no_face"),
     }
-    urls = ["/api/v1/checkins", f"/api/v1/students/{enrolled_student}/photo"]
+    urls = [
+        "/api/v1/checkins",
+        f"/api/v1/students/{enrolled_student}/photo",
+        f"/api/v1/students/{enrolled_student}/verify",
+    ]
     for url in urls:
         for name, (data, status, code) in cases.items():
             response = post_bytes(client, url, name, data)
@@ -104,3 +111,35 @@ def test_upload_refused_from_its_content_length(client: TestClient) -> None:
     response = post_bytes(client, "/api/v1/checkins", "big.jpg", big)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "upload_too_large"
+
+
+def test_the_upload_limit_holds_for_each_frame_of_a_burst(
+    tmp_path: Path, embedder, faces_dir: Path
+) -> None:
+    """Issue 24: a burst of frames each under ROLLCALL_MAX_UPLOAD_BYTES was refused as a whole,
+    though `deps.read_photos` says the limit holds for each."""
+    from app.main import create_app
+    from tests.support.settings import ADMIN_KEY, make_settings
+
+    kit = faces_dir / "people" / "kit_harington"
+    settings = make_settings(tmp_path, max_upload_bytes=120_000)
+    with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
+        student = client.post("/api/v1/students", json={"external_id": "K", "name": "Kit"})
+        photo_url = f"/api/v1/students/{student.json()['id']}/photo"
+        enrolled = post_bytes(client, photo_url, "k.jpg", _jpeg(kit / "kit1.jpg"))
+        assert enrolled.status_code == 200, enrolled.text
+        frames = [_jpeg(kit / name) for name in ("kit1.jpg", "kit2.jpg", "kit1.jpg")]
+        assert all(len(f) <= 120_000 for f in frames) and sum(map(len, frames)) > 2 * 120_000
+        burst = client.post("/api/v1/checkins", files=[("file", ("f.jpg", f)) for f in frames])
+        assert burst.status_code == 200, burst.text
+        assert burst.json()["faces"][0]["decision"] == "present"
+        # One frame over the limit is still refused, in a burst or not.
+        big = _jpeg(faces_dir / "people" / "barack_obama" / "obama2.jpg")
+        over = client.post(
+            "/api/v1/checkins", files=[("file", ("a.jpg", frames[0])), ("file", ("b.jpg", big))]
+        )
+        assert over.status_code == 413 and over.json()["error"]["code"] == "upload_too_large"
+        # A one-photo route's body is still bounded by one photo.
+        two = [("file", ("a.jpg", frames[0])), ("file", ("b.jpg", frames[0]))]
+        refused = client.post(photo_url, files=two)
+        assert refused.status_code == 413

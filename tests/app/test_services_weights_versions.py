@@ -79,6 +79,29 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
         assert face["decision"] == "present" and face["student"]["external_id"] == "O"
 
 
+def test_a_student_with_a_template_of_the_served_weights_is_not_stranded(
+    tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
+) -> None:
+    """Issue 24: one old template without a kept photo made the service refuse to start,
+    though the student also held a template of the served weights (and is recognised)."""
+    kit = faces_dir / "people" / "kit_harington"
+    settings = make_settings(tmp_path)  # photos not kept
+    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
+        student = client.post("/api/v1/students", json={"external_id": "K", "name": "K"}).json()
+        for photo in ("kit1.jpg", "kit3.jpg"):
+            added = post_file(client, f"/api/v1/students/{student['id']}/photo", kit / photo)
+            assert added.status_code == 200, added.text
+    with sqlite3.connect(tmp_path / "rollcall.db") as connection:
+        connection.execute(
+            "UPDATE face_templates SET weights_version = 'other-weights' WHERE id = "
+            "(SELECT MIN(id) FROM face_templates)"
+        )
+    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:  # starts
+        assert client.get("/health").json()["stale_templates"] == 1
+        [face] = post_file(client, "/api/v1/checkins", kit / "kit2.jpg").json()["faces"]
+        assert face["decision"] == "present" and face["student"]["external_id"] == "K"
+
+
 def test_service_serves_fine_tuned_weights_from_the_setting(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from models.embedder import FaceEmbedder
 from models.image import ImageError, load_image
+from tests.support.helpers import unsupported_dds
 
 
 def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -64,9 +65,17 @@ def test_odd_inputs_work_and_stay_the_same_person(embedder: FaceEmbedder, faces_
         (b"%PDF-1.4 not a photo", "not_an_image"),
         (_encode(Image.new("RGB", (64, 64)), "PNG")[:60], "corrupt_image"),
         (_encode(Image.new("1", (9000, 9000)), "PNG"), "image_too_large"),
+        (unsupported_dds(), "unsupported_image"),
     ],
 )
 def test_unreadable_photos_raise_image_error(data: bytes, code: str) -> None:
     with pytest.raises(ImageError) as error:
         load_image(data)
     assert error.value.code == code
+
+
+@pytest.mark.parametrize("size", [(1, 40_000), (40_000, 1), (3, 9_000)])
+def test_a_valid_thin_image_decodes(size: tuple[int, int]) -> None:
+    """Issue 24: scaled down to 0 pixels wide, a valid 1x40000 image answered corrupt_image."""
+    photo = load_image(_encode(Image.new("RGB", size, (90, 120, 160)), "PNG"))
+    assert max(photo.width, photo.height) <= 4096 and min(photo.width, photo.height) >= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.helpers import uniform_grey_png
+from models.image import DEFAULT_MEMORY_BUDGET, decode_peak_bytes
+from tests.support.helpers import png_chunk, uniform_grey_png, uniform_png
 from tests.support.settings import REPO
 
 SIDE = 7000
@@ -24,10 +26,11 @@ MIB = 2**20
 
 # Runs in the subprocess: imports first, then a cap on further address space, then the decodes.
 MEASURE = """
-import io, json, resource, sys, threading
+import io, json, os, resource, sys, threading
 from PIL import Image
-from models.image import load_image
+from models.image import DEFAULT_MEMORY_BUDGET, ImageError, load_image
 paths = sys.argv[1:]
+budget = int(os.environ.get("DECODE_BUDGET", DEFAULT_MEMORY_BUDGET))
 for kind in ("PNG", "JPEG"):  # load the decoders' plugins before measuring
     sample = io.BytesIO()
     Image.new("L", (16, 16)).save(sample, format=kind)
@@ -38,14 +41,19 @@ def status(field):  # VmHWM, not ru_maxrss: ru_maxrss carries the parent's peak 
 vm = status("VmSize:")
 resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * 2**30, vm + 2 * 2**30))
 base = status("VmHWM:")
-shapes = []
+rss = status("VmRSS:")
+shapes, refusals = [], []
 def decode(path):
-    shapes.append(load_image(path).pixels.shape)
+    try:
+        shapes.append(load_image(path, memory_budget=budget).pixels.shape)
+    except ImageError as exc:
+        refusals.append(exc.code)
 threads = [threading.Thread(target=decode, args=(path,)) for path in paths]
 for thread in threads: thread.start()
 for thread in threads: thread.join()
 peak = status("VmHWM:")
-print(json.dumps({"growth": peak - base, "shapes": shapes}))
+kept = status("VmRSS:") - rss
+print(json.dumps({"growth": peak - base, "kept": kept, "shapes": shapes, "refusals": refusals}))
 """
 
 
@@ -60,16 +68,23 @@ def grey_jpeg(side: int = SIDE) -> bytes:
     return out.getvalue()
 
 
-def _peak_growth(paths: list[Path]) -> tuple[int, list[list[int]]]:
+def _measure(paths: list[Path], budget: int = DEFAULT_MEMORY_BUDGET) -> dict:
+    """What decoding `paths` at once did: peak growth, RSS kept after, shapes, refusals."""
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, *map(str, paths)],
         cwd=REPO,
+        env={**os.environ, "DECODE_BUDGET": str(budget)},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    measured = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def _peak_growth(paths: list[Path]) -> tuple[int, list[list[int]]]:
+    measured = _measure(paths)
+    assert measured["refusals"] == []
     return measured["growth"], measured["shapes"]
 
 
@@ -98,3 +113,85 @@ def test_six_at_once_take_no_more_than_two(bombs: dict[str, Path]) -> None:
     print(f"6 x png16 at once: peak RSS growth {growth / MIB:.0f} MiB")
     assert growth < 2 * 300 * MIB, f"six decodes took {growth / MIB:.0f} MiB"
     assert len(shapes) == 6
+
+
+def _tiff(mode: str, side: int) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (side, side), 3).save(out, format="TIFF", compression="tiff_deflate")
+    return out.getvalue()
+
+
+PALETTE = png_chunk(b"PLTE", b"\x00\x00\x00\x80\x80\x80")
+# Small files claiming 7000x7000 in every mode Pillow decodes PNG and TIFF into (issue 24: the
+# 16-bit RGBA PNG passed the former check, decoded-size only, and took 1.1 GB); True: refused
+# at the default budget, since its decode would hold more than 200 MiB at its peak.
+EVERY_MODE = {
+    "rgba16": (lambda: uniform_png(SIDE, b"\x10\x00" * 4, 6, 16), True),
+    "rgb16": (lambda: uniform_png(SIDE, b"\x10\x00" * 3, 2, 16), True),
+    "la16": (lambda: uniform_png(SIDE, b"\x10\x00" * 2, 4, 16), True),
+    "la8": (lambda: uniform_png(SIDE, b"\x80\xff", 4, 8), True),
+    "palette": (lambda: uniform_png(SIDE, b"\x01", 3, 8, PALETTE), False),
+    "palette_alpha": (
+        lambda: uniform_png(SIDE, b"\x01", 3, 8, PALETTE, png_chunk(b"tRNS", b"\x00\x80")),
+        False,
+    ),
+    "grey16": (lambda: grey16_png(), False),
+    "float32": (lambda: _tiff("F", SIDE), True),
+    "int32": (lambda: _tiff("I", SIDE), True),
+}
+# Every mode at 3000x3000, under the size at which photos are scaled down: the conversions.
+UNSCALED = {
+    "1": "PNG", "L": "PNG", "P": "PNG", "LA": "PNG", "RGB": "PNG", "RGBA": "PNG",
+    "I;16": "PNG", "I": "TIFF", "F": "TIFF", "CMYK": "JPEG",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def every_mode(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("modes")
+    files = {}
+    for name, (make, _) in EVERY_MODE.items():
+        files[name] = folder / name
+        files[name].write_bytes(make())
+        assert files[name].stat().st_size < 400_000
+    for mode, fmt in UNSCALED.items():
+        image = Image.new(mode, (3000, 3000), 3 if mode in ("I", "F") else None)
+        if mode == "P":
+            image.info["transparency"] = 0
+        name = f"3000-{mode}"
+        files[name] = folder / name
+        image.save(files[name], format=fmt)
+    return files
+
+
+@pytest.mark.parametrize("name", list(EVERY_MODE))
+def test_every_mode_is_decoded_within_the_budget_or_refused_before_decoding(
+    every_mode: dict[str, Path], name: str
+) -> None:
+    measured = _measure([every_mode[name]])
+    growth = measured["growth"]
+    print(f"{name}: peak RSS growth {growth / MIB:.0f} MiB, {measured['refusals'] or 'decoded'}")
+    if EVERY_MODE[name][1]:
+        assert measured["refusals"] == ["image_too_large"]
+        assert growth < 16 * MIB, "refused only after decoding"
+    else:
+        assert measured["shapes"] == [[3500, 3500, 3]]
+        assert growth < DEFAULT_MEMORY_BUDGET + 16 * MIB
+
+
+@pytest.mark.parametrize("name", [*EVERY_MODE, *(f"3000-{mode}" for mode in UNSCALED)])
+def test_the_peak_is_known_before_decoding(every_mode: dict[str, Path], name: str) -> None:
+    """What the budget is compared with is at least what the decode then takes (no budget)."""
+    with Image.open(every_mode[name]) as image:
+        mode, foreseen = image.mode, decode_peak_bytes(image, 4096)
+    measured = _measure([every_mode[name]], budget=2**40)
+    assert measured["refusals"] == []
+    print(f"{name} ({mode}): {measured['growth'] / MIB:.0f} MiB, foreseen {foreseen / MIB:.0f}")
+    assert measured["growth"] <= foreseen
+
+
+def test_memory_is_given_back_after_decodes_at_once(bombs: dict[str, Path]) -> None:
+    measured = _measure([bombs["png16"], bombs["jpeg"]] * 4)
+    print(f"8 at once: {measured['kept'] / MIB:.0f} MiB kept of {measured['growth'] / MIB:.0f}")
+    assert len(measured["shapes"]) == 8
+    assert measured["kept"] < 32 * MIB, f"{measured['kept'] / MIB:.0f} MiB kept afterwards"

@@ -137,6 +137,26 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def unsupported_dds(size: int = 192) -> bytes:
+    """A DDS file (a valid header) of a pixel format Pillow has no decoder for: opening it
+    works, decoding raises NotImplementedError (issue 24: a 500 on every photo route)."""
+    pixel_format = struct.pack("<2I", 32, 0x4) + b"ZZZZ" + bytes(20)  # DDPF_FOURCC, unknown
+    header = struct.pack("<7I", 124, 0x1007, 8, 8, 0, 0, 0) + bytes(44) + pixel_format
+    data = b"DDS " + header + bytes(20)
+    return data + bytes(size - len(data))
+
+
+def uniform_png(side: int, sample: bytes, colour_type: int, depth: int, *chunks: bytes) -> bytes:
+    """A valid side x side PNG of any colour type and depth whose every pixel is `sample`,
+    written row by row (`chunks`, e.g. PLTE and tRNS, go before the pixels)."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + sample * side
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, depth, colour_type, 0, 0, 0)
+    signature, end = b"\x89PNG\r\n\x1a\n", png_chunk(b"IEND", b"")
+    return b"".join([signature, png_chunk(b"IHDR", header), *chunks, png_chunk(b"IDAT", idat), end])
+
+
 def uniform_grey_png(side: int, sample: bytes) -> bytes:
     """A valid side x side greyscale PNG whose every pixel is `sample` (1 byte: 8-bit, 2 bytes:
     16-bit big-endian), written row by row: tiny compressed, huge decoded."""
