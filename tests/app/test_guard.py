@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.config import Settings
 from tests.support.server import serving
 from tests.support.settings import ADMIN_KEY
 
@@ -86,8 +87,10 @@ def test_a_chunked_body_is_refused_at_the_limit_while_streaming(served: tuple[st
         url, {"X-API-Key": ADMIN_KEY}, over_the_limit, "/api/v1/students/1/photo"
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    # A check-in's body may hold a burst of frames (5 by default), each up to the limit.
-    over_a_burst = _form_start() + b"\xff" * (5 * (LIMIT + 64 * 1024) + 50_000)
+    # A check-in's body may hold a burst of frames (ROLLCALL_MAX_BURST_FRAMES), each up to
+    # the limit.
+    frames = Settings.model_fields["max_burst_frames"].default
+    over_a_burst = _form_start() + b"\xff" * (frames * (LIMIT + 64 * 1024) + 50_000)
     answer = _send_head_and_part(url, {"X-API-Key": ADMIN_KEY}, over_a_burst)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
