@@ -20,7 +20,7 @@ from app.db_watchdog import UNBOUNDED, watch
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long a request may wait on the database, in seconds: to connect, for a connection of
-# the pool, for one statement. Past it the request answers 503 (issue 24: a hung server
+# the pool, for one statement. Past it the request answers 503 (a hung server
 # hung every request). A migration has engines of its own, without these limits.
 DEFAULT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5  # seconds (libpq's connect_timeout, a whole number); at most the timeout

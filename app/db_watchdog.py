@@ -3,7 +3,7 @@
 A server that stopped answering (its processes stopped, a frozen VM, a cut link that still
 ACKs) enforces no `statement_timeout`, and the kernel keeps TCP keepalives alive, so a
 request waiting on it would wait for ever, and with it every request behind it in the pool
-(issue 24: `/health` too, for over 60 s). The watchdog shuts down the socket of a call that
+(`/health` too, for over 60 s). The watchdog shuts down the socket of a call that
 outlived its deadline: the driver's wait then ends with an OperationalError, SQLAlchemy
 drops the connection as disconnected, and the request answers 503.
 """

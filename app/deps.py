@@ -31,12 +31,12 @@ def _digits_only(value: object) -> object:
 
 # After Query/Path/Form in an Annotated: placed before them it hides their bounds from the
 # OpenAPI schema, which then shows pydantic's "ge"/"le" in place of JSON Schema's
-# "minimum"/"maximum" (issue 24).
+# "minimum"/"maximum".
 Digits = BeforeValidator(_digits_only)
 
 
 def _iso_date(value: object) -> object:
-    # Pydantic would read "0" (or any number) as a Unix time: 1970-01-01 (issue 24).
+    # Pydantic would read "0" (or any number) as a Unix time: 1970-01-01.
     if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("must be a date written YYYY-MM-DD")
     return value

@@ -148,7 +148,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
     answer = error_response(exc.status_code, code, str(exc.detail))
     answer.headers.update(exc.headers or {})
-    if exc.status_code == 405:  # HTTP requires it (issue 24: it was missing)
+    if exc.status_code == 405:  # HTTP requires it (it was missing)
         answer.headers["Allow"] = _allowed_methods(request) or answer.headers.get("Allow", "")
     return answer
 

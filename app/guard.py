@@ -19,7 +19,7 @@ from app.errors import ServiceError, error_response
 MAX_HEADER_BYTES = 16 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
 # Where a body may carry a burst of frames, each under the upload limit (deps.read_photos):
-# the body's own limit is then the limit times the frames allowed (issue 24: it was the
+# the body's own limit is then the limit times the frames allowed (it was the
 # limit for the whole burst).
 BURST_PATHS = frozenset({"/api/v1/checkins"})
 

@@ -57,7 +57,7 @@ def _without_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     # Nor any other control character (CR, LF, tab, ESC, DEL, C1): no name needs one, and in
-    # an export or a terminal they split rows, hide text or send escape sequences (issue 24).
+    # an export or a terminal they split rows, hide text or send escape sequences.
     control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         raise ValueError(f"must not contain control characters (found U+{ord(control):04X})")
@@ -67,7 +67,7 @@ def _without_nul(value: str) -> str:
 def canonical_id(value: object) -> object:
     """An external id or a course code as stored: NFKC-normalised (fullwidth digits become
     digits) and without format characters (zero-width spaces, direction marks), so that ids
-    that look the same are the same (issue 24: a fullwidth "S12", or one with a zero-width
+    that look the same are the same (a fullwidth "S12", or one with a zero-width
     space, made a new student)."""
     if not isinstance(value, str):
         return value
@@ -388,7 +388,7 @@ class CourseUpdate(PatchBody):
 
 
 class RosterIn(BaseModel):
-    # Strict: JSON's true, 1.0 and "1" are not ids (issue 24: all three were taken as 1).
+    # Strict: JSON's true, 1.0 and "1" are not ids (all three were taken as 1).
     student_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
         max_length=10_000, description="The whole roster: replaces the one stored."
     )

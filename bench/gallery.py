@@ -37,7 +37,7 @@ TEMPLATES_PER_STUDENT = 2  # several photos per student, as issue 9 brings
 # The searches must pick the same students; their distances may differ in float32's last
 # digits: each measures its window of candidates with `cdist`, which computes
 # |q|² + |g|² - 2 q·g from 26 rows on (exact differences below), and the int8 pass's window is
-# wider. At 1M one runner-up differed by 2e-7 (1.1222868 vs 1.1222870, issue 27). The
+# wider. At 1M one runner-up differed by 2e-7 (1.1222868 vs 1.1222870). The
 # tolerance is the gallery's own bound on that figure's float32 rounding (app/gallery.py):
 # 2 (D + 3) eps (|q|² + |g|²) on the squared distance, 6.2e-5 for these unit vectors.
 SQUARED_TOLERANCE = 2 * (DIMENSION + 3) * float(np.finfo(np.float32).eps) * 2

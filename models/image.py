@@ -98,7 +98,7 @@ def _reduced_size(size: tuple[int, int], max_side: int) -> tuple[tuple[int, int]
     factor = math.ceil(max(size) / max_side)
     if factor == 1:
         return size, factor
-    # At least a pixel a side: a valid 1x40000 image is no corrupt one (issue 24).
+    # At least a pixel a side: a valid 1x40000 image is no corrupt one.
     return (max(1, size[0] // factor), max(1, size[1] // factor)), factor
 
 
@@ -130,7 +130,7 @@ def decode_peak_bytes(image: Image.Image, max_side: int) -> int:
 def _trim_heap() -> None:
     """Give freed C heap back to the system. glibc's malloc keeps big freed blocks in its
     arenas (its mmap threshold grows to their size): without this, a burst of large decodes
-    leaves a worker gigabytes larger for good (issue 24: 3.0 GB kept after 8 at once)."""
+    leaves a worker gigabytes larger for good (3.0 GB kept after 8 at once)."""
     if _malloc_trim is not None:
         _malloc_trim(0)
 
@@ -185,7 +185,7 @@ def _decode(image: Image.Image, max_pixels: int, max_side: int, budget: int) -> 
             f"The image is {width}x{height} pixels of mode {image.mode}; decoding it would take "
             f"more than {budget // 2**20} MiB.",
         )
-    # Only now: a PNG's EXIF may follow its pixels, so reading it decodes them (issue 24).
+    # Only now: a PNG's EXIF may follow its pixels, so reading it decodes them.
     orientation = image.getexif().get(_EXIF_ORIENTATION)
     # Pillow's own bomb check (DecompressionBombError) stays on as a second line.
     image.load()

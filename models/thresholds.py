@@ -114,13 +114,14 @@ class RunnerUpCurve:
         t = (tau(N) + w * d2) / (1 + w)      (d2: the nearest *other* student's distance)
 
     that is, when d1 - w * (d2 - d1) < tau(N). A stranger's nearest and runner-up are both
-    impostors, close together; a student's own template stands out from the rest. Measured on
-    LFW dev-train people the fit never saw, at 500 enrolled and 1% of strangers accepted, this
-    recognises ~70% of check-ins where the distance alone (FarCurve) recognises ~46%
-    (tools/fit_runner_up_curve.py, bench/accuracy.py). tau(N) is measured by simulation:
-    galleries of N people, strangers checked in against them, for each FPIR the score that
-    accepts that share of strangers (d1 under the backbone's 1:1 threshold and the ambiguity
-    margin applied, as the service decides).
+    impostors, close together; a student's own template stands out from the rest. tau(N) is
+    measured by simulation (tools/fit_runner_up_curve.py): galleries of N people, strangers
+    checked in against them, for each FPIR the score that accepts a share of the strangers
+    beyond those the distance-only threshold (FarCurve) accepts, with the service's other
+    conditions applied (d1 under the 1:1 threshold, the ambiguity margin). The service takes
+    the looser of the two thresholds (`DecisionRule.face_threshold`). On LFW dev-train people
+    the fit never saw, at 500 enrolled: 66% of check-ins right where the distance alone gets
+    45%, 0.2% of strangers accepted (bench/accuracy.py).
     """
 
     weight: float  # w
@@ -136,7 +137,7 @@ class RunnerUpCurve:
     def tau_for(self, candidates: int, max_fpir: float) -> float:
         """tau, interpolated in log N and log FPIR. Past the largest N measured it follows the
         last segment's slope downwards (never upwards: more people, more strangers' chances);
-        past the FPIR grid's ends, the nearest end (the stricter one below it)."""
+        past the FPIR grid's ends, the nearest end."""
         logs = np.log(self.candidates)
         fpir = float(np.clip(math.log(max_fpir), *np.log(self.max_fpir[[0, -1]])))
         per_n = np.array(

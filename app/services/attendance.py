@@ -122,7 +122,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def _cell(value: object) -> object:
     """Neutralise text a spreadsheet would run as a formula (CSV injection). Control
     characters become spaces first: a CR inside a cell, which the writer does not quote,
-    would start a new row there, one that may begin with a formula (issue 24)."""
+    would start a new row there, one that may begin with a formula."""
     if not isinstance(value, str):
         return value
     value = _CONTROL.sub(" ", value)

@@ -125,7 +125,7 @@ def set_roster(db: Session, course_id: int, student_ids: list[int]) -> Roster:
 
     One replace at a time per course: under PostgreSQL's READ COMMITTED, two replaces that
     both delete and then insert would collide on the primary key (500) or store the union of
-    both lists, a roster nobody sent (issue 24). The course row's lock makes the second wait
+    both lists, a roster nobody sent. The course row's lock makes the second wait
     for the first's commit, then delete what it wrote."""
     get_course(db, course_id, lock=True)
     wanted = sorted(set(student_ids))

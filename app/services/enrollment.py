@@ -190,7 +190,7 @@ def store_template(
 
     The student's row is locked first (PostgreSQL's FOR NO KEY UPDATE; SQLite's writers are
     serialised already): under READ COMMITTED, concurrent adds would each count the templates
-    held before any of them committed and all pass the limit (issue 24: 9-11 of 5)."""
+    held before any of them committed and all pass the limit (9-11 of 5)."""
     db.execute(select(Student.id).where(Student.id == student.id).with_for_update(key_share=True))
     if replace:
         db.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))

@@ -1,4 +1,4 @@
-"""Throttling of failed access keys, per client address (issue 24: 2,000 wrong keys at 188/s
+"""Throttling of failed access keys, per client address (2,000 wrong keys at 188/s
 met no limit).
 
 A client that presented more than `limit` unknown or revoked keys within `window` seconds is

@@ -1,4 +1,4 @@
-"""1:1 verification as each role may see it (issue 24: one kiosk key scanned 59 student ids
+"""1:1 verification as each role may see it (one kiosk key scanned 59 student ids
 with one photo in 24 s, reading each one's distance, and told "no such student" from "not
 enrolled").
 

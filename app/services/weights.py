@@ -37,7 +37,7 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
 def stranded_students(session: Session, version: str) -> list[str]:
     """External ids of active, enrolled students with no template of `version` and no kept
     photo to re-embed one from: only re-enrolling brings them back. A student who also holds
-    a template of these weights is recognised, whatever their other templates (issue 24)."""
+    a template of these weights is recognised, whatever their other templates."""
 
     def of_student(*conditions: ColumnElement[bool]) -> Exists:
         return exists().where(FaceTemplate.student_id == Student.id, *conditions)

@@ -1,5 +1,5 @@
 """The SQLite database is private to the service's user: it holds photos, embeddings and key
-hashes (issue 24: it was created 0644, readable by every user of the machine)."""
+hashes (it was created 0644, readable by every user of the machine)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A PostgreSQL server that goes silent or down under a running service (issue 24: a hung
+"""A PostgreSQL server that goes silent or down under a running service (a hung
 server hung every request, /health too, for over 60 s; a server down answered 500).
 
 The real app on a real PostgreSQL database, reached through a proxy that stops forwarding

@@ -1,4 +1,4 @@
-"""Unknown keys are throttled per client (issue 24: 2,000 wrong keys at 188/s met no limit):
+"""Unknown keys are throttled per client (2,000 wrong keys at 188/s met no limit):
 past the limit a client is answered 429 with Retry-After, on every route, /health too, until
 its failures age out; keys that worked from it before keep working."""
 

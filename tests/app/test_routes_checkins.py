@@ -179,7 +179,7 @@ def test_verify_tells_a_kiosk_no_name_but_the_matching_one(
     assert same["match"] is True and same["student"]["name"] == "barack obama"
 
     # A non-match tells a kiosk nothing more: no distance, similarity or box, and a student
-    # not enrolled, deactivated or not there at all is the same non-match (issue 24: one
+    # not enrolled, deactivated or not there at all is the same non-match (one
     # photo scanned 59 ids in 24 s by their distances and told absent ids from unenrolled).
     bare = client.post("/api/v1/students", json={"external_id": "S-bare", "name": "Bea"}).json()
     client.patch(f"/api/v1/students/{ids['barack_obama']}", json={"active": False})

@@ -203,7 +203,7 @@ def test_sessions_behave_like_a_timetable(client: TestClient, faces_dir: Path) -
     error = overlap.json()["error"]
     assert error["code"] == "ambiguous_session"
     assert sorted(error["details"]["session_ids"]) == [first["id"], second["id"]]
-    # To a kiosk, the same refusal names no session, by name or id (issue 24).
+    # To a kiosk, the same refusal names no session, by name or id.
     key = client.post("/api/v1/keys", json={"name": "door", "role": "kiosk"}).json()["key"]
     with biden.open("rb") as handle:
         kiosk = client.post(CHECKIN, files={"file": handle}, headers={"X-API-Key": key})

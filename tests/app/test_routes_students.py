@@ -246,7 +246,7 @@ def test_csv_export_neutralises_formulas() -> None:
     line = attendance_csv([row]).splitlines()[1]
     assert line.startswith("1,1,'@x,'=HYPERLINK(1),")
     # A CR or LF inside a name (stored before names refused them) does not start a row there,
-    # least of all one beginning with a formula (issue 24).
+    # least of all one beginning with a formula.
     for name in ("Ann\r=cmd|' /C calc'!A0", "Bo\n@SUM(1)", "\t-2+3", " =1+1"):
         row.student = Student(id=1, external_id="x", name=name)
         exported = attendance_csv([row])
@@ -258,7 +258,7 @@ def test_csv_export_neutralises_formulas() -> None:
 
 
 def test_search_folds_the_case_of_every_script(client: TestClient) -> None:
-    """The same matches on SQLite and PostgreSQL (issue 24: SQLite's lower() folded ASCII only,
+    """The same matches on SQLite and PostgreSQL (SQLite's lower() folded ASCII only,
     so `q=Émile` found nobody there)."""
     for external_id, name in (("E1", "Émile Zola"), ("E2", "ÇAĞLA ÖZ"), ("E3", "Σωκράτης")):
         assert client.post(STUDENTS, json={"external_id": external_id, "name": name}).is_success

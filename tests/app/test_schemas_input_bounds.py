@@ -54,7 +54,7 @@ def test_nul_characters_are_refused_everywhere(client: TestClient, settings: Set
 
 def test_control_characters_are_refused_in_names(client: TestClient, settings: Settings) -> None:
     """ESC, CR, LF, tab, DEL or a C1 control in a name would split an export's rows or drive a
-    terminal (issue 24: ESC was accepted); none is ever needed in a name."""
+    terminal (ESC was accepted); none is ever needed in a name."""
     student = client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()
     for control in ("\x1b[31m", "\r=cmd", "\n", "\t", "\x7f", "\x85"):
         named = {"external_id": "S2", "name": f"Sue{control}"}
@@ -139,7 +139,7 @@ def test_roster_ids_are_json_integers(client: TestClient) -> None:
 
 def test_look_alike_external_ids_are_one_student(client: TestClient) -> None:
     """Fullwidth digits and format characters (a zero-width space, a direction mark) make no
-    new student (issue 24): ids are NFKC-normalised and stripped of format characters."""
+    new student: ids are NFKC-normalised and stripped of format characters."""
     first = client.post("/api/v1/students", json={"external_id": "S12", "name": "Sam"})
     assert first.status_code == 201
     for look_alike in ("S\uff11\uff12", "S\u200b12", "\u200eS12", "\uff3312"):

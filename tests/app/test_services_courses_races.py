@@ -1,5 +1,5 @@
 """Roster replaces racing each other, on SQLite and PostgreSQL: real threads released together
-by a barrier, on a real database (issue 24: on PostgreSQL, 59-63% answered 500 and some rounds
+by a barrier, on a real database (on PostgreSQL, 59-63% answered 500 and some rounds
 stored the union of two requests' lists)."""
 
 from __future__ import annotations

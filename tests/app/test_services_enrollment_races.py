@@ -1,5 +1,5 @@
 """The per-student photo limit under concurrent adds, on SQLite and PostgreSQL: real threads
-released by a barrier, a real photo's face, a real database (issue 24: on PostgreSQL, 10
+released by a barrier, a real photo's face, a real database (on PostgreSQL, 10
 parallel adds to a student holding 4 left 9-11 templates; the limit is 5)."""
 
 from __future__ import annotations

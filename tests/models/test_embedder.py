@@ -48,7 +48,7 @@ def test_resolution_variants_are_still_obama(
 def test_partial_faces_do_not_break_the_pipeline(embedder: FaceEmbedder, faces_dir: Path) -> None:
     for name in ("obama_partial_face.jpg", "obama_partial_face2.jpg"):
         faces = embedder.faces(faces_dir / "variants" / name)
-        # Not vacuous (issue 24: with no face found the loop asserted nothing, and passed);
+        # Not vacuous (with no face found the loop asserted nothing, and passed);
         # each photo shows one partial face, which MTCNN finds today.
         assert len(faces) == 1, name
         for face in faces:

@@ -122,7 +122,7 @@ def _tiff(mode: str, side: int) -> bytes:
 
 
 PALETTE = png_chunk(b"PLTE", b"\x00\x00\x00\x80\x80\x80")
-# Small files claiming 7000x7000 in every mode Pillow decodes PNG and TIFF into (issue 24: the
+# Small files claiming 7000x7000 in every mode Pillow decodes PNG and TIFF into (the
 # 16-bit RGBA PNG passed the former check, decoded-size only, and took 1.1 GB); True: refused
 # at the default budget, since its decode would hold more than 200 MiB at its peak.
 EVERY_MODE = {

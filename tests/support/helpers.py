@@ -139,7 +139,7 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 
 def unsupported_dds(size: int = 192) -> bytes:
     """A DDS file (a valid header) of a pixel format Pillow has no decoder for: opening it
-    works, decoding raises NotImplementedError (issue 24: a 500 on every photo route)."""
+    works, decoding raises NotImplementedError (a 500 on every photo route)."""
     pixel_format = struct.pack("<2I", 32, 0x4) + b"ZZZZ" + bytes(20)  # DDPF_FOURCC, unknown
     header = struct.pack("<7I", 124, 0x1007, 8, 8, 0, 0, 0) + bytes(44) + pixel_format
     data = b"DDS " + header + bytes(20)
