@@ -63,7 +63,7 @@ WORKDIR /home/rollcall
 # The default model made ready now, not at the first start: dlib's ResNet converted to a torch
 # state dict, and the serving networks exported to ONNX (models/onnx_files.py), both kept in
 # ROLLCALL_CACHE_DIR. A worker then serves without importing torch.
-RUN python -c "from app.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
+RUN python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
     && chmod -R a+rX /opt/rollcall/cache
 
 VOLUME ["/data"]

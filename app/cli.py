@@ -11,7 +11,6 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from app.calibration_guard import gallery_facts
 from app.commands import (
     courses_create_command,
     courses_delete_command,
@@ -31,7 +30,8 @@ from app.commands import (
     students_delete_command,
     tls_make_cert_command,
 )
-from app.config import ConfigurationError
+from app.core.config import ConfigurationError
+from app.services.calibration_facts import gallery_facts
 from models.cli import HelpFormatter, add_command, add_model_commands
 
 

@@ -14,22 +14,22 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from app.context import ServiceContext
-    from app.db import Database
+    from app.core.db import Database
 
 WEIGHTS_SETTINGS = ("ROLLCALL_BACKBONE", "ROLLCALL_WEIGHTS_PATH", "ROLLCALL_FLIP_TTA")
 
 
 def _say_database(url: str) -> None:
-    from app.db import redacted
+    from app.core.db import redacted
 
     print(f"database: {redacted(url)}", file=sys.stderr)
 
 
 def _database() -> Database:
     """The configured database; it must exist and be at the newest schema."""
-    from app.config import get_settings
-    from app.db import Database, redacted, require_database
-    from app.migrate import require_current_schema
+    from app.core.config import get_settings
+    from app.core.db import Database, redacted, require_database
+    from app.core.migrate import require_current_schema
 
     url = get_settings().database_url
     _say_database(url)
@@ -42,9 +42,9 @@ def _database() -> Database:
 
 def _service() -> ServiceContext:
     """The service's context (model loaded, gallery filled) for commands that enroll."""
-    from app.config import get_settings
     from app.context import ServiceContext
-    from app.observability import Metrics
+    from app.core.config import get_settings
+    from app.core.observability import Metrics
 
     settings = get_settings()
     _say_database(settings.database_url)
@@ -58,7 +58,7 @@ WORKER_START_SECONDS = 300
 
 def _tls_options(args: argparse.Namespace) -> dict[str, str]:
     """uvicorn's TLS options from --tls-cert/--tls-key; both or neither, both readable."""
-    from app.config import ConfigurationError
+    from app.core.config import ConfigurationError
 
     given = {"--tls-cert": args.tls_cert, "--tls-key": args.tls_key}
     if not any(given.values()):
@@ -85,9 +85,9 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
     if args.workers > 1:
-        from app.config import get_settings
-        from app.db import require_database
-        from app.migrate import upgrade
+        from app.core.config import get_settings
+        from app.core.db import require_database
+        from app.core.migrate import upgrade
 
         # Migrated once here, before the workers start; each worker's own start-up migration
         # then finds the schema at head (and would wait its turn if not: migrations take a lock).
@@ -112,7 +112,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def tls_make_cert_command(args: argparse.Namespace) -> int:
-    from app.tls import CertificateError, describe_certificate, make_certificate
+    from app.core.tls import CertificateError, describe_certificate, make_certificate
 
     try:
         made = make_certificate(args.hosts, args.out, args.days, overwrite=args.force)
@@ -129,9 +129,9 @@ def tls_make_cert_command(args: argparse.Namespace) -> int:
 
 
 def db_upgrade_command(args: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.db import redacted, require_database
-    from app.migrate import upgrade
+    from app.core.config import get_settings
+    from app.core.db import redacted, require_database
+    from app.core.migrate import upgrade
 
     url = get_settings().database_url
     _say_database(url)
@@ -142,8 +142,8 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
 
 
 def db_backup_command(args: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.operations import OperationError, backup_sqlite, pg_command, sqlite_path
+    from app.core.config import get_settings
+    from app.services.operations import OperationError, backup_sqlite, pg_command, sqlite_path
 
     url = get_settings().database_url
     _say_database(url)
@@ -166,8 +166,8 @@ def db_backup_command(args: argparse.Namespace) -> int:
 
 
 def db_restore_command(args: argparse.Namespace) -> int:
-    from app.config import get_settings
-    from app.operations import OperationError, pg_command, restore_sqlite, sqlite_path
+    from app.core.config import get_settings
+    from app.services.operations import OperationError, pg_command, restore_sqlite, sqlite_path
 
     url = get_settings().database_url
     _say_database(url)
@@ -200,8 +200,8 @@ def db_restore_command(args: argparse.Namespace) -> int:
 
 
 def purge_command(args: argparse.Namespace) -> int:
-    from app.config import ConfigurationError, get_settings
-    from app.operations import purge
+    from app.core.config import ConfigurationError, get_settings
+    from app.services.operations import purge
 
     days = args.older_than or get_settings().checkin_retention_days
     if days is None:
@@ -221,8 +221,8 @@ def purge_command(args: argparse.Namespace) -> int:
 def students_delete_command(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from app.core.tables import Attendance, CheckinAttempt, FaceTemplate, Student
     from app.services.students import delete_student
-    from app.tables import Attendance, CheckinAttempt, FaceTemplate, Student
 
     with _database().session() as db:
         student = db.scalar(select(Student).where(Student.external_id == args.external_id))
@@ -257,7 +257,7 @@ def students_delete_command(args: argparse.Namespace) -> int:
 
 
 def keys_create_command(args: argparse.Namespace) -> int:
-    from app.roles import Role
+    from app.core.roles import Role
     from app.services.keys import create_key
 
     with _database().session() as db:
@@ -281,7 +281,7 @@ def keys_list_command(args: argparse.Namespace) -> int:
 
 
 def keys_revoke_command(args: argparse.Namespace) -> int:
-    from app.errors import NotFound
+    from app.core.errors import NotFound
     from app.services.keys import get_key, revoke_key
 
     with _database().session() as db:
@@ -301,26 +301,26 @@ def keys_revoke_command(args: argparse.Namespace) -> int:
 def import_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.services.roster import (
+    from app.services.student_import import (
+        ImportFileError,
+        ImportRow,
         PhotoSource,
-        RosterError,
-        RosterRow,
-        import_roster,
-        read_roster,
+        import_students,
+        read_import_file,
     )
 
     try:
-        rows = read_roster(args.roster)
+        rows = read_import_file(args.roster)
         context = _service()
         photos = PhotoSource(args.photos, context.settings.max_upload_bytes)
-    except (RosterError, OSError) as exc:
+    except (ImportFileError, OSError) as exc:
         return _refuse(exc, 2)
 
-    def progress(items: Iterable[RosterRow]) -> Iterable[RosterRow]:
+    def progress(items: Iterable[ImportRow]) -> Iterable[ImportRow]:
         # One photo a row: tqdm's rate is photos/s (smoothed), its summary the average.
         return tqdm(items, desc="enrolling", unit="photo")
 
-    summary = import_roster(context, rows, photos, progress)
+    summary = import_students(context, rows, photos, progress)
     print(
         f"enrolled {len(summary.enrolled)}, skipped {len(summary.skipped)}, "
         f"failed {len(summary.failed)} (of {len(rows)} rows)"
@@ -360,8 +360,8 @@ def courses_list_command(args: argparse.Namespace) -> int:
 def courses_create_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from app.errors import ServiceError
-    from app.schemas import CourseCreate
+    from app.core.domain import CourseCreate
+    from app.core.errors import ServiceError
     from app.services.courses import create_course
 
     try:
@@ -376,7 +376,7 @@ def courses_create_command(args: argparse.Namespace) -> int:
 
 def courses_roster_command(args: argparse.Namespace) -> int:
     """Show a roster; with --set, replace it first with these students (by external id)."""
-    from app.errors import ServiceError
+    from app.core.errors import ServiceError
     from app.services.courses import course_by_code, roster, set_roster, student_ids_of
 
     try:
@@ -394,7 +394,7 @@ def courses_roster_command(args: argparse.Namespace) -> int:
 
 
 def courses_delete_command(args: argparse.Namespace) -> int:
-    from app.errors import ServiceError
+    from app.core.errors import ServiceError
     from app.services.courses import course_by_code, delete_course
 
     try:
@@ -421,7 +421,7 @@ def _problem(exc: Exception) -> str:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from app.errors import ServiceError
+    from app.core.errors import ServiceError
     from app.services.attendance import (
         attendance_csv,
         check_filters,
@@ -475,7 +475,7 @@ def _weights_settings_overridden() -> list[str]:
 
 
 def reembed_command(args: argparse.Namespace) -> int:
-    from app.services.roster import reembed
+    from app.services.reembed import reembed
 
     context = _service()
     settings = context.settings

@@ -8,12 +8,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from app.config import ConfigurationError, Settings
-from app.db import Database, redacted, require_database
-from app.gallery import Gallery
-from app.gallery_store import GalleryStore
-from app.migrate import upgrade
-from app.observability import Metrics
+from app.core.config import ConfigurationError, Settings
+from app.core.db import Database, redacted, require_database
+from app.core.migrate import upgrade
+from app.core.observability import Metrics
+from app.search.gallery import Gallery
+from app.search.store import GalleryStore
 from app.services import weights
 from app.services.throttle import KeyFailureThrottle
 from models.backbones import get_backbone

@@ -8,13 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.config import ConfigurationError, Settings, get_settings
-from app.context import ServiceContext
-from app.errors import install_error_handlers
-from app.guard import RequestGuard, SecurityHeaders
-from app.observability import Metrics, OneLineStartupFailure, configure_logging, install
-from app.pages import router as pages
-from app.routes import (
+from app.api.guard import RequestGuard, SecurityHeaders
+from app.api.pages import router as pages
+from app.api.routes import (
     attendance,
     checkins,
     courses,
@@ -25,6 +21,10 @@ from app.routes import (
     sessions,
     students,
 )
+from app.context import ServiceContext
+from app.core.config import ConfigurationError, Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.observability import Metrics, OneLineStartupFailure, configure_logging, install
 from models.embedder import FacePipeline
 
 API_PREFIX = "/api/v1"
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
 
     configure_logging()
     # uvicorn's access log would repeat each request in plain text with its query string, and
-    # search terms are names; the JSON request log (app.observability) logs the path only.
+    # search terms are names; the JSON request log (app.core.observability) logs the path only.
     logging.getLogger("uvicorn.access").disabled = True
     observed = Metrics()
     app = FastAPI(
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
         description="Face-verification attendance: enroll one photo, check in by face.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url=None,  # served by app.pages from local files: FastAPI's own loads a CDN
+        docs_url=None,  # served by app.api.pages from local files: FastAPI's own loads a CDN
         redoc_url=None,
     )
     for router in (

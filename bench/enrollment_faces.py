@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.config import Settings
 from app.context import embedder_config
-from app.errors import Unprocessable
+from app.core.config import Settings
+from app.core.errors import Unprocessable
 from app.services.photos import dominant_face, main_face
 from models.embedder import AlignedFace, FaceEmbedder
 from models.image import Photo, load_image

@@ -1,7 +1,7 @@
 """Gallery search at 1k to 1M templates: the cached-norm BLAS search beside the plain `cdist`.
 
 For each size: the median time of one query's search (best and runner-up student) as the
-gallery runs it (from 200,000 templates an int8 first pass, app/gallery_coarse.py), the same
+gallery runs it (from 200,000 templates an int8 first pass, app/search/coarse.py), the same
 search on the float32 matrix alone (the search before the int8 pass), the gallery's memory
 and the search's transient memory, and the time to build the gallery from the rows as the
 database stores them (little-endian float32 bytes). The reference is the search Rollcall
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from app.gallery import Gallery, GalleryMatch
+from app.search.gallery import Gallery, GalleryMatch
 from models.siamese import pairwise_distances
 
 DIMENSION = 128
@@ -38,7 +38,7 @@ TEMPLATES_PER_STUDENT = 2  # several photos per student, as issue 9 brings
 # digits: each measures its window of candidates with `cdist`, which computes
 # |q|² + |g|² - 2 q·g from 26 rows on (exact differences below), and the int8 pass's window is
 # wider. At 1M one runner-up differed by 2e-7 (1.1222868 vs 1.1222870). The
-# tolerance is the gallery's own bound on that figure's float32 rounding (app/gallery.py):
+# tolerance is the gallery's own bound on that figure's float32 rounding (app/search/gallery.py):
 # 2 (D + 3) eps (|q|² + |g|²) on the squared distance, 6.2e-5 for these unit vectors.
 SQUARED_TOLERANCE = 2 * (DIMENSION + 3) * float(np.finfo(np.float32).eps) * 2
 

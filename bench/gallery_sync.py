@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from app.config import Settings
-from app.db import Database
-from app.gallery_store import bump_gallery_revision
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.migrate import upgrade
+from app.core.tables import FaceTemplate, Student
 from app.main import create_app
-from app.migrate import upgrade
-from app.tables import FaceTemplate, Student
+from app.search.store import bump_gallery_revision
 from models.embedder import FaceEmbedder
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"

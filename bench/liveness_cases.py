@@ -1,5 +1,5 @@
 """The cases bench/liveness.py measures: live turns and attacks, as 5-point landmarks per frame
-with each frame's capture time, filmed at the kiosk's times (app/pages/static/js/kiosk.js).
+with each frame's capture time, filmed at the kiosk's times (app/api/pages/static/js/kiosk.js).
 
 Live: there is no video of a real turn among the shared photos, so a turn is made of LFW
 photos of one person: a person asked to turn starts moving after a reaction time and turns
@@ -35,7 +35,16 @@ from models.image import Photo
 from models.liveness import Action
 
 AFFINE_TURN = 0.14  # see the module's docstring
-KIOSK_MS = (0, 200, 400, 600, 800, 1000, 1200, 1400)  # BURST_AT_MS of app/pages/static/js/kiosk.js
+KIOSK_MS = (
+    0,
+    200,
+    400,
+    600,
+    800,
+    1000,
+    1200,
+    1400,
+)  # BURST_AT_MS of app/api/pages/static/js/kiosk.js
 # A person's reaction to the prompt, then the turn's duration (ms): judgement from reaction
 # times (300 ms or more) and voluntary head turns of 20 degrees (0.4-1 s), not measured.
 REACTION_MS = (250.0, 600.0)

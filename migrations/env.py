@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from app.config import get_settings
-from app.db import create_db_engine, migration_lock
-from app.tables import Base
+from app.core.config import get_settings
+from app.core.db import create_db_engine, migration_lock
+from app.core.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

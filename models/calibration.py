@@ -17,7 +17,7 @@ pairs for ``--max-far``; stranger check-ins of the open-set protocol for ``--max
 
 With ``--write`` the result is written as ``ROLLCALL_THRESHOLD=<value>`` into the service's
 ``.env`` (replacing that line, whatever its case, keeping every other line), where
-`app.config.Settings` reads it; without, the command only says what it would write. A fixed
+`app.core.config.Settings` reads it; without, the command only says what it would write. A fixed
 threshold replaces the size-aware one (models/thresholds.py), which tightens as students are
 enrolled: one looser than the size-aware threshold for the gallery enrolled now is refused
 without ``--force``.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# The kiosk films 8 frames 200 ms apart (app/pages/static/js/kiosk.js): one before a person
+# The kiosk films 8 frames 200 ms apart (app/api/pages/static/js/kiosk.js): one before a person
 # reacts, then the turn. Fewer than 4 cannot show a turn between its ends; 600 ms is 3 of the
 # kiosk's intervals: no turn that a person starts after reacting is seen in less.
 MIN_FRAMES = 4

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
 from tests.support.postgres import BACKENDS, fresh_postgres_database

@@ -1,4 +1,4 @@
-"""Class sessions and the attendance they collect: listing, CSV export, present/absent report."""
+"""The attendance class sessions collect: listing, CSV export, present/absent report."""
 
 from __future__ import annotations
 
@@ -11,12 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.errors import Unprocessable
-from app.schemas import SessionCreate
-from app.services.courses import get_course
-from app.services.rows import get_or_404
-from app.services.students import get_student
-from app.tables import (
+from app.core.errors import Unprocessable
+from app.core.tables import (
     Attendance,
     CheckinAttempt,
     ClassSession,
@@ -25,6 +21,9 @@ from app.tables import (
     Student,
     as_utc,
 )
+from app.services.courses import get_course
+from app.services.sessions import get_class_session
+from app.services.students import get_student
 
 CSV_COLUMNS = [
     "attendance_id",
@@ -39,35 +38,6 @@ CSV_COLUMNS = [
     "late",
     "checkin_id",
 ]
-
-
-def create_class_session(db: Session, body: SessionCreate) -> ClassSession:
-    if body.course_id is not None:
-        get_course(db, body.course_id)
-    class_session = ClassSession(
-        name=body.name,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        course_id=body.course_id,
-        grace_minutes=body.grace_minutes,
-    )
-    db.add(class_session)
-    db.commit()
-    return class_session
-
-
-def get_class_session(db: Session, class_session_id: int) -> ClassSession:
-    return get_or_404(
-        db,
-        ClassSession,
-        class_session_id,
-        "session_not_found",
-        f"No class session with id {class_session_id}.",
-    )
-
-
-def list_class_sessions(db: Session) -> list[ClassSession]:
-    return list(db.scalars(select(ClassSession).order_by(ClassSession.starts_at.desc())))
 
 
 def check_filters(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.context import ServiceContext
-from app.errors import Unprocessable
+from app.core.errors import Unprocessable
 from app.services.photos import read_faces
 from models.burst import FrameFace, fuse, group_faces
 from models.embedder import Face

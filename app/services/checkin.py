@@ -12,14 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import NotFound, Unprocessable
-from app.schemas import Decision
-from app.services import liveness
-from app.services.burst import burst_faces, fused_face
-from app.services.identify import Identification, identify, scope_for
-from app.services.photos import dominant_face, read_faces
-from app.services.timetable import class_session_for, is_late
-from app.tables import (
+from app.core.domain import Decision
+from app.core.errors import NotFound, Unprocessable
+from app.core.tables import (
     Attendance,
     CheckinAttempt,
     ClassSession,
@@ -28,6 +23,11 @@ from app.tables import (
     as_utc,
     embedding_from_bytes,
 )
+from app.services import liveness
+from app.services.burst import burst_faces, fused_face
+from app.services.current_session import class_session_for, is_late
+from app.services.identify import Identification, identify, scope_for
+from app.services.photos import dominant_face, read_faces
 from models.embedder import Face
 from models.liveness import Action, Verdict
 

@@ -9,10 +9,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
-from app.schemas import CourseCreate, CourseUpdate
+from app.core.domain import CourseCreate, CourseUpdate
+from app.core.errors import Conflict, NotFound
+from app.core.tables import Course, CourseStudent, Student
 from app.services.rows import get_or_404
-from app.tables import Course, CourseStudent, Student
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Enrollment: a reference photo becomes one of a student's face templates. No retraining, ever.
 
 A student needs one photo; more (up to ROLLCALL_MAX_PHOTOS_PER_STUDENT) improve recognition,
-since the search scores a student by their best template (app/gallery.py).
+since the search scores a student by their best template (app/search/gallery.py).
 
 The steps are separate so the roster importer can create a student and enroll them in ONE
 transaction: `enrollment_face` (slow, touches no database; or `enrollment_candidate` then
@@ -19,12 +19,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import Conflict, NotFound, Unprocessable
-from app.gallery_store import bump_gallery_revision
-from app.observability import current_timer
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.observability import current_timer
+from app.core.tables import FaceTemplate, Student, embedding_to_bytes
+from app.search.store import bump_gallery_revision
 from app.services.photos import main_face, read_photo_faces
 from app.services.students import get_student
-from app.tables import FaceTemplate, Student, embedding_to_bytes
 from models.embedder import AlignedFace, Face
 
 

@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.gallery import NO_MATCH, GalleryMatch
-from app.observability import current_timer
+from app.core.observability import current_timer
+from app.core.tables import ClassSession, Student
+from app.search.gallery import NO_MATCH, GalleryMatch
 from app.services.courses import roster_ids
-from app.tables import ClassSession, Student
 from models.identification import RosterDecision, decide, decide_on_roster
 
 FaceDecision = RosterDecision

@@ -11,10 +11,10 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict
-from app.roles import Role
+from app.core.errors import Conflict
+from app.core.roles import Role
+from app.core.tables import ApiKey
 from app.services.rows import get_or_404
-from app.tables import ApiKey
 
 KEY_PREFIX = "rc_"
 

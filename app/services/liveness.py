@@ -13,10 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import Conflict, Gone, NotFound, Unprocessable
+from app.core.errors import Conflict, Gone, NotFound, Unprocessable
+from app.core.tables import LivenessChallenge, as_utc
 from app.services.keys import hash_key
 from app.services.photos import dominant_face, read_faces
-from app.tables import LivenessChallenge, as_utc
 from models.embedder import Face
 from models.liveness import Action, LivenessResult, assess, nose_position
 from models.liveness_motion import MIN_FRAMES

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from app.context import ServiceContext
-from app.errors import TooLarge, Unprocessable
-from app.observability import current_timer
+from app.core.errors import TooLarge, Unprocessable
+from app.core.observability import current_timer
 from models.embedder import AlignedFace, Face
 from models.image import ImageError, load_image
 

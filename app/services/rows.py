@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
-from app.tables import Base
+from app.core.errors import NotFound
+from app.core.tables import Base
 
 Row = TypeVar("Row", bound=Base)
 

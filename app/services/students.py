@@ -8,11 +8,11 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict
-from app.gallery_store import bump_gallery_revision
-from app.schemas import StudentCreate, StudentUpdate
+from app.core.domain import StudentCreate, StudentUpdate
+from app.core.errors import Conflict
+from app.core.tables import CheckinAttempt, FaceTemplate, Student
+from app.search.store import bump_gallery_revision
 from app.services.rows import get_or_404
-from app.tables import CheckinAttempt, FaceTemplate, Student
 
 
 def get_student(db: Session, student_id: int) -> Student:
@@ -22,7 +22,7 @@ def get_student(db: Session, student_id: int) -> Student:
 
 
 @dataclass(frozen=True)
-class RosterEntry:
+class StudentEntry:
     """A student and whether they have an enrolled face."""
 
     student: Student
@@ -30,16 +30,16 @@ class RosterEntry:
 
 
 @dataclass(frozen=True)
-class RosterPage:
-    entries: list[RosterEntry]
+class StudentPage:
+    entries: list[StudentEntry]
     total: int  # matching students, over all pages
     limit: int
     offset: int
 
 
-def roster_entry(db: Session, student: Student) -> RosterEntry:
+def student_entry(db: Session, student: Student) -> StudentEntry:
     enrolled = db.scalar(select(exists().where(FaceTemplate.student_id == student.id)))
-    return RosterEntry(student, bool(enrolled))
+    return StudentEntry(student, bool(enrolled))
 
 
 def _duplicate_external_id(external_id: str) -> Conflict:
@@ -63,7 +63,7 @@ def create_student(db: Session, body: StudentCreate) -> Student:
 
 def list_students(
     db: Session, search: str | None, active: bool | None, limit: int, offset: int
-) -> RosterPage:
+) -> StudentPage:
     query = select(Student)
     if search:
         needle = search.lower()
@@ -84,8 +84,8 @@ def list_students(
             )
         )
     )
-    entries = [RosterEntry(s, s.id in enrolled) for s in students]
-    return RosterPage(entries, total, limit, offset)
+    entries = [StudentEntry(s, s.id in enrolled) for s in students]
+    return StudentPage(entries, total, limit, offset)
 
 
 def update_student(db: Session, student_id: int, body: StudentUpdate) -> Student:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.errors import NotFound, TooManyRequests, Unprocessable
-from app.roles import Role
+from app.core.errors import NotFound, TooManyRequests, Unprocessable
+from app.core.roles import Role
+from app.core.tables import Student
 from app.services.checkin import verify
-from app.tables import Student
 
 # A kiosk is told a plain non-match instead of these refusals.
 _NOBODY_TO_MATCH = ("student_not_found", "not_enrolled")

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Exists, exists, select, update
 from sqlalchemy.orm import Session
 
-from app.config import ConfigurationError
-from app.db import Database
-from app.gallery_store import bump_gallery_revision
-from app.tables import FaceTemplate, Student
+from app.core.config import ConfigurationError
+from app.core.db import Database
+from app.core.tables import FaceTemplate, Student
+from app.search.store import bump_gallery_revision
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as app.tables.Id
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as app.core.tables.Id
 
 revision: str = "0007"
 down_revision: str | None = "0006"

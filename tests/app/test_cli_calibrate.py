@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.calibration_guard import gallery_facts
 from app.cli import main
+from app.services.calibration_facts import gallery_facts
 from models import calibration
 from models.embedder import FaceEmbedder
 from tests.support.helpers import enroll_five

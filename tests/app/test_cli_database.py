@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
+from app.core.config import Settings
 from models.identification import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_MAX_FPIR
 from tests.support.helpers import free_port, run_rollcall
 from tests.support.postgres import postgres_server_url
@@ -169,7 +169,7 @@ def test_help_imports_no_torch() -> None:
 
 
 def test_settings_default_margin_and_max_fpir_are_the_models() -> None:
-    # app.config does not import models (torch); its defaults must still be the same numbers.
+    # app.core.config does not import models (torch); its defaults must still be the same numbers.
     settings = Settings(_env_file=None)
     assert settings.ambiguity_margin == DEFAULT_AMBIGUITY_MARGIN
     assert settings.max_fpir == DEFAULT_MAX_FPIR

@@ -20,7 +20,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
 from tests.support.settings import ADMIN_KEY

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.core.config import Settings
 from tests.support.settings import ADMIN_KEY, count_rows
 
 PHOTO = Path("people") / "kit_harington" / "kit1.jpg"

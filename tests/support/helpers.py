@@ -20,7 +20,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.observability import JsonFormatter
+from app.core.observability import JsonFormatter
 from tests.support.settings import REPO
 
 Client = TestClient | httpx.Client

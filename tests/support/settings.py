@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from app.config import Settings
+from app.core.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = Path(os.environ.get("ROLLCALL_FACES_DIR", REPO.parent / "shared" / "faces"))

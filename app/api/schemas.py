@@ -1,0 +1,309 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+)
+
+from app.core.domain import (
+    Decision,
+    LivenessMode,
+    Text,
+    UtcDatetime,
+)
+from app.core.roles import Role
+from app.core.tables import Attendance
+from models.liveness import Action, Verdict
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, object] = {}
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERRORS = {
+    400: "the body is not well-formed (e.g. a broken multipart form)",
+    401: "no access key, or an unknown or revoked one",
+    403: "the key's role may not do this",
+    404: "no such student, session or key",
+    409: "conflicts with what is stored",
+    410: "the liveness challenge expired",
+    413: "the body, upload or image is too large",
+    429: "too many unknown access keys from this client of late (see Retry-After)",
+    431: "the request's headers exceed 16 KiB",
+    500: "a bug: logged under the answer's request id",
+    503: "the database is down, silent or locked (see Retry-After)",
+}
+ANY_REQUEST = (431, 500, 503)  # whatever the endpoint
+ANY_KEYED = (401, 403, 429, *ANY_REQUEST)  # every endpoint that needs a key
+ANY_BODY = (400, 413)  # every endpoint that takes a body
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI answers for these error statuses, all in the ErrorResponse shape."""
+    return {status: {"model": ErrorResponse, "description": ERRORS[status]} for status in statuses}
+
+
+class StudentRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    name: str
+
+
+class StudentOut(StudentRef):
+    active: bool
+    enrolled: bool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class StudentPage(BaseModel):
+    items: list[StudentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FaceQualityOut(BaseModel):
+    score: float
+    face_size: float
+    sharpness: float
+    yaw: float
+    roll: float
+
+
+class EnrollmentWarning(BaseModel):
+    """What an enrollment that went through should make the admin check (e.g. a look-alike)."""
+
+    code: str
+    message: str
+    student: StudentRef | None = None
+    distance: float | None = None
+
+
+class EnrollmentOut(BaseModel):
+    student: StudentRef
+    template_id: int
+    box: list[float]
+    probability: float
+    quality: FaceQualityOut
+    faces_in_photo: int
+    warnings: list[EnrollmentWarning] = []
+
+
+class PhotoOut(BaseModel):
+    """One of a student's enrolled photos: its template (the photo itself is not served)."""
+
+    id: int
+    student_id: int
+    backbone: str
+    weights_version: str
+    box: list[float]
+    quality: float
+    photo_kept: bool = Field(description="Whether the photo is kept to re-embed from.")
+    created_at: UtcDatetime
+
+
+class CheckinFace(BaseModel):
+    decision: Decision
+    student: StudentRef | None
+    similarity: float | None
+    distance: float | None
+    threshold: float = Field(
+        description="The distance threshold this face was decided with: the stricter, the more "
+        "people were searched (ROLLCALL_MAX_FPIR) and the nearer the runner-up student was, "
+        "unless ROLLCALL_THRESHOLD fixes it."
+    )
+    candidates: int = Field(
+        description="How many enrolled students were searched: a course session's roster, "
+        "else the whole gallery."
+    )
+    box: list[float]
+    quality: float
+    attendance_id: int | None = Field(
+        None, description="present: the row written; already_present: the existing row."
+    )
+    first_checkin_at: UtcDatetime | None = Field(
+        None, description="already_present: when the existing row was written."
+    )
+    late: bool = Field(False, description="After the session's start plus its grace period.")
+    runner_up: StudentRef | None = Field(
+        None,
+        description="ambiguous: the other student the face could be; shown to admin keys only "
+        "(a kiosk learns only that it was ambiguous).",
+    )
+    frames: int = Field(1, description="How many frames of a burst showed this face.")
+
+
+class SessionRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class LivenessOut(BaseModel):
+    action: Action
+    verdict: Verdict = Field(
+        description="live, or why not: no_turn, not_same_person, unreadable; or the turn's "
+        "motion was not a head's: jump (two pictures swapped or mirrored), reversed, "
+        "too_short, too_fast (models/liveness_motion.py)"
+    )
+    turn: float = Field(
+        description="How far the nose moved across the face's projective frame in the asked "
+        "direction; a flat picture stays near 0 (models/liveness.py)."
+    )
+    spread: float
+    largest_step: float | None = Field(
+        None, description="The largest step between two frames, as a share of the whole move."
+    )
+    span_ms: float | None = Field(None, description="First to last capture time, when sent.")
+
+
+class ChallengeOut(BaseModel):
+    nonce: str
+    action: Action = Field(description="turn_left or turn_right: the person's own left or right")
+    expires_in: int = Field(description="Seconds the nonce stays good; it is good once.")
+    required: bool = Field(description="Whether check-ins without a nonce are refused.")
+
+
+class CheckinOut(BaseModel):
+    checked_at: UtcDatetime
+    day: dt.date
+    session: SessionRef | None
+    faces: list[CheckinFace]
+    liveness: LivenessOut | None = Field(
+        None, description="The liveness check of a burst sent with a challenge's nonce."
+    )
+
+
+class VerifyOut(BaseModel):
+    match: bool
+    student: StudentRef | None  # only when the face matches: a kiosk must not read the roster
+    # None on a kiosk's non-match: a distance would let it scan students with one photo.
+    similarity: float | None
+    distance: float | None
+    threshold: float
+    box: list[float] | None
+
+
+class SessionOut(SessionRef):
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    course_id: int | None = None
+    grace_minutes: int | None = None
+
+
+class AttendanceOut(BaseModel):
+    id: int
+    student: StudentRef
+    session: SessionRef | None
+    day: dt.date
+    first_checkin_at: UtcDatetime
+    similarity: float
+    late: bool
+    checkin_id: int | None
+
+
+def attendance_out(row: Attendance) -> AttendanceOut:
+    """An attendance row, its student and class session loaded, as answered."""
+    return AttendanceOut.model_validate(row, from_attributes=True)
+
+
+class SessionReport(BaseModel):
+    session: SessionOut
+    course: CourseRef | None = None
+    present: list[AttendanceOut] = Field(description="Everyone marked present, late or not.")
+    late: list[AttendanceOut] = Field(description="Those present who came after the grace.")
+    absent: list[StudentRef] = Field(
+        description="Roster members (a course's session; else active students) never present."
+    )
+    not_on_roster: int = Field(
+        0, description="Faces recognised as enrolled students not on the course's roster."
+    )
+
+
+class CourseRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+
+
+class CourseOut(CourseRef):
+    students: int = Field(description="How many students the roster holds.")
+    created_at: UtcDatetime
+
+
+class RosterIn(BaseModel):
+    # Strict: JSON's true, 1.0 and "1" are not ids (all three were taken as 1).
+    student_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
+        max_length=10_000, description="The whole roster: replaces the one stored."
+    )
+
+
+class RosterOut(BaseModel):
+    course: CourseRef
+    students: list[StudentRef]
+
+
+class HealthStatus(BaseModel):
+    status: Literal["ok", "degraded"]
+
+
+class HealthOut(HealthStatus):
+    model_loaded: bool
+    database: bool
+    backbone: str
+    weights_version: str
+    threshold: float = Field(
+        description="The distance threshold of a check-in against the whole gallery, by its "
+        "size alone; with the shipped weights each check-in's own threshold also follows its "
+        "runner-up (the nearer the next student, the stricter)."
+    )
+    max_fpir: float | None = Field(
+        description="Largest share of strangers taken for somebody (None: fixed threshold)."
+    )
+    gallery_templates: int
+    gallery_students: int
+    stale_templates: int
+
+
+class ApiKeyCreate(BaseModel):
+    name: Text = Field(min_length=1, max_length=100)
+    role: Role
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str  # shown once
+
+
+class RoleOut(BaseModel):
+    role: Role
+    liveness: LivenessMode = Field(description="challenge: check-ins need a liveness challenge")
