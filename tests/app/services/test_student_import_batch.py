@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.context import ServiceContext
 from app.core.observability import Metrics
 from app.core.tables import FaceTemplate, Student, embedding_from_bytes
-from app.services import roster
+from app.services import student_import
 from app.services.enrollment import enrollment_face
 from app.services.student_import import ImportRow, PhotoSource, import_students
 from tests.support.settings import make_settings
@@ -47,7 +47,7 @@ def stored_embeddings(context: ServiceContext) -> dict[str, np.ndarray]:
 def test_batched_import_enrolls_the_embeddings_of_one_by_one_enrollment(
     context: ServiceContext, faces_dir: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(roster, "IMPORT_BATCH", batch)
+    monkeypatch.setattr(student_import, "IMPORT_BATCH", batch)
     rows = people_rows(faces_dir)
     # A row whose photo is missing in the middle of a batch: it fails alone.
     rows.insert(3, ImportRow(100, "S100", "Missing Photo", "nobody.jpg"))
