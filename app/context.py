@@ -12,10 +12,10 @@ from app.core.config import ConfigurationError, Settings
 from app.core.db import Database, redacted, require_database
 from app.core.migrate import upgrade
 from app.core.observability import Metrics
+from app.core.throttle import KeyFailureThrottle
+from app.search import weights
 from app.search.gallery import Gallery
 from app.search.store import GalleryStore
-from app.services import weights
-from app.services.throttle import KeyFailureThrottle
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline

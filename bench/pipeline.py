@@ -32,9 +32,10 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.lfw import DlibModels
-from models.embedder import EmbedderConfig, FaceEmbedder, StageTimer
+from models.embedder import EmbedderConfig, FaceEmbedder
 from models.image import load_image
 from models.serving import ServingEmbedder
+from models.timing import StageTimer
 
 FACES = Path(__file__).resolve().parents[1].parent / "shared" / "faces"
 PHOTOS = {  # label: (photo, faces in it)

@@ -4,15 +4,12 @@ This is the one entry point the rest of Rollcall uses. It is built once (loading
 slow part) and is safe to call from several threads: inference holds no per-call state.
 The service uses its torch-free twin, `models.serving.ServingEmbedder` (the same pipeline on
 ONNX Runtime from exported files); this module imports torch only where FaceEmbedder runs it,
-as the service imports `Face` and `StageTimer` from here.
+as the service imports `Face` from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +22,7 @@ from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
 from models.quality import FaceQuality, assess
+from models.timing import StageTimer
 
 if TYPE_CHECKING:
     from torch import nn
@@ -66,21 +64,6 @@ class Face(AlignedFace):
             "quality": self.quality.score,
             "embedding": [round(float(v), 6) for v in self.embedding],
         }
-
-
-class StageTimer:
-    """Accumulates wall time per named stage (decode, detect, align, embed)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 def weights_digest(module: nn.Module) -> str:

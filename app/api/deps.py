@@ -82,7 +82,7 @@ api_key_header = APIKeyHeader(
 
 def authenticate(context: ServiceContext, key: str | None, client: str | None = None) -> Role:
     """The role `key` grants; refuses a missing, unknown or revoked key, and (429) a client
-    (an address) that presented too many unknown keys of late (app.services.throttle)."""
+    (an address) that presented too many unknown keys of late (app.core.throttle)."""
     throttle = context.key_throttle
     wait = throttle.retry_after(client, key) if client is not None else None
     if wait is not None:

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # statement) before answering 503 database_unavailable (PostgreSQL).
     database_timeout: float = Field(15.0, gt=0, le=3600)
     # Unknown keys a client (an address) may present within the window before it is answered
-    # 429 (app.services.throttle): a person mistyping or a kiosk with a revoked key stays
+    # 429 (app.core.throttle): a person mistyping or a kiosk with a revoked key stays
     # far under it; a scan does not.
     max_key_failures: int = Field(20, ge=1)
     key_failure_window: float = Field(60.0, gt=0)

@@ -15,7 +15,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import database_unavailable, error_response, unavailable_response
-from models.embedder import StageTimer
+from models.timing import StageTimer
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 stage_timer: ContextVar[StageTimer | None] = ContextVar("stage_timer", default=None)
