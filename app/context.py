@@ -46,7 +46,7 @@ def use_one_inference_thread() -> None:
 
     Requests already run side by side on uvicorn's threads and `--workers`; a thread pool per
     request on top oversubscribes the cores, and torch's pool runs 6-11x slower when any other
-    process uses a core (issue 15: 1.5 s vs 0.14 s a check-in on 2 cores). ONNX Runtime reads
+    process uses a core (1.5 s vs 0.14 s a check-in on 2 cores). ONNX Runtime reads
     the same setting (models.serving.inference_threads); torch only where a command uses it.
     """
     torch = sys.modules.get("torch")
@@ -58,7 +58,7 @@ def load_embedder(settings: Settings) -> FacePipeline:
     """The settings' model; an unknown backbone or unusable weights name their setting.
 
     On a CPU, ONNX Runtime from files exported from the weights (no torch in this process:
-    issue 15's memory target); on a GPU, torch.
+    the memory target); on a GPU, torch.
     """
     try:
         get_backbone(settings.backbone)

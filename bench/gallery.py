@@ -33,7 +33,7 @@ from app.search.gallery import Gallery, GalleryMatch
 from models.siamese import pairwise_distances
 
 DIMENSION = 128
-TEMPLATES_PER_STUDENT = 2  # several photos per student, as issue 9 brings
+TEMPLATES_PER_STUDENT = 2  # several photos per student, as enrollment allows
 # The searches must pick the same students; their distances may differ in float32's last
 # digits: each measures its window of candidates with `cdist`, which computes
 # |q|² + |g|² - 2 q·g from 26 rows on (exact differences below), and the int8 pass's window is

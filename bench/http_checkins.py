@@ -160,7 +160,7 @@ def connections_per_worker(pids: Sequence[int], port: int) -> list[int]:
     workers take new connections from one shared socket: connections opened at the same
     moment split between idle workers by chance (4 may split 2+2, 3+1 or 4+0). Printed so
     that runs can be compared: on a machine other processes load, a worker holding 3 of 4
-    connections got 9.6 check-ins/s where a 2+2 split got 16.3 (issue 15).
+    connections got 9.6 check-ins/s where a 2+2 split got 16.3.
     """
     established = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -1,7 +1,7 @@
 """The serving networks as .onnx files, exported once from the same weights and cached.
 
 The service runs every network of a check-in (MTCNN's P-Net, R-Net and O-Net, and the
-backbone) on ONNX Runtime from these files, so that it never imports torch (issue 15: torch
+backbone) on ONNX Runtime from these files, so that it never imports torch (torch
 and torchvision cost ~670 MB of each worker's memory). Exporting needs torch: it runs in a
 child process (`python -m models.onnx_export`), whose memory goes when it ends.
 

@@ -3,7 +3,7 @@
 The service embeds with this one: MTCNN's three networks and the backbone run from .onnx files
 exported from the same weights (models/onnx_files.py, in a child process that imports torch),
 the glue in numpy. A worker then holds ONNX Runtime and numpy, not torch and torchvision
-(issue 15's memory target). It finds the same faces and the same embeddings as FaceEmbedder
+(the memory target). It finds the same faces and the same embeddings as FaceEmbedder
 (tests/models/test_serving.py: boxes and landmarks within 0.5 px, embeddings within 1e-5).
 """
 
@@ -24,7 +24,7 @@ def inference_threads() -> int:
     """ONNX Runtime's threads per network: OMP_NUM_THREADS, else one.
 
     Requests already run side by side on uvicorn's threads and `--workers`; a thread pool per
-    request on top oversubscribes the cores (issue 15: torch's pool ran 6-11x slower when any
+    request on top oversubscribes the cores (torch's pool ran 6-11x slower when any
     other process used a core).
     """
     return max(1, int(os.environ.get("OMP_NUM_THREADS") or 1))

@@ -50,7 +50,7 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID), Digits]
 
 # Dependencies that never block are `async def`: FastAPI runs a plain `def` one on the thread
 # pool, a hand-over of the GIL each way per dependency per request, and under load each one
-# waits for a thread busy with a photo (issue 15). Those that touch the database stay `def`.
+# waits for a thread busy with a photo. Those that touch the database stay `def`.
 
 
 async def get_context(request: Request) -> ServiceContext:

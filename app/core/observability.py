@@ -149,7 +149,7 @@ class RequestObserver:
 
     Plain ASGI, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in
     a task of its own and passes the request and answer through memory streams, 0.3-0.7 ms a
-    request (issue 15). The duration runs to the answer's last byte handed to the server.
+    request. The duration runs to the answer's last byte handed to the server.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:

@@ -63,7 +63,7 @@ def test_health_shows_details_only_with_a_key(client: TestClient) -> None:
 
 
 def test_a_wrong_method_answers_405_with_allow(client: TestClient) -> None:
-    """Issue 24: the 405 came without the Allow header HTTP requires."""
+    """The 405 came without the Allow header HTTP requires."""
     response = client.put("/api/v1/keys")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"

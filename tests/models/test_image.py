@@ -76,6 +76,6 @@ def test_unreadable_photos_raise_image_error(data: bytes, code: str) -> None:
 
 @pytest.mark.parametrize("size", [(1, 40_000), (40_000, 1), (3, 9_000)])
 def test_a_valid_thin_image_decodes(size: tuple[int, int]) -> None:
-    """Issue 24: scaled down to 0 pixels wide, a valid 1x40000 image answered corrupt_image."""
+    """Scaled down to 0 pixels wide, a valid 1x40000 image answered corrupt_image."""
     photo = load_image(_encode(Image.new("RGB", size, (90, 120, 160)), "PNG"))
     assert max(photo.width, photo.height) <= 4096 and min(photo.width, photo.height) >= 1

@@ -127,7 +127,7 @@ def test_lax_coercions_are_refused(client: TestClient, settings: Settings) -> No
 
 
 def test_roster_ids_are_json_integers(client: TestClient) -> None:
-    """Issue 24: true, 1.0 and "1" were each taken as student 1."""
+    """True, 1.0 and "1" were each taken as student 1."""
     student = client.post("/api/v1/students", json={"external_id": "S1", "name": "Sam"}).json()
     course = client.post("/api/v1/courses", json={"code": "C1", "name": "Maths"}).json()
     url = f"/api/v1/courses/{course['id']}/students"
@@ -157,7 +157,7 @@ def test_look_alike_external_ids_are_one_student(client: TestClient) -> None:
 
 
 def test_the_openapi_bounds_are_json_schema(client: TestClient) -> None:
-    """Issue 24: ids, limit and offset were exported with pydantic's "ge"/"le", which no
+    """Ids, limit and offset were exported with pydantic's "ge"/"le", which no
     OpenAPI tool reads, in place of JSON Schema's "minimum"/"maximum"."""
     spec = client.get("/openapi.json").json()
 
@@ -182,7 +182,7 @@ def test_the_openapi_bounds_are_json_schema(client: TestClient) -> None:
 
 
 def test_attendance_filters_that_can_only_match_nothing_are_refused(client: TestClient) -> None:
-    """Issue 24: `?day=0` was read as 1970-01-01, and unknown ids or a range that ends before
+    """`?day=0` was read as 1970-01-01, and unknown ids or a range that ends before
     it starts answered 200 []."""
     attendance = "/api/v1/attendance"
     for name in ("day", "date_from", "date_to"):
@@ -198,7 +198,7 @@ def test_attendance_filters_that_can_only_match_nothing_are_refused(client: Test
 
 
 def test_every_operation_documents_the_answers_it_can_give(client: TestClient) -> None:
-    """Issue 24: /me left out 401; 431, 500 and 503 (and now 429) were documented nowhere."""
+    """/me left out 401; 431, 500 and 503 (and now 429) were documented nowhere."""
     for path, operations in client.get("/openapi.json").json()["paths"].items():
         for method, operation in operations.items():
             documented = set(operation["responses"])

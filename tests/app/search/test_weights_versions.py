@@ -82,7 +82,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
 def test_a_student_with_a_template_of_the_served_weights_is_not_stranded(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
-    """Issue 24: one old template without a kept photo made the service refuse to start,
+    """One old template without a kept photo made the service refuse to start,
     though the student also held a template of the served weights (and is recognised)."""
     kit = faces_dir / "people" / "kit_harington"
     settings = make_settings(tmp_path)  # photos not kept

@@ -116,7 +116,7 @@ def test_upload_refused_from_its_content_length(client: TestClient) -> None:
 def test_the_upload_limit_holds_for_each_frame_of_a_burst(
     tmp_path: Path, embedder, faces_dir: Path
 ) -> None:
-    """Issue 24: a burst of frames each under ROLLCALL_MAX_UPLOAD_BYTES was refused as a whole,
+    """A burst of frames each under ROLLCALL_MAX_UPLOAD_BYTES was refused as a whole,
     though `deps.read_photos` says the limit holds for each."""
     from app.main import create_app
     from tests.support.settings import ADMIN_KEY, make_settings
