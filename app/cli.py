@@ -44,7 +44,12 @@ def day(text: str) -> dt.date:
 
 def _print_help(parser: argparse.ArgumentParser) -> None:
     """`rollcall keys` (or `db`) alone: its help, not an error."""
-    parser.set_defaults(handler=lambda _: parser.print_help() or 0)
+
+    def handler(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=handler)
 
 
 def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:
