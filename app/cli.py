@@ -44,10 +44,15 @@ def day(text: str) -> dt.date:
 
 def _print_help(parser: argparse.ArgumentParser) -> None:
     """`rollcall keys` (or `db`) alone: its help, not an error."""
-    parser.set_defaults(handler=lambda _: parser.print_help() or 0)
+
+    def handler(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=handler)
 
 
-def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:
     serve = add_command(
         commands,
         "serve",
@@ -144,7 +149,7 @@ def _add_serve_and_db(commands: argparse._SubParsersAction) -> None:  # type: ig
     restore.set_defaults(handler=db_restore_command)
 
 
-def _add_data_care(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_data_care(commands: argparse._SubParsersAction) -> None:
     purge = add_command(
         commands,
         "purge",
@@ -184,7 +189,7 @@ def _add_data_care(commands: argparse._SubParsersAction) -> None:  # type: ignor
     delete.set_defaults(handler=students_delete_command)
 
 
-def _add_tls(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_tls(commands: argparse._SubParsersAction) -> None:
     tls = add_command(
         commands,
         "tls",
@@ -222,7 +227,7 @@ def _add_tls(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     make.set_defaults(handler=tls_make_cert_command)
 
 
-def _add_keys(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_keys(commands: argparse._SubParsersAction) -> None:
     keys = add_command(
         commands,
         "keys",
@@ -262,7 +267,7 @@ def _add_keys(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
     revoke.set_defaults(handler=keys_revoke_command)
 
 
-def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_roster_commands(commands: argparse._SubParsersAction) -> None:
     roster = add_command(
         commands,
         "import",
@@ -319,7 +324,7 @@ def _add_roster_commands(commands: argparse._SubParsersAction) -> None:  # type:
     ).set_defaults(handler=reembed_command)
 
 
-def _add_courses(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_courses(commands: argparse._SubParsersAction) -> None:
     courses = add_command(
         commands,
         "courses",

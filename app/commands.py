@@ -8,13 +8,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from sqlalchemy import ColumnElement
+
     from app.context import ServiceContext
     from app.core.db import Database
+    from app.core.tables import Base
 
 WEIGHTS_SETTINGS = ("ROLLCALL_BACKBONE", "ROLLCALL_WEIGHTS_PATH", "ROLLCALL_FLIP_TTA")
 
@@ -56,7 +59,14 @@ def _service() -> ServiceContext:
 WORKER_START_SECONDS = 300
 
 
-def _tls_options(args: argparse.Namespace) -> dict[str, str]:
+class TlsOptions(TypedDict, total=False):
+    """uvicorn.run's TLS arguments: both, or neither (plain HTTP)."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+
+
+def _tls_options(args: argparse.Namespace) -> TlsOptions:
     """uvicorn's TLS options from --tls-cert/--tls-key; both or neither, both readable."""
     from app.core.config import ConfigurationError
 
@@ -80,8 +90,6 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     tls = _tls_options(args)
-    # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
-    proxies = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
     if args.workers > 1:
@@ -105,8 +113,9 @@ def serve_command(args: argparse.Namespace) -> int:
         # X-Forwarded-For/-Proto are believed only from the proxies named (see _add_serve_and_db)
         proxy_headers=True,
         access_log=False,
+        # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
         **tls,
-        **proxies,
     )
     return 0
 
@@ -234,7 +243,7 @@ def students_delete_command(args: argparse.Namespace) -> int:
             )
             return 1
 
-        def count(table: type, column: object) -> int:
+        def count(table: type[Base], column: ColumnElement[bool]) -> int:
             return int(db.scalar(select(func.count()).select_from(table).where(column)) or 0)
 
         held = (

@@ -37,8 +37,14 @@ import numpy as np
 
 from models.backbones import BackboneSpec
 from models.cli import make_embedder, refuse
-from models.evaluation.metrics import accepted, verification_metrics
-from models.evaluation.open_set import Probe, open_set_metrics, open_set_probes, open_set_split
+from models.evaluation.metrics import VerificationMetrics, accepted, verification_metrics
+from models.evaluation.open_set import (
+    OpenSetMetrics,
+    Probe,
+    open_set_metrics,
+    open_set_probes,
+    open_set_split,
+)
 from models.evaluation.reports import format_photos
 from models.evaluation.run import EvaluationData, load_evaluation_data
 from models.files import atomic_write
@@ -168,8 +174,8 @@ def open_set_populations(
 class Calibration:
     target: str
     choice: ThresholdChoice
-    verification: dict[str, object]
-    open_set: dict[str, object] | None
+    verification: VerificationMetrics
+    open_set: OpenSetMetrics | None
 
 
 def calibrate(

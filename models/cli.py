@@ -14,14 +14,14 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from models.backbones import BACKBONES
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
 from models.training.config import LOSSES, MINERS, TrainConfig
 
 if TYPE_CHECKING:
-    from models.embedder import FaceEmbedder
+    from models.embedder import FaceEmbedder, FaceJson
 
 HELP_WIDTH = 88
 PATH_COLUMN = 40  # width of the photo column in `embed`'s table
@@ -38,7 +38,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 
 def add_command(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction,
     name: str,
     summary: str,
     description: str,
@@ -130,7 +130,15 @@ def make_embedder(args: argparse.Namespace) -> FaceEmbedder | None:
         return None
 
 
-def _embed_one(embedder: FaceEmbedder, path: Path) -> dict[str, object]:
+class EmbedResult(TypedDict):
+    """One photo's line of `rollcall embed --json`."""
+
+    path: str
+    faces: list[FaceJson]
+    error: str | None
+
+
+def _embed_one(embedder: FaceEmbedder, path: Path) -> EmbedResult:
     from models.image import ImageError
 
     try:
@@ -161,7 +169,7 @@ def embed_command(args: argparse.Namespace) -> int:
             print(f"{name:{PATH_COLUMN}} error: {result['error']}")
         elif not result["faces"]:
             print(f"{name:{PATH_COLUMN}} no face found")
-        for index, face in enumerate(result["faces"]):  # type: ignore[arg-type]
+        for index, face in enumerate(result["faces"]):
             box = ",".join(f"{v:.0f}" for v in face["box"])
             print(
                 f"{name if index == 0 else '':{PATH_COLUMN}} {index + 1:>4} {box:>26} "
@@ -172,7 +180,7 @@ def embed_command(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _add_embed(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_embed(commands: argparse._SubParsersAction) -> None:
     embed = add_command(
         commands,
         "embed",
@@ -188,7 +196,7 @@ def _add_embed(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     embed.set_defaults(handler=embed_command)
 
 
-def _add_evaluate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate = add_command(
         commands,
         "evaluate",
@@ -214,7 +222,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:  # type: ignore
     evaluate.set_defaults(handler=run_later("models.evaluation.cli", "evaluate_command"))
 
 
-def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_calibrate(commands: argparse._SubParsersAction) -> None:
     calibrate = add_command(
         commands,
         "calibrate",
@@ -275,7 +283,7 @@ def _add_calibrate(commands: argparse._SubParsersAction) -> None:  # type: ignor
     calibrate.set_defaults(handler=run_later("models.calibration", "calibrate_command"))
 
 
-def _add_train(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_train(commands: argparse._SubParsersAction) -> None:
     defaults = TrainConfig()
     train = add_command(
         commands,
@@ -329,7 +337,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.set_defaults(handler=run_later("models.training.cli", "train_command"))
 
 
-def add_model_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_model_commands(commands: argparse._SubParsersAction) -> None:
     _add_embed(commands)
     _add_evaluate(commands)
     _add_calibrate(commands)

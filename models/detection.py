@@ -116,8 +116,9 @@ class FaceDetector:
 
 
 def _onnx_mtcnn(files: ServingFiles, config: DetectorConfig, threads: int) -> FindFaces:
-    nets = tuple(OnnxNetwork(files.network(name), threads) for name in ("pnet", "rnet", "onet"))
-    return _finder(nets, config)
+    names = ("pnet", "rnet", "onet")
+    pnet, rnet, onet = (OnnxNetwork(files.network(name), threads) for name in names)
+    return _finder((pnet, rnet, onet), config)
 
 
 def _torch_mtcnn(config: DetectorConfig, device: str) -> FindFaces:
@@ -125,11 +126,13 @@ def _torch_mtcnn(config: DetectorConfig, device: str) -> FindFaces:
     from facenet_pytorch import MTCNN
 
     facenet = MTCNN(keep_all=True, device=device, factor=PYRAMID_FACTOR, post_process=False)
-    nets = (facenet.pnet, facenet.rnet, facenet.onet)
-    return _finder(tuple(torch_network(net) for net in nets), config)
+    nets = (torch_network(facenet.pnet), torch_network(facenet.rnet), torch_network(facenet.onet))
+    return _finder(nets, config)
 
 
-def _finder(nets: tuple[mtcnn.Network, ...], config: DetectorConfig) -> FindFaces:
+def _finder(
+    nets: tuple[mtcnn.Network, mtcnn.Network, mtcnn.Network], config: DetectorConfig
+) -> FindFaces:
     def find(pixels: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
         thresholds = config.stage_thresholds
         return mtcnn.detect_faces(pixels, min_size, nets, thresholds, PYRAMID_FACTOR)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from torch import nn
 
 EMBED_BATCH = 32
+
+
+class FaceJson(TypedDict):
+    """A face as `rollcall embed --json` prints it."""
+
+    box: list[float]
+    probability: float
+    landmarks: list[list[float]]
+    quality: float
+    embedding: list[float]
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Face(AlignedFace):
 
     embedding: np.ndarray  # (D,) float32
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> FaceJson:
         return {
             "box": [round(float(v), 1) for v in self.box],
             "probability": round(self.probability, 4),
@@ -140,6 +150,8 @@ class FacePipeline:
     def align(self, photo: Photo, face: DetectedFace) -> np.ndarray:
         if self._dlib_chips is not None:
             return self._dlib_chips.cut(photo, face.box)
+        if self.spec.template is None:  # __init__ makes the chip cutter exactly then
+            raise AssertionError(f"{self.spec.name} has neither a template nor dlib's chips")
         return align_face(photo, face.landmarks, self.spec.template, self.spec.chip_size)
 
     def faces(

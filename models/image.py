@@ -20,8 +20,10 @@ import ctypes.util
 import io
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -135,7 +137,7 @@ def _trim_heap() -> None:
         _malloc_trim(0)
 
 
-def _find_malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _find_malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name).malloc_trim if name else None
@@ -150,7 +152,7 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     """16/32-bit greyscale scaled into 8 bits by its real range (clipping would make it white)."""
     if image.mode not in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         return image
-    _, high = image.getextrema()
+    _, high = cast(tuple[float, float], image.getextrema())  # one band: (low, high)
     scale = 255 / high if high > 255 else 1.0
     # `point` maps "I" images linearly in place of a float64 copy of every pixel.
     return image.convert("I").point(lambda value: value * scale).convert("L")

@@ -37,8 +37,8 @@ class SummedArea:
     ) -> np.ndarray:
         """Rows top..bottom-1, columns left..right-1 area-resized to (C, out_h, out_w) float32,
         as torch's `interpolate(mode="area")` computes it."""
-        corners = [np.array([corner]) for corner in (top, left, bottom, right)]
-        return self.crops(*corners, size)[0]
+        tops, lefts, bottoms, rights = (np.array([edge]) for edge in (top, left, bottom, right))
+        return self.crops(tops, lefts, bottoms, rights, size)[0]
 
     def crops(
         self,
@@ -50,7 +50,7 @@ class SummedArea:
     ) -> np.ndarray:
         """(N, C, out_h, out_w) float32: each window area-resized, all at once (four lookups
         per output pixel in the summed-area table)."""
-        out_h, out_w = (size, size) if np.ndim(size) == 0 else size
+        out_h, out_w = size if isinstance(size, tuple) else (size, size)
         y0, y1 = _windows(tops, bottoms, out_h)
         x0, x1 = _windows(lefts, rights, out_w)
         # Lookups by flat index (one `take` per corner): ~3x faster than indexing the 3-D

@@ -8,6 +8,7 @@ PostgreSQL variants are skipped, except in CI (`CI=true`), where they fail.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from app.core.config import Settings
 from app.main import create_app
 from models.embedder import FaceEmbedder
+from tests.support.cli import RunCli, run_cli
 from tests.support.postgres import BACKENDS, fresh_postgres_database
 from tests.support.settings import ADMIN_KEY, FACES_DIR, make_settings
 
@@ -26,6 +28,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames:
         return
     metafunc.parametrize("database_url", BACKENDS, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The markers that follow from where a test is or what it uses (CONTRIBUTING.md, "Tests"):
+    tests/pages drive a browser (a process, and slow); a test parametrized onto PostgreSQL (a
+    `database_url`, or a module's server on BACKENDS) runs on it; a `server` is a process."""
+    pages = Path(__file__).parent / "pages"
+    for item in items:
+        if pages in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if any(isinstance(value, str) and value == "postgres" for value in params):
+            item.add_marker(pytest.mark.postgres)
+        if "server" in getattr(item, "fixturenames", ()):  # every `server` fixture is a process
+            item.add_marker(pytest.mark.subprocess)
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.subprocess)  # Chromium, beside the pages' server
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def rollcall(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """`rollcall ARGS` in this process, in `cwd`, with only the ROLLCALL_* settings in `env`."""
+    return functools.partial(run_cli, monkeypatch, capsys)
 
 
 @pytest.fixture(scope="session")

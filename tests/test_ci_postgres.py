@@ -13,6 +13,9 @@ from sqlalchemy.pool import NullPool
 
 from tests.support.settings import REPO
 
+# `.ci/postgres` in a shell.
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
+
 
 def test_ci_postgres_uses_its_own_role_and_database() -> None:
     if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query
 from fastapi.responses import Response
 
 FormatQuery = Annotated[Literal["json", "csv"] | None, Query()]
 AcceptHeader = Annotated[str | None, Header()]
-CSV_OR_JSON = {200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"}}
+CSV_OR_JSON: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV on request"}
+}
 
 
 def wants_csv(format: str | None, accept: str | None) -> bool:

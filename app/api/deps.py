@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, File, Path, Query, Request, Security, UploadFile
+from fastapi import Depends, File, Path, Query, Request, Security, UploadFile, params
 from fastapi.security import APIKeyHeader
 from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
@@ -95,8 +95,8 @@ def authenticate(context: ServiceContext, key: str | None, client: str | None = 
         raise Unauthorized("missing_api_key", "This endpoint needs an access key in X-API-Key.")
     # A session of its own, closed at once: the request's session must not hold a transaction
     # while the photo is being processed.
-    admin_key = context.settings.admin_key
-    admin_key = admin_key.get_secret_value() if admin_key else None
+    secret = context.settings.admin_key
+    admin_key = secret.get_secret_value() if secret else None
     with context.db.read_session() as db:
         role = role_of(db, key, admin_key)
     if role is None:
@@ -118,9 +118,9 @@ PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's 
 
 async def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
     # A request with a body was authenticated before its body was read (app.api.guard).
-    role = getattr(request.state, "role", None) or await run_in_threadpool(
-        authenticate, context, key, client_of(request)
-    )
+    role: Role | None = getattr(request.state, "role", None)
+    if role is None:
+        role = await run_in_threadpool(authenticate, context, key, client_of(request))
     request.state.role = role
     return role
 
@@ -128,7 +128,7 @@ async def current_role(request: Request, context: ContextDep, key: PresentedKey)
 RoleDep = Annotated[Role, Depends(current_role)]
 
 
-def allow(*roles: Role) -> object:
+def allow(*roles: Role) -> params.Depends:
     """A dependency admitting admin keys and keys of these roles."""
     permitted = {Role.admin, *roles}
 

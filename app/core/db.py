@@ -8,8 +8,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,9 @@ from sqlalchemy.pool import NullPool, Pool
 
 from app.core.config import ConfigurationError
 from app.core.db_watchdog import UNBOUNDED, watch
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long a request may wait on the database, in seconds: to connect, for a connection of
@@ -40,13 +44,16 @@ def _private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _lower(value: object) -> object:
+SqliteValue = str | bytes | int | float | None  # what SQLite hands a Python function
+
+
+def _lower(value: SqliteValue) -> SqliteValue:
     return value.lower() if isinstance(value, str) else value
 
 
 def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Hand transaction control to SQLAlchemy so the BEGIN below is what starts them.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -60,7 +67,7 @@ def _configure_sqlite(engine: Engine, *, writer: bool, foreign_keys: bool) -> No
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that reads then writes
         # fails at once with SQLITE_BUSY (no waiting) when another writer committed in
         # between. Readers begin deferred, so they never wait for (or block) a writer.

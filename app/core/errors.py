@@ -156,6 +156,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal in the one shape of `error_response`: ours, FastAPI's validation errors
     (422 `invalid_request`, each problem named) and Starlette's (404, 405, 413)."""
+    # arg-type: Starlette types a handler as taking any Exception, though it calls each with
+    # the class it is registered for.
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -41,7 +41,8 @@ def downgrade(database_url: str, revision: str = "base") -> None:
 def head_revision() -> str:
     """The newest migration's revision, read from the migration files' `revision` and
     `down_revision` (importing alembic alone would cost the quick commands half a second)."""
-    revisions, parents = set(), set()
+    revisions: set[object] = set()  # the constants the files assign: strings, None
+    parents: set[object] = set()
     for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.AnnAssign | ast.Assign):
@@ -53,7 +54,7 @@ def head_revision() -> str:
                 elif name == "down_revision" and value is not None:
                     parents.add(value)
     [head] = revisions - parents  # a linear history has exactly one head
-    return head
+    return str(head)
 
 
 def require_current_schema(session: Session, database: str) -> None:

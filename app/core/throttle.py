@@ -15,6 +15,10 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_CLIENTS = 10_000  # clients remembered at once: the least recently seen go first
 MAX_TRUSTED_KEYS = 64  # keys remembered per client as having worked from it
@@ -45,7 +49,7 @@ class KeyFailureThrottle:
                 failures.popleft()
             if len(failures) < self.limit:
                 return None
-            trusted = self._trusted.get(client, {})
+            trusted = self._trusted.get(client, OrderedDict())
             if key and trusted.get(_digest(key), -math.inf) > now - TRUSTED_FOR:
                 return None
             return max(1, math.ceil(failures[0] + self.window - now))
@@ -64,7 +68,7 @@ class KeyFailureThrottle:
             _touch(self._trusted, client)
 
 
-def _touch(entries: OrderedDict, name: object, most: int = MAX_CLIENTS) -> None:  # type: ignore[type-arg]
+def _touch(entries: OrderedDict[K, V], name: K, most: int = MAX_CLIENTS) -> None:
     """Mark `name` as the most recently seen; forget the least recent ones beyond `most`."""
     entries.move_to_end(name)
     while len(entries) > most:

@@ -34,10 +34,10 @@ def bump_gallery_revision(session: Session, student_ids: Iterable[int] | None = 
     """Mark, inside the writer's transaction, that these students' templates (or whether they
     are active) changed; None: anything may have. Returns the new revision."""
     result = session.execute(update(GalleryState).values(revision=GalleryState.revision + 1))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's: a CursorResult
         raise RuntimeError("the gallery_state row is missing: run `rollcall db upgrade`")
     revision = int(session.scalar(select(GalleryState.revision)) or 0)
-    changed: list[int | None] = [None] if student_ids is None else sorted(set(student_ids))
+    changed: list[int | None] = [None] if student_ids is None else [*sorted(set(student_ids))]
     if changed:
         session.execute(
             insert(GalleryChange), [{"revision": revision, "student_id": s} for s in changed]

@@ -27,7 +27,7 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
             update(FaceTemplate)
             .where(FaceTemplate.weights_version.in_(former_versions))
             .values(weights_version=version)
-        ).rowcount  # type: ignore[attr-defined]
+        ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         if renamed:
             bump_gallery_revision(session)
             session.commit()

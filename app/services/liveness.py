@@ -94,7 +94,7 @@ def redeem(db: Session, nonce: str, now: dt.datetime, key: str) -> Action:
             LivenessChallenge.expires_at > now,
         )
         .values(used_at=now)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
     db.commit()
     challenge = _challenge_of(db, nonce, key)
     if redeemed == 1:

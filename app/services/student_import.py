@@ -23,7 +23,9 @@ from app.core.errors import ServiceError
 from app.core.tables import Course, FaceTemplate, Student
 from app.services.courses import add_to_roster, find_course
 from app.services.enrollment import (
+    DuplicateWarning,
     EnrollmentCandidate,
+    PhotoWarning,
     duplicate_warnings,
     enrollment_candidate,
     store_template,
@@ -149,6 +151,7 @@ class PhotoSource:
         if info.file_size > self.max_bytes:  # checked before inflating: no zip bombs
             raise ValueError(f"photo {name!r} is larger than {self.max_bytes} bytes")
         try:
+            # union-attr: _members exists only beside an open archive (see __init__).
             return self._zip.read(info)  # type: ignore[union-attr]
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
             raise ValueError(f"photo {name!r} cannot be read from the archive: {exc}") from exc
@@ -202,7 +205,7 @@ def _photo_to_enroll(
         enrolled = student is not None and session.scalar(
             select(FaceTemplate.id).where(FaceTemplate.student_id == student.id).limit(1)
         )
-    if enrolled:
+    if enrolled and student is not None:
         summary.skipped.append((row.external_id, "already enrolled"))
         if row.courses:  # a re-run still puts them on the roster's courses
             with context.db.session() as db:
@@ -242,9 +245,8 @@ def _enroll_batch(
             _join_courses(session, student.id, row, summary)  # with the template, or not at all
             session.commit()
         summary.enrolled.append(row.external_id)
-        summary.warnings.extend(
-            (row.external_id, w.message) for w in [*candidate.warnings, *warnings]
-        )
+        found: list[PhotoWarning | DuplicateWarning] = [*candidate.warnings, *warnings]
+        summary.warnings.extend((row.external_id, w.message) for w in found)
 
 
 def _join_courses(db: Session, student_id: int, row: ImportRow, summary: ImportSummary) -> None:

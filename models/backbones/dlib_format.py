@@ -461,6 +461,8 @@ def _read_subnet(r: DlibReader, layers: tuple[Layer, ...], top: int, out: _Colle
     if top == 1:
         # add_layer<LAYER, INPUT_LAYER>, the specialisation over the input layer (version 2..3).
         version = r.expect_version("add_layer (over input)", range(2, 4))
+        if not isinstance(layers[0], Input):
+            raise AssertionError(f"the innermost layer is {layers[0]}, not the input layer")
         out.input_avg = _read_input(r, layers[0])
         _read_details(r, spec, out)
         _read_layer_state(r, what, extra_tensors=("grad_final",))

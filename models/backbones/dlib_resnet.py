@@ -136,6 +136,8 @@ class DlibResNet(nn.Module):
     Descriptors are not L2-normalised (dlib's are not); compare them by euclidean distance.
     """
 
+    input_avg: torch.Tensor  # a buffer: saved in the state dict, never trained
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("input_avg", torch.tensor(DEFAULT_INPUT_AVG).view(1, 3, 1, 1))
@@ -163,8 +165,9 @@ class DlibResNet(nn.Module):
     def convs_and_affines(self) -> list[tuple[nn.Conv2d, Affine]]:
         """Each conv with the affine after it, in forward order (the order of the .dat)."""
         pairs = [(self.stem.conv, self.stem.affine)]
-        for level in self.layers:
-            for block in level:
+        # modules() walks the levels in order, and each level's blocks in order.
+        for block in self.layers.modules():
+            if isinstance(block, ResidualBlock):
                 pairs.append((block.conv1, block.affine1))
                 pairs.append((block.conv2, block.affine2))
         return pairs
@@ -187,6 +190,8 @@ class DlibResNet(nn.Module):
                         f"conv geometry mismatch: module stride/padding "
                         f"{conv.stride[0]}/{conv.padding[0]}, file {cw.stride}/{cw.padding}"
                     )
+                if conv.bias is None:
+                    raise AssertionError("every conv of dlib's ResNet has a bias")
                 _copy(conv.weight, cw.weight)
                 _copy(conv.bias, cw.bias)
                 _copy(affine.gamma, aw.gamma)

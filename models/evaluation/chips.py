@@ -5,12 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import numpy as np
 from tqdm import tqdm
 
 from models.embedder import FaceEmbedder
 from models.image import ImageError, load_image
+
+
+class UnreadablePhoto(TypedDict):
+    path: str
+    error: str
+
+
+class SeveralFacesPhoto(TypedDict):
+    path: str
+    faces: int
+
+
+class PhotoIssues(TypedDict):
+    total: int
+    embedded: int
+    no_face_count: int
+    no_face: list[str]
+    unreadable_count: int
+    unreadable: list[UnreadablePhoto]
+    multiple_faces_count: int
+    multiple_faces: list[SeveralFacesPhoto]
+    identities: NotRequired[int]  # folder datasets
 
 
 @dataclass
@@ -20,10 +43,10 @@ class ChipSet:
     paths: list[str]  # photos with a face, in input order
     chips: np.ndarray  # (len(paths), S, S, 3) uint8
     no_face: list[str] = field(default_factory=list)
-    unreadable: list[dict[str, str]] = field(default_factory=list)
-    multiple_faces: list[dict[str, object]] = field(default_factory=list)
+    unreadable: list[UnreadablePhoto] = field(default_factory=list)
+    multiple_faces: list[SeveralFacesPhoto] = field(default_factory=list)
 
-    def issues(self, total: int) -> dict[str, object]:
+    def issues(self, total: int) -> PhotoIssues:
         return {
             "total": total,
             "embedded": len(self.paths),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -23,6 +24,50 @@ class RocCurve:
     far: np.ndarray
     tar: np.ndarray
     thresholds: np.ndarray  # -inf first: accept nothing
+
+
+class TarAtFar(TypedDict):
+    far_target: float
+    tar: float
+    far: float
+    distance: float | None  # None: the target is met only by accepting nothing
+    impostor_pairs: int
+    false_accepts_allowed: int
+    far_resolution: float
+    reliable: bool
+
+
+class DistanceSummary(TypedDict):
+    count: int
+    min: NotRequired[float]  # the figures are absent when there is no distance
+    p05: NotRequired[float]
+    median: NotRequired[float]
+    mean: NotRequired[float]
+    p95: NotRequired[float]
+    max: NotRequired[float]
+
+
+class VerificationMetrics(TypedDict):
+    threshold: float
+    pairs: int
+    genuine_pairs: int
+    impostor_pairs: int
+    accuracy: float
+    true_accepts: int
+    false_rejects: int
+    false_accepts: int
+    true_rejects: int
+    tar: float
+    far: float
+    best_accuracy: float
+    best_threshold: float
+    roc_auc: float
+    eer: float
+    eer_distance: float
+    tar_at_far: list[TarAtFar]
+    genuine_distances: DistanceSummary
+    impostor_distances: DistanceSummary
+    unscored_pairs: NotRequired[list[dict[str, str]]]  # the evaluation's report adds them
 
 
 # scikit-learn's roc_curve(drop_intermediate=False) and roc_auc_score on the negated distances
@@ -91,7 +136,7 @@ def accepted(distances: np.ndarray, threshold: float) -> int:
     return int(np.searchsorted(distances, threshold, side="left"))
 
 
-def tar_at_far(roc: RocCurve, target: float, impostor_pairs: int) -> dict[str, object]:
+def tar_at_far(roc: RocCurve, target: float, impostor_pairs: int) -> TarAtFar:
     """The best TAR whose FAR is at most `target`, with how far the figure can be trusted."""
     allowed = roc.far <= target + 1e-12
     best = int(np.flatnonzero(allowed)[np.argmax(roc.tar[allowed])])
@@ -109,7 +154,7 @@ def tar_at_far(roc: RocCurve, target: float, impostor_pairs: int) -> dict[str, o
     }
 
 
-def distance_summary(values: np.ndarray) -> dict[str, float | int]:
+def distance_summary(values: np.ndarray) -> DistanceSummary:
     if len(values) == 0:
         return {"count": 0}
     quantiles = np.quantile(values, [0.05, 0.5, 0.95])
@@ -126,7 +171,7 @@ def distance_summary(values: np.ndarray) -> dict[str, float | int]:
 
 def verification_metrics(
     distances: np.ndarray, same: np.ndarray, threshold: float
-) -> dict[str, object]:
+) -> VerificationMetrics:
     """Every verification figure from pair distances and labels (needs both kinds of pair)."""
     genuine, impostor = split_genuine_impostor(distances, same)
     if len(genuine) == 0 or len(impostor) == 0:

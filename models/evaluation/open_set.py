@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -101,17 +102,40 @@ def outcome(probe: Probe, threshold: float, ambiguity_margin: float) -> str:
     return "correct" if probe.nearest == probe.identity else "wrong"
 
 
+class OpenSetCheckin(TypedDict):
+    photo: str | int  # its path, or its index when no paths are given
+    identity: str
+    known: bool
+    nearest: str
+    distance: float
+    outcome: str
+
+
+class OpenSetMetrics(TypedDict):
+    threshold: float
+    ambiguity_margin: float
+    known_checkins: int
+    stranger_checkins: int
+    correct: int
+    wrong: int
+    rejected: int
+    accepted_strangers: int
+    rejected_strangers: int
+    ambiguous: int
+    checkins: list[OpenSetCheckin]
+
+
 def open_set_metrics(
     probes: Sequence[Probe],
     threshold: float,
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
     paths: Sequence[str] | None = None,
-) -> dict[str, object]:
+) -> OpenSetMetrics:
     counts = dict.fromkeys(
         ("correct", "wrong", "rejected", "accepted_strangers", "rejected_strangers"), 0
     )
     key = {"accepted_stranger": "accepted_strangers", "rejected_stranger": "rejected_strangers"}
-    checkins = []
+    checkins: list[OpenSetCheckin] = []
     ambiguous = 0
     for probe in probes:
         result = outcome(probe, threshold, ambiguity_margin)
@@ -133,7 +157,11 @@ def open_set_metrics(
         "ambiguity_margin": ambiguity_margin,
         "known_checkins": known,
         "stranger_checkins": len(probes) - known,
-        **counts,
+        "correct": counts["correct"],
+        "wrong": counts["wrong"],
+        "rejected": counts["rejected"],
+        "accepted_strangers": counts["accepted_strangers"],
+        "rejected_strangers": counts["rejected_strangers"],
         "ambiguous": ambiguous,
         "checkins": checkins,
     }

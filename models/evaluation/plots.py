@@ -6,10 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from models.evaluation.metrics import FAR_TARGETS, RocCurve, split_genuine_impostor
+from models.evaluation.metrics import (
+    FAR_TARGETS,
+    RocCurve,
+    VerificationMetrics,
+    split_genuine_impostor,
+)
 
 
-def plot_roc(roc: RocCurve, metrics: dict[str, object], path: Path) -> None:
+def plot_roc(roc: RocCurve, metrics: VerificationMetrics, path: Path) -> None:
     """Linear ROC, and the same with a log FAR axis where the TAR@FAR targets can be read."""
     import matplotlib
 
@@ -54,7 +59,7 @@ def plot_roc(roc: RocCurve, metrics: dict[str, object], path: Path) -> None:
 
 
 def plot_distances(
-    distances: np.ndarray, same: np.ndarray, metrics: dict[str, object], path: Path
+    distances: np.ndarray, same: np.ndarray, metrics: VerificationMetrics, path: Path
 ) -> None:
     import matplotlib
 
@@ -64,7 +69,7 @@ def plot_distances(
     genuine, impostor = split_genuine_impostor(distances, same)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     low, high = min(genuine.min(), impostor.min()), max(genuine.max(), impostor.max())
-    bins = np.linspace(low, max(high, low + 1e-6), 40)
+    bins = np.linspace(low, max(high, low + 1e-6), 40).tolist()
     # Each histogram sums to 1: impostor pairs far outnumber genuine ones.
     for values, colour, name in (
         (genuine, "tab:green", "genuine"),

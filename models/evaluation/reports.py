@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from models.evaluation.chips import PhotoIssues
+from models.evaluation.run import EvaluationReport
+
 
 def _pct(value: float) -> str:
     return f"{100 * value:6.2f}%"
 
 
-def format_photos(photos: dict[str, object]) -> list[str]:
+def format_photos(photos: PhotoIssues) -> list[str]:
     """The photo counts, and every photo that was not used or needed a choice, by name."""
     lines = [
         f"photos    {photos['embedded']} of {photos['total']} embedded; "
@@ -20,7 +23,7 @@ def format_photos(photos: dict[str, object]) -> list[str]:
     return lines
 
 
-def format_report(report: dict[str, object]) -> str:
+def format_report(report: EvaluationReport) -> str:
     v = report["verification"]
     lines = [
         f"dataset   {report['dataset']}",
@@ -48,8 +51,7 @@ def format_report(report: dict[str, object]) -> str:
                 "accepts; not a reliable estimate]"
             )
         lines.append(f"  TAR @ FAR={row['far_target']:.0e}      {_pct(row['tar'])}{note}")
-    for kind in ("genuine", "impostor"):
-        s = v[f"{kind}_distances"]
+    for kind, s in (("genuine", v["genuine_distances"]), ("impostor", v["impostor_distances"])):
         lines.append(
             f"  {kind:8} distances  min {s['min']:.3f}  median {s['median']:.3f}  "
             f"max {s['max']:.3f}  (n={s['count']})"

@@ -11,21 +11,52 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
 from models.embedder import FaceEmbedder
-from models.evaluation.chips import extract_chips
+from models.evaluation.chips import PhotoIssues, extract_chips
 from models.evaluation.datasets import (
     all_pairs,
     identity_root,
     list_identity_photos,
     read_pairs_csv,
 )
-from models.evaluation.metrics import roc_curve, split_genuine_impostor, verification_metrics
-from models.evaluation.open_set import open_set_metrics, open_set_probes, open_set_split
+from models.evaluation.metrics import (
+    VerificationMetrics,
+    roc_curve,
+    split_genuine_impostor,
+    verification_metrics,
+)
+from models.evaluation.open_set import (
+    OpenSetMetrics,
+    open_set_metrics,
+    open_set_probes,
+    open_set_split,
+)
 from models.evaluation.plots import plot_distances, plot_roc
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
+
+
+class OpenSetReport(OpenSetMetrics):
+    seed: int
+    enrolled: dict[str, str]  # identity -> its enrolled photo
+    strangers: list[str]
+
+
+class EvaluationReport(TypedDict):
+    """report.json."""
+
+    dataset: str
+    backbone: str
+    weights: str
+    threshold: float
+    threshold_source: str
+    photos: PhotoIssues
+    verification: VerificationMetrics
+    open_set: OpenSetReport | None  # folder datasets only
+    plots: NotRequired[dict[str, str]]  # written beside it: kind -> file name
 
 
 @dataclass
@@ -34,7 +65,7 @@ class EvaluationData:
 
     dataset: Path
     paths: list[str]  # embedded photos
-    photos: dict[str, object]  # counts and lists of what could not be used
+    photos: PhotoIssues  # counts and lists of what could not be used
     pair_distances: np.ndarray
     pair_same: np.ndarray
     unscored_pairs: list[dict[str, str]]
@@ -109,10 +140,10 @@ def build_report(
     threshold_source: str,
     seed: int = 0,
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
-) -> dict[str, object]:
+) -> EvaluationReport:
     verification = verification_metrics(data.pair_distances, data.pair_same, threshold)
     verification["unscored_pairs"] = data.unscored_pairs
-    report: dict[str, object] = {
+    report: EvaluationReport = {
         "dataset": str(data.dataset),
         "backbone": backbone,
         "weights": weights,
@@ -134,7 +165,7 @@ def build_report(
     return report
 
 
-def write_outputs(data: EvaluationData, report: dict[str, object], out_dir: Path) -> None:
+def write_outputs(data: EvaluationData, report: EvaluationReport, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = report["verification"]
     genuine, impostor = split_genuine_impostor(data.pair_distances, data.pair_same)
@@ -153,7 +184,7 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
     ambiguity_margin: float = DEFAULT_AMBIGUITY_MARGIN,
-) -> dict[str, object]:
+) -> EvaluationReport:
     """Run the whole evaluation, write report.json and the plots, return the report.
 
     The threshold is `threshold` if given, else the backbone's default (never the service's

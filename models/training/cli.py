@@ -48,7 +48,7 @@ def train_command(args: argparse.Namespace) -> int:
     paths, labels = list_identity_photos(root)
     chip_set = extract_chips(embedder, root, paths, progress=True)
     label_of = dict(zip(paths, labels, strict=True))
-    extra = {"dataset": str(root), "photos": chip_set.issues(len(paths))}
+    extra: dict[str, object] = {"dataset": str(root), "photos": chip_set.issues(len(paths))}
     try:
         result = fine_tune(
             embedder,

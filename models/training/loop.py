@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,7 +28,8 @@ from models.training.plots import plot_training
 WEIGHTS_FILE = "backbone.pt"
 SIDECAR_FILE = "backbone.json"
 PLOT_FILE = "training.png"
-VAL_KEYS = ("accuracy", "best_accuracy", "best_threshold", "roc_auc", "eer")
+ValKey = Literal["accuracy", "best_accuracy", "best_threshold", "roc_auc", "eer"]
+VAL_KEYS: tuple[ValKey, ...] = ("accuracy", "best_accuracy", "best_threshold", "roc_auc", "eer")
 
 # One optimisation step on a batch of chips and labels: (loss, mined triplets); loss None when
 # nothing was mined and so no step was taken.
@@ -76,9 +78,9 @@ def split_chips(chips: np.ndarray, labels: Sequence[str], config: TrainConfig) -
         train_identities=train_ids,
         val_identities=val_ids,
         train_chips=torch.from_numpy(np.ascontiguousarray(chips[train_idx])),
-        train_labels=torch.tensor([class_of[labels[i]] for i in train_idx]),
+        train_labels=torch.tensor([class_of[labels[i]] for i in train_idx.tolist()]),
         val_chips=chips[val_idx],
-        val_labels=[labels[i] for i in val_idx],
+        val_labels=[labels[i] for i in val_idx.tolist()],
     )
 
 

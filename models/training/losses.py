@@ -51,8 +51,8 @@ def build_loss(kind: str, margin: float) -> nn.Module:
     """
     _, losses, _, reducers = import_metric_learning()
     if kind == "contrastive":
-
-        class SquaredContrastiveLoss(losses.ContrastiveLoss):  # type: ignore[misc, name-defined]
+        # name-defined: `losses` is the module import_metric_learning() returns, a value here.
+        class SquaredContrastiveLoss(losses.ContrastiveLoss):  # type: ignore[name-defined]
             # pml's hinge terms are relu(d - 0) and relu(m - d); the textbook squares both.
             def pos_calc(self, pos_pair_dist: torch.Tensor, margin: float) -> torch.Tensor:
                 return super().pos_calc(pos_pair_dist, margin) ** 2

@@ -28,17 +28,18 @@ def plot_training(
     loss_ax.set_title("Training loss")
     loss_ax.grid(alpha=0.3)
     loss_ax.legend()
-    scored = [r for r in history if r.val is not None]
+    scored = [(r.epoch, r.val) for r in history if r.val is not None]
     if scored:
-        epochs = [r.epoch for r in scored]
+        epochs = [epoch for epoch, _ in scored]
         val_ax.plot(
             epochs,
-            [r.val["accuracy"] for r in scored],
+            [val["accuracy"] for _, val in scored],
             "o-",
             label=f"accuracy at threshold {threshold:g}",
         )
-        val_ax.plot(epochs, [r.val["best_accuracy"] for r in scored], "s--", label="best accuracy")
-        val_ax.plot(epochs, [r.val["roc_auc"] for r in scored], "^-", label="ROC AUC")
+        best = [val["best_accuracy"] for _, val in scored]
+        val_ax.plot(epochs, best, "s--", label="best accuracy")
+        val_ax.plot(epochs, [val["roc_auc"] for _, val in scored], "^-", label="ROC AUC")
         val_ax.axvline(best_epoch, color="grey", ls=":", label=f"kept: epoch {best_epoch}")
         val_ax.legend(fontsize=8)
     else:

@@ -73,6 +73,7 @@ def test_calibrate_says_what_it_would_write_and_writes_only_when_asked(
     assert f"wrote {written}" in out
 
 
+@pytest.mark.slow
 def test_a_fixed_threshold_looser_than_the_size_aware_one_needs_force(
     dataset: Path,
     workdir: Path,

@@ -1,5 +1,8 @@
 """The CLI says which database it works on, never makes one by accident, and reports bad
-settings in one line; the commands that load no model import no torch."""
+settings in one line; the commands that load no model import no torch.
+
+The commands run in this process (`rollcall` fixture), but for `serve` and what a fresh
+interpreter imports, which are about a process."""
 
 from __future__ import annotations
 
@@ -13,13 +16,14 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from models.identification import DEFAULT_AMBIGUITY_MARGIN, DEFAULT_MAX_FPIR
+from tests.support.cli import CliResult, RunCli
 from tests.support.helpers import free_port, run_rollcall
 from tests.support.postgres import postgres_server_url
 
 DEFAULT_DATABASE = "database: sqlite:///./data/rollcall.db"
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(result: CliResult | subprocess.CompletedProcess[str]) -> str:
     """The command failed with exit 2 and one line of explanation (no traceback)."""
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
@@ -37,8 +41,10 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         ("reembed",),
     ],
 )
-def test_commands_refuse_a_missing_sqlite_database(tmp_path: Path, command: tuple[str]) -> None:
-    result = run_rollcall(*command, cwd=tmp_path)
+def test_commands_refuse_a_missing_sqlite_database(
+    rollcall: RunCli, tmp_path: Path, command: tuple[str]
+) -> None:
+    result = rollcall(*command, cwd=tmp_path)
     assert DEFAULT_DATABASE in result.stderr  # which database, on stderr
     line = one_line_error(result)
     assert f"no database at {tmp_path / 'data' / 'rollcall.db'}" in line
@@ -46,12 +52,14 @@ def test_commands_refuse_a_missing_sqlite_database(tmp_path: Path, command: tupl
     assert not (tmp_path / "data").exists()  # nothing was made
 
 
-def test_db_upgrade_makes_the_database_then_commands_use_it(tmp_path: Path) -> None:
-    made = run_rollcall("db", "upgrade", cwd=tmp_path)
+def test_db_upgrade_makes_the_database_then_commands_use_it(
+    rollcall: RunCli, tmp_path: Path
+) -> None:
+    made = rollcall("db", "upgrade", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert DEFAULT_DATABASE in made.stderr
     assert (tmp_path / "data" / "rollcall.db").is_file()
-    created = run_rollcall("keys", "create", "--role", "kiosk", "--name", "desk", cwd=tmp_path)
+    created = rollcall("keys", "create", "--role", "kiosk", "--name", "desk", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     assert created.stderr.strip() == DEFAULT_DATABASE
     assert created.stdout.splitlines()[-1].startswith("rc_")
@@ -59,17 +67,19 @@ def test_db_upgrade_makes_the_database_then_commands_use_it(tmp_path: Path) -> N
     # A .env in the working directory names another database: the commands say so.
     other = tmp_path / "elsewhere.db"
     (tmp_path / ".env").write_text(f"ROLLCALL_DATABASE_URL=sqlite:///{other}\n")
-    listed = run_rollcall("keys", "list", cwd=tmp_path)
+    listed = rollcall("keys", "list", cwd=tmp_path)
     assert f"database: sqlite:///{other}" in listed.stderr
     assert f"no database at {other}" in one_line_error(listed)
 
 
-def test_a_database_behind_the_schema_is_not_migrated_by_other_commands(tmp_path: Path) -> None:
-    assert run_rollcall("db", "upgrade", "0002", cwd=tmp_path).returncode == 0
-    line = one_line_error(run_rollcall("keys", "list", cwd=tmp_path))
+def test_a_database_behind_the_schema_is_not_migrated_by_other_commands(
+    rollcall: RunCli, tmp_path: Path
+) -> None:
+    assert rollcall("db", "upgrade", "0002", cwd=tmp_path).returncode == 0
+    line = one_line_error(rollcall("keys", "list", cwd=tmp_path))
     assert "schema revision 0002" in line and "run `rollcall db upgrade`" in line
-    assert run_rollcall("db", "upgrade", cwd=tmp_path).returncode == 0
-    assert run_rollcall("keys", "list", cwd=tmp_path).returncode == 0
+    assert rollcall("db", "upgrade", cwd=tmp_path).returncode == 0
+    assert rollcall("keys", "list", cwd=tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -96,19 +106,22 @@ def test_a_database_behind_the_schema_is_not_migrated_by_other_commands(tmp_path
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it(
-    tmp_path: Path, variable: str, value: str, expected: str
+    rollcall: RunCli, tmp_path: Path, variable: str, value: str, expected: str
 ) -> None:
-    line = one_line_error(run_rollcall("keys", "list", cwd=tmp_path, env={variable: value}))
+    line = one_line_error(rollcall("keys", "list", cwd=tmp_path, env={variable: value}))
     assert expected in line
     if variable == "ROLLCALL_ADMIN_KEY":
         assert "'short'" not in line  # a key (even a bad one) is never echoed
 
 
-def test_a_wrong_postgresql_password_is_one_line_without_the_password(tmp_path: Path) -> None:
+@pytest.mark.postgres
+def test_a_wrong_postgresql_password_is_one_line_without_the_password(
+    rollcall: RunCli, tmp_path: Path
+) -> None:
     server = postgres_server_url()
     wrong = server.set(password="not-the-password").render_as_string(hide_password=False)
     line = one_line_error(
-        run_rollcall("keys", "list", cwd=tmp_path, env={"ROLLCALL_DATABASE_URL": wrong})
+        rollcall("keys", "list", cwd=tmp_path, env={"ROLLCALL_DATABASE_URL": wrong})
     )
     assert "cannot connect to the database" in line and "(ROLLCALL_DATABASE_URL)" in line
     assert "password authentication failed" in line
@@ -116,6 +129,8 @@ def test_a_wrong_postgresql_password_is_one_line_without_the_password(tmp_path: 
     assert make_url(wrong).render_as_string(hide_password=True) in line
 
 
+@pytest.mark.postgres
+@pytest.mark.subprocess
 def test_serve_with_a_wrong_password_exits_with_one_line(tmp_path: Path) -> None:
     server = postgres_server_url()
     wrong = server.set(password="not-the-password").render_as_string(hide_password=False)
@@ -134,8 +149,10 @@ def test_serve_with_a_wrong_password_exits_with_one_line(tmp_path: Path) -> None
     assert "not-the-password" not in result.stderr
 
 
-def test_commands_without_a_model_import_no_torch(tmp_path: Path) -> None:
-    assert run_rollcall("db", "upgrade", cwd=tmp_path).returncode == 0
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_commands_without_a_model_import_no_torch(rollcall: RunCli, tmp_path: Path) -> None:
+    assert rollcall("db", "upgrade", cwd=tmp_path).returncode == 0
     probe = (
         "import sys\n"
         "from app.cli import main\n"
@@ -154,6 +171,7 @@ def test_commands_without_a_model_import_no_torch(tmp_path: Path) -> None:
     assert "heavy: []" in result.stdout
 
 
+@pytest.mark.subprocess
 def test_help_imports_no_torch() -> None:
     probe = (
         "import sys, contextlib, io\n"

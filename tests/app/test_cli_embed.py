@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.cli import RunCli
 from tests.support.settings import REPO
 
 
-def _rollcall(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_embed_json_lines_with_a_per_photo_error(faces_dir: Path, tmp_path: Path) -> None:
+def test_embed_json_lines_with_a_per_photo_error(
+    rollcall: RunCli, faces_dir: Path, tmp_path: Path
+) -> None:
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("hello")
     group = faces_dir / "group" / "kit_with_rose.jpg"
-    result = _rollcall("embed", "--json", str(group), str(not_a_photo))
+    result = rollcall("embed", "--json", str(group), str(not_a_photo), cwd=REPO)
     assert result.returncode == 1, result.stderr  # a photo failed: scripts must see it
     assert "1 of 2 photos could not be read" in result.stderr
     first, second = (json.loads(line) for line in result.stdout.splitlines())
@@ -38,8 +29,8 @@ def test_embed_json_lines_with_a_per_photo_error(faces_dir: Path, tmp_path: Path
     assert "not an image" in second["error"]
 
 
-def test_embed_table(faces_dir: Path, tmp_path: Path) -> None:
-    result = _rollcall("embed", str(faces_dir / "group" / "multiface.jpg"))
+def test_embed_table(rollcall: RunCli, faces_dir: Path, tmp_path: Path) -> None:
+    result = rollcall("embed", str(faces_dir / "group" / "multiface.jpg"), cwd=REPO)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["photo", "face"]
@@ -49,7 +40,7 @@ def test_embed_table(faces_dir: Path, tmp_path: Path) -> None:
     deep = tmp_path / ("a-folder-with-a-long-name-" * 3) / "scan_of_the_class_register.jpg"
     deep.parent.mkdir()
     deep.write_text("not a photo")
-    failed = _rollcall("embed", str(deep))
+    failed = rollcall("embed", str(deep), cwd=REPO)
     assert failed.returncode == 1
     [_, row] = failed.stdout.splitlines()
     shown = row.split(" error: ")[0].rstrip()

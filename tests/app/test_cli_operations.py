@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from tests.support.cli import RunCli
 from tests.support.helpers import post_file, run_rollcall
 from tests.support.server import serving
 from tests.support.settings import ADMIN_KEY, count_rows
@@ -65,6 +66,8 @@ def _new_student(client: httpx.Client, external_id: str) -> int:
     return created.json()["id"]
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_backup_while_serving_then_restore_after_stopping(
     database_file: Path, tmp_path: Path
 ) -> None:
@@ -101,9 +104,9 @@ def test_backup_while_serving_then_restore_after_stopping(
     assert _external_ids(database_file) == ["B-1"]
 
 
-def test_backup_of_postgresql_names_pg_dump(tmp_path: Path) -> None:
+def test_backup_of_postgresql_names_pg_dump(rollcall: RunCli, tmp_path: Path) -> None:
     url = "postgresql+psycopg://rollcall:secret@db.school.lan:5432/rollcall"
-    done = run_rollcall("db", "backup", "x.dump", cwd=tmp_path, env={"ROLLCALL_DATABASE_URL": url})
+    done = rollcall("db", "backup", "x.dump", cwd=tmp_path, env={"ROLLCALL_DATABASE_URL": url})
     assert done.returncode == 1
     line = "pg_dump --format=custom --file=x.dump postgresql://rollcall@db.school.lan:5432/rollcall"
     assert done.stdout.strip() == line
@@ -111,6 +114,7 @@ def test_backup_of_postgresql_names_pg_dump(tmp_path: Path) -> None:
     assert "nothing was written" in done.stderr
 
 
+@pytest.mark.slow
 def test_students_delete_removes_everything_and_the_service_forgets_them(
     server: httpx.Client, database_file: Path, faces_dir: Path
 ) -> None:
@@ -141,6 +145,7 @@ def test_students_delete_removes_everything_and_the_service_forgets_them(
     assert status == 1 and "no student with external id 'S-OBAMA'" in err
 
 
+@pytest.mark.slow
 def test_purge_deletes_only_attempts_older_than_the_retention(
     server: httpx.Client, database_file: Path, faces_dir: Path
 ) -> None:

@@ -1,11 +1,14 @@
-"""`rollcall tls make-cert` and `rollcall serve --tls-cert/--tls-key`, run as an operator runs
-them (the kiosk over HTTPS in Chromium: tests/pages/test_kiosk_https.py)."""
+"""`rollcall tls make-cert` (in this process) and `rollcall serve --tls-cert/--tls-key` (run as
+an operator runs it); the kiosk over HTTPS in Chromium: tests/pages/test_kiosk_https.py."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.support.cli import RunCli
 from tests.support.helpers import run_rollcall
 
 
@@ -18,8 +21,10 @@ def _text(cert: Path) -> str:
     ).stdout
 
 
-def test_make_cert_names_every_host_and_never_replaces_one_unasked(tmp_path: Path) -> None:
-    made = run_rollcall(
+def test_make_cert_names_every_host_and_never_replaces_one_unasked(
+    rollcall: RunCli, tmp_path: Path
+) -> None:
+    made = rollcall(
         "tls", "make-cert", "--host", "school.lan", "--host", "192.168.1.20", cwd=tmp_path
     )
     assert made.returncode == 0, made.stderr
@@ -29,22 +34,23 @@ def test_make_cert_names_every_host_and_never_replaces_one_unasked(tmp_path: Pat
     assert "https://school.lan:8000/kiosk" in made.stdout
 
     before = cert.read_bytes()
-    again = run_rollcall("tls", "make-cert", "--host", "school.lan", cwd=tmp_path)
+    again = rollcall("tls", "make-cert", "--host", "school.lan", cwd=tmp_path)
     assert again.returncode == 1
     assert "already exist (--force replaces them" in again.stderr
     assert cert.read_bytes() == before
-    forced = run_rollcall("tls", "make-cert", "--host", "school.lan", "--force", cwd=tmp_path)
+    forced = rollcall("tls", "make-cert", "--host", "school.lan", "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert cert.read_bytes() != before
 
 
-def test_make_cert_refuses_what_is_no_host_name(tmp_path: Path) -> None:
-    made = run_rollcall("tls", "make-cert", "--host", "school lan", cwd=tmp_path)
+def test_make_cert_refuses_what_is_no_host_name(rollcall: RunCli, tmp_path: Path) -> None:
+    made = rollcall("tls", "make-cert", "--host", "school lan", cwd=tmp_path)
     assert made.returncode == 1
     assert "'school lan' is not a host name or an IP address" in made.stderr
     assert not (tmp_path / "tls").exists()
 
 
+@pytest.mark.subprocess  # serve: were the check to fail, it would start serving
 def test_serve_refuses_half_a_tls_setup_naming_what_is_missing(tmp_path: Path) -> None:
     only_cert = run_rollcall("serve", "--tls-cert", "a.crt", cwd=tmp_path, timeout=120)
     assert only_cert.returncode == 2

@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -14,6 +15,9 @@ from app.main import create_app
 from models.embedder import FaceEmbedder
 from tests.support.helpers import rollcall
 from tests.support.settings import ADMIN_KEY, make_settings
+
+# Whole classes enrolled with the model.
+pytestmark = [pytest.mark.slow]
 
 
 def make_roster(faces_dir: Path, folder: Path) -> tuple[Path, Path]:

@@ -6,7 +6,12 @@ import csv
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.support.helpers import rollcall
+
+# A class enrolled with the model.
+pytestmark = [pytest.mark.slow]
 
 
 def _roster_of(database: Path, code: str) -> set[str]:

@@ -9,8 +9,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.helpers import free_port, running_server
 from tests.support.settings import REPO
+
+# A first `rollcall serve`.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def test_a_first_start_uses_the_env_files_cache_dir_and_says_what_it_loads(

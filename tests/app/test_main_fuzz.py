@@ -68,6 +68,7 @@ def _fuzz(operation: APIOperation, failures: list[str]) -> int:
     return sent
 
 
+@pytest.mark.slow
 def test_no_server_error_and_no_undocumented_status(started_app: FastAPI) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", started_app)
     failures: list[str] = []

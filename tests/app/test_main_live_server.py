@@ -22,6 +22,9 @@ from tests.support.postgres import BACKENDS, fresh_postgres_database
 from tests.support.server import serving
 from tests.support.settings import ADMIN_KEY
 
+# README's uvicorn command, on each backend.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(

@@ -9,10 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.server import serving
 from tests.support.settings import FACES_DIR, REPO
 
 SCRIPT = REPO / "tools" / "quickstart.sh"
+
+
+# The quick-start script, twice.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def _run(workdir: Path, url: str, database_url: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.server import serving
 from tests.support.settings import FACES_DIR, REPO
+
+# README's commands, as written.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def _using_it_block() -> str:

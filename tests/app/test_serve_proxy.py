@@ -9,11 +9,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.server import serving
 
 SERVE = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
 FROM_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.7"}
+
+
+# `rollcall serve` behind a proxy.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def _script_link(url: str) -> str:

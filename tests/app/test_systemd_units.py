@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import build_parser
-from tests.support.helpers import run_rollcall
+from tests.support.cli import RunCli
 from tests.support.settings import REPO
 
 UNITS = REPO / "docs" / "systemd"
@@ -47,6 +47,7 @@ def _exec_start(unit: Path) -> str:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+@pytest.mark.subprocess
 def test_systemd_accepts_every_unit(tmp_path: Path) -> None:
     folder = _install(tmp_path / "rollcall")
     units = sorted(str(path) for path in folder.iterdir())
@@ -58,13 +59,17 @@ def test_systemd_accepts_every_unit(tmp_path: Path) -> None:
     assert checked.returncode == 0 and checked.stdout + checked.stderr == "", checked.stderr
 
 
-def test_the_backup_and_purge_units_commands_run_as_written(tmp_path: Path) -> None:
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_the_backup_and_purge_units_commands_run_as_written(
+    rollcall: RunCli, tmp_path: Path
+) -> None:
     checkout = tmp_path / "rollcall"
     folder = _install(checkout)
     (checkout / ".env").write_text(
         "ROLLCALL_DATABASE_URL=sqlite:///./data/rollcall.db\nROLLCALL_CHECKIN_RETENTION_DAYS=30\n"
     )
-    assert run_rollcall("db", "upgrade", cwd=checkout).returncode == 0
+    assert rollcall("db", "upgrade", cwd=checkout).returncode == 0
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
     for unit in ("rollcall-backup.service", "rollcall-purge.service"):
         done = subprocess.run(

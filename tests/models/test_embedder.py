@@ -15,6 +15,7 @@ def _people(faces_dir: Path) -> list[Path]:
     return sorted((faces_dir / "people").glob("*/*"))
 
 
+@pytest.mark.slow
 def test_every_genuine_pair_below_and_every_impostor_pair_above_threshold(
     embedder: FaceEmbedder, faces_dir: Path
 ) -> None:

@@ -12,6 +12,7 @@ from models.embedder import FaceEmbedder
 from models.evaluation import cli as evaluation_cli
 
 
+@pytest.mark.slow
 def test_cli_evaluate_with_pairs_lists_photos_without_a_face(
     embedder: FaceEmbedder,
     small_dataset: Path,

@@ -60,6 +60,7 @@ def test_perfect_separation_gives_zero_eer_and_full_tar() -> None:
     assert all(row["tar"] == 1.0 for row in m["tar_at_far"])
 
 
+@pytest.mark.slow
 def test_roc_and_auc_are_scikit_learns_on_negated_distances() -> None:
     """The numpy ROC gives scikit-learn's points and area (scikit-learn is not in the service's
     install: it comes with the test extra), ties included, under the strict < rule."""

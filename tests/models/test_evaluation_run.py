@@ -21,6 +21,7 @@ def assert_real_plot(path: Path) -> None:
     assert pixels.std() > 10  # not a blank canvas
 
 
+@pytest.mark.slow
 def test_evaluate_shared_faces_is_perfect_with_the_default_backbone(
     embedder: FaceEmbedder,
     faces_dir: Path,

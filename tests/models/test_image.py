@@ -40,6 +40,7 @@ def _odd_versions(original: Image.Image) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_odd_inputs_work_and_stay_the_same_person(embedder: FaceEmbedder, faces_dir: Path) -> None:
     source = faces_dir / "people" / "barack_obama" / "obama.jpg"
     [reference] = embedder.faces(source)

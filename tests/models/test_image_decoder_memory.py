@@ -24,6 +24,9 @@ from tests.support.settings import REPO
 SIDE = 7000
 MIB = 2**20
 
+# Each measurement in a fresh interpreter.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
 # Runs in the subprocess: imports first, then a cap on further address space, then the decodes.
 MEASURE = """
 import io, json, os, resource, sys, threading

@@ -94,6 +94,7 @@ def detector() -> FaceDetector:
     return FaceDetector()
 
 
+@pytest.mark.slow
 def test_generated_attacks_and_live_turns_at_the_benchmarked_rates(
     detector: FaceDetector,
 ) -> None:

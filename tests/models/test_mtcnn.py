@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from facenet_pytorch import MTCNN
 from facenet_pytorch.models.utils.detect_face import batched_nms_numpy, detect_face
@@ -36,6 +37,7 @@ def _photos(faces_dir: Path) -> list[Path]:
     return sorted((faces_dir / "people").rglob("*.*")) + sorted((faces_dir / "group").glob("*.*"))
 
 
+@pytest.mark.slow
 def test_the_stages_find_facenet_pytorchs_faces(faces_dir: Path) -> None:
     mtcnn = MTCNN(keep_all=True, post_process=False)
     floor = DetectorConfig().min_probability

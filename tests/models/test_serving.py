@@ -59,6 +59,7 @@ def test_serving_embeds_chips_as_torch_does(
     assert serving.version == embedder.version  # templates stay comparable
 
 
+@pytest.mark.slow
 def test_flip_tta_and_a_weights_file_keep_their_versions(
     embedder: FaceEmbedder, onnx_dir: Path, tmp_path: Path, faces_dir: Path
 ) -> None:
@@ -71,6 +72,7 @@ def test_flip_tta_and_a_weights_file_keep_their_versions(
     assert np.abs(plain.embed_chips(chips) - fast.embed_chips(chips)).max() < 1e-5
 
 
+@pytest.mark.slow
 def test_a_lost_file_is_exported_again(serving: ServingEmbedder, onnx_dir: Path) -> None:
     export = serving.files.directory
     (export / "rnet.onnx").unlink()
@@ -80,6 +82,7 @@ def test_a_lost_file_is_exported_again(serving: ServingEmbedder, onnx_dir: Path)
     assert not [path for path in onnx_dir.iterdir() if path.name.startswith(".")]  # no staging
 
 
+@pytest.mark.subprocess
 def test_serving_never_imports_torch(
     serving: ServingEmbedder, onnx_dir: Path, faces_dir: Path
 ) -> None:
@@ -100,6 +103,7 @@ def test_serving_never_imports_torch(
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_a_broken_weights_file_names_the_failure(onnx_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not weights")

@@ -89,6 +89,7 @@ def synthetic_faces(identities: int = 24, photos: int = 6) -> tuple[np.ndarray, 
     return np.stack(chips), labels
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_raises_held_out_accuracy(
     tmp_path: Path, tiny_embedder: FaceEmbedder
 ) -> None:

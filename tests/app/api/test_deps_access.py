@@ -105,6 +105,7 @@ def _call(
     return client.request(method, url, headers=headers, **kwargs).status_code
 
 
+@pytest.mark.slow
 def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> None:
     admin = {"X-API-Key": BOOTSTRAP}
     keys = {role: _key(service, role) for role in ("admin", "kiosk", "viewer")}

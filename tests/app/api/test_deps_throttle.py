@@ -32,6 +32,7 @@ def _as(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
 
+@pytest.mark.slow
 def test_a_client_sending_unknown_keys_is_answered_429_until_they_age_out(
     throttled: TestClient,
 ) -> None:

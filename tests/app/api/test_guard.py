@@ -23,6 +23,10 @@ LIMIT = 100_000  # ROLLCALL_MAX_UPLOAD_BYTES of the server under test
 ANSWER_WITHIN = 20  # seconds; the refusal comes at once, a server waiting for the body never
 
 
+# A real server (README's uvicorn command) for the module.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The server's URL and its log file."""

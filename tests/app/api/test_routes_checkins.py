@@ -24,6 +24,7 @@ def _people_photos(faces_dir: Path, identity: str) -> list[Path]:
     return sorted((faces_dir / "people" / identity).iterdir())
 
 
+@pytest.mark.slow
 def test_attendance_day_with_the_shared_photos(
     client: TestClient, faces_dir: Path, settings
 ) -> None:
@@ -96,6 +97,7 @@ def test_attendance_day_with_the_shared_photos(
     assert outcomes["unknown"] == len(STRANGERS) + 1 + 6  # strangers, the hidden child, multiface
 
 
+@pytest.mark.slow
 def test_checkin_in_a_session_and_its_report(client: TestClient, faces_dir: Path) -> None:
     ids = enroll_five(client, faces_dir)
     # The same people checked in outside any session make separate (day) rows.
@@ -145,6 +147,7 @@ def test_checkin_in_a_session_and_its_report(client: TestClient, faces_dir: Path
     assert missing.json()["error"]["code"] == "session_not_found"
 
 
+@pytest.mark.slow
 def test_verify_one_to_one(client: TestClient, faces_dir: Path) -> None:
     ids = enroll_five(client, faces_dir)
     obama2 = faces_dir / "people" / "barack_obama" / "obama2.jpg"
@@ -154,6 +157,7 @@ def test_verify_one_to_one(client: TestClient, faces_dir: Path) -> None:
     assert other["match"] is False and other["distance"] >= other["threshold"]
 
 
+@pytest.mark.slow
 def test_verify_tells_a_kiosk_no_name_but_the_matching_one(
     client: TestClient, faces_dir: Path
 ) -> None:
@@ -198,6 +202,7 @@ def test_verify_tells_a_kiosk_no_name_but_the_matching_one(
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "student_not_found"
 
 
+@pytest.mark.slow
 def test_a_kiosk_key_has_few_failed_verifications(
     client: TestClient, settings: Settings, faces_dir: Path
 ) -> None:
@@ -228,6 +233,7 @@ def test_a_kiosk_key_has_few_failed_verifications(
     assert admin.status_code == 200 and admin.json()["match"] is False
 
 
+@pytest.mark.slow
 def test_checkin_without_session_id_counts_for_the_session_in_progress(
     client: TestClient, faces_dir: Path
 ) -> None:
@@ -255,6 +261,7 @@ def test_checkin_without_session_id_counts_for_the_session_in_progress(
     assert row["student"]["external_id"] == "joe_biden"
 
 
+@pytest.mark.slow
 def test_the_threshold_follows_the_gallery_and_the_runner_up_and_the_answer_shows_it(
     client: TestClient, faces_dir: Path, embedder
 ) -> None:
@@ -298,6 +305,7 @@ def test_the_threshold_follows_the_gallery_and_the_runner_up_and_the_answer_show
     assert verify["threshold"] >= seen[0]
 
 
+@pytest.mark.slow
 def test_a_fixed_threshold_setting_turns_the_size_aware_rule_off(
     tmp_path: Path, embedder, faces_dir: Path
 ) -> None:

@@ -54,6 +54,7 @@ def _check_in(client: TestClient, photos: list[Path], session_id: int, **headers
     return face
 
 
+@pytest.mark.slow
 def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
     client: TestClient, faces_dir: Path, embedder: FaceEmbedder
 ) -> None:

@@ -50,6 +50,7 @@ def _course_of_five(client: TestClient, faces_dir: Path) -> tuple[dict[str, int]
     return ids, course
 
 
+@pytest.mark.slow
 def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_roster(
     client: TestClient, faces_dir: Path, embedder: FaceEmbedder
 ) -> None:
@@ -131,6 +132,7 @@ def test_a_course_session_searches_its_roster_and_reports_absent_and_not_on_rost
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "course_not_found"
 
 
+@pytest.mark.slow
 def test_late_after_the_grace_period_in_the_answer_report_and_csv(
     client: TestClient, faces_dir: Path
 ) -> None:
@@ -164,6 +166,7 @@ def test_late_after_the_grace_period_in_the_answer_report_and_csv(
     assert {r["late"] for r in csv.DictReader(io.StringIO(attendance))} == {"yes", "no"}
 
 
+@pytest.mark.slow
 def test_sessions_behave_like_a_timetable(client: TestClient, faces_dir: Path) -> None:
     enroll_five(client, faces_dir)
     now = dt.datetime.now(dt.UTC)
@@ -220,6 +223,7 @@ def test_sessions_behave_like_a_timetable(client: TestClient, faces_dir: Path) -
     assert naive.status_code == 422 and "time zone" in naive.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_ambiguous_names_both_students_to_an_admin_and_neither_to_a_kiosk(
     client: TestClient, faces_dir: Path
 ) -> None:
@@ -246,6 +250,7 @@ def test_ambiguous_names_both_students_to_an_admin_and_neither_to_a_kiosk(
     assert "O1" not in kiosk.text and "O2" not in kiosk.text
 
 
+@pytest.mark.slow
 def test_a_setting_marks_non_members_present_instead(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
 
@@ -157,6 +158,7 @@ def test_a_raised_size_gate_refuses_small_faces_with_the_reason(
         assert "60 px" in small.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_duplicate_enrollment_warns_or_refuses(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
@@ -178,6 +180,7 @@ def test_duplicate_enrollment_warns_or_refuses(
                 assert warning["student"]["external_id"] == "O1"
 
 
+@pytest.mark.slow
 def test_a_photo_nearer_to_another_student_than_to_the_students_own_warns(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:

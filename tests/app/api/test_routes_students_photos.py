@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -61,6 +62,7 @@ def test_a_photo_beyond_the_limit_is_refused_and_replace_still_works(
         assert len(client.get(f"{STUDENTS}/{student['id']}/photos").json()) == 1
 
 
+@pytest.mark.slow
 def test_a_second_photo_brings_a_hard_photo_closer(client: TestClient, faces_dir: Path) -> None:
     """alex3.jpg lies 0.53 from the enrolled alex1.png (another light, another angle) and 0.37
     from alex2.jpg: once alex2.jpg is enrolled too, the check-in scores by the closer one."""

@@ -12,9 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.settings import REPO
 
 HEAVY = ("torch", "torchvision", "facenet_pytorch", "dlib", "models")
+
+
+# What a fresh interpreter imports.
+pytestmark = [pytest.mark.subprocess]
 
 
 def imported_heavy_modules(code: str, cwd: Path) -> list[str]:
@@ -39,6 +45,7 @@ def test_settings_import_no_model_code(tmp_path: Path) -> None:
     assert imported_heavy_modules(code, tmp_path) == []
 
 
+@pytest.mark.slow
 def test_migrations_import_no_model_code(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'rollcall.db'}"
     code = f"from app.core.migrate import upgrade\nupgrade({url!r}, 'head')"

@@ -9,16 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from app.core.db import Database
 from tests.support.settings import REPO
+
+# `rollcall db upgrade` under an operator's umask.
+pytestmark = [pytest.mark.subprocess]
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.slow
 def test_a_new_sqlite_database_its_folder_wal_and_shm_are_private(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     database = folder / "rollcall.db"

@@ -28,6 +28,10 @@ TIMEOUT = 2.0  # ROLLCALL_DATABASE_TIMEOUT for the test: every answer must come 
 SOON = 20.0  # seconds: far under the 60 s a request hung before, with room for a loaded CI
 
 
+# PostgreSQL behind a proxy that fails.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
 @pytest.fixture
 def proxied(tmp_path: Path, embedder: FaceEmbedder) -> Iterator[tuple[TestClient, OutageProxy]]:
     with fresh_postgres_database() as url, OutageProxy(url) as proxy:

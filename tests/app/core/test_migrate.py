@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -30,6 +31,10 @@ TABLES = {
 }
 
 
+# Alembic's command line.
+pytestmark = [pytest.mark.subprocess]
+
+
 def _alembic(database: Path, *args: str) -> None:
     env = {**os.environ, "ROLLCALL_DATABASE_URL": f"sqlite:///{database}"}
     subprocess.run(
@@ -43,6 +48,7 @@ def _tables(database: Path) -> set[str]:
         return {name for (name,) in rows} - {"alembic_version"}
 
 
+@pytest.mark.slow
 def test_upgrade_head_then_downgrade_base(tmp_path: Path) -> None:
     database = tmp_path / "empty.db"
     _alembic(database, "upgrade", "head")

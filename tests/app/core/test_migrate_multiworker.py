@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -30,6 +31,10 @@ print("ready", flush=True)
 sys.stdin.readline()
 upgrade(sys.argv[1])
 """
+
+
+# Processes migrating at once.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def _migrate_at_once(database_url: str) -> list[tuple[int, str]]:
@@ -76,6 +81,7 @@ def test_processes_migrating_a_fresh_database_at_once_all_succeed(database_url: 
     assert _at_head(database_url) == ([head_revision()], 1)
 
 
+@pytest.mark.postgres
 def test_rollcall_serve_with_two_workers_on_a_fresh_postgres(tmp_path: Path) -> None:
     serve = [sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--host", "127.0.0.1"]
     with (

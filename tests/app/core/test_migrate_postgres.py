@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -19,6 +20,9 @@ from app.core.migrate import downgrade, upgrade
 from app.core.tables import Base
 from tests.support.postgres import fresh_postgres_database
 from tests.support.settings import REPO
+
+# Alembic's command line on PostgreSQL.
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 
 def _alembic(database_url: str, *args: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.helpers import CollectLogs, enroll_five, post_file
 
 
+@pytest.mark.slow
 def test_request_log_and_metrics(client: TestClient, faces_dir: Path) -> None:
     enroll_five(client, faces_dir)
     collect = CollectLogs()

@@ -165,6 +165,7 @@ def test_the_int8_pass_ranks_near_ties_exactly(int8_always: None) -> None:
     ("size", "scale", "crowded"),
     [(300, 1.0, False), (5000, 1.0, False), (5000, 0.4, False), (2000, 1.0, True)],
 )
+@pytest.mark.slow
 def test_int8_and_float32_searches_agree_on_random_galleries(
     int8_always: None, size: int, scale: float, crowded: bool
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from app.search.gallery import Gallery
@@ -27,6 +28,7 @@ def test_search_finds_best_and_runner_up_among_other_students() -> None:
     assert len(gallery) == 3 and gallery.student_count == 2
 
 
+@pytest.mark.slow
 def test_an_older_snapshot_never_reloads_over_a_newer_gallery(
     client: TestClient, faces_dir: Path
 ) -> None:

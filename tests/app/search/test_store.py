@@ -92,6 +92,7 @@ def _assert_same(synced: GalleryStore, reloaded: GalleryStore, rng: np.random.Ge
     assert synced.gallery.search(queries) == reloaded.gallery.search(queries)
 
 
+@pytest.mark.slow
 def test_delta_sync_equals_a_full_reload(database_url: str) -> None:
     upgrade(database_url)
     db = Database(database_url)

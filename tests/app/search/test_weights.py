@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -21,6 +22,10 @@ from tests.support.helpers import (
 from tests.support.settings import ADMIN_KEY, make_settings
 
 PRETRAINED = "dlib_face_recognition_resnet_model_v1"
+
+
+# `rollcall serve` refusing, then serving.
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 
 def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_dir: Path) -> None:

@@ -20,6 +20,7 @@ from tests.support.settings import ADMIN_KEY, make_settings
 ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
+@pytest.mark.slow
 def test_templates_of_other_weights_are_not_searched_until_reembedded(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
@@ -79,6 +80,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
         assert face["decision"] == "present" and face["student"]["external_id"] == "O"
 
 
+@pytest.mark.slow
 def test_a_student_with_a_template_of_the_served_weights_is_not_stranded(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
@@ -102,6 +104,7 @@ def test_a_student_with_a_template_of_the_served_weights_is_not_stranded(
         assert face["decision"] == "present" and face["student"]["external_id"] == "K"
 
 
+@pytest.mark.slow
 def test_service_serves_fine_tuned_weights_from_the_setting(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
@@ -169,6 +172,7 @@ def test_flip_tta_templates_are_not_compared_with_plain_embeddings(
         assert health["stale_templates"] == 1  # kept photo: re-embeddable, so not refused
 
 
+@pytest.mark.slow
 def test_templates_named_by_the_former_file_digest_are_adopted(
     tmp_path: Path, faces_dir: Path
 ) -> None:

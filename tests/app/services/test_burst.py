@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -15,6 +16,7 @@ from tests.support.settings import ADMIN_KEY, count_rows, make_settings
 CHECKIN = "/api/v1/checkins"
 
 
+@pytest.mark.slow
 def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
@@ -45,6 +47,7 @@ def test_a_borderline_frame_answers_retry_and_a_burst_of_it_answers_present(
         assert count_rows(settings.database_url, "attendance") == 1
 
 
+@pytest.mark.slow
 def test_a_burst_of_a_group_answers_once_per_person_and_refuses_too_many_frames(
     client: TestClient, faces_dir: Path
 ) -> None:

@@ -66,6 +66,7 @@ def _at_once(jobs: Sequence[Job], run: Callable[[Job], None]) -> list[BaseExcept
         return list(pool.map(one, jobs))
 
 
+@pytest.mark.slow
 def test_concurrent_roster_replaces_each_succeed_and_one_of_them_is_stored(db: Database) -> None:
     course_id, ids = _course_and_students(db, WRITERS * PER_ROSTER // 2)
     # Each writer sends its own ten ids; neighbours overlap by five, so a union of two

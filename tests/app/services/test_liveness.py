@@ -107,6 +107,7 @@ def test_a_live_turn_checks_in_once_and_its_nonce_is_spent(service: TestClient) 
     assert again["status"] == 409 and again["error"]["code"] == "challenge_used"
 
 
+@pytest.mark.slow
 def test_a_photo_held_up_to_the_camera_marks_nobody(service: TestClient, database_url: str) -> None:
     for frames_of in (_held_up_photo, lambda action: [(PERSON / ENROLLED).read_bytes()] * 5):
         challenge = _challenge(service)
@@ -182,6 +183,7 @@ def test_a_turn_claimed_in_a_tenth_of_a_second_is_too_short(service: TestClient)
     assert answer["faces"][0]["decision"] == "liveness_failed"
 
 
+@pytest.mark.slow
 def test_a_burst_refused_before_judging_leaves_the_nonce_good(
     service: TestClient, database_url: str
 ) -> None:
@@ -201,6 +203,7 @@ def test_a_burst_refused_before_judging_leaves_the_nonce_good(
     assert count_rows(database_url, "attendance") == 1
 
 
+@pytest.mark.slow
 def test_a_nonce_answers_only_for_the_key_that_asked(service: TestClient) -> None:
     created = service.post("/api/v1/keys", json={"name": "door 2", "role": "kiosk"})
     assert created.status_code == 201, created.text
@@ -216,6 +219,7 @@ def test_a_nonce_answers_only_for_the_key_that_asked(service: TestClient) -> Non
     assert answer["status"] == 200 and answer["faces"][0]["decision"] == "already_present"
 
 
+@pytest.mark.slow
 def test_without_liveness_a_burst_needs_no_nonce_and_is_one_person(
     client: TestClient,
 ) -> None:

@@ -41,6 +41,7 @@ def _rows(settings: Settings) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 def test_bad_uploads(
     client: TestClient, settings: Settings, faces_dir: Path, enrolled_student: int
 ) -> None:

@@ -79,6 +79,7 @@ def _assert_background_ignored(answer: dict, faces: int) -> None:
     assert warning["student"] is None and warning["distance"] is None
 
 
+@pytest.mark.slow
 def test_a_small_background_face_is_ignored_and_the_main_face_enrolled(
     client: TestClient, faces_dir: Path, embedder: FaceEmbedder
 ) -> None:

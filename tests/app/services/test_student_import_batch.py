@@ -17,6 +17,9 @@ from app.services.enrollment import enrollment_face
 from app.services.student_import import ImportRow, PhotoSource, import_students
 from tests.support.settings import make_settings
 
+# Imports enrolled one by one and batched.
+pytestmark = [pytest.mark.slow]
+
 
 @pytest.fixture
 def context(tmp_path: Path) -> Iterator[ServiceContext]:
