@@ -119,7 +119,13 @@ class PhotoOut(BaseModel):
 
 
 class CheckinFace(BaseModel):
-    decision: Decision
+    decision: Decision = Field(
+        description="present, already_present, unknown, ambiguous, retry, not_on_roster, "
+        "liveness_failed; with several sessions in progress and no session id, "
+        "ambiguous_session: the student is on more than one running session's roster, so "
+        "nobody knows which class to mark (nothing is marked; see staff).",
+        examples=["present"],
+    )
     student: StudentRef | None
     similarity: float | None
     distance: float | None
@@ -147,6 +153,18 @@ class CheckinFace(BaseModel):
         "(a kiosk learns only that it was ambiguous).",
     )
     frames: int = Field(1, description="How many frames of a burst showed this face.")
+    session_id: int | None = Field(
+        None,
+        description="present or already_present: the class session the student was marked "
+        "in (with parallel sessions, the one whose roster holds them); else null.",
+        examples=[12],
+    )
+    ambiguous_session_ids: list[int] | None = Field(
+        None,
+        description="ambiguous_session: the running sessions whose rosters all hold the "
+        "student; shown to admin keys only.",
+        examples=[[12, 13]],
+    )
 
 
 class SessionRef(BaseModel):
@@ -188,6 +206,13 @@ class CheckinOut(BaseModel):
     faces: list[CheckinFace]
     liveness: LivenessOut | None = Field(
         None, description="The liveness check of a burst sent with a challenge's nonce."
+    )
+    sessions_searched: int = Field(
+        0,
+        description="How many class sessions the check-in counted for: 0, the calendar day; "
+        "1, `session`; more, parallel sessions in progress (`session` is null and each "
+        "face's `session_id` says where it was marked).",
+        examples=[2],
     )
 
 

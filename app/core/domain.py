@@ -89,6 +89,7 @@ Decision = Literal[
     "ambiguous",
     "retry",
     "not_on_roster",
+    "ambiguous_session",
     "liveness_failed",
 ]
 LivenessMode = Literal["off", "challenge"]
