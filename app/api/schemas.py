@@ -15,11 +15,12 @@ from pydantic import (
 from app.core.domain import (
     Decision,
     LivenessMode,
+    SessionState,
     Text,
     UtcDatetime,
 )
 from app.core.roles import Role
-from app.core.tables import Attendance
+from app.core.tables import Attendance, ClassSession
 from models.liveness import Action, Verdict
 
 
@@ -231,6 +232,49 @@ class SessionOut(SessionRef):
     ends_at: UtcDatetime
     course_id: int | None = None
     grace_minutes: int | None = None
+    state: SessionState | None = Field(
+        None, description="upcoming, in_progress or ended, when the answer was made."
+    )
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "name": "Maths 101, period 1",
+                    "starts_at": "2026-11-24T08:00:00Z",
+                    "ends_at": "2026-11-24T09:00:00Z",
+                    "course_id": 3,
+                    "grace_minutes": 10,
+                    "state": "in_progress",
+                }
+            ]
+        },
+    )
+
+
+def session_out(row: ClassSession, now: dt.datetime | None = None) -> SessionOut:
+    """A class session as answered, with its state now."""
+    now = now or dt.datetime.now(dt.UTC)
+    out = SessionOut.model_validate(row, from_attributes=True)
+    if now < out.starts_at:
+        out.state = "upcoming"
+    else:
+        out.state = "ended" if now > out.ends_at else "in_progress"
+    return out
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    total: int = Field(description="Sessions matching the filters, on every page.")
+    limit: int
+    offset: int
+
+
+class SessionDeleted(BaseModel):
+    id: int
+    marks_deleted: int = Field(description="Attendance marks deleted with it (?force=true).")
 
 
 class AttendanceOut(BaseModel):

@@ -137,9 +137,50 @@ class SessionCreate(BaseModel):
         description="Check-ins later than the start plus this are flagged late; null: never.",
     )
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Maths 101, period 1",
+                    "starts_at": "2026-11-24T09:00:00+01:00",
+                    "ends_at": "2026-11-24T10:00:00+01:00",
+                    "course_id": 3,
+                    "grace_minutes": 10,
+                }
+            ]
+        }
+    }
+
     @model_validator(mode="after")
     def _ends_after_start(self) -> SessionCreate:
         if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+SessionState = Literal["upcoming", "in_progress", "ended"]
+
+
+class SessionUpdate(BaseModel):
+    """A PATCH of a class session: only the fields sent change. `course_id` and
+    `grace_minutes` may be sent as null (no course: the whole gallery; no grace: never
+    late); `name` and the times may not."""
+
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    starts_at: RequestDatetime | None = None
+    ends_at: RequestDatetime | None = None
+    course_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    grace_minutes: int | None = Field(None, ge=0, le=24 * 60)
+
+    model_config = {"json_schema_extra": {"examples": [{"ends_at": "2026-11-24T10:15:00+01:00"}]}}
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> SessionUpdate:
+        required = {"name", "starts_at", "ends_at"}
+        nulls = [n for n in self.model_fields_set & required if getattr(self, n) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
 
