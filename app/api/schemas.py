@@ -232,6 +232,7 @@ class SessionOut(SessionRef):
     ends_at: UtcDatetime
     course_id: int | None = None
     grace_minutes: int | None = None
+    series_id: int | None = Field(None, description="The timetable series that made it.")
     state: SessionState | None = Field(
         None, description="upcoming, in_progress or ended, when the answer was made."
     )
@@ -247,6 +248,7 @@ class SessionOut(SessionRef):
                     "ends_at": "2026-11-24T09:00:00Z",
                     "course_id": 3,
                     "grace_minutes": 10,
+                    "series_id": None,
                     "state": "in_progress",
                 }
             ]

@@ -34,6 +34,7 @@ class SessionFilters:
     date_to: dt.date | None = None
     course_id: int | None = None
     state: SessionState | None = None
+    series_id: int | None = None
 
 
 def create_class_session(db: Session, body: SessionCreate) -> ClassSession:
@@ -167,6 +168,8 @@ def _conditions(
         conditions.append(ClassSession.starts_at < _midnight(next_day, zone))
     if filters.course_id is not None:
         conditions.append(ClassSession.course_id == filters.course_id)
+    if filters.series_id is not None:
+        conditions.append(ClassSession.series_id == filters.series_id)
     if filters.state == "upcoming":
         conditions.append(ClassSession.starts_at > now)
     elif filters.state == "in_progress":

@@ -63,16 +63,20 @@ def list_sessions(
     state: Annotated[
         SessionState | None, Query(description="upcoming, in_progress or ended, now")
     ] = None,
+    series_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="a timetable series' sessions"), Digits
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500), Digits] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID), Digits] = 0,
 ) -> SessionPage:
     """A page of class sessions: those in progress first, then the newest first. `date_from`
     and `date_to` (the school's calendar days, ROLLCALL_TIMEZONE) keep the sessions that
     start on those days; `course_id` a course's (404: no such course); `state` those
-    upcoming, in progress or ended now. `total` counts every match, on every page."""
+    upcoming, in progress or ended now; `series_id` a timetable series'. `total` counts every
+    match, on every page."""
     found = sessions.list_class_sessions(
         db,
-        sessions.SessionFilters(date_from, date_to, course_id, state),
+        sessions.SessionFilters(date_from, date_to, course_id, state, series_id),
         limit,
         offset,
         timezone=context.settings.timezone,

@@ -27,6 +27,7 @@ TABLES = {
     "liveness_challenges",
     "courses",
     "course_students",
+    "timetable_series",
 }
 
 
