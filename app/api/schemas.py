@@ -136,8 +136,8 @@ class CheckinFace(BaseModel):
         "unless ROLLCALL_THRESHOLD fixes it."
     )
     candidates: int = Field(
-        description="How many enrolled students were searched: a course session's roster, "
-        "else the whole gallery."
+        description="How many enrolled students were searched: a course session's roster "
+        "(parallel sessions in progress: the union of their rosters), else the whole gallery."
     )
     box: list[float]
     quality: float
