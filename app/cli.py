@@ -30,6 +30,7 @@ from app.commands import (
     students_delete_command,
     tls_make_cert_command,
 )
+from app.commands_timetable import add_timetable_commands
 from app.core.config import ConfigurationError
 from app.services.calibration_facts import gallery_facts
 from models.cli import HelpFormatter, add_command, add_model_commands
@@ -394,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keys(commands)
     _add_roster_commands(commands)
     _add_courses(commands)
+    add_timetable_commands(commands)
     _add_data_care(commands)
     return parser
 

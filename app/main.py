@@ -20,6 +20,7 @@ from app.api.routes import (
     metrics,
     sessions,
     students,
+    timetable,
 )
 from app.context import ServiceContext
 from app.core.config import ConfigurationError, Settings, get_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
         checkins.router,
         courses.router,
         sessions.router,
+        timetable.router,
         attendance.router,
         keys.router,
         me.router,

@@ -15,11 +15,12 @@ from pydantic import (
 from app.core.domain import (
     Decision,
     LivenessMode,
+    SessionState,
     Text,
     UtcDatetime,
 )
 from app.core.roles import Role
-from app.core.tables import Attendance
+from app.core.tables import Attendance, ClassSession
 from models.liveness import Action, Verdict
 
 
@@ -119,7 +120,13 @@ class PhotoOut(BaseModel):
 
 
 class CheckinFace(BaseModel):
-    decision: Decision
+    decision: Decision = Field(
+        description="present, already_present, unknown, ambiguous, retry, not_on_roster, "
+        "liveness_failed; with several sessions in progress and no session id, "
+        "ambiguous_session: the student is on more than one running session's roster, so "
+        "nobody knows which class to mark (nothing is marked; see staff).",
+        examples=["present"],
+    )
     student: StudentRef | None
     similarity: float | None
     distance: float | None
@@ -129,8 +136,8 @@ class CheckinFace(BaseModel):
         "unless ROLLCALL_THRESHOLD fixes it."
     )
     candidates: int = Field(
-        description="How many enrolled students were searched: a course session's roster, "
-        "else the whole gallery."
+        description="How many enrolled students were searched: a course session's roster "
+        "(parallel sessions in progress: the union of their rosters), else the whole gallery."
     )
     box: list[float]
     quality: float
@@ -147,6 +154,18 @@ class CheckinFace(BaseModel):
         "(a kiosk learns only that it was ambiguous).",
     )
     frames: int = Field(1, description="How many frames of a burst showed this face.")
+    session_id: int | None = Field(
+        None,
+        description="present or already_present: the class session the student was marked "
+        "in (with parallel sessions, the one whose roster holds them); else null.",
+        examples=[12],
+    )
+    ambiguous_session_ids: list[int] | None = Field(
+        None,
+        description="ambiguous_session: the running sessions whose rosters all hold the "
+        "student; shown to admin keys only.",
+        examples=[[12, 13]],
+    )
 
 
 class SessionRef(BaseModel):
@@ -189,6 +208,13 @@ class CheckinOut(BaseModel):
     liveness: LivenessOut | None = Field(
         None, description="The liveness check of a burst sent with a challenge's nonce."
     )
+    sessions_searched: int = Field(
+        0,
+        description="How many class sessions the check-in counted for: 0, the calendar day; "
+        "1, `session`; more, parallel sessions in progress (`session` is null and each "
+        "face's `session_id` says where it was marked).",
+        examples=[2],
+    )
 
 
 class VerifyOut(BaseModel):
@@ -206,6 +232,51 @@ class SessionOut(SessionRef):
     ends_at: UtcDatetime
     course_id: int | None = None
     grace_minutes: int | None = None
+    series_id: int | None = Field(None, description="The timetable series that made it.")
+    state: SessionState | None = Field(
+        None, description="upcoming, in_progress or ended, when the answer was made."
+    )
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "name": "Maths 101, period 1",
+                    "starts_at": "2026-11-24T08:00:00Z",
+                    "ends_at": "2026-11-24T09:00:00Z",
+                    "course_id": 3,
+                    "grace_minutes": 10,
+                    "series_id": None,
+                    "state": "in_progress",
+                }
+            ]
+        },
+    )
+
+
+def session_out(row: ClassSession, now: dt.datetime | None = None) -> SessionOut:
+    """A class session as answered, with its state now."""
+    now = now or dt.datetime.now(dt.UTC)
+    out = SessionOut.model_validate(row, from_attributes=True)
+    if now < out.starts_at:
+        out.state = "upcoming"
+    else:
+        out.state = "ended" if now > out.ends_at else "in_progress"
+    return out
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    total: int = Field(description="Sessions matching the filters, on every page.")
+    limit: int
+    offset: int
+
+
+class SessionDeleted(BaseModel):
+    id: int
+    marks_deleted: int = Field(description="Attendance marks deleted with it (?force=true).")
 
 
 class AttendanceOut(BaseModel):

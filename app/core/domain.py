@@ -89,6 +89,7 @@ Decision = Literal[
     "ambiguous",
     "retry",
     "not_on_roster",
+    "ambiguous_session",
     "liveness_failed",
 ]
 LivenessMode = Literal["off", "challenge"]
@@ -136,9 +137,50 @@ class SessionCreate(BaseModel):
         description="Check-ins later than the start plus this are flagged late; null: never.",
     )
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Maths 101, period 1",
+                    "starts_at": "2026-11-24T09:00:00+01:00",
+                    "ends_at": "2026-11-24T10:00:00+01:00",
+                    "course_id": 3,
+                    "grace_minutes": 10,
+                }
+            ]
+        }
+    }
+
     @model_validator(mode="after")
     def _ends_after_start(self) -> SessionCreate:
         if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+SessionState = Literal["upcoming", "in_progress", "ended"]
+
+
+class SessionUpdate(BaseModel):
+    """A PATCH of a class session: only the fields sent change. `course_id` and
+    `grace_minutes` may be sent as null (no course: the whole gallery; no grace: never
+    late); `name` and the times may not."""
+
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    starts_at: RequestDatetime | None = None
+    ends_at: RequestDatetime | None = None
+    course_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    grace_minutes: int | None = Field(None, ge=0, le=24 * 60)
+
+    model_config = {"json_schema_extra": {"examples": [{"ends_at": "2026-11-24T10:15:00+01:00"}]}}
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> SessionUpdate:
+        required = {"name", "starts_at", "ends_at"}
+        nulls = [n for n in self.model_fields_set & required if getattr(self, n) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
 
@@ -156,3 +198,125 @@ class CourseCreate(BaseModel):
 class CourseUpdate(PatchBody):
     code: CourseCode | None = None
     name: Text | None = Field(None, min_length=1, max_length=200)
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_SERIES_DAYS = 2 * 366  # a series spans at most two years: a term is a few months
+
+
+def _date_text(value: object) -> object:
+    # Pydantic would take a number as a Unix time: 0 would be 1970-01-01.
+    if not isinstance(value, str | dt.date) or isinstance(value, dt.datetime):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _time_text(value: object) -> object:
+    if not isinstance(value, str | dt.time):
+        raise ValueError("must be a wall-clock time written HH:MM")
+    return value
+
+
+def _wall_clock(value: dt.time) -> dt.time:
+    # The series' zone decides the instant: a time with its own offset would fight it.
+    if value.tzinfo is not None:
+        raise ValueError("must be a wall-clock time without an offset (the zone is `timezone`)")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/London") from None
+    return value
+
+
+def _weekdays_in_order(value: list[Weekday]) -> list[Weekday]:
+    return sorted(set(value), key=WEEKDAYS.index)
+
+
+SeriesDate = Annotated[dt.date, BeforeValidator(_date_text)]
+WallClock = Annotated[dt.time, BeforeValidator(_time_text), AfterValidator(_wall_clock)]
+ZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+Weekdays = Annotated[
+    list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_weekdays_in_order)
+]
+SkipDates = Annotated[list[SeriesDate], Field(max_length=500)]
+SERIES_EXAMPLE = {
+    "name": "Maths 9A",
+    "course_id": 3,
+    "weekdays": ["mon", "thu"],
+    "starts_time": "09:00",
+    "ends_time": "09:50",
+    "timezone": "Europe/London",
+    "grace_minutes": 5,
+    "room": "B12",
+    "first_date": "2026-09-07",
+    "last_date": "2026-12-18",
+    "skip_dates": ["2026-10-26", "2026-10-29"],
+}
+
+
+class SeriesCreate(BaseModel):
+    """A recurring class: its sessions are made on each weekday listed between the first and
+    last date (both included), but for the skipped dates, at this wall-clock time in
+    `timezone` (none: the service's ROLLCALL_TIMEZONE), across daylight-saving changes."""
+
+    name: Text = Field(min_length=1, max_length=200, description="Each session's name.")
+    course_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    weekdays: Weekdays
+    starts_time: WallClock
+    ends_time: WallClock
+    timezone: ZoneName | None = None
+    grace_minutes: int | None = Field(None, ge=0, le=24 * 60)
+    room: Text | None = Field(None, min_length=1, max_length=100)
+    first_date: SeriesDate
+    last_date: SeriesDate
+    skip_dates: SkipDates = []
+
+    model_config = {"json_schema_extra": {"examples": [SERIES_EXAMPLE]}}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SeriesCreate:
+        check_series(self.starts_time, self.ends_time, self.first_date, self.last_date)
+        return self
+
+
+def check_series(starts: dt.time, ends: dt.time, first: dt.date, last: dt.date) -> None:
+    if ends <= starts:
+        raise ValueError("ends_time must be after starts_time (a session ends on its day)")
+    if last < first:
+        raise ValueError("last_date must not be before first_date")
+    if (last - first).days > MAX_SERIES_DAYS:
+        raise ValueError(f"a series spans at most {MAX_SERIES_DAYS} days")
+
+
+class SeriesUpdate(BaseModel):
+    """A change to a series, for its sessions from a date on: only the fields sent change;
+    `course_id`, `grace_minutes` and `room` may be null (none)."""
+
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    course_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    weekdays: Weekdays | None = None
+    starts_time: WallClock | None = None
+    ends_time: WallClock | None = None
+    grace_minutes: int | None = Field(None, ge=0, le=24 * 60)
+    room: Text | None = Field(None, min_length=1, max_length=100)
+    last_date: SeriesDate | None = None
+    skip_dates: SkipDates | None = None
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"starts_time": "09:10", "ends_time": "10:00"}]}
+    }
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> SeriesUpdate:
+        nullable = {"course_id", "grace_minutes", "room"}
+        nulls = [n for n in self.model_fields_set - nullable if getattr(self, n) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self

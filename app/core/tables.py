@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -115,6 +116,32 @@ class CourseStudent(Base):
     )
 
 
+class TimetableSeries(Base):
+    """A recurring class: on these weekdays, from `starts_time` to `ends_time` wall-clock time
+    in `timezone`, between two dates but for the skipped ones. Its sessions are rows of
+    class_sessions that name it; the series only says how to make them."""
+
+    __tablename__ = "timetable_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))  # each session's name
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id", ondelete="SET NULL", name="fk_timetable_series_course_id"),
+        nullable=True,
+        index=True,
+    )
+    weekdays: Mapped[list[str]] = mapped_column(JSON)  # ["mon", "wed"], Monday first
+    starts_time: Mapped[dt.time] = mapped_column(Time)
+    ends_time: Mapped[dt.time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA, e.g. Europe/London
+    grace_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    room: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    first_date: Mapped[dt.date] = mapped_column(Date)
+    last_date: Mapped[dt.date] = mapped_column(Date)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)  # ISO dates: holidays
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ClassSession(Base):
     __tablename__ = "class_sessions"
 
@@ -130,6 +157,12 @@ class ClassSession(Base):
     )
     # Check-ins after starts_at + grace are late (still present); None: nobody is late.
     grace_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The timetable series that made it; None: made alone (or its series was deleted).
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timetable_series.id", ondelete="SET NULL", name="fk_class_sessions_series_id"),
+        nullable=True,
+        index=True,
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,4 +1,5 @@
-"""Check-in (1:N against the whole gallery) and verification (1:1 against one student)."""
+"""Check-in (1:N against the whole gallery or the running sessions' rosters) and
+verification (1:1 against one student)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from app.core.tables import (
 )
 from app.services import liveness
 from app.services.burst import burst_faces, fused_face
-from app.services.current_session import class_session_for, is_late
+from app.services.current_session import RunningSessions, is_late, sessions_for
 from app.services.identify import Identification, identify, scope_for
 from app.services.photos import dominant_face, read_faces
 from models.embedder import Face
@@ -60,6 +61,9 @@ class FaceOutcome:
     late: bool = False
     runner_up: Student | None = None  # ambiguous, shown to an admin only
     frames: int = 1  # how many burst frames showed this face
+    session_id: int | None = None  # the session the student was marked in
+    # ambiguous_session: the running sessions whose rosters all hold the student (admin only)
+    ambiguous_session_ids: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,10 @@ class LivenessShown:
 class CheckinResult:
     checked_at: dt.datetime
     day: dt.date
-    class_session: ClassSession | None  # None: the check-in counts for the calendar day
+    class_session: ClassSession | None  # the one session every face counts for, if one
     faces: list[FaceOutcome]
     liveness: LivenessShown | None = None
+    sessions_searched: int = 0  # 0: the calendar day; more than 1: parallel classes
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,8 @@ def _refuse_as_not_live(
 ) -> CheckinResult:
     """Log the attempt as `liveness_failed`; nobody is marked."""
     now, day = _clock(context)
-    class_session = class_session_for(context, db, class_session_id, now)
+    running = sessions_for(context, db, class_session_id, now)
+    class_session = running.single
     db.add(
         CheckinAttempt(
             created_at=now,
@@ -208,7 +214,7 @@ def _refuse_as_not_live(
         box=[round(float(v), 1) for v in face.box],
         quality=face.quality.score,
     )
-    return CheckinResult(now, day, class_session, [refused], shown)
+    return CheckinResult(now, day, class_session, [refused], shown, len(running.sessions))
 
 
 def _check_in_faces(
@@ -223,31 +229,34 @@ def _check_in_faces(
 ) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
-    class_session = class_session_for(context, db, class_session_id, now)
-    scope = scope_for(context, db, class_session)
+    running = sessions_for(context, db, class_session_id, now)
+    scope = scope_for(context, running)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
-        _mark(db, face, one, class_session, day, now)
-        for face, one in zip(faces, found, strict=True)
+        _mark(db, face, one, running, day, now) for face, one in zip(faces, found, strict=True)
     ]
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
         outcome.frames = count
-        if outcome.decision in ("ambiguous", "not_on_roster"):
+        if outcome.decision in ("ambiguous", "not_on_roster", "ambiguous_session"):
             _name_to_admins_only(db, outcome, one, name_unmarked)
     db.commit()
     for outcome in outcomes:
         context.metrics.checkins.labels(outcome.decision).inc()
-    return CheckinResult(now, day, class_session, outcomes, shown)
+    return CheckinResult(
+        now, day, running.single, outcomes, shown, sessions_searched=len(running.sessions)
+    )
 
 
 def _name_to_admins_only(
     db: Session, outcome: FaceOutcome, found: Identification, show: bool
 ) -> None:
     """An admin sees whom a face nobody was marked for resembles (for ambiguous, both
-    students); a kiosk only the decision: naming a student it did not mark would tell
-    whoever stands at the door who is enrolled."""
+    students; for ambiguous_session, the sessions); a kiosk only the decision: naming a
+    student it did not mark would tell whoever stands at the door who is enrolled, and
+    naming the sessions, which classes run where."""
     if not show:
         outcome.student = None
+        outcome.ambiguous_session_ids = None
         return
     if outcome.decision == "ambiguous":
         outcome.runner_up = (
@@ -259,27 +268,47 @@ def _mark(
     db: Session,
     face: Face,
     found: Identification,
-    class_session: ClassSession | None,
+    running: RunningSessions,
     day: dt.date,
     now: dt.datetime,
 ) -> FaceOutcome:
     """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
-    outcome, attempt = _log_attempt(db, face, found, class_session, now)
+    decision, class_session, holders = _session_of(found, running)
+    outcome, attempt = _log_attempt(db, face, found, decision, class_session, now)
+    if decision == "ambiguous_session":
+        outcome.ambiguous_session_ids = [s.id for s in holders]
     if outcome.decision == "present" and found.student is not None:
         _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
     return outcome
+
+
+def _session_of(
+    found: Identification, running: RunningSessions
+) -> tuple[Decision, ClassSession | None, list[ClassSession]]:
+    """The face's decision and the session it counts for. With parallel sessions, a
+    recognised student counts for the one whose roster holds them: on several of them,
+    `ambiguous_session` (nobody knows which room they are in); on none (a non-member
+    admitted by ROLLCALL_ADMIT_NON_MEMBERS), `not_on_roster`. Other faces count for none."""
+    if not running.parallel:
+        return found.decision, running.single, []
+    if found.decision != "present" or found.student is None:
+        return found.decision, None, []
+    holders = running.holding(found.student.id)
+    if len(holders) == 1:
+        return "present", holders[0], holders
+    return ("ambiguous_session" if holders else "not_on_roster"), None, holders
 
 
 def _log_attempt(
     db: Session,
     face: Face,
     found: Identification,
+    decision: Decision,
     class_session: ClassSession | None,
     now: dt.datetime,
 ) -> tuple[FaceOutcome, CheckinAttempt]:
     """The attempt, logged (flushed), and the face's outcome as decided."""
     match, student = found.match, found.student
-    decision: Decision = found.decision
     threshold = found.threshold
     known = student is not None
     score = similarity(match.distance, threshold) if known else None
@@ -294,7 +323,8 @@ def _log_attempt(
     )
     db.add(attempt)
     db.flush()
-    named = decision in ("present", "ambiguous", "not_on_roster")  # never unknown or retry
+    # Never unknown or retry; ambiguous and not_on_roster only to an admin.
+    named = decision in ("present", "ambiguous", "not_on_roster", "ambiguous_session")
     outcome = FaceOutcome(
         decision=decision,
         student=student if named else None,
@@ -304,6 +334,7 @@ def _log_attempt(
         candidates=found.candidates,
         box=[round(float(v), 1) for v in face.box],
         quality=face.quality.score,
+        session_id=class_session.id if class_session and decision == "present" else None,
     )
     return outcome, attempt
 

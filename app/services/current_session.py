@@ -1,27 +1,66 @@
-"""The timetable a check-in counts for: which class session, whether it is open, and late.
+"""The timetable a check-in counts for: which class sessions, whether one is open, and late.
 
-A check-in names a session or falls in the one in progress; one not open now, or two in
-progress at once, is refused before anything is written.
+A check-in names a session, which must be open now, or counts for every session in progress:
+parallel classes share one door, so each face is marked in the running session whose roster
+holds that student (`RunningSessions.holding`). None in progress: the calendar day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.errors import Conflict
-from app.core.tables import ClassSession, as_utc
+from app.core.tables import ClassSession, CourseStudent, as_utc
 from app.services.rows import get_or_404
 
 
-def class_session_for(
+@dataclass(frozen=True)
+class RunningSessions:
+    """The sessions a check-in searches: the one named, or those in progress (none: the day).
+
+    `members`: each course's roster among them; a session of no course expects everyone."""
+
+    sessions: list[ClassSession]
+    members: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    @property
+    def single(self) -> ClassSession | None:
+        """The session every face counts for, when there is exactly one."""
+        return self.sessions[0] if len(self.sessions) == 1 else None
+
+    @property
+    def parallel(self) -> bool:
+        return len(self.sessions) > 1
+
+    @property
+    def whole_gallery(self) -> bool:
+        """Whether the search is the whole gallery's: no session, or one of no course."""
+        return not self.sessions or any(s.course_id is None for s in self.sessions)
+
+    def roster(self) -> set[int]:
+        """The union of the courses' rosters (meaningful unless `whole_gallery`)."""
+        return set().union(*self.members.values())
+
+    def holding(self, student_id: int) -> list[ClassSession]:
+        """The sessions whose roster holds this student (a session of no course: all)."""
+        return [
+            s
+            for s in self.sessions
+            if s.course_id is None or student_id in self.members.get(s.course_id, frozenset())
+        ]
+
+
+def sessions_for(
     context: ServiceContext, db: Session, class_session_id: int | None, now: dt.datetime
-) -> ClassSession | None:
-    """The session a check-in counts for: the one named, if it is open now; else the one in
-    progress; else none (the calendar day). Refusals come before anything is written."""
+) -> RunningSessions:
+    """The sessions a check-in counts for: the one named, if it is open now; else those in
+    progress, with their rosters. Refusals come before anything is written. FOR KEY SHARE
+    (PostgreSQL): a session cannot be deleted while it is being marked."""
     if class_session_id is not None:
         class_session = get_or_404(
             db,
@@ -29,29 +68,36 @@ def class_session_for(
             class_session_id,
             "session_not_found",
             f"No class session with id {class_session_id}.",
-            with_for_update={"key_share": True},  # the session cannot go while it is marked
+            with_for_update={"key_share": True},
         )
         _refuse_closed(context, class_session, now)
-        return class_session
-    running = list(
-        db.scalars(
-            select(ClassSession)
-            .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
-            .order_by(ClassSession.starts_at.desc(), ClassSession.id)
-            .limit(3)
-            .with_for_update(key_share=True)
+        running = [class_session]
+    else:
+        running = list(
+            db.scalars(
+                select(ClassSession)
+                .where(ClassSession.starts_at <= now, ClassSession.ends_at >= now)
+                .order_by(ClassSession.starts_at.desc(), ClassSession.id)
+                .with_for_update(key_share=True)
+            )
+        )
+    return RunningSessions(running, _members(db, running))
+
+
+def _members(db: Session, running: list[ClassSession]) -> dict[int, frozenset[int]]:
+    """Each running course's roster, read in one query."""
+    course_ids = {s.course_id for s in running if s.course_id is not None}
+    if not course_ids:
+        return {}
+    members: dict[int, set[int]] = {course_id: set() for course_id in course_ids}
+    rows = db.execute(
+        select(CourseStudent.course_id, CourseStudent.student_id).where(
+            CourseStudent.course_id.in_(course_ids)
         )
     )
-    if len(running) > 1:
-        # The message names no session (a kiosk reads it); the ids are in the details, which
-        # the check-in route shows an admin only.
-        raise Conflict(
-            "ambiguous_session",
-            "Several class sessions are in progress; send the session_id of the one to check "
-            "in to.",
-            session_ids=[s.id for s in running],
-        )
-    return running[0] if running else None
+    for course_id, student_id in rows:
+        members[course_id].add(student_id)
+    return {course_id: frozenset(ids) for course_id, ids in members.items()}
 
 
 def _refuse_closed(context: ServiceContext, class_session: ClassSession, now: dt.datetime) -> None:

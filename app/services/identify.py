@@ -1,11 +1,12 @@
 """Who each face is: the search a check-in makes, in its scope, and the decision on it.
 
-A session of a course marks members of that course's roster only, with the threshold for the
-roster's size (fewer people searched: fewer strangers taken for somebody) and each face's
-runner-up (`DecisionRule.face_threshold`). Every face is also
-searched in the whole gallery, so that a member is marked only when no enrolled non-member is
-the nearer match (`models.identification.decide_on_roster`): a face nearer to a student who is
-not on the roster is `not_on_roster`, and a confident match to one is, too.
+A session of a course marks members of that course's roster only (several courses' sessions
+in progress at once: the union of their rosters), with the threshold for the roster's size
+(fewer people searched: fewer strangers taken for somebody) and each face's runner-up
+(`DecisionRule.face_threshold`). Every face is also searched in the whole gallery, so that a
+member is marked only when no enrolled non-member is the nearer match
+(`models.identification.decide_on_roster`): a face nearer to a student who is not on the
+roster is `not_on_roster`, and a confident match to one is, too.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.observability import current_timer
-from app.core.tables import ClassSession, Student
+from app.core.tables import Student
 from app.search.gallery import NO_MATCH, GalleryMatch
-from app.services.courses import roster_ids
+from app.services.current_session import RunningSessions
 from models.identification import RosterDecision, decide, decide_on_roster
 
 FaceDecision = RosterDecision
@@ -41,16 +42,15 @@ class Identification:
     candidates: int  # of that search
 
 
-def scope_for(
-    context: ServiceContext, db: Session, class_session: ClassSession | None
-) -> SearchScope:
-    """What a check-in for this session searches, read once so that the answer's threshold
-    and candidate count describe the same gallery (the caller synced it before its write
-    transaction began)."""
+def scope_for(context: ServiceContext, running: RunningSessions) -> SearchScope:
+    """What a check-in for these sessions searches: the whole gallery when any of them is of
+    no course (or there is none), else the union of their courses' rosters. Read once so that
+    the answer's threshold and candidate count describe the same gallery (the caller synced
+    it before its write transaction began)."""
     everyone = context.gallery.student_count
-    if class_session is None or class_session.course_id is None:
+    if running.whole_gallery:
         return SearchScope(None, everyone, everyone)
-    roster = roster_ids(db, class_session.course_id)
+    roster = np.array(sorted(running.roster()), dtype=np.int64)
     return SearchScope(roster, context.gallery.students_among(roster), everyone)
 
 

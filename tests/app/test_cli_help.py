@@ -34,6 +34,8 @@ COMMANDS = [
     ["courses", "create"],
     ["courses", "roster"],
     ["courses", "delete"],
+    ["timetable"],
+    ["timetable", "import"],
 ]
 
 

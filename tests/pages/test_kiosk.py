@@ -191,6 +191,7 @@ def test_kiosk_shows_decisions_it_does_not_know_in_their_own_words(
             return [
                 describe({ decision: "retry", student: null }),
                 describe({ decision: "not_on_roster", student: { name: "Ada Lovelace" } }),
+                describe({ decision: "ambiguous_session", student: null }),
                 describe({ decision: "turn_head", student: null, message: "Turn your head left." }),
                 describe({ decision: "left_early", student: { name: "Ada Lovelace" } }),
             ];
@@ -202,6 +203,11 @@ def test_kiosk_shows_decisions_it_does_not_know_in_their_own_words(
             "tone": "warn",
             "title": "Ada Lovelace",
             "detail": "Not on this class list. Please see staff.",
+        },
+        {
+            "tone": "warn",
+            "title": "Which class?",
+            "detail": "On more than one class now. Please see staff.",
         },
         {"tone": "warn", "title": "Turn head", "detail": "Turn your head left."},
         {"tone": "warn", "title": "Ada Lovelace", "detail": "Left early. Please see staff."},

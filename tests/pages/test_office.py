@@ -80,7 +80,7 @@ def test_admin_enrolls_watches_the_board_and_downloads_the_csv(
     page.get_by_role("button", name="Create").click()
     expect(page.locator("#board-title")).to_have_text("Maths 9A")
     expect(page.locator("#board-absent")).to_contain_text("Joe Biden")
-    sessions = admin.get("/api/v1/sessions").json()
+    sessions = admin.get("/api/v1/sessions").json()["items"]
     session_id = next(s["id"] for s in sessions if s["name"] == "Maths 9A")
     checked = post_file(
         admin, "/api/v1/checkins", faces_dir / "people/joe_biden/biden2.jpg", session_id=session_id

@@ -68,7 +68,9 @@ def test_a_course_session_with_a_grace_period_shows_late_and_the_roster_absent(
     expect(page.locator("#board-title")).to_have_text("Drama 1")
     expect(page.locator("#board-absent-count")).to_have_text("2")  # the roster only
 
-    session = next(s for s in admin.get("/api/v1/sessions").json() if s["name"] == "Drama 1")
+    session = next(
+        s for s in admin.get("/api/v1/sessions").json()["items"] if s["name"] == "Drama 1"
+    )
     assert session["course_id"] == course["id"] and session["grace_minutes"] == 5
     checked = post_file(
         admin, "/api/v1/checkins", people / "kit_harington" / "kit2.jpg", session_id=session["id"]

@@ -29,7 +29,6 @@ from app.api.schemas import (
     VerifyOut,
     error_responses,
 )
-from app.core.errors import Conflict
 from app.core.roles import Role
 from app.services import checkin, liveness, verification
 
@@ -40,7 +39,7 @@ PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or studen
 
 
 # With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired; any
-# check-in: 409 session_not_started, session_ended or ambiguous_session (the timetable).
+# check-in: 409 session_not_started or session_ended (a session named that is not open).
 CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
 MAX_FRAME_TIME = 2**31 - 1  # ms: the page's performance.now() after weeks of running
 
@@ -80,26 +79,25 @@ def check_in(
     answered once). A session of a course marks its roster's members only, and only when no
     enrolled non-member is the nearer match (else `not_on_roster`, named to an admin only);
     else the whole gallery. A face too near the threshold
-    answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
-    or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
+    answers `retry` (nothing marked). A session named that is not open now answers 409
+    `session_not_started` or `session_ended`. Without a session id, the check-in counts for
+    the session in progress; with several in progress (parallel classes at one door), it
+    searches the union of their rosters (a session of no course: the whole gallery) and marks
+    each student in the session whose roster holds them: on several of them the face answers
+    `ambiguous_session`, on none `not_on_roster`, each for that face only.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
     before it is judged (422: a frame without a face, too few frames) does not spend it."""
-    try:
-        result = checkin.check_in(
-            context,
-            db,
-            photos,
-            session_id,
-            nonce,
-            key=key or "",
-            frame_ms=frame_ms,
-            name_unmarked=role == Role.admin,
-        )
-    except Conflict as exc:
-        if exc.code == "ambiguous_session" and role != Role.admin:
-            raise Conflict(exc.code, exc.message) from None  # which sessions: not to a kiosk
-        raise
+    result = checkin.check_in(
+        context,
+        db,
+        photos,
+        session_id,
+        nonce,
+        key=key or "",
+        frame_ms=frame_ms,
+        name_unmarked=role == Role.admin,
+    )
     return CheckinOut(
         checked_at=result.checked_at,
         day=result.day,
@@ -108,6 +106,7 @@ def check_in(
         liveness=LivenessOut.model_validate(result.liveness, from_attributes=True)
         if result.liveness
         else None,
+        sessions_searched=result.sessions_searched,
     )
 
 

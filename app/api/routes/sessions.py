@@ -1,21 +1,36 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from app.api.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
-from app.api.deps import DbSession, IdPath, ReadDbSession, allow
+from app.api.deps import (
+    MAX_ID,
+    ContextDep,
+    DateQuery,
+    DbSession,
+    Digits,
+    IdPath,
+    IdQuery,
+    ReadDbSession,
+    allow,
+)
 from app.api.schemas import (
     ANY_BODY,
     ANY_KEYED,
     CourseRef,
+    SessionDeleted,
     SessionOut,
+    SessionPage,
     SessionReport,
     StudentRef,
     attendance_out,
     error_responses,
+    session_out,
 )
-from app.core.domain import SessionCreate
+from app.core.domain import SessionCreate, SessionState, SessionUpdate
 from app.core.roles import Role
 from app.services import attendance, sessions
 
@@ -35,21 +50,81 @@ router = APIRouter(
     responses=error_responses(*ANY_BODY, 404),
 )
 def create_session(db: DbSession, body: SessionCreate) -> SessionOut:
-    created = sessions.create_class_session(db, body)
-    return SessionOut.model_validate(created, from_attributes=True)
+    return session_out(sessions.create_class_session(db, body))
 
 
-@router.get("", response_model=list[SessionOut])
-def list_sessions(db: ReadDbSession) -> list[SessionOut]:
-    return [
-        SessionOut.model_validate(s, from_attributes=True) for s in sessions.list_class_sessions(db)
-    ]
+@router.get("", response_model=SessionPage, responses=error_responses(404))
+def list_sessions(
+    context: ContextDep,
+    db: ReadDbSession,
+    date_from: DateQuery = None,
+    date_to: DateQuery = None,
+    course_id: IdQuery = None,
+    state: Annotated[
+        SessionState | None, Query(description="upcoming, in_progress or ended, now")
+    ] = None,
+    series_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="a timetable series' sessions"), Digits
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500), Digits] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID), Digits] = 0,
+) -> SessionPage:
+    """A page of class sessions: those in progress first, then the newest first. `date_from`
+    and `date_to` (the school's calendar days, ROLLCALL_TIMEZONE) keep the sessions that
+    start on those days; `course_id` a course's (404: no such course); `state` those
+    upcoming, in progress or ended now; `series_id` a timetable series'. `total` counts every
+    match, on every page."""
+    found = sessions.list_class_sessions(
+        db,
+        sessions.SessionFilters(date_from, date_to, course_id, state, series_id),
+        limit,
+        offset,
+        timezone=context.settings.timezone,
+    )
+    return SessionPage(
+        items=[session_out(s) for s in found.items],
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+    )
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses=error_responses(404))
 def get_session(db: ReadDbSession, session_id: IdPath) -> SessionOut:
-    found = sessions.get_class_session(db, session_id)
-    return SessionOut.model_validate(found, from_attributes=True)
+    return session_out(sessions.get_class_session(db, session_id))
+
+
+@router.patch(
+    "/{session_id}",
+    response_model=SessionOut,
+    dependencies=[allow()],
+    responses=error_responses(*ANY_BODY, 404),
+)
+def update_session(db: DbSession, session_id: IdPath, body: SessionUpdate) -> SessionOut:
+    """Change a session's name, times, grace or course (only the fields sent; `course_id`
+    or `grace_minutes` null: none). Its marks stay. A session of a series changes alone
+    (PATCH /timetable/series/{id} with `from_date` changes it and those that follow)."""
+    return session_out(sessions.update_class_session(db, session_id, body))
+
+
+@router.delete(
+    "/{session_id}",
+    response_model=SessionDeleted,
+    dependencies=[allow()],
+    responses=error_responses(404, 409),
+)
+def delete_session(
+    db: DbSession,
+    session_id: IdPath,
+    force: Annotated[
+        bool, Query(description="delete it even though it holds attendance marks, and them")
+    ] = False,
+) -> SessionDeleted:
+    """Delete a session. One that holds attendance marks is refused (409
+    `session_has_attendance`, with their count) unless `?force=true`, which deletes the marks
+    with it. Its check-in attempts stay, as attempts of no session."""
+    marks = sessions.delete_class_session(db, session_id, force=force)
+    return SessionDeleted(id=session_id, marks_deleted=marks)
 
 
 @router.get(
@@ -74,7 +149,7 @@ def session_report(
     if wants_csv(format, accept):
         return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
     return SessionReport(
-        session=SessionOut.model_validate(report.class_session, from_attributes=True),
+        session=session_out(report.class_session),
         course=CourseRef.model_validate(report.course) if report.course else None,
         present=[attendance_out(row) for row in report.present],
         late=[attendance_out(row) for row in report.late],

@@ -38,6 +38,11 @@ ENDPOINTS = [
     ("GET", "/api/v1/sessions", {"viewer"}, False),
     ("GET", "/api/v1/sessions/{session}", {"viewer"}, False),
     ("GET", "/api/v1/sessions/{session}/report", {"viewer"}, False),
+    ("PATCH", "/api/v1/sessions/{session}", set(), False),
+    ("POST", "/api/v1/timetable/series", set(), False),
+    ("GET", "/api/v1/timetable/series", {"viewer"}, False),
+    ("GET", "/api/v1/timetable/series/{series}", {"viewer"}, False),
+    ("PATCH", "/api/v1/timetable/series/{series}", set(), False),
     ("GET", "/api/v1/attendance", {"viewer"}, False),
     ("POST", "/api/v1/keys", set(), False),
     ("GET", "/api/v1/keys", set(), False),
@@ -47,7 +52,17 @@ ENDPOINTS = [
     ("DELETE", "/api/v1/students/{student}", set(), False),
     ("DELETE", "/api/v1/keys/{key}", set(), False),
     ("DELETE", "/api/v1/courses/{course}", set(), False),
+    ("DELETE", "/api/v1/sessions/{session}", set(), False),
+    ("DELETE", "/api/v1/timetable/series/{series}", set(), False),
 ]
+SERIES = {
+    "name": "Art",
+    "weekdays": ["mon"],
+    "starts_time": "09:00",
+    "ends_time": "10:00",
+    "first_date": "2026-01-05",
+    "last_date": "2026-01-26",
+}
 
 
 @pytest.fixture
@@ -98,6 +113,8 @@ def _call(
             "starts_at": "2026-01-01T09:00Z",
             "ends_at": "2026-01-01T10:00Z",
         }
+    elif method == "POST" and url.endswith("/series"):
+        kwargs["json"] = SERIES
     elif method == "POST" and url.endswith("/keys"):
         kwargs["json"] = {"name": "another", "role": "viewer"}
     elif method == "PATCH":
@@ -125,6 +142,9 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
         json={"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"},
         headers=admin,
     ).json()["id"]
+    ids["series"] = service.post("/api/v1/timetable/series", json=SERIES, headers=admin).json()[
+        "series"
+    ]["id"]
     ids["key"] = service.post(
         "/api/v1/keys", json={"name": "spare", "role": "viewer"}, headers=admin
     ).json()["id"]
@@ -160,7 +180,8 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
             .replace("{session}", "{session_id}")
             .replace("{key}", "{key_id}")
             .replace("{template}", "{template_id}")
-            .replace("{course}", "{course_id}"),
+            .replace("{course}", "{course_id}")
+            .replace("{series}", "{series_id}"),
         )
         for m, p, _, _ in ENDPOINTS
     }

@@ -28,6 +28,7 @@ TABLES = {
     "liveness_challenges",
     "courses",
     "course_students",
+    "timetable_series",
 }
 
 

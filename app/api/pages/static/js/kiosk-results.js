@@ -14,6 +14,11 @@ const DECISIONS = {
     detail: "Follow the prompt on the screen: turn your head, then look back.",
   },
   retry: { tone: "warn", title: () => "Look at the camera", detail: "Hold still, please." },
+  ambiguous_session: {
+    tone: "warn",
+    title: (f) => (f.student ? f.student.name : "Which class?"),
+    detail: "On more than one class now. Please see staff.",
+  },
   not_on_roster: {
     tone: "warn",
     title: (f) => (f.student ? f.student.name : "Not on this class list"),

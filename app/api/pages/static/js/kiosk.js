@@ -69,7 +69,9 @@ async function checkIn(photos, fromCamera, nonce = null, frameMs = null) {
     const answer = await call(key.get(), "/checkins", { method: "POST", form });
     $("#kiosk-session-label").textContent = answer.session
       ? answer.session.name
-      : `the day (${answer.day})`;
+      : answer.sessions_searched > 1
+        ? "the classes in progress"
+        : `the day (${answer.day})`;
     const first = answer.faces[0];
     showResult(first ? first.decision : "idle", answer.faces.map(describe));
     // "Look at the camera" (retry) asks again at once; any other answer is held.

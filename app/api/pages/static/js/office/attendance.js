@@ -15,7 +15,7 @@ export function setUpAttendance() {
 
 export async function openAttendance() {
   try {
-    const sessions = await api("/sessions");
+    const { items: sessions } = await api("/sessions?limit=500"); // in progress, then newest
     const chosen = $("#filter-session").value;
     $("#filter-session").replaceChildren(
       el("option", { value: "" }, "any"),

@@ -6,6 +6,7 @@ import { api, isAdmin } from "./state.js";
 // all day costs the server one small query per 3 s.
 const BOARD_POLL_MS = 3000;
 const DEFAULT_LENGTH_MINUTES = 60;
+const SESSIONS_SHOWN = 100;
 const board = { session: null, timer: null };
 
 export function setUpSessions() {
@@ -49,8 +50,9 @@ function localInput(date) {
 
 export async function loadSessions() {
   try {
-    const sessions = await api("/sessions");
-    fillTable($("#sessions-table"), sessions.slice().reverse().map(sessionRow));
+    // A page: those in progress first, then the newest.
+    const page = await api(`/sessions?limit=${SESSIONS_SHOWN}`);
+    fillTable($("#sessions-table"), page.items.map(sessionRow));
   } catch (error) {
     say($("#session-message") || $("#board-updated"), error.message, "error");
   }
