@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from models.cli import add_command
 
@@ -15,10 +16,11 @@ EXAMPLE_CSV = (
     "2026-10-26;2026-10-29\n"
     "French 9B,FR-9B,mon,09:00,09:50,Europe/London,,C3,2026-09-07,2026-12-18,\n"
 )
+T = TypeVar("T")
 PROGRESS_FROM = 20  # series: fewer are written before a bar would show anything
 
 
-def add_timetable_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_timetable_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     timetable = add_command(
         commands,
         "timetable",
@@ -27,7 +29,7 @@ def add_timetable_commands(commands: argparse._SubParsersAction) -> None:  # typ
         "term (see docs/timetable.md).",
         "  rollcall timetable import week.csv\n",
     )
-    timetable.set_defaults(handler=lambda _: timetable.print_help() or 0)
+    timetable.set_defaults(handler=lambda _: _help(timetable))
     timetable_commands = timetable.add_subparsers(dest="timetable_command", metavar="COMMAND")
     load = add_command(
         timetable_commands,
@@ -45,6 +47,11 @@ def add_timetable_commands(commands: argparse._SubParsersAction) -> None:  # typ
     load.set_defaults(handler=timetable_import_command)
 
 
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 0
+
+
 def timetable_import_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -57,7 +64,7 @@ def timetable_import_command(args: argparse.Namespace) -> int:
         read_timetable_file,
     )
 
-    def progress(rows: list) -> Iterable:  # type: ignore[type-arg]
+    def progress(rows: list[T]) -> Iterable[T]:
         return tqdm(rows, desc="series", unit="series", disable=len(rows) < PROGRESS_FROM)
 
     try:

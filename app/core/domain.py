@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    JsonValue,
     StrictBool,
     model_validator,
 )
@@ -246,7 +247,7 @@ Weekdays = Annotated[
     list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_weekdays_in_order)
 ]
 SkipDates = Annotated[list[SeriesDate], Field(max_length=500)]
-SERIES_EXAMPLE = {
+SERIES_EXAMPLE: dict[str, JsonValue] = {
     "name": "Maths 9A",
     "course_id": 3,
     "weekdays": ["mon", "thu"],

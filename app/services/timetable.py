@@ -236,4 +236,4 @@ def delete_series(db: Session, series_id: int, now: dt.datetime | None = None) -
     )
     db.delete(series)
     db.commit()
-    return SeriesChange(before, 0, 0, len(going), staying.rowcount or 0)
+    return SeriesChange(before, 0, 0, len(going), staying.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's: a CursorResult

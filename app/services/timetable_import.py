@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.domain import WEEKDAYS, SeriesCreate
+from app.core.domain import WEEKDAYS, SeriesCreate, Weekday
 from app.core.tables import Course, TimetableSeries
 from app.services.timetable import add_series
 
@@ -89,7 +90,7 @@ def _read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     if unknown:
         raise TimetableFileError(f"unknown column(s) {', '.join(unknown)}")
     reader.fieldnames = header
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for row in reader:
         if len(rows) >= MAX_ROWS:
             raise TimetableFileError(f"more than {MAX_ROWS} rows")
@@ -109,18 +110,20 @@ def _series_of(row: dict[str, str], courses: dict[str, int]) -> SeriesCreate:
     if code and code not in courses:
         raise ValueError(f"course: no course with code {code!r} (rollcall courses create)")
     try:
-        return SeriesCreate(
-            name=row["name"],
-            course_id=courses[code] if code else None,
-            weekdays=_weekdays(row["weekdays"]),
-            starts_time=row["start"],
-            ends_time=row["end"],
-            timezone=row.get("timezone") or None,
-            grace_minutes=_minutes(row.get("grace", "")),
-            room=row.get("room") or None,
-            first_date=row["first_date"],
-            last_date=row["last_date"],
-            skip_dates=_split(row.get("skip", "")),
+        return SeriesCreate.model_validate(
+            {
+                "name": row["name"],
+                "course_id": courses[code] if code else None,
+                "weekdays": _weekdays(row["weekdays"]),
+                "starts_time": row["start"],
+                "ends_time": row["end"],
+                "timezone": row.get("timezone") or None,
+                "grace_minutes": _minutes(row.get("grace", "")),
+                "room": row.get("room") or None,
+                "first_date": row["first_date"],
+                "last_date": row["last_date"],
+                "skip_dates": _split(row.get("skip", "")),
+            }
         )
     except ValidationError as exc:
         raise ValueError("; ".join(_problem(e) for e in exc.errors())) from None
@@ -133,9 +136,9 @@ def _split(text: str) -> list[str]:
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def _weekdays(text: str) -> list[str]:
+def _weekdays(text: str) -> list[Weekday]:
     """'mon;wed', 'Mon Wed', 'monday,thurs': each a weekday's name or its first 3+ letters."""
-    days = []
+    days: list[Weekday] = []
     for part in _split(text.lower()):
         found = [name for name in DAY_NAMES if len(part) >= 3 and name.startswith(part)]
         if not found:
@@ -161,9 +164,9 @@ COLUMN_OF = {
 }
 
 
-def _problem(error: dict[str, object]) -> str:
+def _problem(error: ErrorDetails) -> str:
     loc = error.get("loc") or ()
-    field = str(loc[0]) if loc else "row"  # type: ignore[index]
+    field = str(loc[0]) if loc else "row"
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     return f"{COLUMN_OF.get(field, field)}: {message}"
 
