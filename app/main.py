@@ -16,6 +16,7 @@ from app.api.routes import (
     courses,
     health,
     keys,
+    kiosk,
     me,
     metrics,
     sessions,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
         sessions.router,
         attendance.router,
         keys.router,
+        kiosk.router,
         me.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -27,6 +27,7 @@ TABLES = {
     "liveness_challenges",
     "courses",
     "course_students",
+    "kiosk_pairings",
 }
 
 
