@@ -16,6 +16,7 @@ from app.api.routes import (
     courses,
     health,
     keys,
+    kiosk,
     me,
     metrics,
     sessions,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
         timetable.router,
         attendance.router,
         keys.router,
+        kiosk.router,
         me.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -375,6 +375,16 @@ class ApiKeyCreated(ApiKeyOut):
     key: str  # shown once
 
 
+class KioskPairingOut(BaseModel):
+    code: str = Field(description="typed on the kiosk, once", examples=["K7QM-4XPD"])
+    expires_at: UtcDatetime
+    kiosk_url: str = Field(
+        description="the kiosk page with the code filled in",
+        examples=["https://school.lan/kiosk?pair=K7QM-4XPD"],
+    )
+    qr_svg: str = Field(description="a QR code of kiosk_url, as an SVG document")
+
+
 class RoleOut(BaseModel):
     role: Role
     liveness: LivenessMode = Field(description="challenge: check-ins need a liveness challenge")

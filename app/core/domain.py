@@ -321,3 +321,31 @@ class SeriesUpdate(BaseModel):
         if nulls:
             raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
         return self
+
+
+StaffPin = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4,12}$",
+        description="4 to 12 digits (6 or more advised); guards leaving a kiosk's screen",
+        examples=["482913"],
+    ),
+]
+
+
+class KioskPairingRedeem(BaseModel):
+    code: Text = Field(
+        min_length=8, max_length=20, description="the code the office shows", examples=["K7QM-4XPD"]
+    )
+    device_name: Text = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^\S(.*\S)?$",
+        description="what the kiosk key is named in the office's Keys tab",
+        examples=["Front door tablet"],
+    )
+    pin: StaffPin
+
+
+class KioskPin(BaseModel):
+    pin: StaffPin

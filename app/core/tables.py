@@ -233,6 +233,30 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A kiosk key's staff PIN (app.services.kiosk): scrypt, salted; wrong tries lock it a while.
+    pin_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class KioskPairing(Base):
+    """A one-time code the office shows for pairing a kiosk: exchanged once, before it expires,
+    for a kiosk key. In the database so that every worker process honours the same codes."""
+
+    __tablename__ = "kiosk_pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the code
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Wrong codes tried while this one was live: past a bound, this code is void (guessing).
+    failed_guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class GalleryState(Base):

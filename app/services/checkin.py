@@ -119,6 +119,9 @@ def check_in(
             context, db, photos, class_session_id, nonce, key, frame_ms, name_unmarked
         )
     if context.settings.liveness == "challenge":
+        # Faces first: a kiosk learns an empty doorway (no_face) without prompting anybody to
+        # turn their head, and asks a challenge only when a face is there.
+        burst_faces(context, photos)
         raise Unprocessable(
             "challenge_required",
             "This service checks liveness: ask POST /api/v1/checkins/challenge for a "

@@ -23,10 +23,15 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_key(name: str, role: Role) -> tuple[ApiKey, str]:
+    """A new key's row (not yet added) and the key itself (never stored, shown once)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return ApiKey(name=name, role=role.value, prefix=key[:10], key_hash=hash_key(key)), key
+
+
 def create_key(db: Session, name: str, role: Role) -> tuple[ApiKey, str]:
     """A new key: the row, and the key itself (never stored, shown this once)."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name, role=role.value, prefix=key[:10], key_hash=hash_key(key))
+    row, key = new_key(name, role)
     db.add(row)
     db.commit()
     return row, key

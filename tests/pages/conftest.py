@@ -185,3 +185,14 @@ def watch(page: Page, server: str, strict_csp: bool = True) -> PageWatch:
         ),
     )
     return seen
+
+
+STAFF_PIN = "482913"
+
+
+def sign_in_kiosk(page: Page, key: str, pin: str = STAFF_PIN) -> None:
+    """Starts the kiosk page (already open) with a key typed in and its staff PIN."""
+    page.locator(".key-signin summary").click()
+    page.get_by_label("Kiosk key").fill(key)
+    page.locator("#kiosk-pin").fill(pin)
+    page.get_by_role("button", name="Start").click()

@@ -9,7 +9,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.pages.conftest import DESKTOP, Launch, PageWatch, new_key, watch, y4m_from_photo
+from tests.pages.conftest import (
+    DESKTOP,
+    Launch,
+    PageWatch,
+    new_key,
+    sign_in_kiosk,
+    watch,
+    y4m_from_photo,
+)
 from tests.support.helpers import post_file
 
 RECOGNITION_WAIT_MS = 90_000  # the first check-in on a cold 2-core server: detection + embedding
@@ -35,8 +43,7 @@ def start_kiosk(browser: Browser, server: str, key: str) -> tuple[Page, PageWatc
     page = browser.new_page(viewport=DESKTOP)
     seen = watch(page, server)
     page.goto(f"{server}/kiosk")
-    page.get_by_label("Kiosk key").fill(key)
-    page.get_by_role("button", name="Start").click()
+    sign_in_kiosk(page, key)
     return page, seen
 
 
@@ -173,7 +180,7 @@ def test_kiosk_refuses_a_viewer_key(
     screenshots: Callable[[Page, str], None],
 ) -> None:
     page, seen = start_kiosk(launch(None), server, new_key(admin, "viewer"))
-    expect(page.locator("#kiosk-signin-error")).to_contain_text("A viewer key cannot check")
+    expect(page.locator("#kiosk-signin-error")).to_contain_text("A viewer key cannot run a kiosk")
     expect(page.locator("#kiosk-station")).to_be_hidden()
     screenshots(page, "kiosk-signin")
     seen.assert_clean()
@@ -198,17 +205,29 @@ def test_kiosk_shows_decisions_it_does_not_know_in_their_own_words(
         }"""
     )
     assert shown == [
-        {"tone": "warn", "title": "Look at the camera", "detail": "Hold still, please."},
         {
             "tone": "warn",
+            "symbol": "?",
+            "title": "Look at the camera",
+            "detail": "Hold still, please.",
+        },
+        {
+            "tone": "bad",
+            "symbol": "✕",
             "title": "Ada Lovelace",
             "detail": "Not on this class list. Please see staff.",
         },
         {
             "tone": "warn",
+            "symbol": "?",
             "title": "Which class?",
             "detail": "On more than one class now. Please see staff.",
         },
-        {"tone": "warn", "title": "Turn head", "detail": "Turn your head left."},
-        {"tone": "warn", "title": "Ada Lovelace", "detail": "Left early. Please see staff."},
+        {"tone": "warn", "symbol": "?", "title": "Turn head", "detail": "Turn your head left."},
+        {
+            "tone": "warn",
+            "symbol": "?",
+            "title": "Ada Lovelace",
+            "detail": "Left early. Please see staff.",
+        },
     ]

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.pages.conftest import DESKTOP, Launch, new_key, watch, y4m_from_photo
+from tests.pages.conftest import DESKTOP, Launch, new_key, sign_in_kiosk, watch, y4m_from_photo
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS
 from tests.support.helpers import post_file, run_rollcall
 from tests.support.server import serving
@@ -93,8 +93,7 @@ def lan_browser_flags(cert: Path | None = None) -> list[str]:
 
 def open_kiosk(page: Page, url: str, key: str) -> None:
     page.goto(f"{url}/kiosk")
-    page.get_by_label("Kiosk key").fill(key)
-    page.get_by_role("button", name="Start").click()
+    sign_in_kiosk(page, key)
 
 
 def test_the_kiosk_by_a_lan_name_over_https_gets_the_camera_and_checks_in(

@@ -29,6 +29,7 @@ TABLES = {
     "courses",
     "course_students",
     "timetable_series",
+    "kiosk_pairings",
 }
 
 

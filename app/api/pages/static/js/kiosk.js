@@ -1,18 +1,15 @@
-// The kiosk at the door: hands-free check-in from the camera, a file picker without one.
+// The kiosk at the door: paired once with a code from the office, then hands-free check-in
+// from the camera (a file picker without one). Leaving its screen needs the staff PIN.
 import { ApiError, call, photoForm, roleOf, storedKey } from "./api.js";
 import { $, el, show } from "./dom.js";
-import { describe } from "./kiosk-results.js";
+import { isConnected, onLinkChange, reportLink, watchLink } from "./kiosk-link.js";
+import { describe, SYMBOLS } from "./kiosk-results.js";
+import { film, sleep } from "./kiosk-scene.js";
+import { beep, setSound, soundOn } from "./kiosk-sound.js";
+import { watchDoorway } from "./kiosk-watch.js";
 
-// One capture a second at most: fast enough that a child waits no more than a second or two,
-// slow enough that a 2-core server keeps up with a few kiosks. One request is ever in flight.
-const CAPTURE_INTERVAL_MS = 1000;
-// A result stays on screen this long so it can be read from a metre away, then the next person.
-const RESULT_HOLD_MS = 4000;
-// "Steady": the mean change of a 32x24 grey thumbnail between two captures, on 0-255. Set by
-// judgement, not measured on many cameras: well above a still scene's sensor noise (a few
-// levels), well below a person stepping in or out of the frame. The server still refuses
-// frames with no face, so a wrong guess costs a request, not a false check-in.
-const STEADY_MAX_CHANGE = 8;
+// A result stays on screen this long so it can be read from 2 m away, then the next person.
+const RESULT_HOLD_MS = 3000;
 // A liveness burst: when each frame is taken, in ms after the prompt shows. The server follows
 // the nose through every frame (models/liveness_motion.py): the head must be seen moving, not
 // jump between two poses as a swapped or mirrored photo does, so the frames are spread evenly
@@ -22,28 +19,24 @@ const STEADY_MAX_CHANGE = 8;
 // jumps, 5 frames 400 ms apart 42% (bench/liveness.py prints both). 8 is
 // ROLLCALL_MAX_BURST_FRAMES's default. The capture times go with the frames (`frame_ms`).
 const BURST_AT_MS = [0, 200, 400, 600, 800, 1000, 1200, 1400];
-// "Look again": a face too near the threshold (`retry`) is asked again at once with a short
-// burst of the same scene. The server fuses each person's faces across the frames
-// (models/burst.py), which turns most borderline single frames into a confident answer
-// (bench/rosters.py: 47 of 53 such frames answered right as a burst, none wrong). Three frames,
-// 150 ms apart: within ROLLCALL_MAX_BURST_FRAMES (8), and under half a second for the person.
-const RETRY_BURST_AT_MS = [0, 150, 300];
 const PROMPTS = {
   turn_left: "Turn your head to the left",
   turn_right: "Turn your head to the right",
 };
+const OFFLINE = { tone: "offline", title: "Not connected — tell staff", detail: "Trying again…" };
 
 const key = storedKey("rollcall.kiosk.key");
 const sessionChoice = storedKey("rollcall.kiosk.session");
-
 const resultBox = $("#kiosk-result");
 let livenessRequired = false; // the server's ROLLCALL_LIVENESS=challenge, from /me
+let running = false;
 
 function showResult(status, cards) {
   resultBox.dataset.status = status;
   resultBox.replaceChildren(
     ...cards.map((c) =>
       el("div", { class: "result-card", dataset: { tone: c.tone } },
+        el("p", { class: "result-symbol", "aria-hidden": "true" }, c.symbol ?? SYMBOLS[c.tone] ?? ""),
         el("p", { class: "result-title" }, c.title),
         el("p", { class: "result-detail" }, c.detail)),
     ),
@@ -51,84 +44,69 @@ function showResult(status, cards) {
 }
 
 function showIdle(detail = "Stand still in front of the screen.") {
+  if (!isConnected()) return showResult("offline", [OFFLINE]);
   showResult("idle", [{ tone: "idle", title: "Look at the camera", detail }]);
 }
 
-// What a check-in asks of the capture loop next.
-const HOLD = "hold"; // a result worth holding on screen was shown
-const NEXT = "next"; // nothing to hold: the next frame
-const LOOK_AGAIN = "look-again"; // every face answered retry: ask again with a burst
+function showRefusal(error) {
+  showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
+}
 
 // Sends one photo, or a burst (a list of photos) of one scene, or a liveness burst with its
-// challenge's nonce. A camera frame with no face is the normal empty doorway, shown as "look at
-// the camera"; a chosen photo says so.
+// challenge's nonce; says what happened: "empty", "answered", "retry" or "offline".
 async function checkIn(photos, fromCamera, nonce = null, frameMs = null) {
   try {
     const form = photoForm(photos, { session_id: sessionChoice.get(), nonce });
     for (const at of frameMs || []) form.append("frame_ms", String(Math.round(at)));
     const answer = await call(key.get(), "/checkins", { method: "POST", form });
+    reportLink(true);
     $("#kiosk-session-label").textContent = answer.session
       ? answer.session.name
       : answer.sessions_searched > 1
         ? "the classes in progress"
         : `the day (${answer.day})`;
-    const first = answer.faces[0];
-    showResult(first ? first.decision : "idle", answer.faces.map(describe));
-    // "Look at the camera" (retry) asks again at once; any other answer is held.
-    return answer.faces.every((face) => face.decision === "retry") ? LOOK_AGAIN : HOLD;
+    const shown = answer.faces.map(describe);
+    showResult(answer.faces[0] ? answer.faces[0].decision : "idle", shown);
+    if (answer.faces.every((face) => face.decision === "retry")) return "retry";
+    beep(shown[0] && shown[0].tone);
+    return "answered";
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    if (error.status === 0) {
+      reportLink(false);
+      return "offline";
+    }
+    reportLink(true);
     if (error.code === "no_face" && fromCamera) {
       showIdle();
-      return NEXT;
+      return "empty";
     }
     if (error.status === 401 || error.status === 403) {
       signOut(`This kiosk's key no longer works: ${error.message}`);
-      return NEXT;
+      return "offline";
     }
     if (error.code === "challenge_required" && fromCamera) {
-      livenessRequired = true; // switched on since this kiosk started: challenge from now on
-      return NEXT;
+      livenessRequired = true; // a face is there, and the server wants a challenge for it
+      return challengeAndCheckIn($("#kiosk-camera"));
     }
-    showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
-    return HOLD;
+    showRefusal(error);
+    beep("bad");
+    return "answered";
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function grey(video, canvas) {
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.drawImage(video, 0, 0, canvas.width, canvas.height);
-  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  const values = new Float32Array(canvas.width * canvas.height);
-  for (let i = 0; i < values.length; i++) {
-    values[i] = 0.299 * pixels[4 * i] + 0.587 * pixels[4 * i + 1] + 0.114 * pixels[4 * i + 2];
-  }
-  return values;
-}
-
-function meanChange(a, b) {
-  let total = 0;
-  for (let i = 0; i < a.length; i++) total += Math.abs(a[i] - b[i]);
-  return total / a.length;
-}
-
-function frameAsJpeg(video) {
-  const canvas = el("canvas", { width: video.videoWidth, height: video.videoHeight });
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-}
-
-// Ask for a challenge, show its prompt in large type, film the burst and send it.
+// Ask for a challenge, show its prompt in large type, film the burst and send it. Only ever
+// asked once the server has seen a face (challenge_required): nobody is prompted in an empty
+// doorway.
 async function challengeAndCheckIn(video) {
   let challenge;
   try {
     challenge = await call(key.get(), "/checkins/challenge", { method: "POST" });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    showResult(error.code, [{ tone: "bad", title: "Could not check in", detail: error.message }]);
-    return HOLD;
+    if (error.status === 0) return reportLink(false), "offline";
+    showRefusal(error);
+    return "answered";
   }
   const prompt = PROMPTS[challenge.action] || challenge.action.replaceAll("_", " ");
   showResult("challenge", [{ tone: "idle", title: prompt, detail: "slowly, and hold it there" }]);
@@ -136,45 +114,7 @@ async function challengeAndCheckIn(video) {
   const frames = await film(video, BURST_AT_MS, times);
   showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
   const next = await checkIn(frames, true, challenge.nonce, times);
-  return next === LOOK_AGAIN ? NEXT : next; // a new challenge, not a bare burst, looks again
-}
-
-// Frames taken at these times (ms) from now; `times`, when given, gets when each was taken.
-async function film(video, atMs, times = null) {
-  const start = performance.now();
-  const frames = [];
-  for (const at of atMs) {
-    await sleep(Math.max(0, start + at - performance.now()));
-    if (times) times.push(performance.now() - start);
-    frames.push(await frameAsJpeg(video));
-  }
-  return frames;
-}
-
-let running = false;
-
-async function captureLoop(video) {
-  const thumbnail = el("canvas", { width: 32, height: 24 });
-  let previous = null;
-  running = true;
-  while (running) {
-    await sleep(CAPTURE_INTERVAL_MS);
-    if (!running || video.readyState < 2) continue;
-    const current = grey(video, thumbnail);
-    const steady = previous !== null && meanChange(current, previous) <= STEADY_MAX_CHANGE;
-    previous = current;
-    if (!steady) continue;
-    // Awaited: one request in flight.
-    let next = livenessRequired
-      ? await challengeAndCheckIn(video)
-      : await checkIn(await frameAsJpeg(video), true);
-    if (next === LOOK_AGAIN) next = await checkIn(await film(video, RETRY_BURST_AT_MS), true);
-    if (next === HOLD) {
-      await sleep(RESULT_HOLD_MS);
-      showIdle();
-      previous = null;
-    }
-  }
+  return next === "retry" ? "answered" : next; // a new challenge, not a bare burst, looks again
 }
 
 // A browser gives the camera only to a secure page: one served over HTTPS, or from this very
@@ -206,7 +146,15 @@ async function startCamera() {
     });
     await video.play();
     $("#kiosk-camera-state").textContent = "";
-    captureLoop(video);
+    running = true;
+    watchDoorway(video, {
+      ask: (frames) => (livenessRequired ? challengeAndCheckIn(video) : checkIn(frames, true)),
+      hold: async () => {
+        await sleep(RESULT_HOLD_MS);
+        showIdle();
+      },
+      running: () => running,
+    });
   } catch (error) {
     show($(".camera-frame"), false);
     $("#kiosk-station").classList.add("no-camera");
@@ -220,7 +168,9 @@ async function startCamera() {
 
 async function startStation() {
   try {
-    livenessRequired = (await call(key.get(), "/me")).liveness === "challenge";
+    const me = await call(key.get(), "/me");
+    if (me.role !== "kiosk") throw new ApiError(403, "not_kiosk", "Only a kiosk key runs a kiosk.");
+    livenessRequired = me.liveness === "challenge";
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     signOut(`This kiosk's key no longer works: ${error.message}`);
@@ -228,8 +178,11 @@ async function startStation() {
   }
   show($("#kiosk-signin"), false);
   show($("#kiosk-station"));
+  show($("#kiosk-staff"));
   const session = sessionChoice.get();
   $("#kiosk-session-label").textContent = session ? `session ${session}` : "today";
+  showIdle();
+  watchLink();
   startCamera();
 }
 
@@ -239,27 +192,100 @@ function signOut(message = "") {
   const video = $("#kiosk-camera");
   if (video.srcObject) video.srcObject.getTracks().forEach((track) => track.stop());
   show($("#kiosk-station"), false);
+  show($("#kiosk-staff"), false);
   show($("#kiosk-signin"));
   $("#kiosk-signin-error").textContent = message;
 }
 
-$("#kiosk-signin-form").addEventListener("submit", async (event) => {
+onLinkChange((connected) => {
+  if ($("#kiosk-station").hidden) return;
+  const status = resultBox.dataset.status;
+  if (!connected) showResult("offline", [OFFLINE]);
+  else if (status === "offline") showIdle();
+});
+
+function chooseSession(value) {
+  value ? sessionChoice.set(value) : sessionChoice.clear();
+}
+
+// Pairing: the office's one-time code, this kiosk's name and its staff PIN, for a kiosk key.
+$("#kiosk-pair-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const candidate = $("#kiosk-key").value.trim();
   const error = $("#kiosk-signin-error");
+  const body = {
+    code: $("#pair-code").value.trim(),
+    device_name: $("#pair-device").value.trim(),
+    pin: $("#pair-pin").value,
+  };
   try {
-    const role = await roleOf(candidate);
-    if (role === "viewer") {
-      error.textContent = "A viewer key cannot check people in: use a kiosk key.";
-      return;
-    }
-    key.set(candidate);
-    const session = $("#kiosk-session").value.trim();
-    session ? sessionChoice.set(session) : sessionChoice.clear();
+    const paired = await call("", "/kiosk/pair", { method: "POST", json: body });
+    key.set(paired.key);
+    chooseSession($("#pair-session").value.trim());
+    history.replaceState(null, "", "/kiosk"); // the used code leaves the address bar
     startStation();
   } catch (problem) {
     error.textContent = problem.message;
   }
+});
+
+// A kiosk key typed in: only a kiosk key, never an admin's or a viewer's (none is kept). Its
+// PIN is set now if it has none, else must be the one set before.
+$("#kiosk-signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const candidate = $("#kiosk-key").value.trim();
+  const pin = $("#kiosk-pin").value;
+  const error = $("#kiosk-signin-error");
+  try {
+    const role = await roleOf(candidate);
+    if (role !== "kiosk") {
+      const article = role === "admin" ? "An" : "A";
+      error.textContent = `${article} ${role} key cannot run a kiosk: pair it with a code, or use a kiosk key.`;
+      return;
+    }
+    try {
+      await call(candidate, "/kiosk/pin", { method: "PUT", json: { pin } });
+    } catch (problem) {
+      if (!(problem instanceof ApiError) || problem.code !== "pin_already_set") throw problem;
+      await call(candidate, "/kiosk/unlock", { method: "POST", json: { pin } });
+    }
+    key.set(candidate);
+    startStation();
+  } catch (problem) {
+    error.textContent = problem.message;
+  }
+});
+
+// The staff menu: behind the PIN, checked by the server (the page holds no copy of it).
+const dialog = $("#kiosk-staff-dialog");
+function openStaff() {
+  show($("#kiosk-unlock-form"));
+  show($("#staff-menu"), false);
+  $("#staff-pin").value = "";
+  $("#staff-error").textContent = "";
+  dialog.showModal();
+}
+$("#kiosk-staff").addEventListener("click", openStaff);
+$("#staff-cancel").addEventListener("click", () => dialog.close());
+$("#staff-close").addEventListener("click", () => dialog.close());
+$("#kiosk-unlock-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await call(key.get(), "/kiosk/unlock", { method: "POST", json: { pin: $("#staff-pin").value } });
+    show($("#kiosk-unlock-form"), false);
+    show($("#staff-menu"));
+    $("#kiosk-sound").textContent = `Sound: ${soundOn() ? "on" : "off"}`;
+  } catch (problem) {
+    $("#staff-error").textContent = problem.message;
+  }
+});
+$("#kiosk-sound").addEventListener("click", () => {
+  setSound(!soundOn());
+  $("#kiosk-sound").textContent = `Sound: ${soundOn() ? "on" : "off"}`;
+  beep("good");
+});
+$("#kiosk-signout").addEventListener("click", () => {
+  dialog.close();
+  signOut();
 });
 
 $("#kiosk-file").addEventListener("change", async (event) => {
@@ -269,15 +295,14 @@ $("#kiosk-file").addEventListener("change", async (event) => {
   showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
   await checkIn(photo, false);
 });
-
 $("#kiosk-pick").addEventListener("click", () => $("#kiosk-file").click()); // a real, focusable button
-$("#kiosk-signout").addEventListener("click", () => signOut());
 
-// A link from the office (/kiosk?session=ID) picks the session.
-const linked = new URLSearchParams(location.search).get("session");
-if (linked) {
-  sessionChoice.set(linked);
-  $("#kiosk-session").value = linked;
+// A link from the office: /kiosk?session=ID picks the session, /kiosk?pair=CODE fills the code.
+const params = new URLSearchParams(location.search);
+if (params.get("session")) {
+  sessionChoice.set(params.get("session"));
+  $("#pair-session").value = params.get("session");
 }
-if (key.get()) startStation();
+if (params.get("pair")) $("#pair-code").value = params.get("pair");
+if (key.get() && !params.get("pair")) startStation();
 else show($("#kiosk-signin"));

@@ -1,4 +1,5 @@
-// Access keys (admin only): create (the key shown once, with a copy button), list, revoke.
+// Access keys (admin only): pair a kiosk (a one-time code and its QR code), create a key (shown
+// once, with a copy button), list, revoke.
 import { $, el, fillTable, say, show, when } from "../dom.js";
 import { api } from "./state.js";
 
@@ -6,6 +7,45 @@ export function setUpKeys() {
   if (!$("#panel-keys")) return; // not an admin: the panel was taken out
   $("#key-create").addEventListener("submit", createKey);
   $("#key-copy").addEventListener("click", copyKey);
+  $("#pairing-create").addEventListener("click", createPairing);
+}
+
+let pairingTimer = null;
+let pairingQrUrl = null;
+
+// A code the kiosk types (or the tablet scans as the kiosk URL with it), counting down until
+// it expires; the QR code is the server's SVG, shown from a blob: URL (no inline markup).
+async function createPairing() {
+  try {
+    const pairing = await api("/kiosk/pairings", { method: "POST" });
+    if (pairingQrUrl) URL.revokeObjectURL(pairingQrUrl);
+    pairingQrUrl = URL.createObjectURL(new Blob([pairing.qr_svg], { type: "image/svg+xml" }));
+    $("#pairing-qr").src = pairingQrUrl;
+    $("#pairing-code").textContent = pairing.code;
+    $("#pairing-url").textContent = pairing.kiosk_url;
+    show($("#pairing-shown"));
+    say($("#pairing-message"), "");
+    countDown(new Date(pairing.expires_at));
+  } catch (error) {
+    say($("#pairing-message"), error.message, "error");
+  }
+}
+
+function countDown(expires) {
+  clearInterval(pairingTimer);
+  const tick = () => {
+    const left = Math.round((expires - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(pairingTimer);
+      show($("#pairing-shown"), false);
+      say($("#pairing-message"), "The pairing code expired: show a new one.");
+      return;
+    }
+    $("#pairing-expiry").textContent =
+      `Works once, for ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} more.`;
+  };
+  tick();
+  pairingTimer = setInterval(tick, 1000);
 }
 
 export function openKeys() {
