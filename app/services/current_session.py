@@ -1,7 +1,9 @@
 """The timetable a check-in counts for: which class session, whether it is open, and late.
 
 A check-in names a session or falls in the one in progress; one not open now, or two in
-progress at once, is refused before anything is written.
+progress at once, is refused before anything is written. Which it is (no such session, not
+started, ended) and its times are told to an admin only: a kiosk key gets one answer for every
+session it may not use, so it cannot probe ids for the timetable.
 """
 
 from __future__ import annotations
@@ -12,26 +14,41 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
+from app.core.roles import Role
 from app.core.tables import ClassSession, as_utc
 from app.services.rows import get_or_404
 
 
 def class_session_for(
-    context: ServiceContext, db: Session, class_session_id: int | None, now: dt.datetime
+    context: ServiceContext,
+    db: Session,
+    class_session_id: int | None,
+    now: dt.datetime,
+    role: Role = Role.kiosk,
 ) -> ClassSession | None:
     """The session a check-in counts for: the one named, if it is open now; else the one in
-    progress; else none (the calendar day). Refusals come before anything is written."""
+    progress; else none (the calendar day). Refusals come before anything is written; to any
+    `role` but admin, a named session that is missing or not open is one 409 `session_not_open`."""
     if class_session_id is not None:
-        class_session = get_or_404(
-            db,
-            ClassSession,
-            class_session_id,
-            "session_not_found",
-            f"No class session with id {class_session_id}.",
-            with_for_update={"key_share": True},  # the session cannot go while it is marked
-        )
-        _refuse_closed(context, class_session, now)
+        try:
+            class_session = get_or_404(
+                db,
+                ClassSession,
+                class_session_id,
+                "session_not_found",
+                f"No class session with id {class_session_id}.",
+                with_for_update={"key_share": True},  # the session cannot go while it is marked
+            )
+            _refuse_closed(context, class_session, now)
+        except (NotFound, Conflict):
+            if role is Role.admin:
+                raise
+            raise Conflict(
+                "session_not_open",
+                f"Class session {class_session_id} does not take check-ins now: check in "
+                "without a session, or give the number of the one that runs now.",
+            ) from None
         return class_session
     running = list(
         db.scalars(

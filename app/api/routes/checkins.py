@@ -76,15 +76,17 @@ def check_in(
     ] = None,
 ) -> CheckinOut:
     """Check in every face in the photo, or in a burst of frames of one scene (`file`
-    repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
-    answered once). A session of a course marks its roster's members only, and only when no
-    enrolled non-member is the nearer match (else `not_on_roster`, named to an admin only);
-    else the whole gallery. A face too near the threshold
-    answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
-    or `session_ended`; no session id while two are in progress, 409 `ambiguous_session`.
-    With a challenge's nonce, the frames are of one person doing the challenge's action:
-    `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
-    before it is judged (422: a frame without a face, too few frames) does not spend it."""
+        repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
+        answered once). A session of a course marks its roster's members only, and only when no
+        enrolled non-member is the nearer match (else `not_on_roster`, named to an admin only);
+        else the whole gallery. A face too near the threshold
+        answers `retry` (nothing marked). A session not open now answers 409 `session_not_started`
+        or `session_ended` (to a kiosk key, any session it may not use, missing or not open, is 409
+    `session_not_open`, without times); no session id while two are in progress, 409
+    `ambiguous_session`.
+        With a challenge's nonce, the frames are of one person doing the challenge's action:
+        `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
+        before it is judged (422: a frame without a face, too few frames) does not spend it."""
     try:
         result = checkin.check_in(
             context,
@@ -94,7 +96,7 @@ def check_in(
             nonce,
             key=key or "",
             frame_ms=frame_ms,
-            name_unmarked=role == Role.admin,
+            role=role,
         )
     except Conflict as exc:
         if exc.code == "ambiguous_session" and role != Role.admin:
