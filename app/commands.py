@@ -79,6 +79,8 @@ def _tls_options(args: argparse.Namespace) -> dict[str, str]:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.api.protocols import JsonErrorsProtocol
+
     tls = _tls_options(args)
     # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
     proxies = {"forwarded_allow_ips": args.forwarded_allow_ips} if args.forwarded_allow_ips else {}
@@ -105,6 +107,7 @@ def serve_command(args: argparse.Namespace) -> int:
         # X-Forwarded-For/-Proto are believed only from the proxies named (see _add_serve_and_db)
         proxy_headers=True,
         access_log=False,
+        http=JsonErrorsProtocol,  # what uvicorn refuses itself is answered in the error shape
         **tls,
         **proxies,
     )
