@@ -89,6 +89,8 @@ def _tls_options(args: argparse.Namespace) -> TlsOptions:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.api.protocols import JsonErrorsProtocol
+
     tls = _tls_options(args)
     if args.force:  # read by the service's settings, in this process and any worker
         os.environ["ROLLCALL_ALLOW_STRANDED_STUDENTS"] = "true"
@@ -115,6 +117,7 @@ def serve_command(args: argparse.Namespace) -> int:
         access_log=False,
         # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 (a proxy on this machine).
         forwarded_allow_ips=args.forwarded_allow_ips or None,
+        http=JsonErrorsProtocol,  # what uvicorn refuses itself is answered in the error shape
         **tls,
     )
     return 0

@@ -77,9 +77,11 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class Photo:
-    """An RGB photo as a (H, W, 3) uint8 array, upright."""
+    """An RGB photo as a (H, W, 3) uint8 array, upright; `bilevel`: decoded from a 1-bit image
+    (black and white, e.g. a dithered scan or a fax), whose faces do not match their photos."""
 
     pixels: np.ndarray
+    bilevel: bool = False
 
     @property
     def width(self) -> int:
@@ -216,7 +218,8 @@ def _open_and_decode(
             if decoded > _TRIM_ABOVE:  # a decode that failed half-way may have allocated it
                 _trim_heap()
             raise
-        return Photo(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))), decoded
+        pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+        return Photo(pixels, bilevel=image.mode == "1"), decoded
 
 
 def load_image(

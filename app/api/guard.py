@@ -17,6 +17,11 @@ from app.core.errors import ServiceError, error_response
 
 # h11's default bound on a request head, which uvicorn's httptools parser does not enforce.
 MAX_HEADER_BYTES = 16 * 1024
+# The request target (path and query). The API's queries are ids, dates and a search term (a
+# name: 200 characters, at most 12 bytes each percent-encoded); 8 KiB is nginx's line buffer.
+# Past 65,535 bytes httptools cannot parse it and uvicorn itself would answer a plain-text 400
+# (app.api.protocols answers it in this shape).
+MAX_URL_BYTES = 8 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and fields around the file
 # Where a body may carry a burst of frames, each under the upload limit (deps.read_photos):
 # the body's own limit is then the limit times the frames allowed (it was the
@@ -35,12 +40,22 @@ PAGE_POLICY = (
 )
 
 
+def uri_too_long() -> tuple[int, str, str]:
+    """The refusal of a request target over MAX_URL_BYTES: status, code, message."""
+    return 414, "uri_too_long", f"The request's path and query exceed {MAX_URL_BYTES} bytes."
+
+
+def _target_bytes(scope: Scope) -> int:
+    return len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"]) + 1
+
+
 def _has_body(headers: dict[bytes, bytes]) -> bool:
     return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
 
 
 class RequestGuard:
-    """ASGI middleware: bounded headers, then a key and a size limit for every request body."""
+    """ASGI middleware: a bounded request target and headers, then a key and a size limit for
+    every request body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +63,9 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _target_bytes(scope) > MAX_URL_BYTES:
+            await error_response(*uri_too_long())(scope, receive, send)
             return
         if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
             refusal = error_response(

@@ -35,21 +35,22 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS = {
-    400: "the body is not well-formed (e.g. a broken multipart form)",
+    400: "the request is not well-formed HTTP, or its body is not (e.g. a broken multipart form)",
     401: "no access key, or an unknown or revoked one",
     403: "the key's role may not do this",
     404: "no such student, session or key",
     409: "conflicts with what is stored",
     410: "the liveness challenge expired",
     413: "the body, upload or image is too large",
+    414: "the request's path and query exceed 8 KiB",
     429: "too many unknown access keys from this client of late (see Retry-After)",
-    431: "the request's headers exceed 16 KiB",
+    431: "the request's headers (or, on h11, its line and headers) exceed 16 KiB",
     500: "a bug: logged under the answer's request id",
     503: "the database is down, silent or locked (see Retry-After)",
 }
-ANY_REQUEST = (431, 500, 503)  # whatever the endpoint
+ANY_REQUEST = (400, 414, 431, 500, 503)  # whatever the endpoint
 ANY_KEYED = (401, 403, 429, *ANY_REQUEST)  # every endpoint that needs a key
-ANY_BODY = (400, 413)  # every endpoint that takes a body
+ANY_BODY = (413,)  # every endpoint that takes a body
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.core.domain import Decision
 from app.core.errors import NotFound, Unprocessable
+from app.core.roles import Role
 from app.core.tables import (
     Attendance,
     CheckinAttempt,
@@ -105,19 +106,18 @@ def check_in(
     *,
     key: str = "",
     frame_ms: list[int] | None = None,
-    name_unmarked: bool = False,
+    role: Role = Role.kiosk,
 ) -> CheckinResult:
     """One photo or a burst of frames of one scene (every person in it is checked in once,
     their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
     person that must pass the liveness check first (`key`: the kiosk's, which must be the one
     the challenge was issued to; `frame_ms`: each frame's capture time, when the page sends
-    them)."""
+    them). `role`, the key's: an admin is told whom an unmarked face resembles, and why a
+    named session is refused."""
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
     if nonce is not None:
-        return _check_in_live(
-            context, db, photos, class_session_id, nonce, key, frame_ms, name_unmarked
-        )
+        return _check_in_live(context, db, photos, class_session_id, nonce, key, frame_ms, role)
     if context.settings.liveness == "challenge":
         # Faces first: a kiosk learns an empty doorway (no_face) without prompting anybody to
         # turn their head, and asks a challenge only when a face is there.
@@ -134,7 +134,7 @@ def check_in(
         burst.faces,
         class_session_id,
         frames=burst.frames,
-        name_unmarked=name_unmarked,
+        role=role,
     )
 
 
@@ -146,7 +146,7 @@ def _check_in_live(
     nonce: str,
     key: str,
     frame_ms: list[int] | None,
-    name_unmarked: bool,
+    role: Role,
 ) -> CheckinResult:
     """A burst of one person doing the challenge's action: checked in only when live. The
     nonce is spent once the burst can be judged: a refused burst (a frame without a face, too
@@ -167,7 +167,7 @@ def _check_in_live(
         span_ms=moved.span_ms if moved else None,
     )
     if not judgement.result.live:
-        return _refuse_as_not_live(context, db, judgement.face, class_session_id, shown)
+        return _refuse_as_not_live(context, db, judgement.face, class_session_id, shown, role)
     # Live: the burst is one person; their frames' embeddings are fused as any burst's.
     return _check_in_faces(
         context,
@@ -176,7 +176,7 @@ def _check_in_live(
         class_session_id,
         shown,
         frames=[len(judgement.faces)],
-        name_unmarked=name_unmarked,
+        role=role,
     )
 
 
@@ -192,10 +192,11 @@ def _refuse_as_not_live(
     face: Face,
     class_session_id: int | None,
     shown: LivenessShown,
+    role: Role,
 ) -> CheckinResult:
     """Log the attempt as `liveness_failed`; nobody is marked."""
     now, day = _clock(context)
-    running = sessions_for(context, db, class_session_id, now)
+    running = sessions_for(context, db, class_session_id, now, role)
     class_session = running.single
     db.add(
         CheckinAttempt(
@@ -228,11 +229,11 @@ def _check_in_faces(
     shown: LivenessShown | None = None,
     *,
     frames: list[int] | None = None,
-    name_unmarked: bool = False,
+    role: Role = Role.kiosk,
 ) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
-    running = sessions_for(context, db, class_session_id, now)
+    running = sessions_for(context, db, class_session_id, now, role)
     scope = scope_for(context, running)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
@@ -241,7 +242,7 @@ def _check_in_faces(
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
         outcome.frames = count
         if outcome.decision in ("ambiguous", "not_on_roster", "ambiguous_session"):
-            _name_to_admins_only(db, outcome, one, name_unmarked)
+            _name_to_admins_only(db, outcome, one, role is Role.admin)
     db.commit()
     for outcome in outcomes:
         context.metrics.checkins.labels(outcome.decision).inc()

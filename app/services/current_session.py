@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
+from app.core.roles import Role
 from app.core.tables import ClassSession, CourseStudent, as_utc
 from app.services.rows import get_or_404
 
@@ -56,22 +57,18 @@ class RunningSessions:
 
 
 def sessions_for(
-    context: ServiceContext, db: Session, class_session_id: int | None, now: dt.datetime
+    context: ServiceContext,
+    db: Session,
+    class_session_id: int | None,
+    now: dt.datetime,
+    role: Role = Role.kiosk,
 ) -> RunningSessions:
     """The sessions a check-in counts for: the one named, if it is open now; else those in
-    progress, with their rosters. Refusals come before anything is written. FOR KEY SHARE
-    (PostgreSQL): a session cannot be deleted while it is being marked."""
+    progress, with their rosters. Refusals come before anything is written; to any `role` but
+    admin, a named session that is missing or not open is one 409 `session_not_open`. FOR KEY
+    SHARE (PostgreSQL): a session cannot be deleted while it is being marked."""
     if class_session_id is not None:
-        class_session = get_or_404(
-            db,
-            ClassSession,
-            class_session_id,
-            "session_not_found",
-            f"No class session with id {class_session_id}.",
-            with_for_update={"key_share": True},
-        )
-        _refuse_closed(context, class_session, now)
-        running = [class_session]
+        running = [_open_session(context, db, class_session_id, now, role)]
     else:
         running = list(
             db.scalars(
@@ -82,6 +79,30 @@ def sessions_for(
             )
         )
     return RunningSessions(running, _members(db, running))
+
+
+def _open_session(
+    context: ServiceContext, db: Session, class_session_id: int, now: dt.datetime, role: Role
+) -> ClassSession:
+    try:
+        class_session = get_or_404(
+            db,
+            ClassSession,
+            class_session_id,
+            "session_not_found",
+            f"No class session with id {class_session_id}.",
+            with_for_update={"key_share": True},
+        )
+        _refuse_closed(context, class_session, now)
+    except (NotFound, Conflict):
+        if role is Role.admin:
+            raise
+        raise Conflict(
+            "session_not_open",
+            f"Class session {class_session_id} does not take check-ins now: check in "
+            "without a session, or give the number of the one that runs now.",
+        ) from None
+    return class_session
 
 
 def _members(db: Session, running: list[ClassSession]) -> dict[int, frozenset[int]]:

@@ -10,7 +10,16 @@ from pathlib import Path
 from tests.support.helpers import free_port, running_server
 from tests.support.settings import ADMIN_KEY, REPO
 
-UVICORN = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+UVICORN = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "app.main:app",
+    "--http",
+    "app.api.protocols:JsonErrorsProtocol",
+    "--host",
+    "127.0.0.1",
+]
 
 
 def serving(

@@ -78,12 +78,13 @@ def check_in(
     repeated, up to ROLLCALL_MAX_BURST_FRAMES: each person's faces are fused across frames and
     answered once). A session of a course marks its roster's members only, and only when no
     enrolled non-member is the nearer match (else `not_on_roster`, named to an admin only);
-    else the whole gallery. A face too near the threshold
-    answers `retry` (nothing marked). A session named that is not open now answers 409
-    `session_not_started` or `session_ended`. Without a session id, the check-in counts for
-    the session in progress; with several in progress (parallel classes at one door), it
-    searches the union of their rosters (a session of no course: the whole gallery) and marks
-    each student in the session whose roster holds them: on several of them the face answers
+    else the whole gallery. A face too near the threshold answers `retry` (nothing marked).
+    A session named that is not open now answers 409 `session_not_started` or `session_ended`
+    (to a kiosk key, any session it may not use, missing or not open, is 409
+    `session_not_open`, without times). Without a session id, the check-in counts for the
+    session in progress; with several in progress (parallel classes at one door), it searches
+    the union of their rosters (a session of no course: the whole gallery) and marks each
+    student in the session whose roster holds them: on several of them the face answers
     `ambiguous_session`, on none `not_on_roster`, each for that face only.
     With a challenge's nonce, the frames are of one person doing the challenge's action:
     `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
@@ -96,7 +97,7 @@ def check_in(
         nonce,
         key=key or "",
         frame_ms=frame_ms,
-        name_unmarked=role == Role.admin,
+        role=role,
     )
     return CheckinOut(
         checked_at=result.checked_at,

@@ -31,7 +31,7 @@ def unavailable_health(status: HealthStatus) -> JSONResponse:
     "/health",
     response_model=HealthOut | HealthStatus,
     responses={
-        **error_responses(431, 500),
+        **error_responses(400, 414, 431, 500),
         503: {"model": HealthStatus, "description": "the database does not answer"},
     },
 )

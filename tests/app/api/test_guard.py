@@ -128,3 +128,16 @@ def test_search_terms_stay_out_of_the_logs(served: tuple[str, Path]) -> None:
     logged = log.read_text()
     assert "/api/v1/students" in logged  # the request is logged...
     assert "Zebulon" not in logged  # ...without its query
+
+
+def test_a_long_query_is_refused_in_the_error_shape(served: tuple[str, Path]) -> None:
+    """Under README's plain uvicorn command, a query the server parses (under 64 KiB) but
+    over the app's bound answers 414 JSON; the app does not search it."""
+    url, _ = served
+    headers = {"X-API-Key": ADMIN_KEY}
+    response = httpx.get(f"{url}/api/v1/students", params={"q": "a" * 20_000}, headers=headers)
+    assert response.status_code == 414, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "uri_too_long"
+    near = httpx.get(f"{url}/api/v1/students", params={"q": "a" * 7_000}, headers=headers)
+    assert near.status_code == 200, near.text

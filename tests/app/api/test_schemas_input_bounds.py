@@ -198,10 +198,10 @@ def test_attendance_filters_that_can_only_match_nothing_are_refused(client: Test
 
 
 def test_every_operation_documents_the_answers_it_can_give(client: TestClient) -> None:
-    """/me left out 401; 431, 500 and 503 (and now 429) were documented nowhere."""
+    """/me left out 401; 431, 500 and 503 (and now 429, 414 and 400) were documented nowhere."""
     for path, operations in client.get("/openapi.json").json()["paths"].items():
         for method, operation in operations.items():
             documented = set(operation["responses"])
-            assert {"431", "500", "503"} <= documented, (method, path, documented)
+            assert {"400", "414", "431", "500", "503"} <= documented, (method, path, documented)
             if path != "/health":
                 assert {"401", "429"} <= documented, (method, path, documented)
