@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.guard import KEYLESS_PATHS
 from app.core.config import Settings
 from tests.support.settings import count_rows
 
@@ -203,5 +204,7 @@ def test_every_operation_documents_the_answers_it_can_give(client: TestClient) -
         for method, operation in operations.items():
             documented = set(operation["responses"])
             assert {"400", "414", "431", "500", "503"} <= documented, (method, path, documented)
-            if path != "/health":
+            if path in KEYLESS_PATHS:  # the pairing code is the credential: no key to refuse
+                assert "429" in documented and "401" not in documented, (method, path)
+            elif path != "/health":
                 assert {"401", "429"} <= documented, (method, path, documented)
