@@ -16,8 +16,10 @@ from app.api.routes import (
     courses,
     health,
     keys,
+    marks,
     me,
     metrics,
+    reports,
     sessions,
     students,
 )
@@ -64,7 +66,9 @@ def create_app(settings: Settings | None = None, embedder: FacePipeline | None =
         checkins.router,
         courses.router,
         sessions.router,
+        marks.router,
         attendance.router,
+        reports.router,
         keys.router,
         me.router,
     ):

@@ -37,5 +37,11 @@ def get_class_session(db: Session, class_session_id: int) -> ClassSession:
     )
 
 
-def list_class_sessions(db: Session) -> list[ClassSession]:
-    return list(db.scalars(select(ClassSession).order_by(ClassSession.starts_at.desc())))
+def list_class_sessions(
+    db: Session, *, course_ids: frozenset[int] | None = None
+) -> list[ClassSession]:
+    """Newest first; `course_ids`: only these courses' sessions (None: every session)."""
+    query = select(ClassSession)
+    if course_ids is not None:
+        query = query.where(ClassSession.course_id.in_(sorted(course_ids)))
+    return list(db.scalars(query.order_by(ClassSession.starts_at.desc())))

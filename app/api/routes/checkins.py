@@ -7,6 +7,7 @@ from pydantic import Field
 
 from app.api.deps import (
     MAX_ID,
+    CallerDep,
     ContextDep,
     DbSession,
     Digits,
@@ -62,7 +63,7 @@ def new_challenge(context: ContextDep, db: DbSession, key: PresentedKey) -> Chal
 def check_in(
     context: ContextDep,
     db: DbSession,
-    role: RoleDep,
+    caller: CallerDep,
     photos: PhotosDep,
     key: PresentedKey,
     session_id: Annotated[int | None, Form(ge=1, le=MAX_ID), Digits] = None,
@@ -94,10 +95,11 @@ def check_in(
             nonce,
             key=key or "",
             frame_ms=frame_ms,
-            name_unmarked=role == Role.admin,
+            name_unmarked=caller.role == Role.admin,
+            caller=caller,
         )
     except Conflict as exc:
-        if exc.code == "ambiguous_session" and role != Role.admin:
+        if exc.code == "ambiguous_session" and caller.role != Role.admin:
             raise Conflict(exc.code, exc.message) from None  # which sessions: not to a kiosk
         raise
     return CheckinOut(
