@@ -27,6 +27,8 @@ TABLES = {
     "liveness_challenges",
     "courses",
     "course_students",
+    "attendance_events",
+    "api_key_courses",
 }
 
 
