@@ -232,10 +232,12 @@ def _add_keys(commands: argparse._SubParsersAction) -> None:
     keys = add_command(
         commands,
         "keys",
-        "access keys (admin, kiosk, viewer)",
+        "access keys (admin, kiosk, viewer, teacher)",
         "Create, list and revoke the access keys clients send in the X-API-Key header. "
-        "admin: everything; kiosk: check in and verify; viewer: sessions, attendance, metrics.",
+        "admin: everything; kiosk: check in and verify; viewer: sessions, attendance, metrics; "
+        "teacher: its courses' rosters, sessions and attendance, and corrections in them.",
         "  rollcall keys create --role kiosk --name 'front kiosk'\n"
+        "  rollcall keys create --role teacher --name 'Ms Smith' --course MATH-9A\n"
         "  rollcall keys list\n  rollcall keys revoke 3\n",
     )
     _print_help(keys)
@@ -245,9 +247,17 @@ def _add_keys(commands: argparse._SubParsersAction) -> None:
         "create",
         "create a key; it is printed once",
         "Create a key and print it once (only its hash is stored).",
-        "  rollcall keys create --role admin --name ops\n",
+        "  rollcall keys create --role admin --name ops\n"
+        "  rollcall keys create --role teacher --name 'Ms Smith' --course MATH-9A --course ART\n",
     )
-    create.add_argument("--role", choices=["admin", "kiosk", "viewer"], required=True)
+    create.add_argument("--role", choices=["admin", "kiosk", "viewer", "teacher"], required=True)
+    create.add_argument(
+        "--course",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a teacher key's course, by code (repeat for several)",
+    )
     create.add_argument("--name", required=True, help="what the key is for, e.g. 'front kiosk'")
     create.set_defaults(handler=keys_create_command)
     add_command(

@@ -269,12 +269,22 @@ def students_delete_command(args: argparse.Namespace) -> int:
 
 
 def keys_create_command(args: argparse.Namespace) -> int:
+    from app.core.errors import ServiceError
     from app.core.roles import Role
+    from app.services.courses import course_by_code
     from app.services.keys import create_key
 
     with _database().session() as db:
-        row, key = create_key(db, args.name, Role(args.role))
-    print(f"created {row.role} key #{row.id} ({row.name}). Store it now, it is not shown again:")
+        try:
+            course_ids = [course_by_code(db, code).id for code in args.course]
+            row, key = create_key(db, args.name, Role(args.role), course_ids)
+        except ServiceError as exc:  # an unknown course, or courses for another role's key
+            return _refuse(exc, 1)
+        courses = f" for {', '.join(args.course)}" if args.course else ""
+    print(
+        f"created {row.role} key #{row.id} ({row.name}){courses}. "
+        "Store it now, it is not shown again:"
+    )
     print(key)
     return 0
 

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.context import ServiceContext
 from app.core.errors import Forbidden, TooLarge, TooManyRequests, Unauthorized, Unprocessable
-from app.core.roles import Role
-from app.services.keys import role_of
+from app.core.roles import Caller, Role
+from app.services.keys import caller_of
 
 UPLOAD_CHUNK = 1024 * 1024
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
@@ -76,13 +76,16 @@ def get_read_db(context: ContextDep) -> Iterator[Session]:
 ReadDbSession = Annotated[Session, Depends(get_read_db)]  # for requests that only read
 
 api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="an access key (roles: admin, kiosk, viewer)"
+    name="X-API-Key",
+    auto_error=False,
+    description="an access key (roles: admin, kiosk, viewer, teacher)",
 )
 
 
-def authenticate(context: ServiceContext, key: str | None, client: str | None = None) -> Role:
-    """The role `key` grants; refuses a missing, unknown or revoked key, and (429) a client
-    (an address) that presented too many unknown keys of late (app.core.throttle)."""
+def authenticate(context: ServiceContext, key: str | None, client: str | None = None) -> Caller:
+    """Who `key` is (its role, and a teacher key's courses); refuses a missing, unknown or
+    revoked key, and (429) a client (an address) that presented too many unknown keys of late
+    (app.core.throttle)."""
     throttle = context.key_throttle
     wait = throttle.retry_after(client, key) if client is not None else None
     if wait is not None:
@@ -98,14 +101,14 @@ def authenticate(context: ServiceContext, key: str | None, client: str | None = 
     secret = context.settings.admin_key
     admin_key = secret.get_secret_value() if secret else None
     with context.db.read_session() as db:
-        role = role_of(db, key, admin_key)
-    if role is None:
+        caller = caller_of(db, key, admin_key)
+    if caller is None:
         if client is not None:
             throttle.failed(client)
         raise Unauthorized("invalid_api_key", "The access key is unknown or revoked.")
     if client is not None:
         throttle.succeeded(client, key)
-    return role
+    return caller
 
 
 def client_of(request: Request) -> str | None:
@@ -116,13 +119,20 @@ def client_of(request: Request) -> str | None:
 PresentedKey = Annotated[str | None, Security(api_key_header)]  # the request's own key
 
 
-async def current_role(request: Request, context: ContextDep, key: PresentedKey) -> Role:
+async def current_caller(request: Request, context: ContextDep, key: PresentedKey) -> Caller:
     # A request with a body was authenticated before its body was read (app.api.guard).
-    role: Role | None = getattr(request.state, "role", None)
-    if role is None:
-        role = await run_in_threadpool(authenticate, context, key, client_of(request))
-    request.state.role = role
-    return role
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:
+        caller = await run_in_threadpool(authenticate, context, key, client_of(request))
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+async def current_role(caller: CallerDep) -> Role:
+    return caller.role
 
 
 RoleDep = Annotated[Role, Depends(current_role)]

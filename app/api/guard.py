@@ -90,10 +90,10 @@ class RequestGuard:
         limit = KEYLESS_PATHS.get(scope["path"])
         if limit is None:
             key = headers.get(b"x-api-key", b"").decode("latin-1")
-            # The role is kept for the route's own check, which then needs no second lookup.
+            # The caller is kept for the route's own check, which then needs no second lookup.
             client = scope["client"][0] if scope.get("client") else None
-            role = await run_in_threadpool(authenticate, context, key, client)
-            scope.setdefault("state", {})["role"] = role
+            caller = await run_in_threadpool(authenticate, context, key, client)
+            scope.setdefault("state", {})["caller"] = caller
             files = settings.max_burst_frames if scope["path"] in BURST_PATHS else 1
             limit = files * (settings.max_upload_bytes + MULTIPART_OVERHEAD)
         length = headers.get(b"content-length", b"")

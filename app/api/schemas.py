@@ -15,6 +15,8 @@ from pydantic import (
 from app.core.domain import (
     Decision,
     LivenessMode,
+    MarkSource,
+    MarkStatus,
     SessionState,
     Text,
     UtcDatetime,
@@ -149,6 +151,12 @@ class CheckinFace(BaseModel):
         None, description="already_present: when the existing row was written."
     )
     late: bool = Field(False, description="After the session's start plus its grace period.")
+    status: MarkStatus | None = Field(
+        None,
+        description="present or already_present: the student's mark now. A manual mark (e.g. "
+        "excused) is never overwritten: the check-in then answers already_present with it.",
+    )
+    source: MarkSource | None = Field(None, description="Who made that mark: face or manual.")
     runner_up: StudentRef | None = Field(
         None,
         description="ambiguous: the other student the face could be; shown to admin keys only "
@@ -281,14 +289,78 @@ class SessionDeleted(BaseModel):
 
 
 class AttendanceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "student": {"id": 3, "external_id": "S-003", "name": "Ada Byron"},
+                    "session": {"id": 2, "name": "Maths 9A"},
+                    "day": "2026-11-24",
+                    "first_checkin_at": None,
+                    "similarity": None,
+                    "late": False,
+                    "checkin_id": None,
+                    "status": "excused",
+                    "source": "manual",
+                    "reason": "doctor's note",
+                }
+            ]
+        }
+    )
+
     id: int
     student: StudentRef
     session: SessionRef | None
     day: dt.date
-    first_checkin_at: UtcDatetime
-    similarity: float
-    late: bool
+    first_checkin_at: UtcDatetime | None = Field(
+        description="The first check-in's time; null for a manual mark nobody checked in for."
+    )
+    similarity: float | None
+    late: bool = Field(description="status is late (kept for older clients).")
     checkin_id: int | None
+    status: MarkStatus
+    source: MarkSource
+    reason: str | None
+
+
+class MarkEventOut(BaseModel):
+    """One change to a mark, as kept in the append-only audit trail."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "created_at": "2026-11-24T09:20:00Z",
+                    "student_id": 3,
+                    "session_id": 2,
+                    "action": "correction",
+                    "key_id": 4,
+                    "key_name": "Ms Smith",
+                    "before_status": "present",
+                    "before_source": "face",
+                    "after_status": "excused",
+                    "after_source": "manual",
+                    "reason": "doctor's note",
+                }
+            ]
+        },
+    )
+
+    id: int
+    created_at: UtcDatetime
+    student_id: int
+    session_id: int | None
+    action: Literal["checkin", "correction", "undo"]
+    key_id: int | None = Field(description="null: the bootstrap admin key (ROLLCALL_ADMIN_KEY).")
+    key_name: str
+    before_status: MarkStatus | None = Field(description="null: no mark before")
+    before_source: MarkSource | None
+    after_status: MarkStatus | None = Field(description="null: no mark after (an undo)")
+    after_source: MarkSource | None
+    reason: str | None
 
 
 def attendance_out(row: Attendance) -> AttendanceOut:
@@ -302,10 +374,15 @@ class SessionReport(BaseModel):
     present: list[AttendanceOut] = Field(description="Everyone marked present, late or not.")
     late: list[AttendanceOut] = Field(description="Those present who came after the grace.")
     absent: list[StudentRef] = Field(
-        description="Roster members (a course's session; else active students) never present."
+        description="Marked absent, or roster members (a course's session; else active "
+        "students) never marked."
     )
+    excused: list[AttendanceOut] = Field([], description="Those marked excused.")
     not_on_roster: int = Field(
         0, description="Faces recognised as enrolled students not on the course's roster."
+    )
+    events: list[MarkEventOut] = Field(
+        [], description="Every change to this session's marks, oldest first."
     )
 
 
@@ -356,9 +433,32 @@ class HealthOut(HealthStatus):
     stale_templates: int
 
 
+CourseIds = list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]]
+
+
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "front kiosk", "role": "kiosk"},
+                {"name": "Ms Smith", "role": "teacher", "course_ids": [1, 2]},
+            ]
+        }
+    )
+
     name: Text = Field(min_length=1, max_length=100)
     role: Role
+    course_ids: CourseIds = Field(
+        [], max_length=1000, description="A teacher key's courses (only a teacher key has any)."
+    )
+
+
+class KeyCoursesIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"course_ids": [1, 3]}]})
+
+    course_ids: CourseIds = Field(
+        max_length=1000, description="The teacher key's courses: replaces those stored."
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -368,6 +468,7 @@ class ApiKeyOut(BaseModel):
     name: str
     role: Role
     prefix: str
+    course_ids: list[int] = Field([], description="A teacher key's courses.")
     created_at: UtcDatetime
     revoked_at: UtcDatetime | None
 

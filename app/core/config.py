@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # then a burst of frames with its nonce), which a photo held up to the camera cannot pass.
     # Off by default: it asks more of every person at the door (see the README's Liveness).
     liveness: Literal["off", "challenge"] = "off"
+    # GET /reports/attendance lists as chronically absent the students whose attendance rate
+    # (present or late, of the sessions held less those excused) is below this share.
+    chronic_absence_rate: float = Field(0.9, ge=0, le=1)
 
     @field_validator("admin_key")
     @classmethod

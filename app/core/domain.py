@@ -349,3 +349,24 @@ class KioskPairingRedeem(BaseModel):
 
 class KioskPin(BaseModel):
     pin: StaffPin
+
+
+MarkStatus = Literal["present", "late", "excused", "absent"]
+MarkSource = Literal["face", "manual"]
+Reason = Annotated[Text, Field(min_length=1, max_length=500)]
+
+
+class MarkSet(BaseModel):
+    """A correction: the status a student has in a session, set by hand."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"status": "excused", "reason": "doctor's note"},
+                {"status": "present", "reason": "the kiosk answered retry"},
+            ]
+        }
+    }
+
+    status: MarkStatus
+    reason: Reason | None = None

@@ -217,7 +217,7 @@ class RequestObserver:
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
                     "stages_ms": {k: round(v * 1000, 1) for k, v in stages.items()},
-                    "role": str(getattr(request.state, "role", "") or ""),
+                    "role": str(getattr(getattr(request.state, "caller", None), "role", "") or ""),
                 }
             },
         )

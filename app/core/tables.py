@@ -207,9 +207,16 @@ class Attendance(Base):
     )
     period: Mapped[str] = mapped_column(String(32))
     day: Mapped[dt.date] = mapped_column(Date)
-    first_checkin_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    similarity: Mapped[float] = mapped_column(Float)
+    # None on a manual mark nobody checked in for (e.g. excused, or present after a `retry`).
+    first_checkin_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Kept for older clients: true exactly when status is "late".
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status: Mapped[str] = mapped_column(String(16), default="present", server_default="present")
+    source: Mapped[str] = mapped_column(String(16), default="face", server_default="face")
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     checkin_id: Mapped[int | None] = mapped_column(
         ForeignKey("checkin_attempts.id", ondelete="SET NULL"), nullable=True
     )
@@ -219,6 +226,46 @@ class Attendance(Base):
     session: Mapped[ClassSession | None] = relationship()
 
 
+class AttendanceEvent(Base):
+    """One change to a mark (a check-in, a correction, an undo): appended, never changed.
+
+    The key is named by id and name, copied: a revoked key's events still say who it was, and
+    the bootstrap admin key has no row (key_id None)."""
+
+    __tablename__ = "attendance_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("class_sessions.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    period: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # checkin, correction or undo
+    key_id: Mapped[int | None] = mapped_column(nullable=True)  # no key: revoked keys stay named
+    key_name: Mapped[str] = mapped_column(String(100))
+    before_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    before_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    after_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    after_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class ApiKeyCourse(Base):
+    """A course a teacher key may read and correct."""
+
+    __tablename__ = "api_key_courses"
+
+    key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class ApiKey(Base):
     """An access key. Only its SHA-256 is stored: the key itself is shown once, at creation."""
 
@@ -226,7 +273,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))  # admin, kiosk or viewer
+    role: Mapped[str] = mapped_column(String(16))  # admin, kiosk, viewer or teacher
     prefix: Mapped[str] = mapped_column(
         String(16)
     )  # the key's first characters, to tell keys apart
@@ -239,6 +286,14 @@ class ApiKey(Base):
     pin_locked_until: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+
+    course_links: Mapped[list[ApiKeyCourse]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+    @property
+    def course_ids(self) -> list[int]:
+        return sorted(link.course_id for link in self.course_links)
 
 
 class KioskPairing(Base):

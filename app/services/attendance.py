@@ -1,4 +1,5 @@
-"""The attendance class sessions collect: listing, CSV export, present/absent report."""
+"""The attendance class sessions collect: listing, CSV export, the session's report. A teacher
+key's `course_ids` narrow each to its courses' sessions (None: everything)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.errors import Unprocessable
+from app.core.errors import NotFound, Unprocessable
 from app.core.tables import (
     Attendance,
+    AttendanceEvent,
     CheckinAttempt,
     ClassSession,
     Course,
@@ -22,7 +24,7 @@ from app.core.tables import (
     as_utc,
 )
 from app.services.courses import get_course
-from app.services.sessions import get_class_session
+from app.services.marks import session_events, visible_session
 from app.services.students import get_student
 
 CSV_COLUMNS = [
@@ -37,6 +39,9 @@ CSV_COLUMNS = [
     "similarity",
     "late",
     "checkin_id",
+    "status",
+    "source",
+    "reason",
 ]
 
 
@@ -47,13 +52,17 @@ def check_filters(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     student_id: int | None = None,
+    course_ids: frozenset[int] | None = None,
 ) -> None:
     """Refuse filters that can only match nothing by mistake: an unknown session or student,
-    or a date range that ends before it starts."""
+    or a date range that ends before it starts. To a teacher key, a session of another course
+    and a student on none of its rosters are unknown."""
     if session_id is not None:
-        get_class_session(db, session_id)
+        visible_session(db, session_id, course_ids)
     if student_id is not None:
         get_student(db, student_id)
+        if course_ids is not None and not _on_rosters(db, student_id, course_ids):
+            raise NotFound("student_not_found", f"No student with id {student_id}.")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise Unprocessable(
             "empty_date_range", f"The range starts ({date_from}) after it ends ({date_to})."
@@ -68,11 +77,16 @@ def list_attendance(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     student_id: int | None = None,
+    course_ids: frozenset[int] | None = None,
 ) -> list[Attendance]:
     """The rows, each with its student and class session loaded."""
     query = select(Attendance).options(
         joinedload(Attendance.student), joinedload(Attendance.session)
     )
+    if course_ids is not None:
+        query = query.join(ClassSession, ClassSession.id == Attendance.session_id).where(
+            ClassSession.course_id.in_(sorted(course_ids))
+        )
     if session_id is not None:
         query = query.where(Attendance.session_id == session_id)
     if day is not None:
@@ -86,10 +100,30 @@ def list_attendance(
     return list(db.scalars(query.order_by(Attendance.first_checkin_at, Attendance.id)))
 
 
+def _on_rosters(db: Session, student_id: int, course_ids: frozenset[int]) -> bool:
+    found = db.scalar(
+        select(CourseStudent.student_id)
+        .where(
+            CourseStudent.student_id == student_id,
+            CourseStudent.course_id.in_(sorted(course_ids)),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _time(value: dt.datetime | None) -> str:
+    return as_utc(value).isoformat() if value is not None else ""
+
+
+def _score(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else ""
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _cell(value: object) -> object:
+def csv_cell(value: object) -> object:
     """Neutralise text a spreadsheet would run as a formula (CSV injection). Control
     characters become spaces first: a CR inside a cell, which the writer does not quote,
     would start a new row there, one that may begin with a formula."""
@@ -107,7 +141,7 @@ def attendance_csv(rows: list[Attendance]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(
-            _cell(value)
+            csv_cell(value)
             for value in [
                 row.id,
                 row.student.id,
@@ -116,10 +150,13 @@ def attendance_csv(rows: list[Attendance]) -> str:
                 row.session.id if row.session else "",
                 row.session.name if row.session else "",
                 row.day.isoformat(),
-                as_utc(row.first_checkin_at).isoformat(),
-                f"{row.similarity:.4f}",
+                _time(row.first_checkin_at),
+                _score(row.similarity),
                 "yes" if row.late else "no",
                 row.checkin_id or "",
+                row.status,
+                row.source,
+                row.reason or "",
             ]
         )
     return out.getvalue()
@@ -129,22 +166,38 @@ def attendance_csv(rows: list[Attendance]) -> str:
 class AttendanceReport:
     class_session: ClassSession
     course: Course | None
-    present: list[Attendance]  # late or not
-    absent: list[Student]
+    marks: list[Attendance]  # every mark, whatever its status
+    absent: list[Student]  # marked absent, or expected and never marked
     not_on_roster: int  # check-ins of enrolled students not on the course's roster
+    events: list[AttendanceEvent]
+
+    @property
+    def present(self) -> list[Attendance]:
+        """Present, late or not."""
+        return [row for row in self.marks if row.status in ("present", "late")]
 
     @property
     def late(self) -> list[Attendance]:
-        return [row for row in self.present if row.late]
+        return [row for row in self.marks if row.status == "late"]
+
+    @property
+    def excused(self) -> list[Attendance]:
+        return [row for row in self.marks if row.status == "excused"]
+
+    @property
+    def marked_absent(self) -> list[Attendance]:
+        return [row for row in self.marks if row.status == "absent"]
 
 
-def class_session_report(db: Session, class_session_id: int) -> AttendanceReport:
-    """Present (late ones also listed apart), absent: the roster's active members never
-    present (a session of no course: every active student), and faces that were enrolled
-    students not on the roster."""
-    class_session = get_class_session(db, class_session_id)
-    present = list_attendance(db, session_id=class_session_id)
-    present_ids = {row.student.id for row in present}
+def class_session_report(
+    db: Session, class_session_id: int, course_ids: frozenset[int] | None = None
+) -> AttendanceReport:
+    """Present (late ones also listed apart), excused, absent (marked absent, or the roster's
+    active members never marked; a session of no course: every active student), faces that
+    were enrolled students not on the roster, and every change to the marks."""
+    class_session = visible_session(db, class_session_id, course_ids)
+    marks = list_attendance(db, session_id=class_session_id)
+    marked_ids = {row.student.id for row in marks}
     expected = select(Student).where(Student.active).order_by(Student.external_id)
     course = None
     if class_session.course_id is not None:
@@ -152,31 +205,46 @@ def class_session_report(db: Session, class_session_id: int) -> AttendanceReport
         expected = expected.join(CourseStudent, CourseStudent.student_id == Student.id).where(
             CourseStudent.course_id == course.id
         )
-    absent = [student for student in db.scalars(expected) if student.id not in present_ids]
+    absent = [row.student for row in marks if row.status == "absent"]
+    absent += [student for student in db.scalars(expected) if student.id not in marked_ids]
     not_on_roster = db.scalar(
         select(func.count()).where(
             CheckinAttempt.session_id == class_session_id,
             CheckinAttempt.outcome == "not_on_roster",
         )
     )
-    return AttendanceReport(class_session, course, present, absent, not_on_roster or 0)
+    events = session_events(db, class_session_id)
+    return AttendanceReport(class_session, course, marks, absent, not_on_roster or 0, events)
 
 
-REPORT_COLUMNS = ["status", "student_id", "external_id", "name", "first_checkin_at", "similarity"]
+REPORT_COLUMNS = [
+    "status",
+    "student_id",
+    "external_id",
+    "name",
+    "first_checkin_at",
+    "similarity",
+    "source",
+    "reason",
+]
 
 
 def report_csv(report: AttendanceReport) -> str:
-    """The report as one row per expected or present student: present, late or absent."""
+    """The report as one row per marked or expected student: present, late, excused or absent
+    (an absent student never marked has no source)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REPORT_COLUMNS)
-    for row in report.present:
+    shown = [*report.present, *report.excused, *report.marked_absent]
+    for row in shown:
         student = row.student
-        status = "late" if row.late else "present"
-        cells = [status, student.id, student.external_id, student.name]
-        cells += [as_utc(row.first_checkin_at).isoformat(), f"{row.similarity:.4f}"]
-        writer.writerow(_cell(value) for value in cells)
+        cells = [row.status, student.id, student.external_id, student.name]
+        cells += [_time(row.first_checkin_at), _score(row.similarity), row.source]
+        cells += [row.reason or ""]
+        writer.writerow(csv_cell(value) for value in cells)
+    marked = {row.student_id for row in shown}
     for student in report.absent:
-        cells = ["absent", student.id, student.external_id, student.name, "", ""]
-        writer.writerow(_cell(value) for value in cells)
+        if student.id not in marked:
+            cells = ["absent", student.id, student.external_id, student.name, "", "", "", ""]
+            writer.writerow(csv_cell(value) for value in cells)
     return out.getvalue()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.context import ServiceContext
 from app.core.domain import Decision
 from app.core.errors import NotFound, Unprocessable
-from app.core.roles import Role
+from app.core.roles import Caller, Role
 from app.core.tables import (
     Attendance,
     CheckinAttempt,
@@ -25,7 +25,7 @@ from app.core.tables import (
     as_utc,
     embedding_from_bytes,
 )
-from app.services import liveness
+from app.services import liveness, marks
 from app.services.burst import burst_faces, fused_face
 from app.services.current_session import RunningSessions, is_late, sessions_for
 from app.services.identify import Identification, identify, scope_for
@@ -60,6 +60,10 @@ class FaceOutcome:
     attendance_id: int | None = None  # present or already_present
     first_checkin_at: dt.datetime | None = None  # already_present: the first one
     late: bool = False
+    # present or already_present: the mark the register holds; a manual one (e.g. excused) is
+    # never overwritten by a check-in, which then answers already_present with it.
+    status: str | None = None
+    source: str | None = None
     runner_up: Student | None = None  # ambiguous, shown to an admin only
     frames: int = 1  # how many burst frames showed this face
     session_id: int | None = None  # the session the student was marked in
@@ -107,17 +111,20 @@ def check_in(
     key: str = "",
     frame_ms: list[int] | None = None,
     role: Role = Role.kiosk,
+    caller: Caller | None = None,
 ) -> CheckinResult:
     """One photo or a burst of frames of one scene (every person in it is checked in once,
     their faces fused across frames), or, with a challenge's nonce, a burst of frames of one
     person that must pass the liveness check first (`key`: the kiosk's, which must be the one
     the challenge was issued to; `frame_ms`: each frame's capture time, when the page sends
     them). `role`, the key's: an admin is told whom an unmarked face resembles, and why a
-    named session is refused."""
+    named session is refused; `caller`: the key, named in the marks' audit trail."""
     # Before the first query: on SQLite the write transaction holds the write lock from then.
     context.gallery_store.sync()
     if nonce is not None:
-        return _check_in_live(context, db, photos, class_session_id, nonce, key, frame_ms, role)
+        return _check_in_live(
+            context, db, photos, class_session_id, nonce, key, frame_ms, role, caller
+        )
     if context.settings.liveness == "challenge":
         # Faces first: a kiosk learns an empty doorway (no_face) without prompting anybody to
         # turn their head, and asks a challenge only when a face is there.
@@ -135,6 +142,7 @@ def check_in(
         class_session_id,
         frames=burst.frames,
         role=role,
+        caller=caller,
     )
 
 
@@ -147,6 +155,7 @@ def _check_in_live(
     key: str,
     frame_ms: list[int] | None,
     role: Role,
+    caller: Caller | None,
 ) -> CheckinResult:
     """A burst of one person doing the challenge's action: checked in only when live. The
     nonce is spent once the burst can be judged: a refused burst (a frame without a face, too
@@ -177,6 +186,7 @@ def _check_in_live(
         shown,
         frames=[len(judgement.faces)],
         role=role,
+        caller=caller,
     )
 
 
@@ -230,6 +240,7 @@ def _check_in_faces(
     *,
     frames: list[int] | None = None,
     role: Role = Role.kiosk,
+    caller: Caller | None = None,
 ) -> CheckinResult:
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
@@ -237,7 +248,8 @@ def _check_in_faces(
     scope = scope_for(context, running)
     found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
-        _mark(db, face, one, running, day, now) for face, one in zip(faces, found, strict=True)
+        _mark(db, face, one, running, day, now, caller)
+        for face, one in zip(faces, found, strict=True)
     ]
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
         outcome.frames = count
@@ -275,6 +287,7 @@ def _mark(
     running: RunningSessions,
     day: dt.date,
     now: dt.datetime,
+    caller: Caller | None = None,
 ) -> FaceOutcome:
     """Log the attempt and, for `present`, write the attendance row (flushed, not committed)."""
     decision, class_session, holders = _session_of(found, running)
@@ -282,7 +295,9 @@ def _mark(
     if decision == "ambiguous_session":
         outcome.ambiguous_session_ids = [s.id for s in holders]
     if outcome.decision == "present" and found.student is not None:
-        _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
+        row = _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
+        if row is not None and caller is not None:
+            marks.log_checkin(db, caller, row)
     return outcome
 
 
@@ -351,9 +366,10 @@ def _record_attendance(
     class_session: ClassSession | None,
     day: dt.date,
     now: dt.datetime,
-) -> None:
-    """Mark the student present for the period, or, when they already are, answer
-    `already_present` with the first check-in's row."""
+) -> Attendance | None:
+    """Mark the student present (or late) for the period, and return the new row; or, when
+    they already have a mark (a check-in's, or a manual one, which is never overwritten),
+    answer `already_present` with that row and return None."""
     period = f"session:{class_session.id}" if class_session else f"day:{day.isoformat()}"
     row = Attendance(
         student_id=student.id,
@@ -365,19 +381,25 @@ def _record_attendance(
         late=is_late(class_session, now),
         checkin_id=attempt.id,
     )
+    row.status, row.source = ("late" if row.late else "present"), "face"
     try:
         # The unique (student, period) constraint decides races between kiosks.
         with db.begin_nested():
             db.add(row)
         outcome.attendance_id, outcome.late = row.id, row.late
+        outcome.status, outcome.source = row.status, row.source
+        return row
     except IntegrityError:
         existing = _existing_attendance(db, student.id, period)
         if existing is None:
             raise  # another integrity problem: not a repeat check-in
         outcome.decision = attempt.outcome = "already_present"
         outcome.attendance_id = existing.id
-        outcome.first_checkin_at = as_utc(existing.first_checkin_at)
+        first = existing.first_checkin_at
+        outcome.first_checkin_at = as_utc(first) if first is not None else None
         outcome.late = existing.late
+        outcome.status, outcome.source = existing.status, existing.source
+        return None
 
 
 def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:

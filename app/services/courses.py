@@ -41,6 +41,14 @@ def get_course(db: Session, course_id: int, *, lock: bool = False) -> Course:
     )
 
 
+def visible_course(db: Session, course_id: int, course_ids: frozenset[int] | None) -> Course:
+    """The course, when a key seeing these courses (None: all) may see it; else 404, the same
+    answer as for no course, so that a teacher key learns nothing of other courses."""
+    if course_ids is not None and course_id not in course_ids:
+        raise NotFound("course_not_found", f"No course with id {course_id}.")
+    return get_course(db, course_id)
+
+
 def find_course(db: Session, code: str) -> Course | None:
     return db.scalar(select(Course).where(Course.code == code))
 
@@ -77,13 +85,17 @@ def create_course(db: Session, body: CourseCreate) -> CourseSummary:
     return CourseSummary(course, 0)
 
 
-def list_courses(db: Session) -> list[CourseSummary]:
+def list_courses(db: Session, course_ids: frozenset[int] | None = None) -> list[CourseSummary]:
+    """Every course by code; `course_ids`: only these (None: all)."""
     sizes = dict(
         db.execute(
             select(CourseStudent.course_id, func.count()).group_by(CourseStudent.course_id)
         ).all()
     )
-    courses = db.scalars(select(Course).order_by(Course.code))
+    query = select(Course)
+    if course_ids is not None:
+        query = query.where(Course.id.in_(sorted(course_ids)))
+    courses = db.scalars(query.order_by(Course.code))
     return [CourseSummary(course, sizes.get(course.id, 0)) for course in courses]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.domain import SessionCreate, SessionState, SessionUpdate
 from app.core.errors import Conflict, Unprocessable
-from app.core.tables import Attendance, CheckinAttempt, ClassSession, as_utc
+from app.core.tables import Attendance, AttendanceEvent, CheckinAttempt, ClassSession, as_utc
 from app.services.courses import get_course
 from app.services.rows import get_or_404
 
@@ -116,6 +116,7 @@ def remove_sessions(db: Session, class_session_ids: list[int]) -> None:
     foreign keys' cascades: SQLite files made before they were switched on lack them."""
     if not class_session_ids:
         return
+    db.execute(delete(AttendanceEvent).where(AttendanceEvent.session_id.in_(class_session_ids)))
     db.execute(delete(Attendance).where(Attendance.session_id.in_(class_session_ids)))
     db.execute(
         update(CheckinAttempt)
@@ -133,8 +134,10 @@ def list_class_sessions(
     *,
     timezone: str,
     now: dt.datetime | None = None,
+    course_ids: frozenset[int] | None = None,
 ) -> SessionPage:
-    """A page of sessions: those in progress first, then the newest first."""
+    """A page of sessions: those in progress first, then the newest first; `course_ids`: only
+    these courses' sessions (a teacher's; None: every session)."""
     now = now or dt.datetime.now(dt.UTC)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise Unprocessable(
@@ -144,6 +147,8 @@ def list_class_sessions(
     if filters.course_id is not None:
         get_course(db, filters.course_id)
     conditions = _conditions(filters, now, ZoneInfo(timezone))
+    if course_ids is not None:
+        conditions.append(ClassSession.course_id.in_(sorted(course_ids)))
     query = select(ClassSession).where(*conditions)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     running = case((_in_progress(now), 0), else_=1)

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
-from app.api.deps import DateQuery, IdQuery, ReadDbSession, allow
+from app.api.deps import CallerDep, DateQuery, IdQuery, ReadDbSession, allow
 from app.api.schemas import ANY_KEYED, AttendanceOut, attendance_out, error_responses
 from app.core.roles import Role
 from app.services import attendance
@@ -12,7 +12,7 @@ from app.services import attendance
 router = APIRouter(
     prefix="/attendance",
     tags=["attendance"],
-    dependencies=[allow(Role.viewer)],
+    dependencies=[allow(Role.viewer, Role.teacher)],
     responses=error_responses(*ANY_KEYED),
 )
 
@@ -24,6 +24,7 @@ router = APIRouter(
 )
 def list_attendance(
     db: ReadDbSession,
+    caller: CallerDep,
     session_id: IdQuery = None,
     day: DateQuery = None,
     date_from: DateQuery = None,
@@ -32,11 +33,19 @@ def list_attendance(
     format: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> list[AttendanceOut] | Response:
-    """Attendance rows; `?format=csv` or `Accept: text/csv` exports the same rows as CSV.
+    """Attendance marks, each with its status (present, late, excused, absent), source (face,
+    manual) and reason; `?format=csv` or `Accept: text/csv` exports the same rows as CSV.
     A filter that can only match nothing by mistake is refused: an unknown session or student
-    (404), a range that ends before it starts (422 `empty_date_range`)."""
+    (404), a range that ends before it starts (422 `empty_date_range`). A teacher key sees its
+    courses' sessions only; another course's session, or a student on none of its rosters,
+    is unknown (404)."""
     attendance.check_filters(
-        db, session_id=session_id, date_from=date_from, date_to=date_to, student_id=student_id
+        db,
+        session_id=session_id,
+        date_from=date_from,
+        date_to=date_to,
+        student_id=student_id,
+        course_ids=caller.course_ids,
     )
     rows = attendance.list_attendance(
         db,
@@ -45,6 +54,7 @@ def list_attendance(
         date_from=date_from,
         date_to=date_to,
         student_id=student_id,
+        course_ids=caller.course_ids,
     )
     if wants_csv(format, accept):
         return csv_response(attendance.attendance_csv(rows), "attendance.csv")

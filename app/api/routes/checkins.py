@@ -7,6 +7,7 @@ from pydantic import Field
 
 from app.api.deps import (
     MAX_ID,
+    CallerDep,
     ContextDep,
     DbSession,
     Digits,
@@ -61,7 +62,7 @@ def new_challenge(context: ContextDep, db: DbSession, key: PresentedKey) -> Chal
 def check_in(
     context: ContextDep,
     db: DbSession,
-    role: RoleDep,
+    caller: CallerDep,
     photos: PhotosDep,
     key: PresentedKey,
     session_id: Annotated[int | None, Form(ge=1, le=MAX_ID), Digits] = None,
@@ -97,7 +98,8 @@ def check_in(
         nonce,
         key=key or "",
         frame_ms=frame_ms,
-        role=role,
+        role=caller.role,
+        caller=caller,
     )
     return CheckinOut(
         checked_at=result.checked_at,

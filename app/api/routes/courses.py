@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import DbSession, IdPath, ReadDbSession, allow
+from app.api.deps import CallerDep, DbSession, IdPath, ReadDbSession, allow
 from app.api.schemas import (
     ANY_BODY,
     ANY_KEYED,
@@ -20,7 +20,7 @@ from app.services import courses
 router = APIRouter(
     prefix="/courses",
     tags=["courses"],
-    dependencies=[allow(Role.viewer)],  # viewers read; writing needs admin (below)
+    dependencies=[allow(Role.viewer, Role.teacher)],  # they read; writing needs admin (below)
     responses=error_responses(*ANY_KEYED),
 )
 
@@ -55,13 +55,16 @@ def create_course(db: DbSession, body: CourseCreate) -> CourseOut:
 
 
 @router.get("", response_model=list[CourseOut])
-def list_courses(db: ReadDbSession) -> list[CourseOut]:
-    return [_course_out(found) for found in courses.list_courses(db)]
+def list_courses(db: ReadDbSession, caller: CallerDep) -> list[CourseOut]:
+    """Every course (a teacher key: its own only)."""
+    return [_course_out(found) for found in courses.list_courses(db, caller.course_ids)]
 
 
 @router.get("/{course_id}", response_model=CourseOut, responses=error_responses(404))
-def get_course(db: ReadDbSession, course_id: IdPath) -> CourseOut:
-    return _course_out(courses.summary(db, courses.get_course(db, course_id)))
+def get_course(db: ReadDbSession, caller: CallerDep, course_id: IdPath) -> CourseOut:
+    """A course; to a teacher key, another course is unknown (404)."""
+    found = courses.visible_course(db, course_id, caller.course_ids)
+    return _course_out(courses.summary(db, found))
 
 
 @router.patch(
@@ -86,7 +89,9 @@ def delete_course(db: DbSession, course_id: IdPath) -> None:
 
 
 @router.get("/{course_id}/students", response_model=RosterOut, responses=error_responses(404))
-def get_roster(db: ReadDbSession, course_id: IdPath) -> RosterOut:
+def get_roster(db: ReadDbSession, caller: CallerDep, course_id: IdPath) -> RosterOut:
+    """The roster; to a teacher key, another course's is unknown (404)."""
+    courses.visible_course(db, course_id, caller.course_ids)
     return _roster_out(courses.roster(db, course_id))
 
 

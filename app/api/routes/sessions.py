@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.api.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
 from app.api.deps import (
     MAX_ID,
+    CallerDep,
     ContextDep,
     DateQuery,
     DbSession,
@@ -21,6 +22,7 @@ from app.api.schemas import (
     ANY_BODY,
     ANY_KEYED,
     CourseRef,
+    MarkEventOut,
     SessionDeleted,
     SessionOut,
     SessionPage,
@@ -32,12 +34,12 @@ from app.api.schemas import (
 )
 from app.core.domain import SessionCreate, SessionState, SessionUpdate
 from app.core.roles import Role
-from app.services import attendance, sessions
+from app.services import attendance, marks, sessions
 
 router = APIRouter(
     prefix="/sessions",
     tags=["sessions"],
-    dependencies=[allow(Role.viewer)],
+    dependencies=[allow(Role.viewer, Role.teacher)],
     responses=error_responses(*ANY_KEYED),
 )
 
@@ -57,6 +59,7 @@ def create_session(db: DbSession, body: SessionCreate) -> SessionOut:
 def list_sessions(
     context: ContextDep,
     db: ReadDbSession,
+    caller: CallerDep,
     date_from: DateQuery = None,
     date_to: DateQuery = None,
     course_id: IdQuery = None,
@@ -73,13 +76,14 @@ def list_sessions(
     and `date_to` (the school's calendar days, ROLLCALL_TIMEZONE) keep the sessions that
     start on those days; `course_id` a course's (404: no such course); `state` those
     upcoming, in progress or ended now; `series_id` a timetable series'. `total` counts every
-    match, on every page."""
+    match, on every page. A teacher key sees its courses' sessions only."""
     found = sessions.list_class_sessions(
         db,
         sessions.SessionFilters(date_from, date_to, course_id, state, series_id),
         limit,
         offset,
         timezone=context.settings.timezone,
+        course_ids=caller.course_ids,
     )
     return SessionPage(
         items=[session_out(s) for s in found.items],
@@ -90,8 +94,9 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses=error_responses(404))
-def get_session(db: ReadDbSession, session_id: IdPath) -> SessionOut:
-    return session_out(sessions.get_class_session(db, session_id))
+def get_session(db: ReadDbSession, caller: CallerDep, session_id: IdPath) -> SessionOut:
+    """A session; to a teacher key, one of another course is unknown (404)."""
+    return session_out(marks.visible_session(db, session_id, caller.course_ids))
 
 
 @router.patch(
@@ -123,8 +128,8 @@ def delete_session(
     """Delete a session. One that holds attendance marks is refused (409
     `session_has_attendance`, with their count) unless `?force=true`, which deletes the marks
     with it. Its check-in attempts stay, as attempts of no session."""
-    marks = sessions.delete_class_session(db, session_id, force=force)
-    return SessionDeleted(id=session_id, marks_deleted=marks)
+    deleted = sessions.delete_class_session(db, session_id, force=force)
+    return SessionDeleted(id=session_id, marks_deleted=deleted)
 
 
 @router.get(
@@ -137,15 +142,17 @@ def delete_session(
 )
 def session_report(
     db: ReadDbSession,
+    caller: CallerDep,
     session_id: IdPath,
     format: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> SessionReport | Response:
-    """Who was present (with first check-in time; late after the grace period), who on the
-    course's roster (a session of no course: among active students) was absent, and how many
-    faces were students not on the roster. `?format=csv` or `Accept: text/csv`: one CSV row
-    per student, status present, late or absent."""
-    report = attendance.class_session_report(db, session_id)
+    """Who was present (with first check-in time; late after the grace period), who was
+    excused, who was absent (marked so, or on the course's roster, for a session of no course
+    among active students, and never marked), how many faces were students not on the roster,
+    and every change to the marks (the audit trail). `?format=csv` or `Accept: text/csv`: one
+    CSV row per student, status present, late, excused or absent, with source and reason."""
+    report = attendance.class_session_report(db, session_id, caller.course_ids)
     if wants_csv(format, accept):
         return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
     return SessionReport(
@@ -153,6 +160,8 @@ def session_report(
         course=CourseRef.model_validate(report.course) if report.course else None,
         present=[attendance_out(row) for row in report.present],
         late=[attendance_out(row) for row in report.late],
+        excused=[attendance_out(row) for row in report.excused],
         absent=[StudentRef.model_validate(student) for student in report.absent],
         not_on_roster=report.not_on_roster,
+        events=[MarkEventOut.model_validate(event) for event in report.events],
     )

@@ -29,25 +29,31 @@ ENDPOINTS = [
     ("POST", "/api/v1/checkins", {"kiosk"}, True),
     ("POST", "/api/v1/checkins/challenge", {"kiosk"}, False),
     ("POST", "/api/v1/courses", set(), False),
-    ("GET", "/api/v1/courses", {"viewer"}, False),
-    ("GET", "/api/v1/courses/{course}", {"viewer"}, False),
+    ("GET", "/api/v1/courses", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/courses/{course}", {"viewer", "teacher"}, False),
     ("PATCH", "/api/v1/courses/{course}", set(), False),
-    ("PUT", "/api/v1/courses/{course}/students", set(), False),
-    ("GET", "/api/v1/courses/{course}/students", {"viewer"}, False),
+    ("GET", "/api/v1/courses/{course}/students", {"viewer", "teacher"}, False),
     ("POST", "/api/v1/sessions", set(), False),
-    ("GET", "/api/v1/sessions", {"viewer"}, False),
-    ("GET", "/api/v1/sessions/{session}", {"viewer"}, False),
-    ("GET", "/api/v1/sessions/{session}/report", {"viewer"}, False),
+    ("GET", "/api/v1/sessions", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/sessions/{session}", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/sessions/{session}/report", {"viewer", "teacher"}, False),
+    # Before the roster is replaced (emptied) below: a mark needs a roster member.
+    ("PUT", "/api/v1/sessions/{session}/attendance/{student}", {"teacher"}, False),
+    ("GET", "/api/v1/sessions/{session}/attendance/{student}/history", {"teacher"}, False),
+    ("DELETE", "/api/v1/sessions/{session}/attendance/{student}", {"teacher"}, False),
+    ("PUT", "/api/v1/courses/{course}/students", set(), False),
+    ("GET", "/api/v1/attendance", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/reports/attendance", {"viewer", "teacher"}, False),
     ("PATCH", "/api/v1/sessions/{session}", set(), False),
     ("POST", "/api/v1/timetable/series", set(), False),
     ("GET", "/api/v1/timetable/series", {"viewer"}, False),
     ("GET", "/api/v1/timetable/series/{series}", {"viewer"}, False),
     ("PATCH", "/api/v1/timetable/series/{series}", set(), False),
-    ("GET", "/api/v1/attendance", {"viewer"}, False),
     ("POST", "/api/v1/keys", set(), False),
     ("GET", "/api/v1/keys", set(), False),
+    ("PUT", "/api/v1/keys/{key}/courses", set(), False),
     ("GET", "/metrics", {"viewer"}, False),
-    ("GET", "/api/v1/me", {"kiosk", "viewer"}, False),
+    ("GET", "/api/v1/me", {"kiosk", "viewer", "teacher"}, False),
     ("DELETE", "/api/v1/students/{student}/photos/{template}", set(), False),
     ("DELETE", "/api/v1/students/{student}", set(), False),
     ("DELETE", "/api/v1/keys/{key}", set(), False),
@@ -85,10 +91,9 @@ def service(tmp_path: Path, embedder: FaceEmbedder) -> Iterator[TestClient]:
         yield client
 
 
-def _key(client: TestClient, role: str) -> str:
-    response = client.post(
-        "/api/v1/keys", json={"name": f"{role} key", "role": role}, headers={"X-API-Key": BOOTSTRAP}
-    )
+def _key(client: TestClient, role: str, course_ids: list[int] | None = None) -> str:
+    body = {"name": f"{role} key", "role": role, "course_ids": course_ids or []}
+    response = client.post("/api/v1/keys", json=body, headers={"X-API-Key": BOOTSTRAP})
     assert response.status_code == 201, response.text
     return response.json()["key"]
 
@@ -113,8 +118,15 @@ def _call(
     elif method == "POST" and url.endswith("/courses"):
         kwargs["json"] = {"code": f"C-{len(ids['made'])}", "name": "Art"}
         ids["made"].append(1)
+    elif method == "PUT" and "/attendance/" in url:
+        kwargs["json"] = {"status": "excused", "reason": "ill"}
+    elif method == "PUT" and url.endswith("/courses"):
+        kwargs["json"] = {"course_ids": [ids["course"]]}
     elif method == "PUT":
         kwargs["json"] = {"student_ids": []}
+    elif method == "DELETE" and "/attendance/" in url:  # a mark to undo, whoever undid the last
+        admin = {"X-API-Key": BOOTSTRAP}
+        assert client.put(url, json={"status": "present"}, headers=admin).status_code == 200
     elif method == "POST" and url.endswith("/sessions"):
         kwargs["json"] = {
             "name": "Art",
@@ -133,7 +145,6 @@ def _call(
 @pytest.mark.slow
 def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> None:
     admin = {"X-API-Key": BOOTSTRAP}
-    keys = {role: _key(service, role) for role in ("admin", "kiosk", "viewer")}
     student = service.post(
         "/api/v1/students", json={"external_id": "K", "name": "Kit"}, headers=admin
     )
@@ -145,21 +156,31 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
     ids["course"] = service.post(
         "/api/v1/courses", json={"code": "ART", "name": "Art"}, headers=admin
     ).json()["id"]
+    roster = {"student_ids": [ids["student"]]}
+    assert service.put(f"/api/v1/courses/{ids['course']}/students", json=roster, headers=admin)
     ids["session"] = service.post(
         "/api/v1/sessions",
-        json={"name": "Art", "starts_at": "2026-01-01T09:00Z", "ends_at": "2026-01-01T10:00Z"},
+        json={
+            "name": "Art",
+            "starts_at": "2026-01-01T09:00Z",
+            "ends_at": "2026-01-01T10:00Z",
+            "course_id": ids["course"],
+        },
         headers=admin,
     ).json()["id"]
     ids["series"] = service.post("/api/v1/timetable/series", json=SERIES, headers=admin).json()[
         "series"
     ]["id"]
     ids["key"] = service.post(
-        "/api/v1/keys", json={"name": "spare", "role": "viewer"}, headers=admin
+        "/api/v1/keys", json={"name": "spare", "role": "teacher"}, headers=admin
     ).json()["id"]
+    keys = {role: _key(service, role) for role in ("admin", "kiosk", "viewer")}
+    keys["teacher"] = _key(service, "teacher", [ids["course"]])  # a teacher of ART
 
     seen = []
+    roles = ("kiosk", "viewer", "teacher", "admin")  # admin last: its DELETEs remove things
     for method, path, allowed, photo in ENDPOINTS:
-        for role in ("kiosk", "viewer", "admin"):  # admin last: its DELETEs remove things
+        for role in roles:
             status = _call(service, method, path, keys[role], ids, faces_dir, photo)
             if role == "admin" or role in allowed:
                 assert status not in (401, 403), (method, path, role, status)
@@ -172,7 +193,7 @@ def test_each_role_on_each_endpoint(service: TestClient, faces_dir: Path) -> Non
             method,
             path,
         )
-    assert len(seen) == 3 * len(ENDPOINTS)
+    assert len(seen) == len(roles) * len(ENDPOINTS)
 
     # Every route the app serves is in the table above, so none was forgotten.
     served = {
@@ -209,7 +230,7 @@ def test_health_needs_no_key_and_errors_are_json(service: TestClient) -> None:
 
 
 def test_me_tells_a_key_its_role(service: TestClient) -> None:
-    for role in ("kiosk", "viewer"):
+    for role in ("kiosk", "viewer", "teacher"):
         answer = service.get("/api/v1/me", headers={"X-API-Key": _key(service, role)})
         assert answer.status_code == 200
         assert answer.json() == {"role": role, "liveness": "off"}

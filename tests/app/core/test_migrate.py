@@ -30,6 +30,8 @@ TABLES = {
     "course_students",
     "timetable_series",
     "kiosk_pairings",
+    "attendance_events",
+    "api_key_courses",
 }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app.core.db import create_db_engine
 from app.core.migrate import downgrade, upgrade
 
-BEFORE = "0008"  # the revision 0010 follows
+BEFORE = "0009"  # the revision 0010 follows
 ROWS = [
     "INSERT INTO students (id, external_id, name, active, created_at, updated_at) "
     "VALUES (1, 'S1', 'A', :yes, :now, :now)",

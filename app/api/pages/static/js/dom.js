@@ -24,6 +24,7 @@ export function when(iso) {
 }
 
 export function time(iso) {
+  if (iso == null) return "—"; // a manual mark nobody checked in for
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 

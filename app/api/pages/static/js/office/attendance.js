@@ -57,7 +57,7 @@ function attendanceRow(row) {
     el("td", {}, row.student.name),
     el("td", {}, row.student.external_id),
     el("td", {}, row.session ? row.session.name : "—"),
-    el("td", {}, row.similarity.toFixed(2)));
+    el("td", {}, row.similarity == null ? "—" : row.similarity.toFixed(2)));
 }
 
 // The API's own CSV (same filters), fetched with the key and saved as a file.
