@@ -59,7 +59,7 @@ def test_a_teacher_key_sees_and_corrects_its_courses_only(client: TestClient) ->
     assert [c["code"] for c in get("/api/v1/courses").json()] == ["ART"]
     assert get(f"/api/v1/courses/{art}").status_code == 200
     assert [s["id"] for s in get(f"/api/v1/courses/{art}/students").json()["students"]] == [ann]
-    assert [s["id"] for s in get("/api/v1/sessions").json()] == [art_session]
+    assert [s["id"] for s in get("/api/v1/sessions").json()["items"]] == [art_session]
     assert get(f"/api/v1/sessions/{art_session}").status_code == 200
     assert get(f"/api/v1/sessions/{art_session}/report").status_code == 200
     assert [r["student"]["id"] for r in get("/api/v1/attendance").json()] == [ann]
