@@ -15,6 +15,7 @@ from app.core.observability import Metrics
 from app.core.throttle import KeyFailureThrottle
 from app.search import weights
 from app.search.gallery import Gallery
+from app.search.recognizer import Recognizer
 from app.search.store import GalleryStore
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
@@ -85,12 +86,22 @@ class ServiceContext:
     metrics: Metrics
 
     rule: DecisionRule = field(init=False)
+    recognizer: Recognizer = field(init=False)  # what photos, bursts and searches need
     gallery_store: GalleryStore = field(init=False)  # keeps `gallery` in step with the db
     key_throttle: KeyFailureThrottle = field(init=False)
     verify_throttle: KeyFailureThrottle = field(init=False)  # per kiosk key: non-matches
 
     def __post_init__(self) -> None:
         self.rule = decision_rule(self.settings, self.embedder)
+        self.recognizer = Recognizer(
+            self.embedder,
+            self.gallery,
+            self.rule,
+            retry_band=self.settings.retry_band,
+            admit_non_members=self.settings.admit_non_members,
+            max_image_pixels=self.settings.max_image_pixels,
+            max_burst_frames=self.settings.max_burst_frames,
+        )
         self.key_throttle = KeyFailureThrottle(
             self.settings.max_key_failures, self.settings.key_failure_window
         )
@@ -142,10 +153,6 @@ class ServiceContext:
             db.dispose()
             raise
         return context
-
-    def identification_threshold(self) -> float:
-        """The threshold of a search of the whole gallery, for its number of students now."""
-        return self.rule.identification_threshold(self.gallery.student_count)
 
     def close(self) -> None:
         self.db.dispose()

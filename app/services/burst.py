@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.context import ServiceContext
 from app.core.errors import Unprocessable
+from app.search.recognizer import Recognizer
 from app.services.photos import read_faces
 from models.burst import FrameFace, fuse, group_faces
 from models.embedder import Face
@@ -21,19 +21,19 @@ class BurstFaces:
     frames: list[int]  # how many frames showed each
 
 
-def fused_face(context: ServiceContext, faces: list[Face]) -> Face:
+def fused_face(recognizer: Recognizer, faces: list[Face]) -> Face:
     """One face for several of one person: the best-quality one's box, the fused embedding."""
     best = max(faces, key=lambda face: face.quality.score)
     embedding = fuse(
-        np.stack([face.embedding for face in faces]), context.embedder.spec.l2_normalize
+        np.stack([face.embedding for face in faces]), recognizer.embedder.spec.l2_normalize
     )
     return dataclasses.replace(best, embedding=embedding)
 
 
-def burst_faces(context: ServiceContext, frames: list[bytes]) -> BurstFaces:
+def burst_faces(recognizer: Recognizer, frames: list[bytes]) -> BurstFaces:
     """Refuses more frames than ROLLCALL_MAX_BURST_FRAMES, and a burst with no face at all;
     a frame without a face (a blink, a turned head) is only left out."""
-    limit = context.settings.max_burst_frames
+    limit = recognizer.max_burst_frames
     if len(frames) > limit:
         raise Unprocessable(
             "burst_size",
@@ -42,23 +42,25 @@ def burst_faces(context: ServiceContext, frames: list[bytes]) -> BurstFaces:
             frames=len(frames),
         )
     if len(frames) == 1:  # a photo: its refusals as they are
-        faces = read_faces(context, frames[0])
+        faces = read_faces(recognizer, frames[0])
         return BurstFaces(faces, [1] * len(faces))
-    per_frame = [_faces_or_none(context, frame) for frame in frames]
+    per_frame = [_faces_or_none(recognizer, frame) for frame in frames]
     if not any(per_frame):
         raise Unprocessable("no_face", "No face was found in any frame.")
     tracks = group_faces(
         [[FrameFace(face.box, face.embedding) for face in faces] for faces in per_frame],
-        context.embedder.distances,
-        context.rule.verification_threshold(),
+        recognizer.embedder.distances,
+        recognizer.rule.verification_threshold(),
     )
     members = [[per_frame[f][i] for f, i in track] for track in tracks]
-    return BurstFaces([fused_face(context, faces) for faces in members], [len(t) for t in tracks])
+    return BurstFaces(
+        [fused_face(recognizer, faces) for faces in members], [len(t) for t in tracks]
+    )
 
 
-def _faces_or_none(context: ServiceContext, frame: bytes) -> list[Face]:
+def _faces_or_none(recognizer: Recognizer, frame: bytes) -> list[Face]:
     try:
-        return read_faces(context, frame)
+        return read_faces(recognizer, frame)
     except Unprocessable as exc:
         if exc.code == "no_face":
             return []

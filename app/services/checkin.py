@@ -128,13 +128,13 @@ def check_in(
     if context.settings.liveness == "challenge":
         # Faces first: a kiosk learns an empty doorway (no_face) without prompting anybody to
         # turn their head, and asks a challenge only when a face is there.
-        burst_faces(context, photos)
+        burst_faces(context.recognizer, photos)
         raise Unprocessable(
             "challenge_required",
             "This service checks liveness: ask POST /api/v1/checkins/challenge for a "
             "challenge, then send a burst of frames with its nonce.",
         )
-    burst = burst_faces(context, photos)  # refusals happen before anything is written
+    burst = burst_faces(context.recognizer, photos)  # refusals happen before anything is written
     return _check_in_faces(
         context,
         db,
@@ -181,7 +181,7 @@ def _check_in_live(
     return _check_in_faces(
         context,
         db,
-        [fused_face(context, judgement.faces)],
+        [fused_face(context.recognizer, judgement.faces)],
         class_session_id,
         shown,
         frames=[len(judgement.faces)],
@@ -223,7 +223,7 @@ def _refuse_as_not_live(
         student=None,
         similarity=None,
         distance=None,
-        threshold=context.identification_threshold(),
+        threshold=context.recognizer.identification_threshold(),
         candidates=context.gallery.student_count,
         box=[round(float(v), 1) for v in face.box],
         quality=face.quality.score,
@@ -245,8 +245,8 @@ def _check_in_faces(
     """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
     now, day = _clock(context)
     running = sessions_for(context, db, class_session_id, now, role)
-    scope = scope_for(context, running)
-    found = identify(context, db, np.stack([face.embedding for face in faces]), scope)
+    scope = scope_for(context.recognizer, running)
+    found = identify(context.recognizer, db, np.stack([face.embedding for face in faces]), scope)
     outcomes = [
         _mark(db, face, one, running, day, now, caller)
         for face, one in zip(faces, found, strict=True)
@@ -403,7 +403,7 @@ def _record_attendance(
 
 
 def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:
-    face = dominant_face(read_faces(context, data))  # before any query, as in check_in
+    face = dominant_face(read_faces(context.recognizer, data))  # before any query, as in check_in
     student = db.get(Student, student_id)
     if student is None or not student.active:  # as check-in: a deactivated student is no one
         raise NotFound("student_not_found", f"No active student with id {student_id}.")

@@ -81,7 +81,7 @@ def enrollment_face(context: ServiceContext, data: bytes) -> EnrollmentFace:
 def enrollment_candidate(context: ServiceContext, data: bytes) -> EnrollmentCandidate:
     """The photo's main face, if it is fit to enroll, not yet embedded."""
     settings = context.settings
-    photo = read_photo_faces(context, data)
+    photo = read_photo_faces(context.recognizer, data)
     faces = photo.faces
     face, background = main_face(faces, photo.width, photo.height, settings.enroll_min_sharpness)
     if face.quality.face_size < settings.enroll_min_face_size:
@@ -142,7 +142,7 @@ def duplicate_warnings(
         [mine] = context.gallery.search(embedding, restrict_to=np.array([student_id]))
         own = mine.distance
     nearer = math.isfinite(own) and match.distance < own - context.rule.margin
-    if match.distance >= context.identification_threshold() and not nearer:
+    if match.distance >= context.recognizer.identification_threshold() and not nearer:
         return []
     other = db.get(Student, match.student_id)
     message = (

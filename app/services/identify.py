@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from app.context import ServiceContext
 from app.core.observability import current_timer
 from app.core.tables import Student
 from app.search.gallery import NO_MATCH, GalleryMatch
+from app.search.recognizer import Recognizer
 from app.services.current_session import RunningSessions
 from models.identification import RosterDecision, decide, decide_on_roster
 
@@ -42,43 +42,43 @@ class Identification:
     candidates: int  # of that search
 
 
-def scope_for(context: ServiceContext, running: RunningSessions) -> SearchScope:
+def scope_for(recognizer: Recognizer, running: RunningSessions) -> SearchScope:
     """What a check-in for these sessions searches: the whole gallery when any of them is of
     no course (or there is none), else the union of their courses' rosters. Read once so that
     the answer's threshold and candidate count describe the same gallery (the caller synced
     it before its write transaction began)."""
-    everyone = context.gallery.student_count
+    everyone = recognizer.gallery.student_count
     if running.whole_gallery:
         return SearchScope(None, everyone, everyone)
     roster = np.array(sorted(running.roster()), dtype=np.int64)
-    return SearchScope(roster, context.gallery.students_among(roster), everyone)
+    return SearchScope(roster, recognizer.gallery.students_among(roster), everyone)
 
 
 def identify(
-    context: ServiceContext, db: Session, embeddings: np.ndarray, scope: SearchScope
+    recognizer: Recognizer, db: Session, embeddings: np.ndarray, scope: SearchScope
 ) -> list[Identification]:
     with current_timer().stage("search"):
-        whole = context.gallery.search(embeddings)
+        whole = recognizer.gallery.search(embeddings)
         members = (
             whole
             if scope.roster is None
-            else context.gallery.search(embeddings, restrict_to=scope.roster)
+            else recognizer.gallery.search(embeddings, restrict_to=scope.roster)
         )
     return [
-        _decide(context, db, nearest, member, scope)
+        _decide(recognizer, db, nearest, member, scope)
         for nearest, member in zip(whole, members, strict=True)
     ]
 
 
 def _decide(
-    context: ServiceContext,
+    recognizer: Recognizer,
     db: Session,
     nearest: GalleryMatch,
     member: GalleryMatch,
     scope: SearchScope,
 ) -> Identification:
     """One face: `nearest` is the whole gallery's answer, `member` the roster's."""
-    rule, band = context.rule, context.settings.retry_band
+    rule, band = recognizer.rule, recognizer.retry_band
     # Each face's threshold follows its search's size and its runner-up there.
     gallery_threshold = rule.face_threshold(
         scope.gallery_candidates, nearest.distance, nearest.runner_up_distance
@@ -106,7 +106,7 @@ def _decide(
         )
         return _about(db, verdict.decision, match, roster_threshold, scope.candidates)
     decision = verdict.decision
-    if verdict.whole == "present" and context.settings.admit_non_members:
+    if verdict.whole == "present" and recognizer.admit_non_members:
         decision = "present"
     # About the non-member; the runner-up shown is the member the face could also be.
     match = GalleryMatch(nearest.student_id, nearest.distance, member.student_id, member.distance)

@@ -148,7 +148,7 @@ def read_burst(
                 frames=len(frames),
                 times=len(times_ms),
             )
-    return [dominant_face(read_faces(context, frame)) for frame in frames]
+    return [dominant_face(read_faces(context.recognizer, frame)) for frame in frames]
 
 
 def judge_burst(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from app.context import ServiceContext
 from app.core.errors import TooLarge, Unprocessable
 from app.core.observability import current_timer
+from app.search.recognizer import Recognizer
 from models.embedder import AlignedFace, Face
 from models.image import ImageError, load_image
 
@@ -31,14 +31,14 @@ BACKGROUND_AREA = 2.0
 FaceT = TypeVar("FaceT", Face, AlignedFace)
 
 
-def read_faces(context: ServiceContext, data: bytes) -> list[Face]:
+def read_faces(recognizer: Recognizer, data: bytes) -> list[Face]:
     """Every face in the uploaded photo; refuses unreadable photos and photos with no face."""
-    return context.embedder.embedded(read_aligned_faces(context, data), current_timer())
+    return recognizer.embedder.embedded(read_aligned_faces(recognizer, data), current_timer())
 
 
-def read_aligned_faces(context: ServiceContext, data: bytes) -> list[AlignedFace]:
+def read_aligned_faces(recognizer: Recognizer, data: bytes) -> list[AlignedFace]:
     """`read_faces` without the embeddings (the caller embeds the faces it keeps)."""
-    return read_photo_faces(context, data).faces
+    return read_photo_faces(recognizer, data).faces
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ class PhotoFaces:
     height: int
 
 
-def read_photo_faces(context: ServiceContext, data: bytes) -> PhotoFaces:
+def read_photo_faces(recognizer: Recognizer, data: bytes) -> PhotoFaces:
     """`read_aligned_faces` with the photo's size (which faces the border cuts)."""
     timer = current_timer()
     try:
         with timer.stage("decode"):
-            photo = load_image(data, max_pixels=context.settings.max_image_pixels)
+            photo = load_image(data, max_pixels=recognizer.max_image_pixels)
     except ImageError as exc:
         error = TooLarge if exc.code == "image_too_large" else Unprocessable
         raise error(exc.code, exc.message) from exc
@@ -69,7 +69,7 @@ def read_photo_faces(context: ServiceContext, data: bytes) -> PhotoFaces:
             "The photo is a black-and-white (1-bit) image, e.g. a dithered scan: faces in it "
             "do not match their photos. Use a colour or grey photo.",
         )
-    faces = context.embedder.aligned_faces(photo, timer)
+    faces = recognizer.embedder.aligned_faces(photo, timer)
     if not faces:
         raise Unprocessable("no_face", "No face was found in the photo.")
     return PhotoFaces(faces, photo.width, photo.height)

@@ -55,7 +55,7 @@ def health(request: Request, context: ContextDep, key: PresentedKey) -> JSONResp
         database=database,
         backbone=context.embedder.spec.name,
         weights_version=context.embedder.version,
-        threshold=context.identification_threshold(),
+        threshold=context.recognizer.identification_threshold(),
         max_fpir=context.rule.max_fpir if context.rule.curve else None,
         gallery_templates=len(context.gallery),
         gallery_students=context.gallery.student_count,
