@@ -32,8 +32,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The markers that follow from where a test is or what it uses (CONTRIBUTING.md, "Tests"):
-    tests/pages drive a browser (a process, and slow); a test parametrized onto PostgreSQL (a
-    `database_url`, or a module's server on BACKENDS) runs on it; a `server` is a process."""
+    tests/pages drive a browser (a process); a test parametrized onto PostgreSQL (a
+    `database_url`, or a module's server on BACKENDS) runs on it; a `server` is a process; a
+    process is slow."""
     pages = Path(__file__).parent / "pages"
     for item in items:
         if pages in Path(item.path).parents:
@@ -46,7 +47,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.subprocess)
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.subprocess)  # Chromium, beside the pages' server
-            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("subprocess") is not None:
+            item.add_marker(pytest.mark.slow)  # a process of its own: seconds to start at best
 
 
 @pytest.fixture

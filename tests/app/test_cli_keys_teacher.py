@@ -6,32 +6,30 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.support.helpers import rollcall
+from tests.support.cli import CliResult, RunCli
 
 
-def test_a_teacher_key_from_the_cli_has_its_courses(tmp_path: Path) -> None:
+def test_a_teacher_key_from_the_cli_has_its_courses(tmp_path: Path, rollcall: RunCli) -> None:
     database = tmp_path / "school.db"
-    assert rollcall(database, "db", "upgrade").returncode == 0
+
+    def run(*args: str) -> CliResult:
+        return rollcall(*args, cwd=tmp_path, env={"ROLLCALL_DATABASE_URL": f"sqlite:///{database}"})
+
+    assert run("db", "upgrade").returncode == 0
     with sqlite3.connect(database) as connection:
         connection.execute(
             "INSERT INTO courses (id, code, name, created_at) VALUES "
             "(1, 'MATH-9A', 'Maths', '2026-01-01'), (2, 'ART', 'Art', '2026-01-01')"
         )
 
-    created = rollcall(
-        database, "keys", "create", "--role", "teacher", "--name", "Ms Smith", "--course", "ART"
-    )
+    created = run("keys", "create", "--role", "teacher", "--name", "Ms Smith", "--course", "ART")
     assert created.returncode == 0, created.stderr
     assert "created teacher key #1 (Ms Smith) for ART" in created.stdout
     assert created.stdout.splitlines()[-1].startswith("rc_")
 
-    unknown = rollcall(
-        database, "keys", "create", "--role", "teacher", "--name", "Mr X", "--course", "NOPE"
-    )
+    unknown = run("keys", "create", "--role", "teacher", "--name", "Mr X", "--course", "NOPE")
     assert unknown.returncode == 1 and "No course with code 'NOPE'" in unknown.stderr
-    kiosk = rollcall(
-        database, "keys", "create", "--role", "kiosk", "--name", "door", "--course", "ART"
-    )
+    kiosk = run("keys", "create", "--role", "kiosk", "--name", "door", "--course", "ART")
     assert kiosk.returncode == 1 and "Only a teacher key has courses" in kiosk.stderr
     with sqlite3.connect(database) as connection:
         links = connection.execute("SELECT key_id, course_id FROM api_key_courses").fetchall()

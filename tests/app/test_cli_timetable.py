@@ -3,11 +3,10 @@ checked before anything is written, per-row errors, safe to re-run, a bar when l
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from app.core.migrate import upgrade
-from tests.support.helpers import run_rollcall
+from tests.support.cli import CliResult, RunCli
 from tests.support.settings import count_rows
 
 HEADER = "name,course,weekdays,start,end,timezone,grace,room,first_date,last_date,skip\n"
@@ -28,14 +27,14 @@ def _counts(database_url: str) -> tuple[int, int]:
     return count_rows(database_url, "timetable_series"), count_rows(database_url, "class_sessions")
 
 
-def test_timetable_import(database_url: str, tmp_path: Path) -> None:
+def test_timetable_import(database_url: str, tmp_path: Path, rollcall: RunCli) -> None:
     upgrade(database_url)
     env = {"ROLLCALL_DATABASE_URL": database_url}
 
-    def rollcall(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_rollcall(*args, cwd=tmp_path, env=env)
+    def run(*args: str) -> CliResult:
+        return rollcall(*args, cwd=tmp_path, env=env)
 
-    assert rollcall("courses", "create", "MATH-9A").returncode == 0
+    assert run("courses", "create", "MATH-9A").returncode == 0
 
     broken = _write(
         tmp_path / "broken.csv",
@@ -48,7 +47,7 @@ def test_timetable_import(database_url: str, tmp_path: Path) -> None:
             GOOD[0],
         ],
     )
-    refused = rollcall("timetable", "import", str(broken))
+    refused = run("timetable", "import", str(broken))
     assert refused.returncode == 1, refused.stdout + refused.stderr
     lines = refused.stderr
     assert f"{broken}:3: course: no course with code 'NOPE'" in lines
@@ -60,24 +59,24 @@ def test_timetable_import(database_url: str, tmp_path: Path) -> None:
     assert _counts(database_url) == (0, 0)
 
     week = _write(tmp_path / "week.csv", GOOD)
-    imported = rollcall("timetable", "import", str(week))
+    imported = run("timetable", "import", str(week))
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "imported 2 series, 8 sessions" in imported.stdout
     assert _counts(database_url) == (2, 8)
 
-    again = rollcall("timetable", "import", str(week))
+    again = run("timetable", "import", str(week))
     assert again.returncode == 1 and "already in the timetable" in again.stderr
     assert _counts(database_url) == (2, 8)
 
     no_header = _write(tmp_path / "bare.csv", ["x,y"], header="name,start\n")
-    bare = rollcall("timetable", "import", str(no_header))
+    bare = run("timetable", "import", str(no_header))
     assert bare.returncode == 2 and "the header lacks weekdays" in bare.stderr
-    missing = rollcall("timetable", "import", str(tmp_path / "none.csv"))
+    missing = run("timetable", "import", str(tmp_path / "none.csv"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
     # A long file shows a progress bar (on standard error; the summary stays on stdout).
     many = [f"Group {n},,tue,10:00,10:45,UTC,,,2026-11-03,2026-11-10," for n in range(25)]
-    long = rollcall("timetable", "import", str(_write(tmp_path / "many.csv", many)))
+    long = run("timetable", "import", str(_write(tmp_path / "many.csv", many)))
     assert long.returncode == 0, long.stderr
     assert "25/25" in long.stderr and "imported 25 series, 50 sessions" in long.stdout
     assert _counts(database_url) == (27, 58)

@@ -36,6 +36,7 @@ def serving(onnx_dir: Path) -> ServingEmbedder:
     return ServingEmbedder(EmbedderConfig(), onnx_dir)
 
 
+@pytest.mark.slow  # the module's first test exports the model to ONNX
 @pytest.mark.parametrize("photo", PHOTOS)
 def test_serving_finds_the_faces_torch_finds(
     embedder: FaceEmbedder, serving: ServingEmbedder, faces_dir: Path, photo: str
@@ -50,6 +51,7 @@ def test_serving_finds_the_faces_torch_finds(
         assert np.abs(a.embedding - b.embedding).max() < 1e-5
 
 
+@pytest.mark.slow  # the ONNX export, as above
 def test_serving_embeds_chips_as_torch_does(
     embedder: FaceEmbedder, serving: ServingEmbedder, faces_dir: Path
 ) -> None:

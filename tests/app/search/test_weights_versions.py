@@ -157,6 +157,7 @@ def test_identical_weight_values_keep_the_pretrained_version(tmp_path: Path) -> 
     assert weights_version(spec, reloaded, True, True) == f"{changed}+flip"
 
 
+@pytest.mark.slow  # loads a second, mirrored model
 def test_flip_tta_templates_are_not_compared_with_plain_embeddings(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
