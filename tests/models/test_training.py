@@ -124,6 +124,7 @@ def test_training_lowers_the_loss_and_raises_held_out_accuracy(
     assert result.plot_path.stat().st_size > 20_000
 
 
+@pytest.mark.slow  # trains a model for two epochs
 def test_triplet_semi_hard_runs_the_same_loop(tmp_path: Path, tiny_embedder: FaceEmbedder) -> None:
     chips, labels = synthetic_faces(identities=12, photos=4)
     config = TrainConfig(loss="triplet", miner="semi-hard", epochs=2, lr=1e-3, seed=1)
