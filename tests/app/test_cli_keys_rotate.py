@@ -73,8 +73,14 @@ def test_a_grace_period_keeps_the_old_key_until_it_ends_or_is_revoked(
     old = _new_key(
         _keys(rollcall, database_url, tmp_path, "create", "--role", "kiosk", "--name", "door")
     )
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as db:  # the kiosk's staff PIN, as pairing sets it
+        db.execute(text("UPDATE api_keys SET pin_hash = 'scrypt$00$11' WHERE id = 1"))
     done = _keys(rollcall, database_url, tmp_path, "rotate", "door", "--grace", "60")
     new = _new_key(done)
+    with engine.begin() as db:
+        pins = db.execute(text("SELECT id, pin_hash FROM api_keys ORDER BY id")).all()
+    assert [tuple(row) for row in pins] == [(1, "scrypt$00$11"), (2, "scrypt$00$11")]
     assert "key #1 (door) is refused in 60 minutes" in done.stdout
     assert _role(client, old) == "kiosk" and _role(client, new) == "kiosk"
     listing = _keys(rollcall, database_url, tmp_path, "list").stdout.splitlines()
@@ -87,7 +93,6 @@ def test_a_grace_period_keeps_the_old_key_until_it_ends_or_is_revoked(
     assert both.returncode == 1 and "2 keys are named 'door' (#1, #2): give its id" in both.stderr
 
     # Time passing: the grace period's end is in the past.
-    engine = create_engine(database_url, poolclass=NullPool)
     with engine.begin() as db:
         db.execute(
             text("UPDATE api_keys SET revoked_at = revoked_at - INTERVAL '2 hours' WHERE id = 1")
