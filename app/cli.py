@@ -30,6 +30,7 @@ from app.commands import (
     students_delete_command,
     tls_make_cert_command,
 )
+from app.commands_keys import add_rotate_command
 from app.commands_timetable import add_timetable_commands
 from app.core.config import ConfigurationError
 from app.services.calibration_facts import gallery_facts
@@ -233,12 +234,13 @@ def _add_keys(commands: argparse._SubParsersAction) -> None:
         commands,
         "keys",
         "access keys (admin, kiosk, viewer, teacher)",
-        "Create, list and revoke the access keys clients send in the X-API-Key header. "
+        "Create, list, revoke and rotate the access keys clients send in the X-API-Key header. "
         "admin: everything; kiosk: check in and verify; viewer: sessions, attendance, metrics; "
         "teacher: its courses' rosters, sessions and attendance, and corrections in them.",
         "  rollcall keys create --role kiosk --name 'front kiosk'\n"
         "  rollcall keys create --role teacher --name 'Ms Smith' --course MATH-9A\n"
-        "  rollcall keys list\n  rollcall keys revoke 3\n",
+        "  rollcall keys list\n  rollcall keys revoke 3\n"
+        "  rollcall keys rotate 3 --grace 60\n",
     )
     _print_help(keys)
     key_commands = keys.add_subparsers(dest="keys_command", metavar="COMMAND")
@@ -276,6 +278,7 @@ def _add_keys(commands: argparse._SubParsersAction) -> None:
     )
     revoke.add_argument("id", type=int, help="the key's id")
     revoke.set_defaults(handler=keys_revoke_command)
+    add_rotate_command(key_commands)
 
 
 def _add_roster_commands(commands: argparse._SubParsersAction) -> None:

@@ -290,28 +290,30 @@ def keys_create_command(args: argparse.Namespace) -> int:
 
 
 def keys_list_command(args: argparse.Namespace) -> int:
-    from app.services.keys import list_keys
+    from app.services.keys import is_revoked, list_keys
 
     with _database().session() as db:
         rows = list_keys(db)
-    print(f"{'id':>4} {'role':7} {'prefix':11} {'created':20} {'revoked':20} name")
+    print(f"{'id':>4} {'role':7} {'prefix':11} {'created':20} {'revoked':25} name")
     for row in rows:
         revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if row.revoked_at else "-"
+        if row.revoked_at is not None and not is_revoked(row):
+            revoked = f"from {revoked}"  # rotated: in its grace period
         created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{row.id:>4} {row.role:7} {row.prefix:11} {created:20} {revoked:20} {row.name}")
+        print(f"{row.id:>4} {row.role:7} {row.prefix:11} {created:20} {revoked:25} {row.name}")
     return 0
 
 
 def keys_revoke_command(args: argparse.Namespace) -> int:
     from app.core.errors import NotFound
-    from app.services.keys import get_key, revoke_key
+    from app.services.keys import get_key, is_revoked, revoke_key
 
     with _database().session() as db:
         try:
             row = get_key(db, args.id)
         except NotFound as exc:
             return _refuse(exc, 1)
-        if row.revoked_at is not None:
+        if row.revoked_at is not None and is_revoked(row):
             revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S")
             print(f"key #{row.id} ({row.name}) was already revoked at {revoked}")
             return 0

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Rollcall's quick start (README.md, "Quick start"): against the service started in this folder
-# (`.venv/bin/rollcall serve`), make an office and a kiosk key, enroll five people from the
-# shared photos, open a class session for *now*, check one person in from another photo of
-# them, and print the session's report. Times come from `date`, so it runs as written any day;
-# run again, it enrolls nobody twice (import skips them) and makes a new session and keys.
+# (`.venv/bin/rollcall serve`), make an office and a kiosk key and a kiosk pairing code, enroll
+# five people from the shared photos, open a class session for *now*, check one person in from
+# another photo of them, and print the session's report. Times come from `date`, so it runs as
+# written any day; run again, it enrolls nobody twice (import skips them) and makes a new
+# session and keys.
 #
 #   tools/quickstart.sh                    # FACES=../shared/faces URL=http://127.0.0.1:8000
 #
@@ -29,8 +30,12 @@ echo "== 1. keys (each printed once: store them)"
 ADMIN=$($ROLLCALL keys create --role admin --name "office (quick start)" | tail -n 1)
 KIOSK=$($ROLLCALL keys create --role kiosk --name "front door (quick start)" | tail -n 1)
 echo "office key: $ADMIN"
-echo "kiosk key:  $KIOSK"
-echo "open $URL/admin (sign in with the office key) and $URL/kiosk (the kiosk key)"
+echo "kiosk key:  $KIOSK (what this script checks in with, as a kiosk)"
+echo "open $URL/admin (sign in with the office key)"
+# A tablet pairs instead of typing a key: a one-time code (5 minutes; the office's Keys tab
+# shows one too, with its QR code), then a device name and a staff PIN on the tablet.
+PAIR_URL=$(call -X POST "$API/kiosk/pairings" -H "X-API-Key: $ADMIN" | field 'd["kiosk_url"]')
+echo "pair a kiosk: open $PAIR_URL within 5 minutes, then give it a name and a staff PIN"
 
 echo "== 2. enroll five people, one photo each, on the course QUICK-1"
 cat > quickstart-roster.csv <<CSV

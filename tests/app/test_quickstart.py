@@ -5,10 +5,12 @@ come from `date`), and again after that."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.server import serving
@@ -44,7 +46,19 @@ def test_the_quick_start_script_runs_as_written_twice(tmp_path: Path) -> None:
         first = _run(tmp_path, url, database_url)
         assert first.returncode == 0, first.stdout + first.stderr
         out = first.stdout
-        assert f"open {url}/admin" in out and f"{url}/kiosk" in out
+        assert f"open {url}/admin" in out
+        pairing = re.search(
+            rf"pair a kiosk: open {url}/kiosk\?pair=([A-Z0-9]{{4}}-[A-Z0-9]{{4}}) ", out
+        )
+        assert pairing is not None, out
+        # The tablet's part, as the kiosk page sends it: the code, a name, a staff PIN.
+        paired = httpx.post(
+            f"{url}/api/v1/kiosk/pair",
+            json={"code": pairing.group(1), "device_name": "door tablet", "pin": "2468"},
+            timeout=60,
+        )
+        assert paired.status_code == 201, paired.text
+        assert paired.json()["role"] == "kiosk" and paired.json()["key"].startswith("rc_")
         assert "enrolled 5, skipped 0, failed 0 (of 5 rows)" in out
         assert "present: Barack Obama" in out
         over_rest, from_cli = out.split("== 5.")[1].split("== 6.")

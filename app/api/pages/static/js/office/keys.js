@@ -62,9 +62,15 @@ async function loadKeys() {
 }
 
 function keyRow(key) {
-  const state = key.revoked_at
+  // A rotated key's revoked_at is the end of its grace period: until then it works, and may be
+  // revoked now.
+  const ended = key.revoked_at && new Date(key.revoked_at) <= new Date();
+  const button = el("button", { type: "button", class: "danger", "aria-label": `Revoke ${key.name}`, onclick: () => revoke(key) }, "Revoke");
+  const state = ended
     ? el("span", { class: "tag bad" }, `revoked ${when(key.revoked_at)}`)
-    : el("button", { type: "button", class: "danger", "aria-label": `Revoke ${key.name}`, onclick: () => revoke(key) }, "Revoke");
+    : key.revoked_at
+      ? el("span", {}, el("span", { class: "tag" }, `rotated: ends ${when(key.revoked_at)}`), " ", button)
+      : button;
   return el("tr", {},
     el("td", {}, key.name),
     el("td", {}, key.role),
