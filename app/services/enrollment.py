@@ -187,7 +187,8 @@ def store_template(
     replacing: FaceTemplate | None = None,
 ) -> FaceTemplate:
     """Add this face's template to the student's (flushed, not committed); `replace`: instead
-    of all of them; `replacing`: instead of that one. Refuses a template beyond ROLLCALL_MAX_PHOTOS_PER_STUDENT.
+    of all of them; `replacing`: instead of that one. Refuses a template beyond
+    ROLLCALL_MAX_PHOTOS_PER_STUDENT.
 
     The student's row is locked first (PostgreSQL's FOR NO KEY UPDATE; SQLite's writers are
     serialised already): under READ COMMITTED, concurrent adds would each count the templates

@@ -88,7 +88,7 @@ def test_the_record_counts_held_sessions_per_course(client: TestClient, faces_di
     art_old, art_now = session("Art 1", 26, art), session("Art 2", 0.2, art)
     session("Art later", -5, art)  # not held yet: not counted
     session("Maths", 3, maths)  # not Kit's course, not marked: not counted
-    assembly = session("Assembly", 30, None)  # no course: everyone active
+    session("Assembly", 30, None)  # no course: everyone active
     mark = {"status": "excused", "reason": "dentist"}
     assert client.put(f"/api/v1/sessions/{art_old}/attendance/{kit['id']}", json=mark).is_success
     checked = post_file(
