@@ -24,9 +24,10 @@ SERIES = 6  # courses, each meeting daily for 120 days: 720 sessions
 DAYS = 120
 RTL_NAME = "مريم عبد الرحمن الهاشمي"
 LONG_NAME = "Maximilianaugustinbartholomewfitzgeraldwolfensteinvanderlind"  # 60 letters
-# The budget is 1 s for Today on a term's data; asserted at three times that, against
-# the page's own ready mark, because CI machines run loaded (the figure is printed).
-TODAY_BUDGET_MS = 3000
+# Today's budget is 1 s on a term's data; asserted at five times that, against the page's own
+# ready mark, because CI machines run loaded (1.8-2.7 s measured here at a load average of
+# 15-17 on 2 cores); the figure is printed.
+TODAY_BUDGET_MS = 5000
 DASH = "\u2013"  # the pager's range, "1\u201320 of 500"
 assert len(LONG_NAME) == 60 and " " not in LONG_NAME
 

@@ -20,7 +20,7 @@ from tests.pages.conftest import (
     serve_pages,
     watch,
 )
-from tests.pages.test_office import ENROLL_WAIT_MS, sign_in
+from tests.pages.test_office import ENROLL_WAIT_MS, local_input, sign_in
 from tests.support.helpers import post_file
 from tests.support.settings import ADMIN_KEY
 
@@ -198,4 +198,19 @@ def test_the_student_page_replaces_a_photo(
     expect(page.locator("#attendance-table tbody tr")).to_have_count(1)
     expect(page.locator("#attendance-table")).to_contain_text("Kit Harington")
     expect(page.locator("#attendance-table thead")).not_to_contain_text("Similarity")
+    seen.assert_clean()
+
+
+def test_a_refusal_is_said_in_words(office: tuple[Page, PageWatch]) -> None:
+    page, seen = office
+    sign_in(page, ADMIN_KEY)
+    page.get_by_role("tab", name="Sessions").click()
+    start = dt.datetime.now() + dt.timedelta(hours=2)
+    page.get_by_label("Session name").fill("Backwards")
+    page.get_by_label("Starts").fill(local_input(start))
+    page.get_by_label("Ends").fill(local_input(start - dt.timedelta(hours=1)))
+    page.get_by_role("button", name="Create").click()
+    message = page.locator("#session-message")
+    expect(message).to_have_text("The end must be after the start.")
+    expect(page.locator("#live")).to_have_text("The end must be after the start.")
     seen.assert_clean()
