@@ -148,6 +148,9 @@ function showAbsent() {
   }
 }
 
+// One element: on a phone a cell is a grid of its label and its content (see the CSS).
+const classCell = (session) => el("span", {}, el("bdi", { dir: "auto" }, session.name), ` · ${time(session.starts_at)}`);
+
 // Who may correct a mark (the API's rule): an admin, or a teacher key in its courses.
 const mayCorrect = () => isAdmin() || office.role === "teacher";
 
@@ -155,7 +158,7 @@ function absentRow({ session, student }, index) {
   const who = student.name;
   if (!mayCorrect()) {
     return el("tr", {}, el("td", {}, studentLink(student)), el("td", {}, student.external_id),
-      el("td", {}, el("bdi", { dir: "auto" }, session.name), ` · ${time(session.starts_at)}`), el("td", {}, "—"));
+      el("td", {}, classCell(session)), el("td", {}, "—"));
   }
   const mark = (status, reason) => correct(session, student, status, reason, index);
   const actions = el("div", { class: "actions" },
@@ -166,7 +169,7 @@ function absentRow({ session, student }, index) {
   return el("tr", { dataset: { studentId: student.id, sessionId: session.id } },
     el("td", {}, studentLink(student)),
     el("td", {}, student.external_id),
-    el("td", {}, el("bdi", { dir: "auto" }, session.name), ` · ${time(session.starts_at)}`),
+    el("td", {}, classCell(session)),
     el("td", {}, actions));
 }
 
