@@ -184,9 +184,11 @@ def store_template(
     data: bytes,
     *,
     replace: bool,
+    replacing: FaceTemplate | None = None,
 ) -> FaceTemplate:
     """Add this face's template to the student's (flushed, not committed); `replace`: instead
-    of all of them. Refuses a template beyond ROLLCALL_MAX_PHOTOS_PER_STUDENT.
+    of all of them; `replacing`: instead of that one. Refuses a template beyond
+    ROLLCALL_MAX_PHOTOS_PER_STUDENT.
 
     The student's row is locked first (PostgreSQL's FOR NO KEY UPDATE; SQLite's writers are
     serialised already): under READ COMMITTED, concurrent adds would each count the templates
@@ -194,14 +196,17 @@ def store_template(
     db.execute(select(Student.id).where(Student.id == student.id).with_for_update(key_share=True))
     if replace:
         db.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+    elif replacing is not None:
+        db.delete(replacing)  # one for one: the limit still holds
+        db.flush()
     else:
         held = db.scalar(select(func.count()).where(FaceTemplate.student_id == student.id)) or 0
         limit = context.settings.max_photos_per_student
         if held >= limit:
             raise Conflict(
                 "too_many_photos",
-                f"Student {student.id} already has {held} photos (at most {limit}); delete one "
-                "(DELETE /students/{id}/photos/{template_id}) or send ?replace=true.",
+                f"{student.name} already has {held} photos, the most allowed ({limit}): "
+                "replace or delete one of them first.",
                 photos=held,
                 limit=limit,
             )
@@ -260,3 +265,42 @@ def delete_template(db: Session, student_id: int, template_id: int) -> None:
     db.delete(get_template(db, student_id, template_id))
     bump_gallery_revision(db, [student_id])
     db.commit()
+
+
+def replace_photo(
+    context: ServiceContext, db: Session, student_id: int, template_id: int, data: bytes
+) -> Enrollment:
+    """One enrolled photo swapped for a new one in one transaction: a refused photo leaves
+    the old one, and a student at the photo limit can still swap one."""
+    enrolled = enrollment_face(context, data)
+    face = enrolled.face
+    context.gallery_store.sync()
+    old = get_template(db, student_id, template_id)
+    student = get_student(db, student_id)
+    warnings = duplicate_warnings(context, db, student.id, face)
+    template = store_template(context, db, student, face, data, replace=False, replacing=old)
+    db.commit()
+    return Enrollment(
+        student, template, face, enrolled.faces_in_photo, [*enrolled.warnings, *warnings]
+    )
+
+
+def photo_image(db: Session, student_id: int, template_id: int) -> tuple[bytes, str]:
+    """The photo a template was made from and its media type; 404 when it was not kept
+    (ROLLCALL_KEEP_PHOTOS off when it was enrolled)."""
+    template = get_template(db, student_id, template_id)
+    if template.photo is None:
+        raise NotFound(
+            "photo_not_kept",
+            f"Photo {template_id} of student {student_id} was not kept (ROLLCALL_KEEP_PHOTOS).",
+        )
+    data = bytes(template.photo)
+    return data, _media_type(data)
+
+
+def _media_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"

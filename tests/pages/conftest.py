@@ -196,3 +196,44 @@ def sign_in_kiosk(page: Page, key: str, pin: str = STAFF_PIN) -> None:
     page.get_by_label("Kiosk key").fill(key)
     page.locator("#kiosk-pin").fill(pin)
     page.get_by_role("button", name="Start").click()
+
+
+# axe-core, the npm package, installed by .ci/axe (sourced by .ci/run) into tests/pages/.axe:
+# served to the page under test from the page's own origin (a routed URL), never from a CDN.
+AXE_FILE = Path(__file__).parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PATH = "/__axe-core/axe.min.js"  # answered by the test's route, not by the server
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_source() -> str:
+    if not AXE_FILE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE_FILE}: `source .ci/axe` installs it (npm)")
+    return AXE_FILE.read_text()
+
+
+def axe_violations(page: Page, server: str) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now, each with the
+    first few elements it names."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        source = axe_source()
+        page.route(
+            f"{server}{AXE_PATH}",
+            lambda route: route.fulfill(body=source, content_type="text/javascript"),
+        )
+        page.add_script_tag(url=f"{server}{AXE_PATH}")
+    found = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, { resultTypes: ["violations"] });
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+                count: v.nodes.length,
+            }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in AXE_BLOCKING]
+
+
+def assert_accessible(page: Page, server: str, name: str) -> None:
+    violations = axe_violations(page, server)
+    assert violations == [], f"axe-core on {name}: {violations}"

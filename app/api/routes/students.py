@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import (
     MAX_ID,
@@ -17,6 +17,7 @@ from app.api.deps import (
 from app.api.schemas import (
     ANY_BODY,
     ANY_KEYED,
+    CourseRef,
     EnrollmentOut,
     EnrollmentWarning,
     FaceQualityOut,
@@ -26,9 +27,10 @@ from app.api.schemas import (
     StudentRef,
     error_responses,
 )
+from app.api.schemas_student import StudentRecordOut, course_rate_out, record_entry_out
 from app.core.domain import StudentCreate, StudentUpdate, Text
 from app.core.tables import FaceTemplate
-from app.services import enrollment, students
+from app.services import enrollment, student_record, students
 
 
 def _student_out(entry: students.StudentEntry) -> StudentOut:
@@ -82,6 +84,26 @@ def list_students(
 @router.get("/{student_id}", response_model=StudentOut, responses=error_responses(404))
 def get_student(db: ReadDbSession, student_id: IdPath) -> StudentOut:
     return _student_out(students.student_entry(db, students.get_student(db, student_id)))
+
+
+@router.get("/{student_id}/record", response_model=StudentRecordOut, responses=error_responses(404))
+def get_student_record(
+    db: ReadDbSession,
+    student_id: IdPath,
+    limit: Annotated[int, Query(ge=1, le=1000), Digits] = 200,
+) -> StudentRecordOut:
+    """The student, their courses, the sessions held that counted for them (newest first,
+    at most `limit`; never marked: absent), a rate per course (sessions of no course under
+    a null course) and when they last checked in."""
+    record = student_record.student_record(db, student_id, limit)
+    return StudentRecordOut(
+        student=_student_out(students.student_entry(db, record.student)),
+        courses=[CourseRef.model_validate(c) for c in record.courses],
+        held=record.held,
+        history=[record_entry_out(e) for e in record.entries],
+        rates=[course_rate_out(r) for r in record.rates],
+        last_seen_at=record.last_seen_at,
+    )
 
 
 @router.patch(
@@ -171,6 +193,34 @@ def list_photos(db: ReadDbSession, student_id: IdPath) -> list[PhotoOut]:
 )
 def get_photo(db: ReadDbSession, student_id: IdPath, template_id: IdPath) -> PhotoOut:
     return _photo_out(enrollment.get_template(db, student_id, template_id))
+
+
+@router.put(
+    "/{student_id}/photos/{template_id}",
+    response_model=EnrollmentOut,
+    responses=error_responses(*ANY_BODY, 404, 409),
+)
+def replace_photo(
+    context: ContextDep, db: DbSession, student_id: IdPath, template_id: IdPath, photo: PhotoDep
+) -> EnrollmentOut:
+    """Swap one enrolled photo for a new one, in one step: a photo refused (no face, too
+    small, too blurred) leaves the old one in place. Answers as enrolling does."""
+    return _enrollment_out(enrollment.replace_photo(context, db, student_id, template_id, photo))
+
+
+@router.get(
+    "/{student_id}/photos/{template_id}/image",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the photo"},
+        **error_responses(404),
+    },
+)
+def photo_image(db: ReadDbSession, student_id: IdPath, template_id: IdPath) -> Response:
+    """The photo the template was made from, as uploaded; 404 `photo_not_kept` when the
+    service did not keep it (ROLLCALL_KEEP_PHOTOS off when it was enrolled)."""
+    data, media_type = enrollment.photo_image(db, student_id, template_id)
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 
 
 @router.delete(

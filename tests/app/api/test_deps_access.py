@@ -25,6 +25,9 @@ ENDPOINTS = [
     ("POST", "/api/v1/students/{student}/photo", set(), True),
     ("GET", "/api/v1/students/{student}/photos", set(), False),
     ("GET", "/api/v1/students/{student}/photos/{template}", set(), False),
+    ("GET", "/api/v1/students/{student}/photos/{template}/image", set(), False),
+    ("PUT", "/api/v1/students/{student}/photos/{template}", set(), True),
+    ("GET", "/api/v1/students/{student}/record", set(), False),
     ("POST", "/api/v1/students/{student}/verify", {"kiosk"}, True),
     ("POST", "/api/v1/checkins", {"kiosk"}, True),
     ("POST", "/api/v1/checkins/challenge", {"kiosk"}, False),
@@ -85,6 +88,7 @@ def service(tmp_path: Path, embedder: FaceEmbedder) -> Iterator[TestClient]:
         _env_file=None,
         database_url=f"sqlite:///{tmp_path / 'keys.db'}",
         admin_key=BOOTSTRAP,
+        keep_photos=True,  # so that a photo's image is there to read
         max_key_failures=10_000,  # a wrong key on every route, on purpose: no throttling here
     )
     with TestClient(create_app(settings, embedder)) as client:
@@ -139,7 +143,10 @@ def _call(
         kwargs["json"] = {"name": "another", "role": "viewer"}
     elif method == "PATCH":
         kwargs["json"] = {"name": "Renamed"}
-    return client.request(method, url, headers=headers, **kwargs).status_code
+    response = client.request(method, url, headers=headers, **kwargs)
+    if method == "PUT" and "/photos/" in url and response.status_code == 200:
+        ids["template"] = response.json()["template_id"]  # the replacement's
+    return response.status_code
 
 
 @pytest.mark.slow

@@ -28,10 +28,13 @@ export function time(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-// A status line that screen readers announce: kind is "ok", "error" or "info".
+// A status line, shown where it is and announced by the page's one polite live region
+// (#live) where the page has one: kind is "ok", "error" or "info".
 export function say(node, message, kind = "info") {
   node.textContent = message;
   node.dataset.kind = kind;
+  const live = document.getElementById("live");
+  if (live && message && message !== "Loading…") live.textContent = message;
 }
 
 // Puts rows in a table's body, each cell labelled with its column (phones show cells stacked,
@@ -44,4 +47,16 @@ export function fillTable(table, rows) {
     });
   }
   table.tBodies[0].replaceChildren(...rows);
+}
+
+// A person's name isolated from the text around it (a right-to-left name keeps "name · time"
+// in order), its direction taken from its own letters.
+export function bdi(name) {
+  return el("bdi", { dir: "auto" }, name);
+}
+
+// A status line that is NOT announced (e.g. "Updated 10:02" every few seconds): the page's one
+// polite live region says what the user did, this only shows.
+export function quietly(node, message) {
+  node.textContent = message;
 }

@@ -37,7 +37,7 @@ function showResult(status, cards) {
     ...cards.map((c) =>
       el("div", { class: "result-card", dataset: { tone: c.tone } },
         el("p", { class: "result-symbol", "aria-hidden": "true" }, c.symbol ?? SYMBOLS[c.tone] ?? ""),
-        el("p", { class: "result-title" }, c.title),
+        el("p", { class: "result-title", dir: "auto" }, c.title), // a name in its own direction
         el("p", { class: "result-detail" }, c.detail)),
     ),
   );

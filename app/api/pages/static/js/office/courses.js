@@ -92,7 +92,7 @@ function rosterItem(student, member) {
     onchange: countRoster,
   });
   return el("li", { dataset: { search: `${student.name} ${student.external_id}`.toLowerCase() } },
-    box, el("label", { for: box.id }, `${student.name} (${student.external_id})`));
+    box, el("label", { for: box.id }, el("bdi", { dir: "auto" }, student.name), ` (${student.external_id})`));
 }
 
 function countRoster() {

@@ -3,6 +3,7 @@
 import { photoForm } from "../api.js";
 import { $, el, say, show } from "../dom.js";
 import { api } from "./state.js";
+import { poseVerdict, scoreVerdict, sharpnessVerdict, sizeVerdict } from "./verdicts.js";
 
 const enrolling = { student: null, done: () => {}, stream: null };
 
@@ -65,7 +66,7 @@ async function enroll(photo) {
     const warned = answer.warnings.length > 0;
     say(
       $("#enroll-message"),
-      warned ? `Enrolled, with a warning: ${answer.warnings.map((w) => w.message).join(" ")}` : `Enrolled ${student.name}.`,
+      warned ? `Enrolled, with a warning: ${answer.warnings.map(enrolledWarning).join(" ")}` : `Enrolled ${student.name}.`,
       warned ? "error" : "ok",
     );
     await drawPhoto(photo, answer.box);
@@ -73,7 +74,7 @@ async function enroll(photo) {
     show($("#enroll-result"));
     enrolling.done();
   } catch (error) {
-    // The API's own words: "no face", "too small", "too blurred", "several faces"...
+    // In words (state.api): "no face", "too small", "too blurred", "several faces"...
     say($("#enroll-message"), `Not enrolled: ${error.message}`, "error");
     await drawPhoto(photo, null);
     $("#enroll-facts").replaceChildren();
@@ -81,20 +82,34 @@ async function enroll(photo) {
   }
 }
 
+function enrolledWarning(warning) {
+  if (warning.code === "duplicate_enrollment" && warning.student) {
+    return `this face looks like ${warning.student.name} (${warning.student.external_id}), already enrolled.`;
+  }
+  return warningWords(warning);
+}
+
 function facts(answer) {
   const q = answer.quality;
   const rows = [
-    ["Face size", `${Math.round(q.face_size)} px`],
-    ["Sharpness", q.sharpness.toFixed(1)],
-    ["Quality score", q.score.toFixed(2)],
-    ["Head turn (yaw)", `${Math.round(q.yaw)}°`],
+    ["Verdict", scoreVerdict(q.score).words],
+    ["Face size", sizeVerdict(q.face_size)],
+    ["Sharpness", sharpnessVerdict(q.sharpness)],
+    ["Head", poseVerdict(q.yaw)],
     ["Faces in photo", String(answer.faces_in_photo)],
   ];
   for (const warning of answer.warnings) {
     const who = warning.student ? `${warning.student.name} (${warning.student.external_id})` : "";
-    rows.push(["Warning", who ? `Matches student ${who} already` : warning.message]);
+    rows.push(["Warning", who ? `Matches student ${who} already` : warningWords(warning)]);
   }
   return rows.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]);
+}
+
+function warningWords(warning) {
+  if (warning.code === "background_faces_ignored") {
+    return "Other faces in the background were left out: check that the photo took the student's face.";
+  }
+  return warning.message;
 }
 
 // The photo, scaled to the canvas, with the face box the API found (in photo pixels).

@@ -7,9 +7,12 @@ import { openHealth, setUpHealth } from "./health.js";
 import { openKeys, setUpKeys } from "./keys.js";
 import { openSessions, setUpSessions } from "./sessions.js";
 import { office, officeKey } from "./state.js";
+import { openStudentPage, setUpStudentPage } from "./student.js";
 import { openStudents, setUpStudents } from "./students.js";
+import { closeToday, openToday, setUpToday } from "./today.js";
 
 const TABS = {
+  today: openToday,
   students: openStudents,
   courses: openCourses,
   sessions: openSessions,
@@ -19,14 +22,35 @@ const TABS = {
 };
 
 function selectTab(name) {
+  if (name !== "today") closeToday();
   for (const tab of document.querySelectorAll('[role="tab"]')) {
     const selected = tab.id === `tab-${name}`;
     tab.setAttribute("aria-selected", String(selected));
     tab.tabIndex = selected ? 0 : -1;
     show($(`#${tab.getAttribute("aria-controls")}`), selected);
   }
-  history.replaceState(null, "", `#${name}`);
+  if ($("#panel-student")) show($("#panel-student"), false);
+  if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
   TABS[name]();
+}
+
+// #student/ID: the student page, in place of the tabs' panels (a link from any name).
+function showStudentPage(id) {
+  closeToday();
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.setAttribute("aria-selected", String(tab.id === "tab-students"));
+    show($(`#${tab.getAttribute("aria-controls")}`), false);
+  }
+  show($("#panel-student"));
+  openStudentPage(id);
+}
+
+// What the address asks for: a tab, a student page, or the role's first tab.
+function route(role) {
+  const wanted = location.hash.slice(1);
+  const student = wanted.match(/^student\/(\d+)$/);
+  if (student && $("#panel-student")) return showStudentPage(Number(student[1]));
+  selectTab($(`#tab-${wanted}`) ? wanted : "today");
 }
 
 // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
@@ -55,20 +79,24 @@ async function enter(key) {
     tab.addEventListener("click", () => selectTab(tab.id.replace("tab-", "")));
     tab.addEventListener("keydown", onTabKey);
   }
+  setUpToday();
+  setUpStudentPage();
   setUpStudents();
   setUpCourses();
   setUpSessions();
   setUpAttendance();
   setUpKeys();
   setUpHealth();
-  const wanted = location.hash.slice(1);
-  selectTab($(`#tab-${wanted}`) ? wanted : role === "admin" ? "students" : "sessions");
+  window.addEventListener("hashchange", () => route(role));
+  route(role);
 }
 
 $("#office-signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
     await enter($("#office-key").value.trim());
+    // Signed in: the form is gone, so focus goes to the tab now shown (else it is lost).
+    (document.querySelector('[role="tab"][aria-selected="true"]') || $("#office")).focus();
   } catch (error) {
     $("#office-signin-error").textContent = error.message;
   }

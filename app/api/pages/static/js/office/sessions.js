@@ -1,5 +1,6 @@
 // Class sessions: create (admin), list, and the live board of one session.
-import { $, el, fillTable, say, show, time, when } from "../dom.js";
+import { $, bdi, el, fillTable, quietly, say, show, time, when } from "../dom.js";
+import { studentLink } from "./names.js";
 import { api, isAdmin } from "./state.js";
 
 // The board asks the API again this often: a check-in shows within 3 s, and a board left open
@@ -60,7 +61,7 @@ export async function loadSessions() {
 
 function sessionRow(session) {
   return el("tr", { dataset: { sessionId: session.id } },
-    el("td", {}, session.name),
+    el("td", {}, bdi(session.name)),
     el("td", {}, when(session.starts_at)),
     el("td", {}, when(session.ends_at)),
     el("td", {}, el("div", { class: "actions" },
@@ -93,8 +94,11 @@ async function createSession(event) {
 function openBoard(session) {
   closeBoard();
   board.session = session;
-  $("#board-title").textContent = session.name;
+  $("#board-title").replaceChildren(bdi(session.name));
   show($("#board-panel"));
+  // Focus follows the board, so a keyboard or screen-reader user lands on it.
+  $("#board-panel h2").tabIndex = -1;
+  $("#board-panel h2").focus();
   refreshBoard();
   board.timer = setInterval(() => document.hidden || refreshBoard(), BOARD_POLL_MS);
 }
@@ -112,10 +116,10 @@ async function refreshBoard() {
     if (board.session !== session) return; // another board was opened meanwhile
     // Late: after the session's grace period, as the API flags it.
     const onTime = report.present.filter((row) => !row.late);
-    fill("present", onTime.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
-    fill("late", report.late.map((row) => `${row.student.name} · ${time(row.first_checkin_at)}`));
-    fill("absent", report.absent.map((student) => student.name));
-    say($("#board-updated"), `Updated ${new Date().toLocaleTimeString()}.`);
+    fill("present", onTime.map((row) => [studentLink(row.student), ` · ${time(row.first_checkin_at)}`]));
+    fill("late", report.late.map((row) => [studentLink(row.student), ` · ${time(row.first_checkin_at)}`]));
+    fill("absent", report.absent.map((student) => [studentLink(student)]));
+    quietly($("#board-updated"), `Updated ${new Date().toLocaleTimeString()}.`); // not announced each poll
   } catch (error) {
     say($("#board-updated"), error.message, "error");
   }
@@ -123,5 +127,5 @@ async function refreshBoard() {
 
 function fill(column, lines) {
   $(`#board-${column}-count`).textContent = String(lines.length);
-  $(`#board-${column}`).replaceChildren(...lines.map((line) => el("li", {}, line)));
+  $(`#board-${column}`).replaceChildren(...lines.map((line) => el("li", {}, ...line)));
 }

@@ -1,11 +1,18 @@
 // Who is signed in to the office, and API calls made with that key.
 import { call, storedKey } from "../api.js";
+import { inWords } from "../words.js";
 
 export const office = { key: null, role: null };
 export const officeKey = storedKey("rollcall.office.key");
 
-export function api(path, options) {
-  return call(office.key, path, options);
+// An ApiError's message is put in words for the page (the code and details stay).
+export async function api(path, options) {
+  try {
+    return await call(office.key, path, options);
+  } catch (error) {
+    error.message = inWords(error);
+    throw error;
+  }
 }
 
 export const isAdmin = () => office.role === "admin";

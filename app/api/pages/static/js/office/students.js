@@ -1,6 +1,7 @@
 // Students (admin only): search, paging, add, edit, deactivate, delete, and enroll.
 import { $, el, fillTable, say, show } from "../dom.js";
 import { openEnrollment, setUpEnrollment } from "./enroll.js";
+import { studentLink } from "./names.js";
 import { api } from "./state.js";
 
 const PAGE_SIZE = 20; // a screenful on a laptop; the API allows up to 500
@@ -14,8 +15,11 @@ export function setUpStudents() {
     page.offset = 0;
     loadStudents();
   });
-  $("#students-prev").addEventListener("click", () => turnPage(-PAGE_SIZE));
-  $("#students-next").addEventListener("click", () => turnPage(PAGE_SIZE));
+  $("#students-first").addEventListener("click", () => goTo(0));
+  $("#students-prev").addEventListener("click", () => goTo(page.offset - PAGE_SIZE));
+  $("#students-next").addEventListener("click", () => goTo(page.offset + PAGE_SIZE));
+  $("#students-last").addEventListener("click", () => goTo(lastOffset()));
+  $("#students-page").addEventListener("change", (event) => goTo(Number(event.target.value) * PAGE_SIZE));
   $("#student-add").addEventListener("submit", addStudent);
   $("#student-edit").addEventListener("submit", saveEdit);
   $("#edit-cancel").addEventListener("click", () => show($("#edit-panel"), false));
@@ -26,9 +30,25 @@ export function openStudents() {
   loadStudents();
 }
 
-function turnPage(step) {
-  page.offset = Math.max(0, page.offset + step);
+const lastOffset = () => Math.max(0, Math.ceil(page.total / PAGE_SIZE) - 1) * PAGE_SIZE;
+
+function goTo(offset) {
+  page.offset = Math.min(Math.max(0, offset), lastOffset());
   loadStudents();
+}
+
+// First, previous, next, last, and a page picker: any of 27 pages in two clicks.
+function showPager(answer) {
+  const last = Math.min(answer.offset + answer.items.length, answer.total);
+  $("#students-range").textContent = answer.total
+    ? `${answer.offset + 1}–${last} of ${answer.total}`
+    : "No students match.";
+  const pages = Math.max(1, Math.ceil(answer.total / PAGE_SIZE));
+  const current = Math.floor(answer.offset / PAGE_SIZE);
+  $("#students-page").replaceChildren(...Array.from({ length: pages }, (_, i) =>
+    el("option", { value: String(i), selected: i === current }, `${i + 1} of ${pages}`)));
+  $("#students-first").disabled = $("#students-prev").disabled = answer.offset === 0;
+  $("#students-next").disabled = $("#students-last").disabled = last >= answer.total;
 }
 
 // `notice` is what the list says once reloaded (what was just done); a reload clears the rest.
@@ -42,12 +62,7 @@ export async function loadStudents(notice = "") {
     const answer = await api(`/students?${query}`);
     page.total = answer.total;
     fillTable($("#students-table"), answer.items.map(studentRow));
-    const last = Math.min(answer.offset + answer.items.length, answer.total);
-    $("#students-range").textContent = answer.total
-      ? `${answer.offset + 1}–${last} of ${answer.total}`
-      : "No students match.";
-    $("#students-prev").disabled = answer.offset === 0;
-    $("#students-next").disabled = last >= answer.total;
+    showPager(answer);
     say($("#students-message"), notice, "ok");
   } catch (error) {
     say($("#students-message"), error.message, "error");
@@ -57,14 +72,14 @@ export async function loadStudents(notice = "") {
 function studentRow(student) {
   const label = (verb) => `${verb} ${student.name}`;
   return el("tr", { dataset: { studentId: student.id } },
-    el("td", {}, student.name),
+    el("td", {}, studentLink(student)),
     el("td", {}, student.external_id),
     el("td", {}, el("span", {},
       el("span", { class: `tag ${student.active ? "good" : "bad"}` }, student.active ? "active" : "inactive"),
       " ",
       el("span", { class: `tag ${student.enrolled ? "info" : "warn"}` }, student.enrolled ? "enrolled" : "no photo"))),
     el("td", {}, el("div", { class: "actions" },
-      el("button", { type: "button", "aria-label": label("Enroll a photo for"), onclick: () => openEnrollment(student, loadStudents) }, "Enroll photo"),
+      el("button", { type: "button", "aria-label": label("Enroll photo for"), onclick: () => openEnrollment(student, loadStudents) }, "Enroll photo"),
       el("button", { type: "button", "aria-label": label("Edit"), onclick: () => startEdit(student) }, "Edit"),
       el("button", { type: "button", "aria-label": label(student.active ? "Deactivate" : "Activate"), onclick: () => setActive(student, !student.active) },
         student.active ? "Deactivate" : "Activate"),
