@@ -171,6 +171,9 @@ class EmbeddingCache:
                         FaceResult(emb, float(size), float(sharp)) if found else None
                     )
 
+    def has(self, root: Path, path: Path, variant: str) -> bool:
+        return f"{path.relative_to(root).as_posix()}|{variant}" in self.results
+
     def save(self) -> None:
         names = sorted(self.results)
         rows = [self.results[n] for n in names]

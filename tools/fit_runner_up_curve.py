@@ -94,17 +94,17 @@ def tau_at(scores: np.ndarray, fpir: float, ceiling: float) -> float:
 
 
 def stranger_scores(
-    people: list[np.ndarray], n: int, weight: float, fpir: float, seed: int, limits: Limits
-) -> np.ndarray:
+    people: np.ndarray, n: int, weight: float, fpirs: tuple[float, ...], seed: int, limits: Limits
+) -> list[np.ndarray]:
+    """For each FPIR, the pooled scores of strangers searched in random galleries of n."""
     rng = np.random.default_rng(seed)
-    pooled = []
+    pooled: list[list[np.ndarray]] = [[] for _ in fpirs]
     for _ in range(max(MIN_REPEATS, math.ceil(GALLERY_PEOPLE / n))):
         order = rng.permutation(len(people))
-        gallery = np.stack([people[i] for i in order[:n]])
-        strangers = np.stack([people[i] for i in order[n:]])
-        _, d1, d2 = nearest_two(gallery, strangers)
-        pooled.append(admissible_scores(d1, d2, weight, n, fpir, limits))
-    return np.concatenate(pooled)
+        _, d1, d2 = nearest_two(people[order[:n]], people[order[n:]])
+        for scores, fpir in zip(pooled, fpirs, strict=True):
+            scores.append(admissible_scores(d1, d2, weight, n, fpir, limits))
+    return [np.concatenate(scores) for scores in pooled]
 
 
 def recognised_at_500(enrolled, probes, owners, strangers, weight: float, limits: Limits) -> float:
@@ -130,10 +130,8 @@ def fit_curve(people, enrolled, probes, owners, strangers, limits: Limits, sourc
         if n >= len(people):
             tau[i] = tau[i - 1]
             continue
-        tau[i] = [
-            tau_at(stranger_scores(people, n, weight, f, n, limits), SAFETY * f, ceiling)
-            for f in MAX_FPIR
-        ]
+        scores = stranger_scores(np.asarray(people), n, weight, MAX_FPIR, n, limits)
+        tau[i] = [tau_at(s, SAFETY * f, ceiling) for s, f in zip(scores, MAX_FPIR, strict=True)]
     # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
     # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
     # taken as at most every larger N's: the noise is removed in the safe direction only.
