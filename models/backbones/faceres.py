@@ -206,6 +206,10 @@ class FaceresBackbone(nn.Module):
     ambiguity margin and the retry band mean the same for both backbones. With `finish`
     False: the flip-averaged features alone (what the mean is measured on)."""
 
+    bgr_means: torch.Tensor
+    mean_embedding: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(
         self, graph: TfjsGraph, mean_embedding: np.ndarray, scale: float, finish: bool = True
     ) -> None:
