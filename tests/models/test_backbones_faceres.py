@@ -54,7 +54,8 @@ def reference_features(directory: Path, bgr: np.ndarray) -> np.ndarray:
     offset = 0
     for entry in document["weightsManifest"][0]["weights"]:
         count = math.prod(entry["shape"]) if entry["shape"] else 1
-        kind = "<f2" if entry.get("quantization") else {"float32": "<f4", "int32": "<i4"}[entry["dtype"]]
+        stored = {"float32": "<f4", "int32": "<i4"}[entry["dtype"]]
+        kind = "<f2" if entry.get("quantization") else stored
         array = np.frombuffer(data, kind, count, offset)
         offset += array.nbytes
         values[entry["name"]] = array.astype(np.float64 if kind != "<i4" else np.int64).reshape(
@@ -95,10 +96,8 @@ def convolve(x: np.ndarray, kernel: np.ndarray, stride: int, depthwise: bool) ->
     for i in range(rows):
         for j in range(cols):
             window = padded[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
-            if depthwise:
-                out = out + window * kernel[i, j, :, 0]
-            else:
-                out = out + window @ kernel[i, j]
+            # depthwise: each channel by its own kernel; else a matrix over the channels
+            out = out + (window * kernel[i, j, :, 0] if depthwise else window @ kernel[i, j])
     return np.asarray(out)
 
 
@@ -109,7 +108,7 @@ def chip_of(faces_dir: Path, embedder, person: str, file: str) -> np.ndarray:
 
 
 def test_the_torch_graph_reproduces_the_tfjs_graph_on_a_real_face(
-    installed: Path, faces_dir: Path, embedder, monkeypatch: pytest.MonkeyPatch
+    installed: Path, faces_dir: Path, embedder
 ) -> None:
     from models.backbones.faceres import CAFFE_BGR_MEANS, load_faceres
 
@@ -127,15 +126,19 @@ def test_the_torch_graph_reproduces_the_tfjs_graph_on_a_real_face(
 
 
 def test_faceres_embeds_the_same_person_nearer_than_another(
-    installed: Path, faces_dir: Path, embedder, monkeypatch: pytest.MonkeyPatch
+    installed: Path, faces_dir: Path, embedder
 ) -> None:
     from models.backbones.faceres import load_faceres
     from models.siamese import SiameseNetwork
 
     spec = get_backbone("faceres")
     network = SiameseNetwork(load_faceres(installed), spec.l2_normalize)
-    chips = [chip_of(faces_dir, embedder, *face) for face in (
-        ("barack_obama", "obama.jpg"), ("barack_obama", "obama2.jpg"), ("joe_biden", "biden.jpg"))]  # fmt: skip
+    faces = (
+        ("barack_obama", "obama.jpg"),
+        ("barack_obama", "obama2.jpg"),
+        ("joe_biden", "biden.jpg"),
+    )
+    chips = [chip_of(faces_dir, embedder, *face) for face in faces]
     with torch.inference_mode():
         batch = torch.from_numpy(np.stack(chips)).permute(0, 3, 1, 2).float()
         e = network.embed(batch).numpy()

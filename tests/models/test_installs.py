@@ -64,7 +64,7 @@ def test_a_tarball_without_a_file_installs_nothing(tmp_path: Path, faces_dir: Pa
     broken = make_tarball(tmp_path / "broken.tgz", files)
     target = tmp_path / "cache" / "faceres"
 
-    with pytest.raises(InstallError, match="faceres.bin"):
+    with pytest.raises(InstallError, match=r"faceres\.bin"):
         install_model(pinned_to(FACERES, broken, target), broken)
 
     assert not target.exists()
