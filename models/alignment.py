@@ -113,6 +113,16 @@ def align_face(
     return warp_chip(photo, similarity_transform(landmarks, template), chip_size)
 
 
+def crop_box(photo: Photo, box: np.ndarray, margin: float, chip_size: int) -> np.ndarray:
+    """MTCNN's box grown by `margin` pixels each side, resized to a square chip (outside the
+    photo: black), the framing of backbones trained on detector crops rather than landmarks."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    area = (round(x1 - margin), round(y1 - margin), round(x2 + margin), round(y2 + margin))
+    crop = Image.fromarray(photo.pixels).crop(area)
+    chip = crop.resize((chip_size, chip_size), Image.Resampling.BILINEAR)
+    return np.asarray(chip, dtype=np.uint8)
+
+
 class DlibChipCutter:
     """dlib's own face chip from an MTCNN detection (dlib's 5-point predictor, dlib's cutter).
 

