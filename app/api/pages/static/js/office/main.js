@@ -3,16 +3,21 @@ import { roleOf } from "../api.js";
 import { $, show } from "../dom.js";
 import { openAttendance, setUpAttendance } from "./attendance.js";
 import { openCourses, setUpCourses } from "./courses.js";
+import { openGrid, setUpGrid } from "./grid.js";
 import { openHealth, setUpHealth } from "./health.js";
 import { openKeys, setUpKeys } from "./keys.js";
-import { openSessions, setUpSessions } from "./sessions.js";
+import { setUpSessionEdit } from "./session-edit.js";
+import { loadSessions, openSessions, setUpSessions } from "./sessions.js";
 import { office, officeKey } from "./state.js";
 import { openStudents, setUpStudents } from "./students.js";
+import { openTimetable, setUpTimetable } from "./timetable.js";
 
 const TABS = {
   students: openStudents,
   courses: openCourses,
   sessions: openSessions,
+  timetable: openTimetable,
+  register: openGrid,
   attendance: openAttendance,
   keys: openKeys,
   health: openHealth,
@@ -47,6 +52,7 @@ async function enter(key) {
   officeKey.set(key);
   // What this role may not do is not shown at all: the controls are taken out of the page.
   if (role !== "admin") document.querySelectorAll("[data-admin-only]").forEach((node) => node.remove());
+  if (role === "teacher") document.querySelectorAll("[data-not-teacher]").forEach((node) => node.remove());
   $("#office-role").textContent = role;
   show($("#office-signin"), false);
   show($("#office-who"));
@@ -58,9 +64,14 @@ async function enter(key) {
   setUpStudents();
   setUpCourses();
   setUpSessions();
+  setUpGrid();
+  if (role === "admin") {
+    setUpSessionEdit();
+    setUpTimetable(loadSessions);
+  }
   setUpAttendance();
   setUpKeys();
-  setUpHealth();
+  if (role !== "teacher") setUpHealth();
   const wanted = location.hash.slice(1);
   selectTab($(`#tab-${wanted}`) ? wanted : role === "admin" ? "students" : "sessions");
 }
