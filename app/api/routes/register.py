@@ -25,6 +25,10 @@ router = APIRouter(
 
 CourseQuery = Annotated[int, Query(ge=1, le=MAX_ID), Digits]
 DayQuery = Annotated[dt.date, Query(description="YYYY-MM-DD, included"), IsoDate]
+# A page of students: a register of a whole year group (500 students by 50 sessions) is more
+# cells than a browser lays out at once; a class fits on one page.
+RowLimit = Annotated[int, Query(ge=1, le=500, description="Students in this page")]
+RowOffset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 class Totals(BaseModel):
@@ -65,7 +69,10 @@ class RegisterOut(BaseModel):
     date_from: dt.date
     date_to: dt.date
     sessions: list[GridSessionOut] = Field(description="Oldest first.")
-    rows: list[GridRowOut] = Field(description="By name.")
+    rows: list[GridRowOut] = Field(description="A page of the students, by name.")
+    total: int = Field(description="Students in the register, every page.")
+    limit: int
+    offset: int
 
 
 def _session_out(column: register_grid.GridSession) -> GridSessionOut:
@@ -105,15 +112,18 @@ def course_register(
     course_id: CourseQuery,
     date_from: DayQuery,
     date_to: DayQuery,
+    limit: RowLimit = 100,
+    offset: RowOffset = 0,
     format: FormatQuery = None,
     accept: AcceptHeader = None,
 ) -> RegisterOut | Response:
     """One course's students by its sessions that start on a day of the range (both ends
     included, days in ROLLCALL_TIMEZONE; at most 400 days): each cell the student's status,
     with totals per student and per session. The roster's active members are listed, and
-    anyone marked in one of the sessions. A teacher key: its courses only (another: 404).
-    `?format=csv` or `Accept: text/csv`: a spreadsheet with a byte-order mark, named
-    register-<code>-<from>-<to>.csv."""
+    anyone marked in one of the sessions, a page of them at a time (`limit`, `offset`; the
+    totals per session count every student). A teacher key: its courses only (another:
+    404). `?format=csv` or `Accept: text/csv`: every student, in a spreadsheet with a
+    byte-order mark, named register-<code>-<from>-<to>.csv."""
     grid = register_grid.register_grid(
         db,
         course_id=course_id,
@@ -130,5 +140,8 @@ def course_register(
         date_from=grid.date_from,
         date_to=grid.date_to,
         sessions=[_session_out(column) for column in grid.sessions],
-        rows=[_row_out(row) for row in grid.rows],
+        rows=[_row_out(row) for row in grid.rows[offset : offset + limit]],
+        total=len(grid.rows),
+        limit=limit,
+        offset=offset,
     )

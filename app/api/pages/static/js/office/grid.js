@@ -10,18 +10,28 @@ const LETTER = { present: "P", late: "L", excused: "E", absent: "A" };
 // The range shown first: the last four weeks and the coming one, a month's register.
 const DAYS_BACK = 28;
 const DAYS_AHEAD = 7;
-const grid = { data: null, cell: null };
+// Students a page: 40 students by a month's sessions lay out at once on a phone too.
+const ROWS_SHOWN = 40;
+const grid = { data: null, cell: null, offset: 0 };
 
 export function setUpGrid() {
   $("#grid-filter").addEventListener("submit", (event) => {
     event.preventDefault();
+    grid.offset = 0;
     loadGrid();
   });
+  $("#grid-prev").addEventListener("click", () => turn(-1));
+  $("#grid-next").addEventListener("click", () => turn(1));
   $("#grid-csv").addEventListener("click", downloadCsv);
-  $("#grid-print").addEventListener("click", () => window.print());
+  $("#grid-print").addEventListener("click", printRegister);
   $("#grid-cancel").addEventListener("click", closeCorrection);
   $("#grid-correct").addEventListener("submit", saveCorrection);
   $("#grid-undo").addEventListener("click", undoMark);
+  // One listener for every cell: a term's register holds tens of thousands of them.
+  $("#grid-table").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-cell]");
+    if (button) openCorrection(...button.dataset.cell.split(",").map(Number));
+  });
 }
 
 export async function openGrid() {
@@ -55,14 +65,22 @@ function query() {
   return `course_id=${course}&date_from=${$("#grid-from").value}&date_to=${$("#grid-to").value}`;
 }
 
+function turn(step) {
+  grid.offset = Math.max(0, grid.offset + step * ROWS_SHOWN);
+  loadGrid();
+}
+
 export async function loadGrid() {
   const panel = $("#panel-register");
   panel.dataset.state = "loading";
   try {
-    grid.data = await api(`/reports/register?${query()}`);
+    grid.data = await api(`/reports/register?${query()}&limit=${ROWS_SHOWN}&offset=${grid.offset}`);
     drawGrid(grid.data);
-    const { rows, sessions } = grid.data;
-    say($("#grid-message"), `${rows.length} students, ${sessions.length} sessions.`);
+    const { rows, sessions, total, offset } = grid.data;
+    say($("#grid-message"), `${total} students, ${sessions.length} sessions.`);
+    $("#grid-range").textContent = total ? `Students ${offset + 1}–${offset + rows.length} of ${total}` : "";
+    $("#grid-prev").disabled = offset === 0;
+    $("#grid-next").disabled = offset + rows.length >= total;
   } catch (error) {
     say($("#grid-message"), error.message, "error");
   }
@@ -77,13 +95,14 @@ function sessionHead(session) {
 }
 
 function drawGrid(data) {
+  const when = data.sessions.map((s) => `${s.name} ${new Date(s.starts_at).toLocaleString()}`);
   const head = el("tr", {}, el("th", { scope: "col" }, "Student"),
     data.sessions.map(sessionHead),
     STATUSES.map((s) => el("th", { scope: "col", class: "total" }, s)),
     el("th", { scope: "col", class: "total" }, "rate"));
   const body = data.rows.map((row, r) => el("tr", {},
     el("th", { scope: "row" }, studentName(row.student)),
-    row.cells.map((cell, c) => el("td", { class: `cell ${cell ? cell.status : "to-come"}` }, cellControl(data, r, c))),
+    row.cells.map((cell, c) => el("td", { class: `cell ${cell ? cell.status : "to-come"}` }, cellControl(row, r, c, when[c]))),
     STATUSES.map((s) => el("td", { class: "total" }, String(row.totals[s]))),
     el("td", { class: "total" }, row.rate === null ? "—" : `${Math.round(row.rate * 100)}%`)));
   const foot = STATUSES.map((s) => el("tr", {},
@@ -102,20 +121,20 @@ function cellText(cell) {
   return cell.source === "manual" ? `${LETTER[cell.status]}*` : LETTER[cell.status];
 }
 
-function cellLabel(data, r, c) {
-  const cell = data.rows[r].cells[c];
-  const session = data.sessions[c];
+function cellLabel(row, c, session) {
+  const cell = row.cells[c];
   const status = cell ? cell.status : "to come";
   const manual = cell && cell.source === "manual" ? ", set by hand" : "";
   const reason = cell && cell.reason ? `: ${cell.reason}` : "";
-  return `${data.rows[r].student.name}, ${session.name} ${new Date(session.starts_at).toLocaleString()}: ${status}${manual}${reason}`;
+  return `${row.student.name}, ${session}: ${status}${manual}${reason}`;
 }
 
-function cellControl(data, r, c) {
-  const text = cellText(data.rows[r].cells[c]);
-  const label = cellLabel(data, r, c);
-  if (!canCorrect()) return el("span", { title: label, "aria-label": label }, text);
-  return el("button", { type: "button", title: label, "aria-label": label, onclick: () => openCorrection(r, c) }, text);
+function cellControl(row, r, c, session) {
+  const cell = row.cells[c];
+  const label = cellLabel(row, c, session);
+  const title = cell && cell.reason ? cell.reason : null; // a pointer's hover shows why
+  if (!canCorrect()) return el("span", { title, "aria-label": label, role: "img" }, cellText(cell));
+  return el("button", { type: "button", title, "aria-label": label, dataset: { cell: `${r},${c}` } }, cellText(cell));
 }
 
 function openCorrection(r, c) {
@@ -167,6 +186,18 @@ async function afterChange(message) {
   closeCorrection();
   await loadGrid();
   say($("#grid-message"), message, "ok");
+}
+
+// A paper register holds every student: all the pages are drawn for the printer, then the
+// page shown before comes back.
+async function printRegister() {
+  try {
+    drawGrid(await api(`/reports/register?${query()}&limit=500`));
+    window.print();
+  } catch (error) {
+    say($("#grid-message"), error.message, "error");
+  }
+  await loadGrid();
 }
 
 // The CSV comes with the key in a header, so it is fetched and handed to the browser as a file.
