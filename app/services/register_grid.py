@@ -170,12 +170,13 @@ def grid_csv(grid: RegisterGrid, timezone: str) -> str:
     ]
     writer.writerow(csv_cell(v) for v in ["external_id", "name", *heads, *STATUSES, "rate"])
     for row in grid.rows:
-        cells = [row.student.external_id, row.student.name]
+        cells: list[object] = [row.student.external_id, row.student.name]
         cells += [cell.status if cell is not None else "" for cell in row.cells]
         cells += [row.totals[status] for status in STATUSES]
         cells += [f"{row.rate:.4f}" if row.rate is not None else ""]
         writer.writerow(csv_cell(value) for value in cells)
     for status in STATUSES:
-        cells = ["", f"total {status}", *(c.totals[status] for c in grid.sessions)]
-        writer.writerow(csv_cell(value) for value in cells)
+        totals: list[object] = ["", f"total {status}"]
+        totals += [c.totals[status] for c in grid.sessions]
+        writer.writerow(csv_cell(value) for value in totals)
     return out.getvalue()

@@ -9,7 +9,7 @@ const BOARD_POLL_MS = 3000;
 const DEFAULT_LENGTH_MINUTES = 60;
 const SESSIONS_SHOWN = 25;
 const board = { session: null, timer: null };
-const listing = { offset: 0, total: 0 };
+const listing = { offset: 0, total: 0, opened: false };
 
 export function setUpSessions() {
   if (isAdmin()) $("#session-create").addEventListener("submit", createSession);
@@ -26,7 +26,21 @@ export function setUpSessions() {
   });
 }
 
+// The list opens on the current week: what is on now and next, not the term's last day.
+const DAYS_LISTED = 7;
+
+function localDay(offset) {
+  const day = new Date();
+  day.setDate(day.getDate() + offset);
+  return localInput(day).slice(0, 10);
+}
+
 export function openSessions() {
+  if (!listing.opened) {
+    listing.opened = true;
+    $("#sessions-from").value = localDay(0);
+    $("#sessions-to").value = localDay(DAYS_LISTED - 1);
+  }
   if (isAdmin() && !$("#session-start").value) {
     const start = new Date();
     start.setSeconds(0, 0);
