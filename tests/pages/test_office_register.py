@@ -183,7 +183,7 @@ def test_a_term_series_with_a_holiday_then_a_correction_in_the_grid(
     page.locator("#sessions-filter").get_by_role("button", name="Show").click()
     expect(page.locator("#sessions-range")).to_have_text("1\u20131 of 1")
     page.locator("#sessions-table").get_by_role("button", name="Change").click()
-    page.get_by_label("Session name").nth(1).fill("Maths 9A (hall)")
+    page.get_by_label("Rename to").fill("Maths 9A (hall)")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#sessions-message")).to_have_text("Saved Maths 9A (hall).")
     expect(page.locator("#sessions-table")).to_contain_text("Maths 9A (hall)")
