@@ -104,7 +104,8 @@ function sessionRow(session) {
     ? el("button", { type: "button", "aria-label": `Change ${session.name}, ${when(session.starts_at)}`, onclick: () => openSessionEdit(session, loadSessions) }, "Change")
     : null;
   return el("tr", { dataset: { sessionId: session.id }, class: session.state },
-    el("td", {}, session.name, session.series_id ? el("span", { class: "hint" }, " (weekly)") : null),
+    // One child: a phone lays a cell out as a grid, its label beside its content.
+    el("td", {}, el("span", {}, session.name, session.series_id ? el("span", { class: "hint" }, " (weekly)") : null)),
     el("td", {}, when(session.starts_at)),
     el("td", {}, when(session.ends_at)),
     el("td", {}, STATE_WORDS[session.state] || session.state),
