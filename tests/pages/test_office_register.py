@@ -6,6 +6,7 @@ sessions whose sessions tab and grid load at once and fit the screen."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,6 +106,7 @@ def test_a_term_series_with_a_holiday_then_a_correction_in_the_grid(
     admin: httpx.Client,
     school: dict,
     screenshots: Callable[[Page, str], None],
+    tmp_path: Path,
 ) -> None:
     page, seen = office
     first = today() - dt.timedelta(days=today().weekday() + 21)  # a Monday three weeks ago
@@ -164,6 +166,15 @@ def test_a_term_series_with_a_holiday_then_a_correction_in_the_grid(
     assert event["action"] == "correction" and event["after_status"] == "excused"
     assert event["reason"] == "doctor's note" and event["key_name"] == "bootstrap admin key"
     screenshots(page, "office-register")
+    page.emulate_media(media="print")  # the paper register: the grid alone
+    expect(page.locator(".tabs")).to_be_hidden()
+    expect(page.locator("#grid-filter")).to_be_hidden()
+    expect(page.locator("#grid-table")).to_be_visible()
+    # Paper is not a phone: the print is looked at, and held to, a desktop's width.
+    folder = Path(os.environ.get("ROLLCALL_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=folder / "office-register-print.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.emulate_media(media="screen")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()

@@ -46,7 +46,7 @@ function onTabKey(event) {
 
 async function enter(key) {
   const role = await roleOf(key);
-  if (role === "kiosk") throw new Error("A kiosk key cannot open the office: use an admin or viewer key.");
+  if (role === "kiosk") throw new Error("A kiosk key cannot open the office: use an admin, teacher or viewer key.");
   office.key = key;
   office.role = role;
   officeKey.set(key);
