@@ -105,6 +105,18 @@ def open_tab(name: str, ready: str) -> Callable[[Page, str, School], None]:
     return open_it
 
 
+def open_register(page: Page, server: str, school: School) -> None:
+    """The term grid of the named students' course over this month, its first page."""
+    page.goto(f"{server}/admin#register")
+    expect(page.locator("#panel-register")).to_have_attribute("data-state", "ready")
+    page.locator("#grid-course").select_option(value=str(school.course["id"]))
+    today = dt.date.today()
+    page.locator("#grid-from").fill(today.replace(day=1).isoformat())
+    page.locator("#grid-to").fill(today.isoformat())
+    page.locator("#grid-filter").get_by_role("button", name="Show").click()
+    expect(page.locator("#grid-table tbody tr").first).to_be_visible()
+
+
 def open_students_named(page: Page, server: str, school: School) -> None:
     page.goto(f"{server}/admin#students")
     page.get_by_label("Search name or external id").fill("X-000")
@@ -157,6 +169,8 @@ OFFICE_PAGES: dict[str, Callable[[Page, str, School], None]] = {
     "courses": open_tab("courses", "#courses-table tbody tr"),
     "courses-roster": open_roster,
     "sessions": open_tab("sessions", "#sessions-table tbody tr"),
+    "timetable": open_tab("timetable", "#series-create"),
+    "register": open_register,
     "attendance": open_tab("attendance", "#chart-days .plot > *"),
     "keys": open_tab("keys", "#keys-table"),
     "health": open_tab("health", "#health-facts dd"),

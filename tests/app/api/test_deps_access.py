@@ -47,6 +47,7 @@ ENDPOINTS = [
     ("PUT", "/api/v1/courses/{course}/students", set(), False),
     ("GET", "/api/v1/attendance", {"viewer", "teacher"}, False),
     ("GET", "/api/v1/reports/attendance", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/reports/register", {"viewer", "teacher"}, False),
     ("PATCH", "/api/v1/sessions/{session}", set(), False),
     ("POST", "/api/v1/timetable/series", set(), False),
     ("GET", "/api/v1/timetable/series", {"viewer"}, False),
@@ -141,6 +142,12 @@ def _call(
         kwargs["json"] = SERIES
     elif method == "POST" and url.endswith("/keys"):
         kwargs["json"] = {"name": "another", "role": "viewer"}
+    elif url.endswith("/reports/register"):
+        kwargs["params"] = {
+            "course_id": ids["course"],
+            "date_from": "2026-01-01",
+            "date_to": "2026-01-31",
+        }
     elif method == "PATCH":
         kwargs["json"] = {"name": "Renamed"}
     response = client.request(method, url, headers=headers, **kwargs)

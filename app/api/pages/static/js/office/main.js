@@ -3,12 +3,15 @@ import { roleOf } from "../api.js";
 import { $, show } from "../dom.js";
 import { openAttendance, setUpAttendance } from "./attendance.js";
 import { openCourses, setUpCourses } from "./courses.js";
+import { openGrid, setUpGrid } from "./grid.js";
 import { openHealth, setUpHealth } from "./health.js";
 import { openKeys, setUpKeys } from "./keys.js";
-import { openSessions, setUpSessions } from "./sessions.js";
+import { setUpSessionEdit } from "./session-edit.js";
+import { loadSessions, openSessions, setUpSessions } from "./sessions.js";
 import { office, officeKey } from "./state.js";
 import { openStudentPage, setUpStudentPage } from "./student.js";
 import { openStudents, setUpStudents } from "./students.js";
+import { openTimetable, setUpTimetable } from "./timetable.js";
 import { closeToday, openToday, setUpToday } from "./today.js";
 
 const TABS = {
@@ -16,6 +19,8 @@ const TABS = {
   students: openStudents,
   courses: openCourses,
   sessions: openSessions,
+  timetable: openTimetable,
+  register: openGrid,
   attendance: openAttendance,
   keys: openKeys,
   health: openHealth,
@@ -65,12 +70,13 @@ function onTabKey(event) {
 
 async function enter(key) {
   const role = await roleOf(key);
-  if (role === "kiosk") throw new Error("A kiosk key cannot open the office: use an admin or viewer key.");
+  if (role === "kiosk") throw new Error("A kiosk key cannot open the office: use an admin, teacher or viewer key.");
   office.key = key;
   office.role = role;
   officeKey.set(key);
   // What this role may not do is not shown at all: the controls are taken out of the page.
   if (role !== "admin") document.querySelectorAll("[data-admin-only]").forEach((node) => node.remove());
+  if (role === "teacher") document.querySelectorAll("[data-not-teacher]").forEach((node) => node.remove());
   $("#office-role").textContent = role;
   show($("#office-signin"), false);
   show($("#office-who"));
@@ -84,9 +90,14 @@ async function enter(key) {
   setUpStudents();
   setUpCourses();
   setUpSessions();
+  setUpGrid();
+  if (role === "admin") {
+    setUpSessionEdit();
+    setUpTimetable(loadSessions);
+  }
   setUpAttendance();
   setUpKeys();
-  setUpHealth();
+  if (role !== "teacher") setUpHealth();
   window.addEventListener("hashchange", () => route(role));
   route(role);
 }

@@ -1,24 +1,47 @@
 // Class sessions: create (admin), list, and the live board of one session.
 import { $, bdi, el, fillTable, quietly, say, show, time, when } from "../dom.js";
 import { studentLink } from "./names.js";
+import { openSessionEdit } from "./session-edit.js";
 import { api, isAdmin } from "./state.js";
 
 // The board asks the API again this often: a check-in shows within 3 s, and a board left open
 // all day costs the server one small query per 3 s.
 const BOARD_POLL_MS = 3000;
 const DEFAULT_LENGTH_MINUTES = 60;
-const SESSIONS_SHOWN = 100;
+const SESSIONS_SHOWN = 25;
 const board = { session: null, timer: null };
+const listing = { offset: 0, total: 0, opened: false };
 
 export function setUpSessions() {
   if (isAdmin()) $("#session-create").addEventListener("submit", createSession);
   $("#board-close").addEventListener("click", closeBoard);
+  $("#sessions-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    listing.offset = 0;
+    loadSessions();
+  });
+  $("#sessions-prev").addEventListener("click", () => turn(-1));
+  $("#sessions-next").addEventListener("click", () => turn(1));
   document.addEventListener("visibilitychange", () => {
     if (board.session && !document.hidden) refreshBoard(); // catch up after a hidden tab
   });
 }
 
+// The list opens on the current week: what is on now and next, not the term's last day.
+const DAYS_LISTED = 7;
+
+function localDay(offset) {
+  const day = new Date();
+  day.setDate(day.getDate() + offset);
+  return localInput(day).slice(0, 10);
+}
+
 export function openSessions() {
+  if (!listing.opened) {
+    listing.opened = true;
+    $("#sessions-from").value = localDay(0);
+    $("#sessions-to").value = localDay(DAYS_LISTED - 1);
+  }
   if (isAdmin() && !$("#session-start").value) {
     const start = new Date();
     start.setSeconds(0, 0);
@@ -49,24 +72,48 @@ function localInput(date) {
   return shifted.toISOString().slice(0, 16);
 }
 
-export async function loadSessions() {
-  try {
-    // A page: those in progress first, then the newest.
-    const page = await api(`/sessions?limit=${SESSIONS_SHOWN}`);
-    fillTable($("#sessions-table"), page.items.map(sessionRow));
-  } catch (error) {
-    say($("#session-message") || $("#board-updated"), error.message, "error");
-  }
+function turn(step) {
+  listing.offset = Math.max(0, listing.offset + step * SESSIONS_SHOWN);
+  loadSessions();
 }
 
+// A page of sessions: those in progress first, then the newest; the days filter the list.
+export async function loadSessions() {
+  const panel = $("#panel-sessions");
+  panel.dataset.state = "loading";
+  const params = new URLSearchParams({ limit: String(SESSIONS_SHOWN), offset: String(listing.offset) });
+  if ($("#sessions-from").value) params.set("date_from", $("#sessions-from").value);
+  if ($("#sessions-to").value) params.set("date_to", $("#sessions-to").value);
+  try {
+    const page = await api(`/sessions?${params}`);
+    listing.total = page.total;
+    fillTable($("#sessions-table"), page.items.map(sessionRow));
+    const last = Math.min(page.offset + page.items.length, page.total);
+    $("#sessions-range").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "No session on these days.";
+    $("#sessions-prev").disabled = page.offset === 0;
+    $("#sessions-next").disabled = last >= page.total;
+  } catch (error) {
+    say($("#sessions-message"), error.message, "error");
+  }
+  panel.dataset.state = "ready";
+}
+
+const STATE_WORDS = { in_progress: "in progress", upcoming: "to come", ended: "ended" };
+
 function sessionRow(session) {
-  return el("tr", { dataset: { sessionId: session.id } },
-    el("td", {}, bdi(session.name)),
+  const edit = isAdmin()
+    ? el("button", { type: "button", "aria-label": `Change ${session.name}, ${when(session.starts_at)}`, onclick: () => openSessionEdit(session, loadSessions) }, "Change")
+    : null;
+  return el("tr", { dataset: { sessionId: session.id }, class: session.state },
+    // One child: a phone lays a cell out as a grid, its label beside its content.
+    el("td", {}, el("span", {}, bdi(session.name), session.series_id ? el("span", { class: "hint" }, " (weekly)") : null)),
     el("td", {}, when(session.starts_at)),
     el("td", {}, when(session.ends_at)),
+    el("td", {}, STATE_WORDS[session.state] || session.state),
     el("td", {}, el("div", { class: "actions" },
-      el("button", { type: "button", "aria-label": `Live board of ${session.name}`, onclick: () => openBoard(session) }, "Live board"),
-      el("a", { class: "button", href: `/kiosk?session=${session.id}` }, "Open a kiosk"))),
+      el("button", { type: "button", "aria-label": `Live board of ${session.name}, ${when(session.starts_at)}`, onclick: () => openBoard(session) }, "Live board"),
+      isAdmin() ? el("a", { class: "button", href: `/kiosk?session=${session.id}` }, "Open a kiosk") : null,
+      edit)),
   );
 }
 

@@ -16,3 +16,7 @@ export async function api(path, options) {
 }
 
 export const isAdmin = () => office.role === "admin";
+
+// Who may correct a mark: an admin, or a teacher in its own courses' sessions.
+export const canCorrect = () => office.role === "admin" || office.role === "teacher";
+export const isTeacher = () => office.role === "teacher";
