@@ -40,8 +40,9 @@ PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or studen
 
 
 # With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired; any
-# check-in: 409 session_not_started or session_ended (a session named that is not open).
-CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
+# check-in: 409 session_not_started or session_ended (a session named that is not open); 429
+# too_many_attempts: the face failed ROLLCALL_LIVENESS_MAX_ATTEMPTS liveness bursts here.
+CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410, 429)
 MAX_FRAME_TIME = 2**31 - 1  # ms: the page's performance.now() after weeks of running
 
 
@@ -53,6 +54,7 @@ def new_challenge(context: ContextDep, db: DbSession, key: PresentedKey) -> Chal
     return ChallengeOut(
         nonce=issued.nonce,
         action=issued.action,
+        actions=list(issued.actions),
         expires_in=issued.expires_in,
         required=issued.required,
     )
