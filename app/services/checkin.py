@@ -1,5 +1,4 @@
-"""Check-in (1:N against the whole gallery or the running sessions' rosters) and
-verification (1:1 against one student)."""
+"""Check-in: 1:N against the whole gallery or the running sessions' rosters."""
 
 from __future__ import annotations
 
@@ -14,22 +13,19 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.domain import Decision
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import Unprocessable
 from app.core.roles import Caller, Role
 from app.core.tables import (
     Attendance,
     CheckinAttempt,
     ClassSession,
-    FaceTemplate,
     Student,
     as_utc,
-    embedding_from_bytes,
 )
 from app.services import live_attempts, liveness, marks, thumbnails
 from app.services.burst import burst_faces, fused_face
 from app.services.current_session import RunningSessions, is_late, sessions_for
 from app.services.identify import Identification, identify, scope_for
-from app.services.photos import dominant_face, read_faces
 from models.embedder import Face
 from models.liveness import Action, Verdict
 
@@ -95,16 +91,6 @@ class CheckinResult:
     faces: list[FaceOutcome]
     liveness: LivenessShown | None = None
     sessions_searched: int = 0  # 0: the calendar day; more than 1: parallel classes
-
-
-@dataclass(frozen=True)
-class Verification:
-    match: bool
-    student: Student | None  # only when the face matches: no name to a stranger
-    similarity: float
-    distance: float
-    threshold: float
-    box: list[float]
 
 
 def check_in(
@@ -429,32 +415,3 @@ def _record_attendance(
         outcome.late = existing.late
         outcome.status, outcome.source = existing.status, existing.source
         return None
-
-
-def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:
-    face = dominant_face(read_faces(context, data))  # before any query, as in check_in
-    student = db.get(Student, student_id)
-    if student is None or not student.active:  # as check-in: a deactivated student is no one
-        raise NotFound("student_not_found", f"No active student with id {student_id}.")
-    templates = [
-        embedding_from_bytes(t.embedding)
-        for t in db.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
-        if t.weights_version == context.embedder.version
-    ]
-    if not templates:
-        raise Unprocessable(
-            "not_enrolled",
-            f"Student {student_id} has no enrolled face for the current model; "
-            "enroll a photo first.",
-        )
-    distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
-    threshold = context.rule.verification_threshold()
-    match = distance < threshold
-    return Verification(
-        match=match,
-        student=student if match else None,
-        similarity=similarity(distance, threshold),
-        distance=round(distance, 4),
-        threshold=threshold,
-        box=[round(float(v), 1) for v in face.box],
-    )

@@ -73,9 +73,7 @@ def test_a_burst_of_one_action_for_two_is_refused_and_keeps_the_nonce(
     assert _burst(service, frames, challenge["nonce"], times)["status"] == 200
 
 
-def test_refused_bursts_of_one_student_are_limited(
-    service: TestClient, database_url: str
-) -> None:
+def test_refused_bursts_of_one_student_are_limited(service: TestClient, database_url: str) -> None:
     still = [(PERSON / ENROLLED).read_bytes()] * 10  # his enrolled photo held still
     for _ in range(2):
         refused = _burst(service, still, _challenge(service)["nonce"], _answer(TURNS)[1])
