@@ -215,17 +215,19 @@ def purge_command(args: argparse.Namespace) -> int:
     from app.core.config import ConfigurationError, get_settings
     from app.services.operations import purge
 
-    days = args.older_than or get_settings().checkin_retention_days
+    settings = get_settings()
+    days = args.older_than or settings.checkin_retention_days
     if days is None:
         raise ConfigurationError(
             "give --older-than DAYS, or set ROLLCALL_CHECKIN_RETENTION_DAYS (e.g. 30)"
         )
     with _database().session() as db:
-        purged = purge(db, days)
+        purged = purge(db, days, thumbnail_days=settings.thumbnail_retention_days)
     print(
         f"deleted {purged.attempts} check-in attempts and {purged.challenges} liveness "
-        f"challenges from before {purged.before:%Y-%m-%d %H:%M} UTC ({days} days); "
-        "attendance is kept"
+        f"challenges from before {purged.before:%Y-%m-%d %H:%M} UTC ({days} days), and "
+        f"{purged.thumbnails} check-in thumbnails older than "
+        f"{settings.thumbnail_retention_days} days; attendance is kept"
     )
     return 0
 

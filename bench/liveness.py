@@ -1,6 +1,7 @@
 """Liveness on generated cases: how many attacks pass, how many real turns are refused, by the
 first check (the nose's turn between the burst's ends) and by the current one (the turn, then
-its motion through every frame, models/liveness_motion.py), in the same run.
+its motion through every frame, models/liveness_motion.py), in the same run; and for a
+challenge of two actions (models/liveness_sequence.py), estimated from pairs of cases.
 
     python bench/liveness.py [--lfw ../shared/lfw-devtrain] [--people 120] [--attacks 25]
 
@@ -67,8 +68,13 @@ def passes(case: Case) -> bool:
 def report(name: str, cases: list[Case], live: bool) -> str:
     before = sum(passed_before(c) for c in cases)
     after = sum(passes(c) for c in cases)
+    # A challenge of two actions (the service's default), estimated from pairs of this kind's
+    # cases, each judged alone: a pair passes when both do. Assumes each action's try passes
+    # independently of the other's (an attacker's one print is not quite independent).
+    pairs = list(zip(cases[0::2], cases[1::2], strict=False))
+    both = sum(passes(a) and passes(b) for a, b in pairs)
     if live:
-        before, after = len(cases) - before, len(cases) - after
+        before, after, both = len(cases) - before, len(cases) - after, len(pairs) - both
     why: dict[str, int] = {}
     for case in cases:
         v = verdict(case).value
@@ -76,7 +82,8 @@ def report(name: str, cases: list[Case], live: bool) -> str:
     what = "rejected" if live else "accepted"
     return (
         f"{name}: {len(cases)} cases, {what} before {before} ({before / len(cases):.1%}), "
-        f"after {after} ({after / len(cases):.1%}); verdicts {dict(sorted(why.items()))}"
+        f"after {after} ({after / len(cases):.1%}); two actions (pairs): {both} of "
+        f"{len(pairs)} ({both / max(len(pairs), 1):.1%}); verdicts {dict(sorted(why.items()))}"
     )
 
 

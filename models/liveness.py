@@ -13,9 +13,15 @@ So one number decides: how far the nose moved across the square, in the asked di
 the burst's first frames to its last (`turn`). A photo waved in front of the camera, turned
 like a head, stays near zero; a head that turned about 20 degrees moves it by about 0.14.
 
-What it cannot tell: a video of the person that turns its head when asked (a replay of a
-recording), a 3D mask, or two photos of one person at different poses swapped in front of
-the camera. Nodding is not offered: LFW's poses vary too little in pitch to calibrate it.
+Looking up or down moves the nose along the square's other axis (`v`: 0 the eyes' line, 1 the
+mouth's): the eyes-to-mouth height of a face is about its eye-to-eye width, so on a head's
+geometry 20 degrees of pitch move `v` about as far as 20 degrees of yaw move `u`, and the same
+MIN_TURN decides. That is geometry, not calibration: LFW's poses vary too little in pitch to
+measure it on real photos.
+
+What it cannot tell: a video of the person that moves its head when asked (a replay of a
+recording), or a 3D mask. `models/liveness_sequence.py` asks for several actions in a random
+order, so that one recording, played backwards or mirrored, answers few challenges.
 """
 
 from __future__ import annotations
@@ -47,11 +53,23 @@ class Action(enum.StrEnum):
 
     turn_left = "turn_left"
     turn_right = "turn_right"
+    look_up = "look_up"
+    look_down = "look_down"
+
+    @property
+    def axis(self) -> int:
+        """0: the nose moves along u (a turn); 1: along v (a nod)."""
+        return 0 if self in (Action.turn_left, Action.turn_right) else 1
 
     @property
     def direction(self) -> int:
-        """+1 when the nose should move to larger u (to image right, unmirrored)."""
-        return 1 if self is Action.turn_left else -1
+        """+1 when the nose should move to larger u (to image right, unmirrored) or larger v
+        (towards the mouth: looking down)."""
+        return 1 if self in (Action.turn_left, Action.look_down) else -1
+
+    def along(self, position: np.ndarray) -> float:
+        """The nose position along this action's axis, signed so that doing it increases it."""
+        return self.direction * float(position[self.axis])
 
 
 def nose_position(landmarks: np.ndarray) -> np.ndarray | None:
@@ -88,7 +106,7 @@ def turn(positions: Sequence[np.ndarray], action: Action) -> float:
     frames as it shows the prompt, before the person can react, and the last once they have
     turned and hold. Means, not the largest move between any two frames: landmark noise
     (about 0.02 on a 60 px face) would make the largest of ten moves a turn of its own."""
-    signed = np.array([action.direction * float(p[0]) for p in positions])
+    signed = np.array([action.along(p) for p in positions])
     ends = max(1, min(2, len(signed) // 2))
     return float(signed[-ends:].mean() - signed[:ends].mean())
 
@@ -142,7 +160,7 @@ def assess(
         return LivenessResult(Verdict.unreadable, 0.0, 0.0, max_distance)
     known = [p for p in positions if p is not None]
     moved, spread = turn(known, action), flatness_spread(known)
-    moving = motion([action.direction * float(p[0]) for p in known], times_ms)
+    moving = motion([action.along(p) for p in known], times_ms)
     if max_distance >= same_person_threshold:
         verdict = Verdict.not_same_person
     elif moved < min_turn:

@@ -185,15 +185,20 @@ class SessionRef(BaseModel):
 
 
 class LivenessOut(BaseModel):
-    action: Action
+    action: Action = Field(description="The first of `actions` (kept for older clients).")
+    actions: list[Action] = Field(description="The challenge's actions, in the order asked.")
     verdict: Verdict = Field(
-        description="live, or why not: no_turn, not_same_person, unreadable; or the turn's "
-        "motion was not a head's: jump (two pictures swapped or mirrored), reversed, "
-        "too_short, too_fast (models/liveness_motion.py)"
+        description="live, or why not: no_turn (did not move as asked, or flat), "
+        "not_same_person, unreadable; or the motion was not a head's: jump (two pictures "
+        "swapped or mirrored), reversed, too_short, too_fast (models/liveness_motion.py)"
+    )
+    step: int | None = Field(
+        None, description="The refused action's index in `actions` (0 first); null when live."
     )
     turn: float = Field(
         description="How far the nose moved across the face's projective frame in the asked "
-        "direction; a flat picture stays near 0 (models/liveness.py)."
+        "direction (the refused action's; live: the action that moved least); a flat picture "
+        "stays near 0 (models/liveness.py)."
     )
     spread: float
     largest_step: float | None = Field(
@@ -204,7 +209,17 @@ class LivenessOut(BaseModel):
 
 class ChallengeOut(BaseModel):
     nonce: str
-    action: Action = Field(description="turn_left or turn_right: the person's own left or right")
+    action: Action = Field(
+        description="The first of `actions` (kept for older clients, which ask only it: "
+        "their bursts are refused `burst_size` when the challenge has several actions)."
+    )
+    actions: list[Action] = Field(
+        description="What to ask, in order, each prompted and filmed apart (4 to "
+        "ROLLCALL_MAX_BURST_FRAMES frames each, the same number for each, all sent in one "
+        "burst in this order): turn_left, turn_right (the person's own left or right), "
+        "look_up, look_down.",
+        examples=[["turn_left", "look_up"]],
+    )
     expires_in: int = Field(description="Seconds the nonce stays good; it is good once.")
     required: bool = Field(description="Whether check-ins without a nonce are refused.")
 
@@ -304,6 +319,7 @@ class AttendanceOut(BaseModel):
                     "status": "excused",
                     "source": "manual",
                     "reason": "doctor's note",
+                    "has_thumbnail": False,
                 }
             ]
         }
@@ -322,6 +338,11 @@ class AttendanceOut(BaseModel):
     status: MarkStatus
     source: MarkSource
     reason: str | None
+    has_thumbnail: bool = Field(
+        False,
+        description="A face thumbnail is kept with this mark: GET /sessions/{session_id}/"
+        "attendance/{student_id}/thumbnail (admin and the course's teachers).",
+    )
 
 
 class MarkEventOut(BaseModel):

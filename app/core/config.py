@@ -110,6 +110,25 @@ class Settings(BaseSettings):
     # then a burst of frames with its nonce), which a photo held up to the camera cannot pass.
     # Off by default: it asks more of every person at the door (see the README's Liveness).
     liveness: Literal["off", "challenge"] = "off"
+    # How many actions a challenge asks, in a random order, never one twice in a row: one
+    # recording (as it is, backwards or mirrored) answers at most 4 of the 12 sequences of 2,
+    # of the 36 of 3. Each action is filmed apart: 2 actions, 16 frames, about 3.5 s at the door.
+    liveness_steps: int = Field(2, ge=1, le=3)
+    # The actions a challenge draws from (JSON list in the environment). Looking up and down
+    # are judged on a head's geometry, not calibrated on real photos (docs/liveness.md).
+    liveness_actions: list[Literal["turn_left", "turn_right", "look_up", "look_down"]] = Field(
+        ["turn_left", "turn_right", "look_up", "look_down"], min_length=2
+    )
+    # Liveness bursts refused (not live) that one student may send for one session (or day)
+    # before their next is answered 429 `too_many_attempts`: a student fumbling the prompt
+    # passes in 2 or 3; an attacker retrying a print until one passes is stopped. None: no limit.
+    liveness_max_attempts: int | None = Field(5, ge=1)
+    # A 96 px JPEG of the face each check-in marked, kept with the mark as evidence for staff
+    # (a photo of a photo shows): "liveness" with ROLLCALL_LIVENESS=challenge only, "always",
+    # or "never". Personal data: deleted with the student, and by `rollcall purge` once older
+    # than thumbnail_retention_days.
+    keep_thumbnails: Literal["liveness", "always", "never"] = "liveness"
+    thumbnail_retention_days: int = Field(30, ge=1)
     # GET /reports/attendance lists as chronically absent the students whose attendance rate
     # (present or late, of the sessions held less those excused) is below this share.
     chronic_absence_rate: float = Field(0.9, ge=0, le=1)

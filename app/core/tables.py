@@ -19,8 +19,9 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 
@@ -349,9 +350,36 @@ class LivenessChallenge(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
-    action: Mapped[str] = mapped_column(String(16))
+    # The actions asked, in order, space-separated ("turn_left look_up").
+    action: Mapped[str] = mapped_column(String(64))
     # SHA-256 of the key that asked for it (app.services.keys.hash_key): only it may answer.
     key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CheckinThumbnail(Base):
+    """A small JPEG of the face a check-in marked present, kept with its mark as evidence for
+    staff (a photo of a photo shows) for ROLLCALL_THUMBNAIL_RETENTION_DAYS. Personal data:
+    deleted with the mark, hence with the student, and by `rollcall purge` once older."""
+
+    __tablename__ = "checkin_thumbnails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendance_id: Mapped[int] = mapped_column(
+        ForeignKey("attendance.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# Whether the mark has a thumbnail, loaded with every attendance row (one EXISTS, not the image).
+Attendance.has_thumbnail = column_property(
+    select(CheckinThumbnail.id)
+    .where(CheckinThumbnail.attendance_id == Attendance.id)
+    .exists()
+    .correlate_except(CheckinThumbnail)
+)

@@ -19,6 +19,7 @@ from models.embedder import Face
 class BurstFaces:
     faces: list[Face]  # one per person: their sharpest frame's face, with the fused embedding
     frames: list[int]  # how many frames showed each
+    shown_in: list[int]  # the frame each face's box is of (its best-quality one)
 
 
 def fused_face(recognizer: Recognizer, faces: list[Face]) -> Face:
@@ -43,7 +44,7 @@ def burst_faces(recognizer: Recognizer, frames: list[bytes]) -> BurstFaces:
         )
     if len(frames) == 1:  # a photo: its refusals as they are
         faces = read_faces(recognizer, frames[0])
-        return BurstFaces(faces, [1] * len(faces))
+        return BurstFaces(faces, [1] * len(faces), [0] * len(faces))
     per_frame = [_faces_or_none(recognizer, frame) for frame in frames]
     if not any(per_frame):
         raise Unprocessable("no_face", "No face was found in any frame.")
@@ -53,8 +54,11 @@ def burst_faces(recognizer: Recognizer, frames: list[bytes]) -> BurstFaces:
         recognizer.rule.verification_threshold(),
     )
     members = [[per_frame[f][i] for f, i in track] for track in tracks]
+    best = [max(track, key=lambda fi: per_frame[fi[0]][fi[1]].quality.score) for track in tracks]
     return BurstFaces(
-        [fused_face(recognizer, faces) for faces in members], [len(t) for t in tracks]
+        [fused_face(recognizer, faces) for faces in members],
+        [len(t) for t in tracks],
+        [frame for frame, _ in best],
     )
 
 

@@ -1,5 +1,4 @@
-"""Check-in (1:N against the whole gallery or the running sessions' rosters) and
-verification (1:1 against one student)."""
+"""Check-in: 1:N against the whole gallery or the running sessions' rosters."""
 
 from __future__ import annotations
 
@@ -14,22 +13,19 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.domain import Decision
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import Unprocessable
 from app.core.roles import Caller, Role
 from app.core.tables import (
     Attendance,
     CheckinAttempt,
     ClassSession,
-    FaceTemplate,
     Student,
     as_utc,
-    embedding_from_bytes,
 )
-from app.services import liveness, marks
+from app.services import live_attempts, liveness, marks, thumbnails
 from app.services.burst import burst_faces, fused_face
 from app.services.current_session import RunningSessions, is_late, sessions_for
 from app.services.identify import Identification, identify, scope_for
-from app.services.photos import dominant_face, read_faces
 from models.embedder import Face
 from models.liveness import Action, Verdict
 
@@ -69,16 +65,22 @@ class FaceOutcome:
     session_id: int | None = None  # the session the student was marked in
     # ambiguous_session: the running sessions whose rosters all hold the student (admin only)
     ambiguous_session_ids: list[int] | None = None
+    new_mark: Attendance | None = None  # the row this check-in wrote (present), if any
 
 
 @dataclass(frozen=True)
 class LivenessShown:
-    action: Action
+    actions: tuple[Action, ...]
     verdict: Verdict
     turn: float
     spread: float
     largest_step: float | None = None  # the largest step's share of the turn
     span_ms: float | None = None  # first to last capture time, when the page sent them
+    step: int | None = None  # the refused action's index in `actions`; None when live
+
+    @property
+    def action(self) -> Action:
+        return self.actions[0]
 
 
 @dataclass(frozen=True)
@@ -89,16 +91,6 @@ class CheckinResult:
     faces: list[FaceOutcome]
     liveness: LivenessShown | None = None
     sessions_searched: int = 0  # 0: the calendar day; more than 1: parallel classes
-
-
-@dataclass(frozen=True)
-class Verification:
-    match: bool
-    student: Student | None  # only when the face matches: no name to a stranger
-    similarity: float
-    distance: float
-    threshold: float
-    box: list[float]
 
 
 def check_in(
@@ -135,6 +127,7 @@ def check_in(
             "challenge, then send a burst of frames with its nonce.",
         )
     burst = burst_faces(context.recognizer, photos)  # refusals happen before anything is written
+    keep = thumbnails.kept(context.settings, live=False)
     return _check_in_faces(
         context,
         db,
@@ -143,6 +136,7 @@ def check_in(
         frames=burst.frames,
         role=role,
         caller=caller,
+        shown_in=[photos[i] for i in burst.shown_in] if keep else None,
     )
 
 
@@ -160,24 +154,34 @@ def _check_in_live(
     """A burst of one person doing the challenge's action: checked in only when live. The
     nonce is spent once the burst can be judged: a refused burst (a frame without a face, too
     few frames) leaves it good for the next try."""
-    liveness.check(db, nonce, dt.datetime.now(dt.UTC), key)  # before the detection's cost
-    faces = liveness.read_burst(context, photos, frame_ms)
-    action = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC), key)
-    judgement = liveness.judge_burst(context, faces, action, frame_ms)
-    moved = judgement.result.motion
+    asked = liveness.check(db, nonce, dt.datetime.now(dt.UTC), key)  # before detection's cost
+    faces = liveness.read_burst(context, photos, frame_ms, asked)
+    student_id = liveness.recognised(context, faces)
+    now = dt.datetime.now(dt.UTC)
+    running = sessions_for(context, db, class_session_id, now, role)
+    live_attempts.refuse_if_exhausted(context, db, student_id, running.single, now)
+    actions = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC), key)
+    judgement = liveness.judge_burst(context, faces, actions, frame_ms, student_id)
+    step = judgement.result.shown
+    moved = step.motion
     shown = LivenessShown(
-        action=judgement.action,
+        actions=judgement.actions,
         verdict=judgement.result.verdict,
-        turn=round(judgement.result.turn, 4),
-        spread=round(judgement.result.spread, 4),
+        turn=round(step.turn, 4),
+        spread=round(step.spread, 4),
         largest_step=round(moved.largest_share, 4)
         if moved and np.isfinite(moved.largest_share)
         else None,
         span_ms=moved.span_ms if moved else None,
+        step=judgement.result.failed_step,
     )
     if not judgement.result.live:
-        return _refuse_as_not_live(context, db, judgement.face, class_session_id, shown, role)
-    # Live: the burst is one person; their frames' embeddings are fused as any burst's.
+        return _refuse_as_not_live(
+            context, db, judgement.face, class_session_id, shown, role, student_id
+        )
+    # Live: the burst is one person; their frames' embeddings are fused as any burst's, and
+    # the thumbnail is of the frame whose box the fused face keeps (the best-quality one).
+    best = max(range(len(judgement.faces)), key=lambda i: judgement.faces[i].quality.score)
     return _check_in_faces(
         context,
         db,
@@ -187,6 +191,7 @@ def _check_in_live(
         frames=[len(judgement.faces)],
         role=role,
         caller=caller,
+        shown_in=[photos[best]] if thumbnails.kept(context.settings, live=True) else None,
     )
 
 
@@ -203,8 +208,10 @@ def _refuse_as_not_live(
     class_session_id: int | None,
     shown: LivenessShown,
     role: Role,
+    student_id: int | None,
 ) -> CheckinResult:
-    """Log the attempt as `liveness_failed`; nobody is marked."""
+    """Log the attempt as `liveness_failed`, with the student the face was recognised as
+    (counted against their attempts, never told to the kiosk); nobody is marked."""
     now, day = _clock(context)
     running = sessions_for(context, db, class_session_id, now, role)
     class_session = running.single
@@ -213,6 +220,7 @@ def _refuse_as_not_live(
             created_at=now,
             session_id=class_session.id if class_session else None,
             outcome="liveness_failed",
+            best_student_id=student_id,
             box=[float(v) for v in face.box],
         )
     )
@@ -241,8 +249,10 @@ def _check_in_faces(
     frames: list[int] | None = None,
     role: Role = Role.kiosk,
     caller: Caller | None = None,
+    shown_in: list[bytes] | None = None,
 ) -> CheckinResult:
-    """Search, decide and mark each face; `frames`: how many burst frames showed each one."""
+    """Search, decide and mark each face; `frames`: how many burst frames showed each one;
+    `shown_in`: the photo each face's box is of, when thumbnails are kept."""
     now, day = _clock(context)
     running = sessions_for(context, db, class_session_id, now, role)
     scope = scope_for(context.recognizer, running)
@@ -251,6 +261,10 @@ def _check_in_faces(
         _mark(db, face, one, running, day, now, caller)
         for face, one in zip(faces, found, strict=True)
     ]
+    for outcome, face, photo in zip(outcomes, faces, shown_in or [], strict=False):
+        if outcome.new_mark is not None:
+            jpeg = thumbnails.thumbnail(context, photo, [float(v) for v in face.box])
+            thumbnails.keep(db, outcome.new_mark, jpeg, now)
     for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
         outcome.frames = count
         if outcome.decision in ("ambiguous", "not_on_roster", "ambiguous_session"):
@@ -296,6 +310,7 @@ def _mark(
         outcome.ambiguous_session_ids = [s.id for s in holders]
     if outcome.decision == "present" and found.student is not None:
         row = _record_attendance(db, outcome, attempt, found.student, class_session, day, now)
+        outcome.new_mark = row
         if row is not None and caller is not None:
             marks.log_checkin(db, caller, row)
     return outcome
@@ -400,32 +415,3 @@ def _record_attendance(
         outcome.late = existing.late
         outcome.status, outcome.source = existing.status, existing.source
         return None
-
-
-def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:
-    face = dominant_face(read_faces(context.recognizer, data))  # before any query, as in check_in
-    student = db.get(Student, student_id)
-    if student is None or not student.active:  # as check-in: a deactivated student is no one
-        raise NotFound("student_not_found", f"No active student with id {student_id}.")
-    templates = [
-        embedding_from_bytes(t.embedding)
-        for t in db.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
-        if t.weights_version == context.embedder.version
-    ]
-    if not templates:
-        raise Unprocessable(
-            "not_enrolled",
-            f"Student {student_id} has no enrolled face for the current model; "
-            "enroll a photo first.",
-        )
-    distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
-    threshold = context.rule.verification_threshold()
-    match = distance < threshold
-    return Verification(
-        match=match,
-        student=student if match else None,
-        similarity=similarity(distance, threshold),
-        distance=round(distance, 4),
-        threshold=threshold,
-        box=[round(float(v), 1) for v in face.box],
-    )

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from app.core.config import ConfigurationError
-from app.core.tables import CheckinAttempt, LivenessChallenge
+from app.core.tables import CheckinAttempt, CheckinThumbnail, LivenessChallenge
 
 
 class OperationError(Exception):
@@ -132,12 +132,26 @@ class Purged:
     attempts: int
     challenges: int
     before: dt.datetime
+    thumbnails: int = 0
 
 
-def purge(db: Session, older_than_days: int, now: dt.datetime | None = None) -> Purged:
+def purge(
+    db: Session,
+    older_than_days: int,
+    now: dt.datetime | None = None,
+    thumbnail_days: int | None = None,
+) -> Purged:
     """Delete check-in attempts older than the given days (attendance stays: it loses only
-    its link to the attempt) and liveness challenges expired before then."""
-    before = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=older_than_days)
+    its link to the attempt), liveness challenges expired before then and check-in
+    thumbnails older than `thumbnail_days` (ROLLCALL_THUMBNAIL_RETENTION_DAYS; None: the
+    attempts' days)."""
+    now = now or dt.datetime.now(dt.UTC)
+    before = now - dt.timedelta(days=older_than_days)
+    old_faces = CheckinThumbnail.created_at < now - dt.timedelta(
+        days=thumbnail_days or older_than_days
+    )
+    kept_faces = db.scalar(select(func.count()).select_from(CheckinThumbnail).where(old_faces))
+    db.execute(delete(CheckinThumbnail).where(old_faces))
     attempts = db.scalar(
         select(func.count()).select_from(CheckinAttempt).where(CheckinAttempt.created_at < before)
     )
@@ -149,4 +163,4 @@ def purge(db: Session, older_than_days: int, now: dt.datetime | None = None) -> 
     )
     db.execute(delete(LivenessChallenge).where(LivenessChallenge.expires_at < before))
     db.commit()
-    return Purged(int(attempts or 0), int(challenges or 0), before)
+    return Purged(int(attempts or 0), int(challenges or 0), before, int(kept_faces or 0))

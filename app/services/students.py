@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core.domain import StudentCreate, StudentUpdate
 from app.core.errors import Conflict
-from app.core.tables import CheckinAttempt, FaceTemplate, Student
+from app.core.tables import Attendance, CheckinAttempt, CheckinThumbnail, FaceTemplate, Student
 from app.search.store import bump_gallery_revision
 from app.services.rows import get_or_404
 
@@ -108,10 +108,13 @@ def update_student(db: Session, student_id: int, body: StudentUpdate) -> Student
 
 
 def delete_student(db: Session, student_id: int) -> None:
-    """Deletes the student with their templates (and kept photos), attendance, and the
-    check-in attempts their face was taken for: nothing of theirs is left (the attempts'
-    key would only have been unset, leaving when and where their face was seen)."""
+    """Deletes the student with their templates (and kept photos), attendance and its
+    check-in thumbnails, and the check-in attempts their face was taken for: nothing of theirs
+    is left (the attempts' key would only have been unset, leaving when and where their face
+    was seen)."""
     student = get_student(db, student_id)
+    marks = select(Attendance.id).where(Attendance.student_id == student.id)
+    db.execute(delete(CheckinThumbnail).where(CheckinThumbnail.attendance_id.in_(marks)))
     db.execute(delete(CheckinAttempt).where(CheckinAttempt.best_student_id == student.id))
     db.delete(student)
     bump_gallery_revision(db, [student.id])

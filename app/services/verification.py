@@ -14,13 +14,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.errors import NotFound, TooManyRequests, Unprocessable
 from app.core.roles import Role
-from app.core.tables import Student
-from app.services.checkin import verify
+from app.core.tables import FaceTemplate, Student, embedding_from_bytes
+from app.services.checkin import similarity
+from app.services.photos import dominant_face, read_faces
 
 # A kiosk is told a plain non-match instead of these refusals.
 _NOBODY_TO_MATCH = ("student_not_found", "not_enrolled")
@@ -74,4 +77,43 @@ def verify_as(
         return VerifyAnswer(False, None, found.threshold)
     return VerifyAnswer(
         True, found.student, found.threshold, found.similarity, found.distance, found.box
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    match: bool
+    student: Student | None  # only when the face matches: no name to a stranger
+    similarity: float
+    distance: float
+    threshold: float
+    box: list[float]
+
+
+def verify(context: ServiceContext, db: Session, student_id: int, data: bytes) -> Verification:
+    face = dominant_face(read_faces(context.recognizer, data))  # before any query, as in check_in
+    student = db.get(Student, student_id)
+    if student is None or not student.active:  # as check-in: a deactivated student is no one
+        raise NotFound("student_not_found", f"No active student with id {student_id}.")
+    templates = [
+        embedding_from_bytes(t.embedding)
+        for t in db.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id))
+        if t.weights_version == context.embedder.version
+    ]
+    if not templates:
+        raise Unprocessable(
+            "not_enrolled",
+            f"Student {student_id} has no enrolled face for the current model; "
+            "enroll a photo first.",
+        )
+    distance = float(context.embedder.distances(face.embedding[None], np.stack(templates)).min())
+    threshold = context.rule.verification_threshold()
+    match = distance < threshold
+    return Verification(
+        match=match,
+        student=student if match else None,
+        similarity=similarity(distance, threshold),
+        distance=round(distance, 4),
+        threshold=threshold,
+        box=[round(float(v), 1) for v in face.box],
     )

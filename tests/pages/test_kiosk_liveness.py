@@ -1,8 +1,10 @@
-"""The kiosk with ROLLCALL_LIVENESS=challenge: it prompts for a turn, and a still picture held
-to the camera (Chromium's fake camera playing one photo) is refused and marks nobody."""
+"""The kiosk with ROLLCALL_LIVENESS=challenge: it prompts each of the challenge's two actions in
+turn, and a still picture held to the camera (Chromium's fake camera playing one photo) is
+refused and marks nobody."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from serve_pages(tmp_path_factory, "liveness-server", liveness="challenge")
 
 
-def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
+def test_the_kiosk_prompts_each_action_and_refuses_a_still_photo(
     launch: Launch,
     server: str,
     admin: httpx.Client,
@@ -39,11 +41,13 @@ def test_the_kiosk_prompts_a_turn_and_refuses_a_still_photo(
     )
 
     prompt = page.locator('#kiosk-result[data-status="challenge"]')
-    expect(prompt).to_contain_text("Turn your head to the", timeout=RECOGNITION_WAIT_MS)
+    first = re.compile(r"1 of 2: (Turn your head to the (left|right)|Look (up|down))")
+    expect(prompt).to_contain_text(first, timeout=RECOGNITION_WAIT_MS)
     screenshots(page, "kiosk-liveness-prompt")
+    expect(prompt).to_contain_text("2 of 2: ", timeout=RECOGNITION_WAIT_MS)
     refused = page.locator('#kiosk-result[data-status="liveness_failed"]')
     expect(refused).to_contain_text("Please try again", timeout=RECOGNITION_WAIT_MS)
-    assert bursts and bursts[0] == 8  # the burst: 8 frames in one request
-    assert times and times[0] == 8  # with when each was taken
+    assert bursts and bursts[0] == 16  # the burst: 8 frames an action, in one request
+    assert times and times[0] == 16  # with when each was taken
     assert admin.get("/api/v1/attendance").json() == []
     seen.assert_clean()

@@ -40,19 +40,22 @@ PHOTO_ERRORS = error_responses(*ANY_BODY, 404)  # 404: no such session or studen
 
 
 # With a nonce: 404 challenge_not_found, 409 challenge_used, 410 challenge_expired; any
-# check-in: 409 session_not_started or session_ended (a session named that is not open).
-CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410)
+# check-in: 409 session_not_started or session_ended (a session named that is not open); 429
+# too_many_attempts: the face failed ROLLCALL_LIVENESS_MAX_ATTEMPTS liveness bursts here.
+CHALLENGE_ERRORS = error_responses(*ANY_BODY, 404, 409, 410, 429)
 MAX_FRAME_TIME = 2**31 - 1  # ms: the page's performance.now() after weeks of running
 
 
 @router.post("/checkins/challenge", response_model=ChallengeOut)
 def new_challenge(context: ContextDep, db: DbSession, key: PresentedKey) -> ChallengeOut:
-    """A liveness challenge: an action to ask of the person and a nonce, good once and only
-    for the key that asked, to send back with the burst of frames that shows it."""
+    """A liveness challenge: the actions to ask of the person, in order, and a nonce, good
+    once and only for the key that asked, to send back with the burst of frames that shows
+    them."""
     issued = liveness.issue(context, db, key or "")
     return ChallengeOut(
         nonce=issued.nonce,
         action=issued.action,
+        actions=list(issued.actions),
         expires_in=issued.expires_in,
         required=issued.required,
     )
@@ -87,9 +90,12 @@ def check_in(
     the union of their rosters (a session of no course: the whole gallery) and marks each
     student in the session whose roster holds them: on several of them the face answers
     `ambiguous_session`, on none `not_on_roster`, each for that face only.
-    With a challenge's nonce, the frames are of one person doing the challenge's action:
-    `present` only when the burst shows a live head, else `liveness_failed`; a burst refused
-    before it is judged (422: a frame without a face, too few frames) does not spend it."""
+    With a challenge's nonce, the frames are of one person doing the challenge's actions in
+    order, the same number of frames for each: `present` only when every action's part shows
+    a live head, else `liveness_failed`; a burst refused before it is judged (422: a frame
+    without a face, a frame count that does not split into the actions; 429
+    `too_many_attempts`: the face failed ROLLCALL_LIVENESS_MAX_ATTEMPTS checks in this
+    session) does not spend it."""
     result = checkin.check_in(
         context,
         db,

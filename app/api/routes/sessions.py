@@ -34,7 +34,7 @@ from app.api.schemas import (
 )
 from app.core.domain import SessionCreate, SessionState, SessionUpdate
 from app.core.roles import Role
-from app.services import attendance, marks, sessions
+from app.services import attendance, marks, sessions, thumbnails
 
 router = APIRouter(
     prefix="/sessions",
@@ -165,3 +165,23 @@ def session_report(
         not_on_roster=report.not_on_roster,
         events=[MarkEventOut.model_validate(event) for event in report.events],
     )
+
+
+@router.get(
+    "/{session_id}/attendance/{student_id}/thumbnail",
+    response_class=Response,
+    dependencies=[allow(Role.teacher)],
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The check-in's face, 96 px JPEG."},
+        **error_responses(404),
+    },
+)
+def mark_thumbnail(
+    db: ReadDbSession, caller: CallerDep, session_id: IdPath, student_id: IdPath
+) -> Response:
+    """The face that the check-in marking this student in this session saw, as a small JPEG
+    kept with the mark (`has_thumbnail` on attendance rows; see ROLLCALL_KEEP_THUMBNAILS):
+    for staff to tell a face from a photo of one. Admin keys, and teacher keys for their own
+    courses' sessions; 404 `no_thumbnail` when none is kept (none taken, or purged)."""
+    jpeg = thumbnails.of_mark(db, session_id, student_id, caller.course_ids)
+    return Response(jpeg, media_type="image/jpeg")

@@ -35,9 +35,22 @@ TURNING_LEFT = [f"Colin_Powell_{n:04d}.jpg" for n in (3, 6, 10, 4, 1)]
 KIOSK_MS = [0, 400, 800, 1200, 1600]  # when the kiosk page takes its frames
 
 
+# One turn a challenge: these tests judge one action's burst (sequences: test_liveness_sequence).
+ONE_TURN = {"liveness_steps": 1, "liveness_actions": ["turn_left", "turn_right"]}
+
+
 @pytest.fixture
 def service(tmp_path: Path, database_url: str, embedder: FaceEmbedder) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path, database_url=database_url, liveness="challenge")
+    yield from serve_colin(tmp_path, database_url, embedder, **ONE_TURN)
+
+
+def serve_colin(
+    tmp_path: Path, database_url: str, embedder: FaceEmbedder, **settings_of: object
+) -> Iterator[TestClient]:
+    """The service with liveness on and Colin Powell enrolled from ENROLLED."""
+    settings = make_settings(
+        tmp_path, database_url=database_url, liveness="challenge", **settings_of
+    )
     with TestClient(create_app(settings, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
         created = client.post("/api/v1/students", json={"external_id": "CP", "name": "Colin"})
         assert created.status_code == 201, created.text

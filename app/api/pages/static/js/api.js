@@ -11,7 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-// The answer's JSON (or null for 204); an ApiError carrying the API's own message otherwise.
+// The answer's JSON (an image: its Blob; null for 204); an ApiError carrying the API's own message otherwise.
 export async function call(key, path, { method = "GET", json, form } = {}) {
   const headers = { "X-API-Key": key };
   let body;
@@ -30,7 +30,11 @@ export async function call(key, path, { method = "GET", json, form } = {}) {
   }
   if (response.status === 204) return null;
   const type = response.headers.get("content-type") || "";
-  const answer = type.includes("json") ? await response.json() : await response.text();
+  const answer = type.includes("json")
+    ? await response.json()
+    : type.startsWith("image/")
+      ? await response.blob()
+      : await response.text();
   if (!response.ok) {
     const error = (answer && answer.error) || {};
     throw new ApiError(

@@ -35,7 +35,7 @@ const DECISIONS = {
   liveness_failed: {
     tone: () => "warn",
     title: () => "Please try again",
-    detail: () => "Follow the prompt on the screen: turn your head, then look back.",
+    detail: () => "Follow each prompt on the screen: move your head slowly, as asked.",
   },
   retry: { tone: () => "warn", title: () => "Look at the camera", detail: () => "Hold still, please." },
   ambiguous_session: {

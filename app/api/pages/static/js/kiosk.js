@@ -22,6 +22,8 @@ const BURST_AT_MS = [0, 200, 400, 600, 800, 1000, 1200, 1400];
 const PROMPTS = {
   turn_left: "Turn your head to the left",
   turn_right: "Turn your head to the right",
+  look_up: "Look up",
+  look_down: "Look down",
 };
 const OFFLINE = { tone: "offline", title: "Not connected — tell staff", detail: "Trying again…" };
 
@@ -108,10 +110,23 @@ async function challengeAndCheckIn(video) {
     showRefusal(error);
     return "answered";
   }
-  const prompt = PROMPTS[challenge.action] || challenge.action.replaceAll("_", " ");
-  showResult("challenge", [{ tone: "idle", title: prompt, detail: "slowly, and hold it there" }]);
+  // Each action prompted and filmed in turn (a server before sequences sends only `action`);
+  // every frame's time counted from the first action's prompt.
+  const actions = challenge.actions || [challenge.action];
+  const frames = [];
   const times = [];
-  const frames = await film(video, BURST_AT_MS, times);
+  const origin = performance.now();
+  for (const [index, action] of actions.entries()) {
+    const prompt = PROMPTS[action] || action.replaceAll("_", " ");
+    const step = actions.length > 1 ? `${index + 1} of ${actions.length}: ` : "";
+    showResult("challenge", [{ tone: "idle", title: step + prompt, detail: "slowly, and hold it there" }]);
+    resultBox.dataset.action = action;
+    const stepTimes = [];
+    const offset = performance.now() - origin;
+    frames.push(...(await film(video, BURST_AT_MS, stepTimes)));
+    times.push(...stepTimes.map((at) => at + offset));
+  }
+  delete resultBox.dataset.action;
   showResult("checking", [{ tone: "idle", title: "Checking…", detail: "" }]);
   const next = await checkIn(frames, true, challenge.nonce, times);
   return next === "retry" ? "answered" : next; // a new challenge, not a bare burst, looks again

@@ -11,6 +11,8 @@ const DEFAULT_LENGTH_MINUTES = 60;
 const SESSIONS_SHOWN = 25;
 const board = { session: null, timer: null };
 const listing = { offset: 0, total: 0, opened: false };
+// Check-in thumbnails shown on the board, fetched once each: "session/student" -> object URL.
+const faces = new Map();
 
 export function setUpSessions() {
   if (isAdmin()) $("#session-create").addEventListener("submit", createSession);
@@ -163,13 +165,31 @@ async function refreshBoard() {
     if (board.session !== session) return; // another board was opened meanwhile
     // Late: after the session's grace period, as the API flags it.
     const onTime = report.present.filter((row) => !row.late);
-    fill("present", onTime.map((row) => [studentLink(row.student), ` · ${time(row.first_checkin_at)}`]));
-    fill("late", report.late.map((row) => [studentLink(row.student), ` · ${time(row.first_checkin_at)}`]));
+    fill("present", await Promise.all(onTime.map((row) => marked(session, row))));
+    fill("late", await Promise.all(report.late.map((row) => marked(session, row))));
     fill("absent", report.absent.map((student) => [studentLink(student)]));
     quietly($("#board-updated"), `Updated ${new Date().toLocaleTimeString()}.`); // not announced each poll
   } catch (error) {
     say($("#board-updated"), error.message, "error");
   }
+}
+
+// A mark on the board: the face its check-in saw (kept when ROLLCALL_KEEP_THUMBNAILS says so),
+// so that staff can tell a face from a photo of one, then the name and time.
+async function marked(session, row) {
+  const text = [studentLink(row.student), ` · ${time(row.first_checkin_at)}`];
+  if (!row.has_thumbnail) return text;
+  const id = `${session.id}/${row.student.id}`;
+  if (!faces.has(id)) {
+    try {
+      const jpeg = await api(`/sessions/${session.id}/attendance/${row.student.id}/thumbnail`);
+      faces.set(id, URL.createObjectURL(jpeg));
+    } catch {
+      return text; // purged meanwhile, or this key may not see it: the name alone
+    }
+  }
+  const alt = `Check-in photo of ${row.student.name}`;
+  return [el("img", { class: "board-face", src: faces.get(id), alt, width: "48", height: "48" }), " ", ...text];
 }
 
 function fill(column, lines) {
