@@ -19,6 +19,9 @@ class RecordEntryOut(BaseModel):
     reason: str | None
     first_checkin_at: UtcDatetime | None
     attendance_id: int | None = Field(description="the mark's id; null: never marked")
+    has_thumbnail: bool = Field(
+        False, description="a face thumbnail of the check-in is kept (GET .../thumbnail)"
+    )
 
 
 class CourseRateOut(BaseModel):
@@ -50,6 +53,7 @@ def record_entry_out(entry: RecordEntry) -> RecordEntryOut:
         reason=mark.reason if mark else None,
         first_checkin_at=mark.first_checkin_at if mark else None,
         attendance_id=mark.id if mark else None,
+        has_thumbnail=bool(mark.has_thumbnail) if mark else False,
     )
 
 

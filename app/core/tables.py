@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import (
@@ -200,6 +201,8 @@ class Attendance(Base):
         UniqueConstraint("student_id", "period", name="uq_attendance_student_period"),
         Index("ix_attendance_day", "day"),
     )
+    if TYPE_CHECKING:  # a column_property set below, once CheckinThumbnail exists
+        has_thumbnail: bool
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
@@ -377,7 +380,7 @@ class CheckinThumbnail(Base):
 
 
 # Whether the mark has a thumbnail, loaded with every attendance row (one EXISTS, not the image).
-Attendance.has_thumbnail = column_property(
+Attendance.has_thumbnail = column_property(  # type: ignore[assignment]  # typed bool above
     select(CheckinThumbnail.id)
     .where(CheckinThumbnail.attendance_id == Attendance.id)
     .exists()

@@ -87,6 +87,8 @@ def test_a_live_check_in_keeps_its_face_for_the_courses_staff_only(
     assert row["has_thumbnail"] is True
     [reported] = service.get(f"/api/v1/sessions/{session}/report").json()["present"]
     assert reported["has_thumbnail"] is True
+    [entry] = service.get(f"/api/v1/students/{colin['id']}/record").json()["history"]
+    assert entry["has_thumbnail"] is True  # the student page shows it
 
     url = f"/api/v1/sessions/{session}/attendance/{colin['id']}/thumbnail"
     shown = service.get(url)

@@ -76,8 +76,7 @@ function historyRow(student, entry) {
     el("td", {}, checkinCell(student, entry)));
 }
 
-// A check-in's time, and its thumbnail where the service keeps one (`has_thumbnail`; a
-// service without thumbnails leaves the field out: none shown).
+// A check-in's time, and its thumbnail where the service keeps one (`has_thumbnail`).
 function checkinCell(student, entry) {
   if (!entry.first_checkin_at) return "—";
   const cell = el("span", { class: "checkin" }, when(entry.first_checkin_at));
