@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from app.core.config import Settings
 from app.main import create_app
 from bench.liveness_render import view_of_plane
 from models.embedder import FaceEmbedder
@@ -234,18 +235,20 @@ def test_a_nonce_answers_only_for_the_key_that_asked(service: TestClient) -> Non
 
 @pytest.mark.slow
 def test_without_liveness_a_burst_needs_no_nonce_and_is_one_person(
-    client: TestClient,
+    settings: Settings, embedder: FaceEmbedder
 ) -> None:
-    frames = _turning("turn_left")
-    burst = _burst(client, frames, None)
-    assert burst["status"] == 200 and burst["liveness"] is None
-    # Powell, seen in every frame, is answered once; a face behind him in one frame apart.
-    assert sorted(face["frames"] for face in burst["faces"]) == [1, len(frames)]
-    assert _burst(client, frames[:1], None)["status"] == 200
-    challenge = _challenge(client)  # a kiosk may still ask for one
-    assert challenge["required"] is False
-    answer = _burst(client, _turning(challenge["action"]), challenge["nonce"])
-    assert answer["liveness"]["verdict"] == "live"
+    one_turn = settings.model_copy(update=ONE_TURN)  # liveness off; a challenge of one turn
+    with TestClient(create_app(one_turn, embedder), headers={"X-API-Key": ADMIN_KEY}) as client:
+        frames = _turning("turn_left")
+        burst = _burst(client, frames, None)
+        assert burst["status"] == 200 and burst["liveness"] is None
+        # Powell, seen in every frame, is answered once; a face behind him in one frame apart.
+        assert sorted(face["frames"] for face in burst["faces"]) == [1, len(frames)]
+        assert _burst(client, frames[:1], None)["status"] == 200
+        challenge = _challenge(client)  # a kiosk may still ask for one
+        assert challenge["required"] is False
+        answer = _burst(client, _turning(challenge["action"]), challenge["nonce"])
+        assert answer["liveness"]["verdict"] == "live", answer
 
 
 def test_challenges_expired_for_an_hour_are_deleted(service: TestClient, database_url: str) -> None:
