@@ -30,21 +30,28 @@ RATE_COLUMNS = [
 ]
 
 
+def status_counts() -> dict[str, int]:
+    """A count per status, each zero."""
+    return {"present": 0, "late": 0, "excused": 0, "absent": 0}
+
+
+def attendance_rate(counts: dict[str, int], sessions: int) -> float | None:
+    """Present or late, of the sessions held less those excused; None when that is none."""
+    counted = sessions - counts["excused"]
+    if counted <= 0:
+        return None
+    return round((counts["present"] + counts["late"]) / counted, 4)
+
+
 @dataclass
 class StudentRate:
     student: Student
     sessions: int = 0  # held, with the student expected or marked
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"present": 0, "late": 0, "excused": 0, "absent": 0}
-    )
+    counts: dict[str, int] = field(default_factory=status_counts)
 
     @property
     def rate(self) -> float | None:
-        """Present or late, of the sessions held less those excused; None when that is none."""
-        counted = self.sessions - self.counts["excused"]
-        if counted <= 0:
-            return None
-        return round((self.counts["present"] + self.counts["late"]) / counted, 4)
+        return attendance_rate(self.counts, self.sessions)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.tables import Attendance, ClassSession, Course, CourseStudent, Student
+from app.services.rates import attendance_rate, status_counts
 from app.services.students import get_student
 
 
@@ -29,9 +30,7 @@ class RecordEntry:
 @dataclass
 class CourseRate:
     course: Course | None  # None: the sessions of no course
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"present": 0, "late": 0, "excused": 0, "absent": 0}
-    )
+    counts: dict[str, int] = field(default_factory=status_counts)
 
     @property
     def sessions(self) -> int:
@@ -39,11 +38,7 @@ class CourseRate:
 
     @property
     def rate(self) -> float | None:
-        """Present or late, of the sessions held less those excused (as the rates report)."""
-        counted = self.sessions - self.counts["excused"]
-        if counted <= 0:
-            return None
-        return round((self.counts["present"] + self.counts["late"]) / counted, 4)
+        return attendance_rate(self.counts, self.sessions)  # as the rates report
 
 
 @dataclass(frozen=True)
