@@ -32,6 +32,7 @@ TABLES = {
     "kiosk_pairings",
     "attendance_events",
     "api_key_courses",
+    "checkin_thumbnails",
 }
 
 
