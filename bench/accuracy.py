@@ -20,6 +20,7 @@ or not. Rows:
 - with `--opt-in dlib+faceres`: the score-level fusion of Rollcall's dlib-resnet and faceres
   embeddings of the same photos (bench/fusion.py: weights and curves fitted on half 0 by
   `tools/fit_faceres.py --fusion-only`), with faceres alone beside it.
+The same rules with two photos enrolled a person (bench/two_photos.py).
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
 LFW's pairs among them): tools/fit_runner_up_curve.py fitted the shipped curve on half 0.
@@ -49,7 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import fusion, rosters
+from bench import fusion, rosters, two_photos
 from bench.lfw import (
     DlibPipeline,
     EmbeddingCache,
@@ -457,11 +458,13 @@ def main() -> int:
         threshold = DLIB_TOLERANCE if name == "dlib" else rules[name].verification_threshold()
         report["pairs"][name] = pair_metrics(distances, same, threshold)
     report["open_set"] = open_set(protocol, lookups, rules, args.galleries, args.probes)
+    report["two_photos"] = two_photos.table(protocol, lookups, rules, args.galleries, args.probes)
     report["sweep"] = sweep(protocol, lookups["rollcall"], rule, args.galleries, args.probes)
     if not args.no_gate:
         rows = gate_study(protocol, lookups["rollcall"], rule, args.probes)
         report["gate"] = gate_summary(rows, args.gate_face_size, args.gate_sharpness)
     print_report(report)
+    two_photos.print_table(report["two_photos"])
     if not args.no_rosters and max(args.galleries) >= rosters.GALLERY:
         l2 = get_backbone("dlib-resnet").l2_normalize
         rows = rosters.roster_rows(protocol, lookups["rollcall"], lookups["rollcall"],
