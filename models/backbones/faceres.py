@@ -268,8 +268,8 @@ class FaceresBackbone(nn.Module):
         bgr = chips.flip(1) - self.bgr_means
         # the chips and their mirror images in one batch, channels last (faster convolutions)
         both = torch.cat([bgr, bgr.flip(-1)]).contiguous(memory_format=torch.channels_last)
-        direct, mirrored = self.graph(both).split(len(chips))
-        features = (direct + mirrored) / 2
+        pooled = self.graph(both)  # (2N, 1024): the chips', then their mirrors'
+        features = pooled.view(2, -1, pooled.shape[-1]).mean(0)  # any N once exported
         if not self.finish:
             return features
         return F.normalize(features - self.mean_embedding, dim=1) * self.scale
