@@ -1,6 +1,6 @@
 """Two enrolled photos a person for `bench/accuracy.py`: photos 1 and 2 of each gallery person
-with 3+ photos are their templates (a second photo adds a template, as the service does), the
-others up to `probes` check in. A student's distance is their nearer template's; the runner-up
+with 3+ photos are their templates (a second photo adds a template, as the service does), their
+photos 3 to 1 + `probes` check in (the open-set rows' check-ins less photo 2). A student's distance is their nearer template's; the runner-up
 is the nearest other student's. People with fewer photos enroll their one photo."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def searches(protocol: LfwProtocol, lookup, gallery_size: int, probes: int) -> l
         (p, path)
         for p in protocol.gallery[:gallery_size]
         if len(protocol.photos[p]) > TEMPLATES
-        for path in protocol.photos[p][TEMPLATES : TEMPLATES + probes]
+        for path in protocol.photos[p][TEMPLATES : 1 + probes]
     ]
     checkins += [(s, protocol.photos[s][0]) for s in protocol.strangers]
     found_searches = []
