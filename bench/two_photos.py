@@ -1,7 +1,8 @@
 """Two enrolled photos a person for `bench/accuracy.py`: photos 1 and 2 of each gallery person
 with 3+ photos are their templates (a second photo adds a template, as the service does), their
-photos 3 to 1 + `probes` check in (the open-set rows' check-ins less photo 2). A student's distance is their nearer template's; the runner-up
-is the nearest other student's. People with fewer photos enroll their one photo."""
+photos 3 to 1 + `probes` check in (the open-set rows' check-ins less photo 2). A student's
+distance is their nearer template's; the runner-up is the nearest other student's. People with
+fewer photos enroll their one photo."""
 
 from __future__ import annotations
 
