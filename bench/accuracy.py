@@ -16,7 +16,11 @@ or not. Rows:
   margin);
 - with `--opt-in faceres`: the opt-in faceres backbone (`rollcall models install faceres`) in
   Rollcall's pipeline, distance only and with its own rule (fitted on half 0 by
-  tools/fit_faceres.py), beside the others in the same run.
+  tools/fit_faceres.py), beside the others in the same run;
+- with `--opt-in dlib+faceres`: the score-level fusion of Rollcall's dlib-resnet and faceres
+  embeddings of the same photos (bench/fusion.py: weights and curves fitted on half 0 by
+  `tools/fit_faceres.py --fusion-only`), with faceres alone beside it.
+The same rules with two photos enrolled a person (bench/two_photos.py).
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
 LFW's pairs among them): tools/fit_runner_up_curve.py fitted the shipped curve on half 0.
@@ -46,7 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import rosters
+from bench import fusion, rosters, two_photos
 from bench.lfw import (
     DlibPipeline,
     EmbeddingCache,
@@ -386,15 +390,26 @@ def main() -> int:
         "--opt-in",
         nargs="*",
         default=[],
-        choices=("faceres",),
+        choices=("faceres", fusion.NAME),
         help="opt-in backbones to measure beside (installed: rollcall models install NAME)",
     )
+    parser.add_argument(
+        "--fill-from-other-half",
+        action="store_true",
+        help="enroll the other half's one-photo people too (no check-ins) after this half's, "
+        "for galleries larger than this half has people",
+    )
     args = parser.parse_args()
+    if fusion.NAME in args.opt_in:  # faceres alone beside its fusion
+        args.opt_in = list(dict.fromkeys(["faceres", *args.opt_in]))
 
     half = None if args.half == "all" else int(args.half)
     protocol = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers, half)
     if args.no_pairs:
         protocol = dataclasses.replace(protocol, pairs=[])
+    if args.fill_from_other_half and half is not None:
+        other = lfw_protocol(args.lfw, args.seed, 0, 0, 1 - half).distractors
+        protocol = dataclasses.replace(protocol, distractors=protocol.distractors + other)
     jobs = {(a, "full") for a, b, _ in protocol.pairs} | {(b, "full") for a, b, _ in protocol.pairs}
     jobs |= {(protocol.enrolled_photo(p), "full") for p in protocol.enrolled(max(args.galleries))}
     for person in protocol.gallery:
@@ -428,9 +443,14 @@ def main() -> int:
         lookups[pipeline.name] = embed_all(pipeline, cache, jobs | extra, protocol.root, "LFW")
     if "faceres" in lookups:
         lookups["faceres"] = finished_faceres(lookups["faceres"])
+    if fusion.NAME in args.opt_in:
+        lookups[fusion.NAME] = fusion.fused_lookup(lookups["rollcall"], lookups["faceres"])
 
     rule = shipped_rule()
-    rules = {"rollcall": rule} | {name: shipped_rule(name) for name in args.opt_in}
+    rules = {"rollcall": rule} | {
+        name: fusion.fused_rule() if name == fusion.NAME else shipped_rule(name)
+        for name in args.opt_in
+    }
     report: dict = {"pairs": {}, "decision_rule": rule.describe()}
     same = np.array([s for _, _, s in protocol.pairs])
     for name, lookup in lookups.items() if protocol.pairs else ():
@@ -438,11 +458,13 @@ def main() -> int:
         threshold = DLIB_TOLERANCE if name == "dlib" else rules[name].verification_threshold()
         report["pairs"][name] = pair_metrics(distances, same, threshold)
     report["open_set"] = open_set(protocol, lookups, rules, args.galleries, args.probes)
+    report["two_photos"] = two_photos.table(protocol, lookups, rules, args.galleries, args.probes)
     report["sweep"] = sweep(protocol, lookups["rollcall"], rule, args.galleries, args.probes)
     if not args.no_gate:
         rows = gate_study(protocol, lookups["rollcall"], rule, args.probes)
         report["gate"] = gate_summary(rows, args.gate_face_size, args.gate_sharpness)
     print_report(report)
+    two_photos.print_table(report["two_photos"])
     if not args.no_rosters and max(args.galleries) >= rosters.GALLERY:
         l2 = get_backbone("dlib-resnet").l2_normalize
         rows = rosters.roster_rows(protocol, lookups["rollcall"], lookups["rollcall"],
@@ -450,7 +472,7 @@ def main() -> int:
         report["rosters"] = rows
         rosters.print_rows(rows)
         for name in args.opt_in:
-            l2 = get_backbone(name).l2_normalize
+            l2 = name != fusion.NAME and get_backbone(name).l2_normalize
             rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
                                        rules[name], args.probes, l2)  # fmt: skip
             report[f"rosters, {name}"] = rows

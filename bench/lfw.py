@@ -83,7 +83,12 @@ class FaceresPipeline:
         # What makes the raw features: detection, the crop, the graph and its input.
         code = (REPO / "models" / "detection.py").read_bytes() + "".join(
             inspect.getsource(part)
-            for part in (crop_box, faceres.TfjsGraph, faceres.FaceresBackbone.forward)
+            for part in (
+                crop_box,
+                faceres.ConvLayer,
+                faceres.TfjsGraph,
+                faceres.FaceresBackbone.forward,
+            )
         ).encode()
         self.cache_key = f"{self.name}-raw-{hashlib.sha256(code).hexdigest()[:10]}"
         self.embedder.network.to(self.embedder.device)

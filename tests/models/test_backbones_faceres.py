@@ -144,3 +144,30 @@ def test_faceres_embeds_the_same_person_nearer_than_another(
         e = network.embed(batch).numpy()
     same, other = np.linalg.norm(e[0] - e[1]), np.linalg.norm(e[0] - e[2])
     assert same < spec.threshold < other
+
+
+def test_the_exported_onnx_graph_embeds_batches_as_torch_does(
+    installed: Path, faces_dir: Path, embedder
+) -> None:
+    """The service embeds from the ONNX export: batches of any size (its chips and their
+    mirror images run as one batch inside), the same embeddings as torch."""
+    import onnxruntime as ort
+
+    from models.backbones.faceres import load_faceres
+    from models.onnx_export import export_onnx
+
+    network = load_faceres(installed)
+    session = ort.InferenceSession(
+        export_onnx(network, torch.zeros(1, 3, 224, 224)), providers=["CPUExecutionProvider"]
+    )
+    faces = (("barack_obama", "obama.jpg"), ("barack_obama", "obama2.jpg"),
+             ("joe_biden", "biden.jpg"))  # fmt: skip
+    chips = np.stack([chip_of(faces_dir, embedder, *face) for face in faces])
+    batch = torch.from_numpy(chips).permute(0, 3, 1, 2).float()
+    with torch.inference_mode():
+        expected = network(batch).numpy()
+    exported = session.run(None, {session.get_inputs()[0].name: batch.numpy()})[0]
+    assert exported.shape == (3, 1024)
+    assert np.abs(exported - expected).max() <= 1e-4 * np.abs(expected).max()
+    # each face its own: the first two are one person, nearer than the third
+    assert np.linalg.norm(exported[0] - exported[1]) < np.linalg.norm(exported[0] - exported[2])
