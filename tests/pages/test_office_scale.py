@@ -162,6 +162,29 @@ def test_today_is_ready_within_its_budget(
     seen.assert_clean()
 
 
+def test_the_sessions_tab_reads_its_week_in_time_order_the_running_one_first(
+    context: BrowserContext, server: str, school: School, admin: httpx.Client
+) -> None:
+    """A secretary reads a week as a timetable: the class on now at the top, then Monday's
+    before Tuesday's and 9:00 before 11:00 (not the week's last class first)."""
+    page = context.new_page()
+    page.goto(f"{server}/admin#sessions")
+    expect(page.locator("#panel-sessions")).to_have_attribute("data-state", "ready")
+    rows = page.locator("#sessions-table tbody tr")
+    expect(rows).to_have_count(25)
+    shown = [int(i) for i in rows.evaluate_all("rows => rows.map((r) => r.dataset.sessionId)")]
+    week = {
+        "date_from": page.locator("#sessions-from").input_value(),
+        "date_to": page.locator("#sessions-to").input_value(),
+        "limit": 500,
+    }
+    listed = admin.get(f"{API}/sessions", params=week).json()["items"]
+    in_order = sorted(listed, key=lambda s: (s["state"] != "in_progress", s["starts_at"], s["id"]))
+    assert in_order[0]["name"] == "Course 0 class" and in_order[0]["state"] == "in_progress"
+    assert shown == [s["id"] for s in in_order[:25]]
+    expect(rows.first).to_contain_text("in progress")
+
+
 def test_the_last_students_are_one_click_away(
     context: BrowserContext, server: str, school: School
 ) -> None:
