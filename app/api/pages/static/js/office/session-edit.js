@@ -41,7 +41,9 @@ function dayBefore(day) {
 
 // The session's series (its zone), asked once per edit.
 async function seriesOf(session) {
-  if (!editing.series) editing.series = await api(`/timetable/series/${session.series_id}`);
+  if (!editing.series || editing.series.id !== session.series_id) {
+    editing.series = await api(`/timetable/series/${session.series_id}`);
+  }
   return editing.series;
 }
 
