@@ -389,7 +389,9 @@ def attendance_out(row: Attendance) -> AttendanceOut:
     return AttendanceOut.model_validate(row, from_attributes=True)
 
 
-class SessionReport(BaseModel):
+class SessionBoard(BaseModel):
+    """A session's live board: its marks and who is absent."""
+
     session: SessionOut
     course: CourseRef | None = None
     present: list[AttendanceOut] = Field(description="Everyone marked present, late or not.")
@@ -402,6 +404,9 @@ class SessionReport(BaseModel):
     not_on_roster: int = Field(
         0, description="Faces recognised as enrolled students not on the course's roster."
     )
+
+
+class SessionReport(SessionBoard):
     events: list[MarkEventOut] = Field(
         [], description="Every change to this session's marks, oldest first."
     )

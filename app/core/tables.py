@@ -149,7 +149,8 @@ class ClassSession(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Indexed: every list of sessions is a range of days, in time order.
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # A session of a course searches its roster only; None: the whole gallery.
     course_id: Mapped[int | None] = mapped_column(
@@ -177,8 +178,9 @@ class CheckinAttempt(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # Indexed: a session's report counts its attempts, among every face a school's kiosks saw.
     session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("class_sessions.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("class_sessions.id", ondelete="SET NULL"), nullable=True, index=True
     )
     outcome: Mapped[str] = mapped_column(String(32))
     best_student_id: Mapped[int | None] = mapped_column(

@@ -163,13 +163,14 @@ def attendance_csv(rows: list[Attendance]) -> str:
 
 
 @dataclass(frozen=True)
-class AttendanceReport:
+class SessionMarks:
+    """A session's marks and who is absent: what its live board shows."""
+
     class_session: ClassSession
     course: Course | None
     marks: list[Attendance]  # every mark, whatever its status
     absent: list[Student]  # marked absent, or expected and never marked
     not_on_roster: int  # check-ins of enrolled students not on the course's roster
-    events: list[AttendanceEvent]
 
     @property
     def present(self) -> list[Attendance]:
@@ -189,6 +190,20 @@ class AttendanceReport:
         return [row for row in self.marks if row.status == "absent"]
 
 
+@dataclass(frozen=True)
+class AttendanceReport(SessionMarks):
+    """The board's marks, and every change to them (the audit trail)."""
+
+    events: list[AttendanceEvent]
+
+
+def absentees(marks: list[Attendance], expected: list[Student]) -> list[Student]:
+    """Those marked absent (in the marks' order), then the expected never marked."""
+    marked_ids = {row.student_id for row in marks}
+    absent = [row.student for row in marks if row.status == "absent"]
+    return absent + [student for student in expected if student.id not in marked_ids]
+
+
 def class_session_report(
     db: Session, class_session_id: int, course_ids: frozenset[int] | None = None
 ) -> AttendanceReport:
@@ -197,7 +212,6 @@ def class_session_report(
     were enrolled students not on the roster, and every change to the marks."""
     class_session = visible_session(db, class_session_id, course_ids)
     marks = list_attendance(db, session_id=class_session_id)
-    marked_ids = {row.student.id for row in marks}
     expected = select(Student).where(Student.active).order_by(Student.external_id)
     course = None
     if class_session.course_id is not None:
@@ -205,8 +219,7 @@ def class_session_report(
         expected = expected.join(CourseStudent, CourseStudent.student_id == Student.id).where(
             CourseStudent.course_id == course.id
         )
-    absent = [row.student for row in marks if row.status == "absent"]
-    absent += [student for student in db.scalars(expected) if student.id not in marked_ids]
+    absent = absentees(marks, list(db.scalars(expected)))
     not_on_roster = db.scalar(
         select(func.count()).where(
             CheckinAttempt.session_id == class_session_id,

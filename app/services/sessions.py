@@ -135,9 +135,11 @@ def list_class_sessions(
     timezone: str,
     now: dt.datetime | None = None,
     course_ids: frozenset[int] | None = None,
+    in_time_order: bool = False,
 ) -> SessionPage:
-    """A page of sessions: those in progress first, then the newest first; `course_ids`: only
-    these courses' sessions (a teacher's; None: every session)."""
+    """A page of sessions: those in progress first, then the newest first (`in_time_order`:
+    the oldest first, as a week reads); `course_ids`: only these courses' sessions (a
+    teacher's; None: every session)."""
     now = now or dt.datetime.now(dt.UTC)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise Unprocessable(
@@ -152,7 +154,10 @@ def list_class_sessions(
     query = select(ClassSession).where(*conditions)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     running = case((_in_progress(now), 0), else_=1)
-    ordered = query.order_by(running, ClassSession.starts_at.desc(), ClassSession.id.desc())
+    if in_time_order:
+        ordered = query.order_by(running, ClassSession.starts_at, ClassSession.id)
+    else:
+        ordered = query.order_by(running, ClassSession.starts_at.desc(), ClassSession.id.desc())
     items = list(db.scalars(ordered.limit(limit).offset(offset)))
     return SessionPage(items, total, limit, offset)
 

@@ -21,6 +21,7 @@ from tests.pages.test_office import sign_in
 from tests.support.settings import ADMIN_KEY
 
 ZONE = "Europe/London"  # the school's, and the browser's
+NEW_YORK = "America/New_York"  # a browser elsewhere
 RTL_NAME = "نور الهدى"
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaf"  # 60, no space
 # A page is ready when its panel says so; a school's page should be ready within a second.
@@ -84,6 +85,10 @@ def school(admin: httpx.Client) -> dict:
         )
     )["id"]
     return {"students": ids, "reg": reg, "art": art, "art_session": art_session}
+
+
+def local_day(session: dict) -> dt.date:
+    return dt.datetime.fromisoformat(session["starts_at"]).astimezone(ZoneInfo(ZONE)).date()
 
 
 def _open_register(page: Page, date_from: dt.date, date_to: dt.date, course: str) -> None:
@@ -205,6 +210,9 @@ def test_a_term_series_with_a_holiday_then_a_correction_in_the_grid(
     page.locator("#sessions-to").fill(expected[-2].isoformat())
     page.locator("#sessions-filter").get_by_role("button", name="Show").click()
     expect(page.locator("#sessions-range")).to_have_text("1\u20131 of 1")
+    # That day's session, not the first Monday's still shown before the answer (also 1 of 1).
+    [last_but_one] = [s["id"] for s in made["items"] if local_day(s) == expected[-2]]
+    expect(page.locator(f'#sessions-table tr[data-session-id="{last_but_one}"]')).to_be_visible()
     page.locator("#sessions-table").get_by_role("button", name="Change").click()
     page.get_by_label("this and the following ones").check()
     page.get_by_role("button", name="Delete", exact=True).click()
@@ -249,11 +257,15 @@ def test_a_teacher_key_sees_its_own_course_only(
 
     _open_register(page, today(), today(), "REG-9A · Maths 9A")
     expect(page.locator("#grid-course option")).to_have_text(["REG-9A · Maths 9A"])
-    _cell(page, "Ana Register").get_by_role("button").click()
+    # Today's column of this session (on a Monday or Thursday the term's 09:00 class is there
+    # too, before or after it by the time of day).
+    heads = page.locator("#grid-table thead th").evaluate_all("ths => ths.map((t) => t.title)")
+    column = heads.index("Maths 9A today") - 1  # the first head is the students'
+    _cell(page, "Ana Register", column).get_by_role("button").click()
     page.get_by_label("Status").select_option("late")
     page.get_by_label("Reason").fill("bus")
     page.get_by_role("button", name="Save the correction").click()
-    expect(_cell(page, "Ana Register")).to_have_text("L*")
+    expect(_cell(page, "Ana Register", column)).to_have_text("L*")
     history = admin.get(
         f"/api/v1/sessions/{held}/attendance/{school['students']['R-1']}/history"
     ).json()
@@ -267,6 +279,64 @@ def test_a_teacher_key_sees_its_own_course_only(
     assert other.status_code == 404
     art = admin.get(f"/api/v1/sessions/{school['art_session']}", headers=teacher)
     assert art.status_code == 404
+    seen.assert_clean()
+
+
+def test_a_series_in_london_changed_from_a_browser_in_new_york_keeps_london_times(
+    browser: Browser, server: str, admin: httpx.Client
+) -> None:
+    """ "This and the following" sends the series' own wall-clock times: a class at 09:00 in
+    London, shown in New York at its time there and moved an hour later, is at 10:00 in
+    London from that day on, whatever New York's offset."""
+    first = today() + dt.timedelta(days=7)
+    series = {
+        "name": "Science 9A",
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "starts_time": "09:00",
+        "ends_time": "09:50",
+        "timezone": ZONE,
+        "first_date": first.isoformat(),
+        "last_date": (first + dt.timedelta(days=13)).isoformat(),
+    }
+    made = _made(admin.post("/api/v1/timetable/series", json=series))["series"]
+    moved_from = first + dt.timedelta(days=3)
+    context = browser.new_context(viewport=DESKTOP, timezone_id=NEW_YORK)
+    page = context.new_page()
+    seen = watch(page, server)
+    page.goto(f"{server}/admin")
+    sign_in(page, ADMIN_KEY)
+    page.get_by_role("tab", name="Sessions").click()
+    page.locator("#sessions-from").fill(moved_from.isoformat())
+    page.locator("#sessions-to").fill(moved_from.isoformat())
+    page.locator("#sessions-filter").get_by_role("button", name="Show").click()
+    row = page.locator("#sessions-table tbody tr").filter(has_text="Science 9A")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Change").click()
+
+    london = dt.datetime.combine(moved_from, dt.time(9), ZoneInfo(ZONE))
+    in_new_york = london.astimezone(ZoneInfo(NEW_YORK))
+    expect(page.get_by_label("Begins")).to_have_value(f"{in_new_york:%Y-%m-%dT%H:%M}")
+    expect(page.locator("#session-edit-zone")).to_contain_text(f"{ZONE} times")
+    expect(page.locator("#session-edit-zone")).to_contain_text("begins at 09:00 there")
+    later = in_new_york + dt.timedelta(hours=1)
+    page.get_by_label("Begins").fill(f"{later:%Y-%m-%dT%H:%M}")
+    page.get_by_label("Finishes").fill(f"{later + dt.timedelta(minutes=50):%Y-%m-%dT%H:%M}")
+    page.get_by_label("this and the following ones").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#sessions-message")).to_have_text(
+        "Changed 11 sessions of the series from this one on."
+    )
+
+    changed = admin.get(f"/api/v1/timetable/series/{made['id']}").json()
+    assert changed["starts_time"] == "10:00:00" and changed["ends_time"] == "10:50:00"
+    found = admin.get("/api/v1/sessions", params={"series_id": made["id"], "limit": 100})
+    starts = sorted(
+        dt.datetime.fromisoformat(s["starts_at"]).astimezone(ZoneInfo(ZONE))
+        for s in found.json()["items"]
+    )
+    assert [s.date() for s in starts] == [first + dt.timedelta(days=n) for n in range(14)]
+    assert [s.strftime("%H:%M") for s in starts] == ["09:00"] * 3 + ["10:00"] * 11
+    context.close()
     seen.assert_clean()
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
@@ -32,9 +34,10 @@ from app.api.schemas import (
     error_responses,
     session_out,
 )
+from app.api.schemas_today import TodayOut, board_out
 from app.core.domain import SessionCreate, SessionState, SessionUpdate
 from app.core.roles import Role
-from app.services import attendance, marks, sessions, thumbnails
+from app.services import attendance, marks, sessions, thumbnails, today
 
 router = APIRouter(
     prefix="/sessions",
@@ -71,8 +74,13 @@ def list_sessions(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500), Digits] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID), Digits] = 0,
+    order: Annotated[
+        Literal["newest", "time"],
+        Query(description="after those in progress: newest first, or in time order"),
+    ] = "newest",
 ) -> SessionPage:
-    """A page of class sessions: those in progress first, then the newest first. `date_from`
+    """A page of class sessions: those in progress first, then the newest first (`order=time`:
+    the oldest first, as a week's timetable reads). `date_from`
     and `date_to` (the school's calendar days, ROLLCALL_TIMEZONE) keep the sessions that
     start on those days; `course_id` a course's (404: no such course); `state` those
     upcoming, in progress or ended now; `series_id` a timetable series'. `total` counts every
@@ -84,6 +92,7 @@ def list_sessions(
         offset,
         timezone=context.settings.timezone,
         course_ids=caller.course_ids,
+        in_time_order=order == "time",
     )
     return SessionPage(
         items=[session_out(s) for s in found.items],
@@ -91,6 +100,24 @@ def list_sessions(
         limit=found.limit,
         offset=found.offset,
     )
+
+
+@router.get("/today", response_model=TodayOut)
+def sessions_today(
+    context: ContextDep,
+    db: ReadDbSession,
+    caller: CallerDep,
+    day: DateQuery = None,
+) -> TodayOut:
+    """The office's Today in one answer: every session that starts on the school's day
+    (ROLLCALL_TIMEZONE), those in progress first, each with its live board (present, late,
+    excused, absent, faces not on the roster: as its report, without the audit trail). A
+    teacher key: its courses' sessions only."""
+    now = dt.datetime.now(dt.UTC)
+    timezone = context.settings.timezone
+    day = day or now.astimezone(ZoneInfo(timezone)).date()
+    boards = today.day_boards(db, day, timezone=timezone, now=now, course_ids=caller.course_ids)
+    return TodayOut(day=day, sessions=[board_out(board, now) for board in boards])
 
 
 @router.get("/{session_id}", response_model=SessionOut, responses=error_responses(404))

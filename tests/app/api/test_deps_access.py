@@ -38,6 +38,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/courses/{course}/students", {"viewer", "teacher"}, False),
     ("POST", "/api/v1/sessions", set(), False),
     ("GET", "/api/v1/sessions", {"viewer", "teacher"}, False),
+    ("GET", "/api/v1/sessions/today", {"viewer", "teacher"}, False),
     ("GET", "/api/v1/sessions/{session}", {"viewer", "teacher"}, False),
     ("GET", "/api/v1/sessions/{session}/report", {"viewer", "teacher"}, False),
     # Before the roster is replaced (emptied) below: a mark needs a roster member.

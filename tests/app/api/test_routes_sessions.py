@@ -1,5 +1,6 @@
 """Sessions that can change: PATCH, DELETE (refused while it holds marks, unless forced) and a
-paged, filtered list, in progress first then newest first; on SQLite and PostgreSQL."""
+paged, filtered list, in progress first then newest first (or in time order); on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -47,6 +48,16 @@ def test_the_list_is_paged_filtered_and_puts_the_running_session_first(
         "ended",
         "ended",
     ]
+
+    in_time = client.get(SESSIONS, params={"order": "time"}).json()["items"]  # as a week reads
+    assert [s["id"] for s in in_time] == [
+        running["id"],
+        old["id"],
+        ended["id"],
+        soon["id"],
+        later["id"],
+    ]
+    assert client.get(SESSIONS, params={"order": "someday"}).status_code == 422
 
     second = client.get(SESSIONS, params={"limit": 2, "offset": 2}).json()
     assert [s["id"] for s in second["items"]] == order[2:4] and second["total"] == 5

@@ -87,24 +87,32 @@ export async function loadGrid() {
   panel.dataset.state = "ready";
 }
 
+// Formatters made once: a register draws a few hundred dates, and every toLocale*String call
+// makes a formatter of its own.
+const DAY = new Intl.DateTimeFormat([], { day: "numeric", month: "short" });
+const HOUR = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const WHEN = new Intl.DateTimeFormat([], { dateStyle: "short", timeStyle: "short" });
+const whenOf = (session) => WHEN.format(new Date(session.starts_at));
+
 function sessionHead(session) {
   const start = new Date(session.starts_at);
-  const day = start.toLocaleDateString([], { day: "numeric", month: "short" });
-  const hour = start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return el("th", { scope: "col", title: session.name }, el("span", { class: "day" }, day), " ", hour);
+  return el("th", { scope: "col", title: session.name }, el("span", { class: "day" }, DAY.format(start)), " ", HOUR.format(start));
 }
 
 function drawGrid(data) {
-  const when = data.sessions.map((s) => `${s.name} ${new Date(s.starts_at).toLocaleString()}`);
+  const when = data.sessions.map((s) => `${s.name} ${whenOf(s)}`);
+  const correcting = canCorrect();
   const head = el("tr", {}, el("th", { scope: "col" }, "Student"),
     data.sessions.map(sessionHead),
     STATUSES.map((s) => el("th", { scope: "col", class: "total" }, s)),
     el("th", { scope: "col", class: "total" }, "rate"));
-  const body = data.rows.map((row, r) => el("tr", {},
-    el("th", { scope: "row" }, studentLink(row.student)),
-    row.cells.map((cell, c) => el("td", { class: `cell ${cell ? cell.status : "to-come"}` }, cellControl(row, r, c, when[c]))),
-    STATUSES.map((s) => el("td", { class: "total" }, String(row.totals[s]))),
-    el("td", { class: "total" }, row.rate === null ? "—" : `${Math.round(row.rate * 100)}%`)));
+  const body = data.rows.map((row, r) => {
+    const line = el("tr", {}, el("th", { scope: "row" }, studentLink(row.student)));
+    row.cells.forEach((cell, c) => line.append(cellNode(row, r, c, when[c], correcting)));
+    line.append(...STATUSES.map((s) => el("td", { class: "total" }, String(row.totals[s]))),
+      el("td", { class: "total" }, row.rate === null ? "—" : `${Math.round(row.rate * 100)}%`));
+    return line;
+  });
   const foot = STATUSES.map((s) => el("tr", {},
     el("th", { scope: "row" }, `Total ${s}`),
     data.sessions.map((session) => el("td", { class: "total" }, String(session.totals[s]))),
@@ -129,12 +137,24 @@ function cellLabel(row, c, session) {
   return `${row.student.name}, ${session}: ${status}${manual}${reason}`;
 }
 
-function cellControl(row, r, c, session) {
+// One cell, built directly (a register draws thousands): a button to correct it, or for a
+// viewer the status alone, named for a screen reader.
+function cellNode(row, r, c, session, correcting) {
   const cell = row.cells[c];
-  const label = cellLabel(row, c, session);
-  const title = cell && cell.reason ? cell.reason : null; // a pointer's hover shows why
-  if (!canCorrect()) return el("span", { title, "aria-label": label, role: "img" }, cellText(cell));
-  return el("button", { type: "button", title, "aria-label": label, dataset: { cell: `${r},${c}` } }, cellText(cell));
+  const td = document.createElement("td");
+  td.className = `cell ${cell ? cell.status : "to-come"}`;
+  const control = document.createElement(correcting ? "button" : "span");
+  if (correcting) {
+    control.type = "button";
+    control.dataset.cell = `${r},${c}`;
+  } else {
+    control.setAttribute("role", "img");
+  }
+  control.setAttribute("aria-label", cellLabel(row, c, session));
+  if (cell && cell.reason) control.title = cell.reason; // a pointer's hover shows why
+  control.textContent = cellText(cell);
+  td.append(control);
+  return td;
 }
 
 function openCorrection(r, c) {
@@ -142,7 +162,7 @@ function openCorrection(r, c) {
   const session = grid.data.sessions[c];
   const cell = row.cells[c];
   grid.cell = { student: row.student, session };
-  $("#grid-correct-title").textContent = `${row.student.name}, ${session.name} ${new Date(session.starts_at).toLocaleString()}`;
+  $("#grid-correct-title").textContent = `${row.student.name}, ${session.name} ${whenOf(session)}`;
   $("#grid-status").value = cell ? cell.status : "present";
   $("#grid-reason").value = cell && cell.reason ? cell.reason : "";
   show($("#grid-undo"), Boolean(cell && cell.source));

@@ -3,7 +3,7 @@
 import { $, say, show } from "../dom.js";
 import { api } from "./state.js";
 
-const editing = { session: null, done: null };
+const editing = { session: null, series: null, done: null };
 
 export function setUpSessionEdit() {
   $("#session-edit").addEventListener("submit", saveSession);
@@ -17,8 +17,54 @@ function localInput(iso) {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
+// A series keeps wall-clock times in its own zone (09:00 in London stays 09:00 there across
+// daylight saving), which may not be this browser's: an instant's day and time there.
+const wallClocks = new Map();
+function wallClock(instant, zone) {
+  if (!wallClocks.has(zone)) {
+    wallClocks.set(zone, new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }));
+  }
+  const parts = Object.fromEntries(wallClocks.get(zone).formatToParts(instant).map((part) => [part.type, part.value]));
+  return { day: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
+}
+
+const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+// The day before a YYYY-MM-DD day, as one.
+function dayBefore(day) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() - 1);
+  return date.toISOString().slice(0, 10);
+}
+
+// The session's series (its zone), asked once per edit.
+async function seriesOf(session) {
+  if (!editing.series || editing.series.id !== session.series_id) {
+    editing.series = await api(`/timetable/series/${session.series_id}`);
+  }
+  return editing.series;
+}
+
+// Says in which zone the series keeps its times, when it is not this browser's.
+async function showSeriesZone(session) {
+  const note = $("#session-edit-zone");
+  show(note, false);
+  try {
+    const { timezone } = await seriesOf(session);
+    if (editing.session !== session || timezone === browserZone()) return;
+    const there = wallClock(new Date(session.starts_at), timezone).time;
+    note.textContent = `The times here are this computer's (${browserZone()}). The series keeps ${timezone} times: this session begins at ${there} there, and the following ones keep the new time there.`;
+    show(note);
+  } catch (error) {
+    say($("#session-edit-message"), error.message, "error");
+  }
+}
+
 export function openSessionEdit(session, done) {
   editing.session = session;
+  editing.series = null;
   editing.done = done;
   $("#session-edit-title").textContent = session.name;
   $("#edit-session-name").value = session.name;
@@ -30,6 +76,8 @@ export function openSessionEdit(session, done) {
   say($("#session-edit-message"), "");
   show($("#session-edit-panel"));
   $("#edit-session-name").focus();
+  if (session.series_id !== null) showSeriesZone(session);
+  else show($("#session-edit-zone"), false);
 }
 
 function closeSessionEdit() {
@@ -38,7 +86,6 @@ function closeSessionEdit() {
 }
 
 const following = () => editing.session.series_id !== null && $("#edit-scope-following").checked;
-const dayOf = (local) => local.slice(0, 10);
 
 async function saveSession(event) {
   event.preventDefault();
@@ -48,9 +95,17 @@ async function saveSession(event) {
   const end = $("#edit-session-end").value;
   try {
     if (following()) {
-      // The series keeps wall-clock times: these, from this session's day on.
-      const body = { name: $("#edit-session-name").value.trim(), starts_time: start.slice(11), ends_time: end.slice(11), grace_minutes: grace };
-      const change = await api(`/timetable/series/${session.series_id}?from_date=${dayOf(localInput(session.starts_at))}`, { method: "PATCH", json: body });
+      // The series keeps wall-clock times in its zone: the times typed here (this browser's)
+      // as they read there, from this session's day there on.
+      const { timezone } = await seriesOf(session);
+      const body = {
+        name: $("#edit-session-name").value.trim(),
+        starts_time: wallClock(new Date(start), timezone).time,
+        ends_time: wallClock(new Date(end), timezone).time,
+        grace_minutes: grace,
+      };
+      const from = wallClock(new Date(session.starts_at), timezone).day;
+      const change = await api(`/timetable/series/${session.series_id}?from_date=${from}`, { method: "PATCH", json: body });
       await finish(`Changed ${change.sessions_updated} sessions of the series from this one on.`);
     } else {
       const body = {
@@ -73,13 +128,13 @@ async function deleteSession() {
     if (following()) {
       // The series ends the day before this one: its sessions from here on go (those that
       // hold marks stay); from its first day on, the whole series goes.
-      const day = new Date(dayOf(localInput(session.starts_at)) + "T12:00:00");
-      day.setDate(day.getDate() - 1);
-      const before = day.toISOString().slice(0, 10);
-      const series = await api(`/timetable/series/${session.series_id}`);
+      // (Days in the series' zone, as it counts them.)
+      const series = await seriesOf(session);
+      const from = wallClock(new Date(session.starts_at), series.timezone).day;
+      const before = dayBefore(from);
       const change = before < series.first_date
         ? await api(`/timetable/series/${session.series_id}`, { method: "DELETE" })
-        : await api(`/timetable/series/${session.series_id}?from_date=${dayOf(localInput(session.starts_at))}`, { method: "PATCH", json: { last_date: before } });
+        : await api(`/timetable/series/${session.series_id}?from_date=${from}`, { method: "PATCH", json: { last_date: before } });
       const kept = change.sessions_kept ? ` ${change.sessions_kept} kept: they hold marks.` : "";
       await finish(`Deleted ${change.sessions_deleted} sessions of the series.${kept}`);
     } else {

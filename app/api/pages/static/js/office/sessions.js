@@ -79,11 +79,12 @@ function turn(step) {
   loadSessions();
 }
 
-// A page of sessions: those in progress first, then the newest; the days filter the list.
+// A page of sessions: the one in progress first, then in time order, as a week's timetable
+// reads (Monday's before Tuesday's, 9:00 before 11:00); the days filter the list.
 export async function loadSessions() {
   const panel = $("#panel-sessions");
   panel.dataset.state = "loading";
-  const params = new URLSearchParams({ limit: String(SESSIONS_SHOWN), offset: String(listing.offset) });
+  const params = new URLSearchParams({ limit: String(SESSIONS_SHOWN), offset: String(listing.offset), order: "time" });
   if ($("#sessions-from").value) params.set("date_from", $("#sessions-from").value);
   if ($("#sessions-to").value) params.set("date_to", $("#sessions-to").value);
   try {

@@ -7,11 +7,11 @@ import { boardElement, fillBoard } from "./board.js";
 import { studentLink } from "./names.js";
 import { api, isAdmin, office } from "./state.js";
 
-// Counts are asked again this often: a check-in shows within 5 s; a day of ten classes costs
-// the server ten small report queries per 5 s per open office.
+// Today is asked again this often: a check-in shows within 5 s; one request (GET
+// /sessions/today, every session's board in a few queries) per 5 s per open office.
 const TODAY_POLL_MS = 5000;
-const ORDER = { in_progress: 0, upcoming: 1, ended: 2 };
 const STATE_WORDS = { in_progress: "in progress", upcoming: "later today", ended: "ended" };
+const byName = new Intl.Collator().compare;
 const today = { timer: null, open: new Set(), reports: new Map(), sessions: [], busy: false, focusRow: null };
 
 export function setUpToday() {
@@ -22,7 +22,6 @@ export function setUpToday() {
 
 export function openToday() {
   clearInterval(today.timer);
-  $("#today-date").textContent = new Date().toLocaleDateString([], { dateStyle: "full" });
   refreshToday().then(() => {
     $("#panel-today").dataset.ready = "true"; // the page's own ready signal (tests, timing)
     performance.mark("today-ready");
@@ -35,18 +34,17 @@ export function closeToday() {
   today.timer = null;
 }
 
-const localDay = () => new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD, local
+// The school's day (the server's zone), as the sessions' days are counted.
+const dayWords = (day) => new Date(`${day}T12:00:00`).toLocaleDateString([], { dateStyle: "full" });
 
 async function refreshToday() {
   if (today.busy) return; // a slow answer: the next tick asks again
   today.busy = true;
   try {
-    const day = localDay();
-    const page = await api(`/sessions?date_from=${day}&date_to=${day}&limit=200`);
-    const sessions = page.items.sort((a, b) => ORDER[a.state] - ORDER[b.state] || a.starts_at.localeCompare(b.starts_at));
-    const reports = await Promise.all(sessions.map((s) => api(`/sessions/${s.id}/report`)));
-    today.sessions = sessions;
-    today.reports = new Map(sessions.map((s, i) => [s.id, reports[i]]));
+    const answer = await api("/sessions/today"); // in progress first, then to come, then ended
+    today.sessions = answer.sessions.map((board) => board.session);
+    today.reports = new Map(answer.sessions.map((board) => [board.session.id, board]));
+    $("#today-date").textContent = dayWords(answer.day);
     showSessions();
     showAbsent();
     quietly($("#today-updated"), `Updated ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}`);
@@ -132,7 +130,7 @@ function absentRows() {
     if (session.state === "upcoming") continue;
     for (const student of today.reports.get(session.id).absent) rows.push({ session, student });
   }
-  return rows.sort((a, b) => a.student.name.localeCompare(b.student.name));
+  return rows.sort((a, b) => byName(a.student.name, b.student.name));
 }
 
 function showAbsent() {
