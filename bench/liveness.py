@@ -14,6 +14,7 @@ photo (or two of one person), so the same-person check passes both: it is left o
 from __future__ import annotations
 
 import argparse
+import pickle
 import random
 import sys
 import time
@@ -127,22 +128,43 @@ def main() -> None:
     parser.add_argument("--attacks", type=int, default=25, help="cases per attack kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--kinds", nargs="*", default=list(ATTACKS))
+    parser.add_argument(
+        "--half", type=int, choices=(0, 1), help="only this half's people (bench/lfw.py)"
+    )
+    parser.add_argument(
+        "--count", nargs="*", default=[], help="KIND=N: N cases of this kind, not --attacks"
+    )
+    parser.add_argument("--save", type=Path, help="keep the generated cases in this file")
+    parser.add_argument("--load", type=Path, nargs="*", help="judge cases saved by --save")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    detector = FaceDetector()
     started = time.perf_counter()
-    people = posed_people(detector, args.lfw, args.people, rng)
-    live = live_cases(people, rng)
-    print(f"MIN_TURN = {MIN_TURN}; {len(people)} people, {len(live)} live turns")
+    if args.load:
+        saved: dict[str, list[Case]] = {}
+        for path in args.load:
+            for kind, cases in pickle.loads(path.read_bytes()).items():
+                saved.setdefault(kind, []).extend(cases)
+        live, people = saved.pop("live", []), []
+        attacks = saved
+    else:
+        detector = FaceDetector()
+        people = posed_people(detector, args.lfw, args.people, rng, args.half)
+        live = live_cases(people, rng)
+        counts = dict(item.split("=") for item in args.count)
+        attacks = {}
+        for kind in args.kinds:
+            number = int(counts.get(kind, args.attacks))
+            attacks[kind] = attack_cases(detector, args.lfw, people, kind, number, rng, args.half)
+            if args.save:  # after each kind: a long run interrupted keeps what it made
+                args.save.write_bytes(pickle.dumps({"live": live, **attacks}))
+    print(f"MIN_TURN = {MIN_TURN}; half {args.half}; {len(live)} live turns")
     print(report("live", live, live=True))
     smooth = [c for c in live if photo_gap(c) <= 0.6]
     print(report("  live, photos' own largest pose step <= 0.6 of the turn", smooth, live=True))
     print("motion check on simulated nose paths (no photos):")
     print("\n".join(simulated_schedules(rng)))
-    for kind in args.kinds:
-        print(
-            report(kind, attack_cases(detector, args.lfw, people, kind, args.attacks, rng), False)
-        )
+    for kind, cases in attacks.items():
+        print(report(kind, cases, False))
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
