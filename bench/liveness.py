@@ -36,7 +36,7 @@ from bench.liveness_cases import (
 )
 from models.detection import FaceDetector
 from models.liveness import MIN_TURN, Verdict, assess, nose_position, turn
-from models.liveness_motion import motion
+from models.liveness_motion import MAX_STEP_SHARE, motion
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -55,36 +55,67 @@ def passed_before(case: Case) -> bool:
 
 
 def verdict(case: Case) -> Verdict:
-    """models.liveness.assess on the case, its capture times included."""
+    """models.liveness.assess on the case, its capture times and 68 landmarks included."""
+    if any(f is None for f in case.frames) or any(s is None for s in case.shapes):
+        return Verdict.unreadable
+    marks = [f for f in case.frames if f is not None]
+    shapes = [s for s in case.shapes if s is not None] or None
+    return assess(
+        marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms, shapes=shapes
+    ).verdict
+
+
+def previous_verdict(case: Case) -> Verdict:
+    """The check before the creased-print test and the rest of a jump (MIN_REST): the turn,
+    then any step over MAX_STEP_SHARE of it a jump."""
     if any(f is None for f in case.frames):
         return Verdict.unreadable
     marks = [f for f in case.frames if f is not None]
-    return assess(marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms).verdict
+    result = assess(marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms)
+    moved = result.motion
+    if result.live and moved is not None and moved.largest_share > MAX_STEP_SHARE:
+        return Verdict.jump
+    return result.verdict
 
 
 def passes(case: Case) -> bool:
     return verdict(case) is Verdict.live
 
 
+def passed_previously(case: Case) -> bool:
+    return previous_verdict(case) is Verdict.live
+
+
 def report(name: str, cases: list[Case], live: bool) -> str:
-    before = sum(passed_before(c) for c in cases)
-    after = sum(passes(c) for c in cases)
-    # A challenge of two actions (the service's default), estimated from pairs of this kind's
-    # cases, each judged alone: a pair passes when both do. Assumes each action's try passes
-    # independently of the other's (an attacker's one print is not quite independent).
+    """One kind's figures: the turn only (before), the turn and its motion as shipped before
+    the creased-print test (previous), the current check (after); a challenge of two actions
+    estimated from pairs of this kind's cases, each judged alone: a pair passes when both do.
+    That assumes each action's try passes independently of the other's (an attacker's one
+    print is not quite independent)."""
+    count = max(len(cases), 1)
     pairs = list(zip(cases[0::2], cases[1::2], strict=False))
-    both = sum(passes(a) and passes(b) for a, b in pairs)
-    if live:
-        before, after, both = len(cases) - before, len(cases) - after, len(pairs) - both
+    columns = []
+    for label, check in (("before", passed_before), ("previous", passed_previously)):
+        passed = sum(check(c) for c in cases)
+        columns.append((label, len(cases) - passed if live else passed))
+    after = sum(passes(c) for c in cases)
+    columns.append(("after", len(cases) - after if live else after))
+    paired = []
+    for label, check in (("previous", passed_previously), ("after", passes)):
+        both = sum(check(a) and check(b) for a, b in pairs)
+        paired.append((label, len(pairs) - both if live else both))
     why: dict[str, int] = {}
     for case in cases:
         v = verdict(case).value
         why[v] = why.get(v, 0) + 1
     what = "rejected" if live else "accepted"
+    one = ", ".join(f"{label} {n} ({n / count:.1%})" for label, n in columns)
+    two = ", ".join(
+        f"{label} {n} of {len(pairs)} ({n / max(len(pairs), 1):.1%})" for label, n in paired
+    )
     return (
-        f"{name}: {len(cases)} cases, {what} before {before} ({before / len(cases):.1%}), "
-        f"after {after} ({after / len(cases):.1%}); two actions (pairs): {both} of "
-        f"{len(pairs)} ({both / max(len(pairs), 1):.1%}); verdicts {dict(sorted(why.items()))}"
+        f"{name}: {len(cases)} cases, {what} {one}; two actions (pairs): {two}; "
+        f"verdicts after {dict(sorted(why.items()))}"
     )
 
 
