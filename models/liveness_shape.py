@@ -42,11 +42,15 @@ def fit_homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     before, after = _normaliser(source), _normaliser(target)
     a = _apply(before, source)
     b = _apply(after, target)
-    rows = []
-    for (x, y), (u, v) in zip(a, b, strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
-    _, _, vt = np.linalg.svd(np.array(rows))
+    x, y, u, v = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+    one, zero = np.ones_like(x), np.zeros_like(x)
+    rows = np.concatenate(
+        [
+            np.stack([x, y, one, zero, zero, zero, -u * x, -u * y, -u], axis=1),
+            np.stack([zero, zero, zero, x, y, one, -v * x, -v * y, -v], axis=1),
+        ]
+    )
+    _, _, vt = np.linalg.svd(rows)
     return np.linalg.inv(after) @ vt[-1].reshape(3, 3) @ before
 
 

