@@ -220,7 +220,8 @@ def main() -> None:
             attacks[kind] = attack_cases(detector, args.lfw, people, kind, number, rng, args.half)
             if args.save:  # after each kind: a long run interrupted keeps what it made
                 args.save.write_bytes(pickle.dumps({"live": live, **attacks}))
-    print(f"MIN_TURN = {MIN_TURN}; half {args.half}; {len(live)} live turns")
+    made = f"cases of {', '.join(map(str, args.load))}" if args.load else f"half {args.half}"
+    print(f"MIN_TURN = {MIN_TURN}; {made}; {len(live)} live turns")
     print(report("live", live, live=True))
     smooth = [c for c in live if photo_gap(c) <= 0.6]
     print(report("  live, photos' own largest pose step <= 0.6 of the turn", smooth, live=True))
