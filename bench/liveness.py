@@ -14,12 +14,14 @@ photo (or two of one person), so the same-person check passes both: it is left o
 from __future__ import annotations
 
 import argparse
+import pickle
 import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,13 +31,16 @@ from bench.liveness_cases import (
     Case,
     affine_yaw,
     attack_cases,
+    face_shape,
     live_cases,
     minimum_jerk,
     posed_people,
 )
 from models.detection import FaceDetector
+from models.image import Photo
 from models.liveness import MIN_TURN, Verdict, assess, nose_position, turn
-from models.liveness_motion import motion
+from models.liveness_motion import MAX_STEP_SHARE, motion
+from models.liveness_shape import parallax
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -54,36 +59,67 @@ def passed_before(case: Case) -> bool:
 
 
 def verdict(case: Case) -> Verdict:
-    """models.liveness.assess on the case, its capture times included."""
+    """models.liveness.assess on the case, its capture times and 68 landmarks included."""
+    if any(f is None for f in case.frames) or any(s is None for s in case.shapes):
+        return Verdict.unreadable
+    marks = [f for f in case.frames if f is not None]
+    shapes = [s for s in case.shapes if s is not None] or None
+    return assess(
+        marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms, shapes=shapes
+    ).verdict
+
+
+def previous_verdict(case: Case) -> Verdict:
+    """The check before the creased-print test and the rest of a jump (MIN_REST): the turn,
+    then any step over MAX_STEP_SHARE of it a jump."""
     if any(f is None for f in case.frames):
         return Verdict.unreadable
     marks = [f for f in case.frames if f is not None]
-    return assess(marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms).verdict
+    result = assess(marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms)
+    moved = result.motion
+    if result.live and moved is not None and moved.largest_share > MAX_STEP_SHARE:
+        return Verdict.jump
+    return result.verdict
 
 
 def passes(case: Case) -> bool:
     return verdict(case) is Verdict.live
 
 
+def passed_previously(case: Case) -> bool:
+    return previous_verdict(case) is Verdict.live
+
+
 def report(name: str, cases: list[Case], live: bool) -> str:
-    before = sum(passed_before(c) for c in cases)
-    after = sum(passes(c) for c in cases)
-    # A challenge of two actions (the service's default), estimated from pairs of this kind's
-    # cases, each judged alone: a pair passes when both do. Assumes each action's try passes
-    # independently of the other's (an attacker's one print is not quite independent).
+    """One kind's figures: the turn only (before), the turn and its motion as shipped before
+    the creased-print test (previous), the current check (after); a challenge of two actions
+    estimated from pairs of this kind's cases, each judged alone: a pair passes when both do.
+    That assumes each action's try passes independently of the other's (an attacker's one
+    print is not quite independent)."""
+    count = max(len(cases), 1)
     pairs = list(zip(cases[0::2], cases[1::2], strict=False))
-    both = sum(passes(a) and passes(b) for a, b in pairs)
-    if live:
-        before, after, both = len(cases) - before, len(cases) - after, len(pairs) - both
+    columns = []
+    for label, check in (("before", passed_before), ("previous", passed_previously)):
+        passed = sum(check(c) for c in cases)
+        columns.append((label, len(cases) - passed if live else passed))
+    after = sum(passes(c) for c in cases)
+    columns.append(("after", len(cases) - after if live else after))
+    paired = []
+    for label, check in (("previous", passed_previously), ("after", passes)):
+        both = sum(check(a) and check(b) for a, b in pairs)
+        paired.append((label, len(pairs) - both if live else both))
     why: dict[str, int] = {}
     for case in cases:
         v = verdict(case).value
         why[v] = why.get(v, 0) + 1
     what = "rejected" if live else "accepted"
+    one = ", ".join(f"{label} {n} ({n / count:.1%})" for label, n in columns)
+    two = ", ".join(
+        f"{label} {n} of {len(pairs)} ({n / max(len(pairs), 1):.1%})" for label, n in paired
+    )
     return (
-        f"{name}: {len(cases)} cases, {what} before {before} ({before / len(cases):.1%}), "
-        f"after {after} ({after / len(cases):.1%}); two actions (pairs): {both} of "
-        f"{len(pairs)} ({both / max(len(pairs), 1):.1%}); verdicts {dict(sorted(why.items()))}"
+        f"{name}: {len(cases)} cases, {what} {one}; two actions (pairs): {two}; "
+        f"verdicts after {dict(sorted(why.items()))}"
     )
 
 
@@ -120,6 +156,34 @@ def photo_gap(case: Case) -> float:
     return float(np.abs(np.diff(yaws)).max() / max(abs(yaws[-1] - yaws[0]), 1e-9))
 
 
+def shape_cost(detector: FaceDetector, lfw: Path, repeat: int = 20) -> str:
+    """What the creased-print test adds to a burst: dlib's 68 landmarks per frame and the
+    half-plane fit per action, beside MTCNN's detection of the same frame, in the same run."""
+    path = sorted((lfw / "people").glob("*/*.jpg"))[0]
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    face = detector.detect(Photo(pixels))[0]
+    started = time.perf_counter()
+    for _ in range(repeat):
+        detector.detect(Photo(pixels))
+    detect_ms = (time.perf_counter() - started) / repeat * 1000
+    face_shape().points(pixels, face.box)  # loaded once
+    started = time.perf_counter()
+    for _ in range(repeat):
+        shape = face_shape().points(pixels, face.box)
+    shape_ms = (time.perf_counter() - started) / repeat * 1000
+    started = time.perf_counter()
+    for _ in range(repeat):
+        parallax([shape] * 9, 1)
+    fit_ms = (time.perf_counter() - started) / repeat * 1000
+    frames = len(KIOSK_MS) * 2
+    return (
+        f"creased-print test: 68 landmarks {shape_ms:.1f} ms a frame, half-plane fit {fit_ms:.1f}"
+        f" ms an action; a two-action burst ({frames} frames) {frames * shape_ms + 2 * fit_ms:.0f}"
+        f" ms more, beside MTCNN's detection {detect_ms:.0f} ms a frame ({frames * detect_ms:.0f}"
+        f" ms a burst), {path.parent.name}'s {pixels.shape[1]}x{pixels.shape[0]} photo"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lfw", type=Path, default=SHARED / "lfw-devtrain")
@@ -127,22 +191,45 @@ def main() -> None:
     parser.add_argument("--attacks", type=int, default=25, help="cases per attack kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--kinds", nargs="*", default=list(ATTACKS))
+    parser.add_argument(
+        "--half", type=int, choices=(0, 1), help="only this half's people (bench/lfw.py)"
+    )
+    parser.add_argument(
+        "--count", nargs="*", default=[], help="KIND=N: N cases of this kind, not --attacks"
+    )
+    parser.add_argument("--save", type=Path, help="keep the generated cases in this file")
+    parser.add_argument("--load", type=Path, nargs="*", help="judge cases saved by --save")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    detector = FaceDetector()
     started = time.perf_counter()
-    people = posed_people(detector, args.lfw, args.people, rng)
-    live = live_cases(people, rng)
-    print(f"MIN_TURN = {MIN_TURN}; {len(people)} people, {len(live)} live turns")
+    if args.load:
+        saved: dict[str, list[Case]] = {}
+        for path in args.load:
+            for kind, cases in pickle.loads(path.read_bytes()).items():
+                saved.setdefault(kind, []).extend(cases)
+        live, people = saved.pop("live", []), []
+        attacks = saved
+    else:
+        detector = FaceDetector()
+        people = posed_people(detector, args.lfw, args.people, rng, args.half)
+        live = live_cases(people, rng)
+        counts = dict(item.split("=") for item in args.count)
+        attacks = {}
+        for kind in args.kinds:
+            number = int(counts.get(kind, args.attacks))
+            attacks[kind] = attack_cases(detector, args.lfw, people, kind, number, rng, args.half)
+            if args.save:  # after each kind: a long run interrupted keeps what it made
+                args.save.write_bytes(pickle.dumps({"live": live, **attacks}))
+    made = f"cases of {', '.join(map(str, args.load))}" if args.load else f"half {args.half}"
+    print(f"MIN_TURN = {MIN_TURN}; {made}; {len(live)} live turns")
     print(report("live", live, live=True))
     smooth = [c for c in live if photo_gap(c) <= 0.6]
     print(report("  live, photos' own largest pose step <= 0.6 of the turn", smooth, live=True))
     print("motion check on simulated nose paths (no photos):")
     print("\n".join(simulated_schedules(rng)))
-    for kind in args.kinds:
-        print(
-            report(kind, attack_cases(detector, args.lfw, people, kind, args.attacks, rng), False)
-        )
+    for kind, cases in attacks.items():
+        print(report(kind, cases, False))
+    print(shape_cost(FaceDetector(), args.lfw))
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

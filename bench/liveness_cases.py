@@ -23,14 +23,17 @@ A replay of a real turn on a screen moves as the live bursts do: it is not simul
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from bench.lfw import person_half
 from bench.liveness_render import Pose, Sheet, face_print, on_phone, view_of_plane, view_of_sheet
 from models.detection import DetectedFace, FaceDetector
+from models.face_shape import FaceShape
 from models.image import Photo
 from models.liveness import Action
 
@@ -60,6 +63,8 @@ class Case:
     action: Action
     frames: list[np.ndarray | None]  # 5-point landmarks per frame; None: no face found
     times_ms: tuple[float, ...] = KIOSK_MS
+    # dlib's 68 landmarks per frame (models/face_shape.py), None where no face was found
+    shapes: list[np.ndarray | None] = field(default_factory=list)
 
 
 def central_face(faces: list[DetectedFace], width: int, height: int) -> DetectedFace | None:
@@ -78,10 +83,32 @@ def affine_yaw(landmarks: np.ndarray) -> float:
     return float(np.dot(nose - left, axis) / np.dot(axis, axis))
 
 
+Seen = tuple[np.ndarray, np.ndarray] | tuple[None, None]  # 5 and 68 landmarks of a frame
+
+
+@cache
+def face_shape() -> FaceShape:
+    return FaceShape()
+
+
+def detect_both(detector: FaceDetector, image: Image.Image) -> Seen:
+    """MTCNN's 5 landmarks of the central face and dlib's 68 in its box; None, None: none."""
+    pixels = np.asarray(image.convert("RGB"))
+    face = central_face(detector.detect(Photo(pixels)), image.width, image.height)
+    if face is None:
+        return None, None
+    return face.landmarks, face_shape().points(pixels, face.box)
+
+
 def detect(detector: FaceDetector, image: Image.Image) -> np.ndarray | None:
     pixels = np.asarray(image.convert("RGB"))
     face = central_face(detector.detect(Photo(pixels)), image.width, image.height)
     return None if face is None else face.landmarks
+
+
+def in_half(folder: Path, half: int | None) -> bool:
+    """The person's folder is in `half` (bench/lfw.py person_half); None: every person."""
+    return half is None or person_half(folder.name) == half
 
 
 def minimum_jerk(share: np.ndarray) -> np.ndarray:
@@ -104,24 +131,32 @@ class Posed:
     photos: list[Path]
     marks: list[np.ndarray]
     yaws: list[float]
+    shapes: list[np.ndarray] = field(default_factory=list)  # dlib's 68 landmarks
 
 
-def posed_people(detector: FaceDetector, lfw: Path, people: int, rng: random.Random) -> list[Posed]:
-    folders = [f for f in sorted((lfw / "people").iterdir()) if len(list(f.glob("*.jpg"))) >= 6]
+def posed_people(
+    detector: FaceDetector, lfw: Path, people: int, rng: random.Random, half: int | None = None
+) -> list[Posed]:
+    folders = [
+        f
+        for f in sorted((lfw / "people").iterdir())
+        if len(list(f.glob("*.jpg"))) >= 6 and in_half(f, half)
+    ]
     chosen = []
     for folder in rng.sample(folders, min(people, len(folders))):
         found = []
         for path in sorted(folder.glob("*.jpg"))[:16]:
-            marks = detect(detector, Image.open(path))
-            if marks is not None:
-                found.append((affine_yaw(marks), path, marks))
+            marks, shape = detect_both(detector, Image.open(path))
+            if marks is not None and shape is not None:
+                found.append((affine_yaw(marks), path, marks, shape))
         found.sort(key=lambda item: item[0])
         chosen.append(
             Posed(
                 folder.name,
-                [p for _, p, _ in found],
-                [m for *_, m in found],
-                [y for y, *_ in found],
+                [item[1] for item in found],
+                [item[2] for item in found],
+                [item[0] for item in found],
+                [item[3] for item in found],
             )
         )
     return chosen
@@ -145,12 +180,15 @@ def live_cases(people: list[Posed], rng: random.Random) -> list[Case]:
         for action, ends in ((Action.turn_left, (first, last)), (Action.turn_right, (last, first))):
             start, end = yaws[ends[0]], yaws[ends[1]]
             low, high = min(ends), max(ends)
-            frames = []
+            indices = []
             for along in turn_path(rng):
                 wanted = start + along * (end - start)
-                index = low + int(np.argmin(np.abs(yaws[low : high + 1] - wanted)))
-                frames.append(person.marks[index])
-            cases.append(Case("live", action, frames))
+                indices.append(low + int(np.argmin(np.abs(yaws[low : high + 1] - wanted))))
+            frames: list[np.ndarray | None] = [person.marks[i] for i in indices]
+            shapes: list[np.ndarray | None] = (
+                [person.shapes[i] for i in indices] if person.shapes else []
+            )
+            cases.append(Case("live", action, frames, shapes=shapes))
     return cases
 
 
@@ -161,30 +199,33 @@ def attack_cases(
     kind: str,
     count: int,
     rng: random.Random,
+    half: int | None = None,
 ) -> list[Case]:
-    photos = sorted((lfw / "people").glob("*/*.jpg"))
+    """`count` attacks of `kind` on photos of `half`'s people (None: anyone's)."""
+    photos = [p for p in sorted((lfw / "people").glob("*/*.jpg")) if in_half(p.parent, half)]
     cases = []
     while len(cases) < count:
         action = rng.choice(TURNS)
+        seen: list[Seen] | None
         if kind in ("print", "phone"):
             photo = Image.open(rng.choice(photos)).convert("RGB")
             picture = photo if kind == "print" else on_phone(photo)
             yaws = np.linspace(-5, 40, len(KIOSK_MS)) * action.direction * rng.choice([1, -1])
-            frames = [detect(detector, view_of_plane(picture, float(y), rng)) for y in yaws]
+            seen = [detect_both(detector, view_of_plane(picture, float(y), rng)) for y in yaws]
         elif kind in ("cylinder", "fold"):
-            frames = _bent_print(detector, Image.open(rng.choice(photos)), kind, action, rng)
+            seen = _bent_print(detector, Image.open(rng.choice(photos)), kind, action, rng)
         elif kind == "mirror":
-            frames = _mirror_pair(detector, Image.open(rng.choice(photos)), action, rng)
+            seen = _mirror_pair(detector, Image.open(rng.choice(photos)), action, rng)
         else:
-            frames = _swap(detector, rng.choice(people), action, rng)
-        if frames is not None:
-            cases.append(Case(kind, action, frames))
+            seen = _swap(detector, rng.choice(people), action, rng)
+        if seen is not None:
+            cases.append(Case(kind, action, [m for m, _ in seen], shapes=[s for _, s in seen]))
     return cases
 
 
 def _bent_print(
     detector: FaceDetector, photo: Image.Image, kind: str, action: Action, rng: random.Random
-) -> list[np.ndarray | None] | None:
+) -> list[Seen] | None:
     photo = photo.convert("RGB")
     marks = detect(detector, photo)
     if marks is None:
@@ -200,14 +241,14 @@ def _bent_print(
     sign = -action.direction * sheet.sign
     yaws = -5 + (turned + 5) * turn_path(rng)
     return [
-        detect(detector, view_of_sheet(crop, cm_per_pixel, centre, sheet, pose, sign * y, rng))
+        detect_both(detector, view_of_sheet(crop, cm_per_pixel, centre, sheet, pose, sign * y, rng))
         for y in yaws
     ]
 
 
 def _held_still(
     detector: FaceDetector, pictures: list[Image.Image], rng: random.Random
-) -> list[np.ndarray | None]:
+) -> list[Seen]:
     """Each picture on a phone held nearly still in front of the camera (a flat sheet)."""
     pose = Pose.random(rng)
     frames = []
@@ -219,7 +260,7 @@ def _held_still(
         view = view_of_sheet(
             phone, 7.0 / width, centre, Sheet("flat"), pose, rng.uniform(-3, 3), rng
         )
-        frames.append(detect(detector, view))
+        frames.append(detect_both(detector, view))
     return frames
 
 
@@ -230,7 +271,7 @@ def _switch_frames(rng: random.Random) -> int:
 
 def _mirror_pair(
     detector: FaceDetector, photo: Image.Image, action: Action, rng: random.Random
-) -> list[np.ndarray | None] | None:
+) -> list[Seen] | None:
     photo = photo.convert("RGB")
     marks = detect(detector, photo)
     if marks is None or abs(affine_yaw(marks) - 0.5) < AFFINE_TURN / 4:
@@ -246,7 +287,7 @@ def _mirror_pair(
 
 def _swap(
     detector: FaceDetector, person: Posed, action: Action, rng: random.Random
-) -> list[np.ndarray | None] | None:
+) -> list[Seen] | None:
     yaws = np.array(person.yaws)
     pairs = [
         (a, b)

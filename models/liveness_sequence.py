@@ -97,10 +97,12 @@ def assess_sequence(
     actions: Sequence[Action],
     same_person_threshold: float,
     times_ms: Sequence[float] | None = None,
+    shapes: Sequence[np.ndarray] | None = None,
 ) -> SequenceResult:
     """The verdict on a burst answering `actions` in order; `distances`: each frame's embedding
-    distance to the person (see `assess`). A burst that does not split into the actions' parts
-    is `unreadable` (the service refuses such a burst before judging it)."""
+    distance to the person (see `assess`); `shapes`, each frame's 68 landmarks. A burst that
+    does not split into the actions' parts is `unreadable` (the service refuses such a burst
+    before judging it)."""
     parts = parts_of(len(landmarks), len(actions))
     if parts is None:
         empty = LivenessResult(Verdict.unreadable, 0.0, 0.0, max(distances, default=0.0))
@@ -113,6 +115,7 @@ def assess_sequence(
             action,
             same_person_threshold,
             times_ms=None if times_ms is None else [times_ms[i] for i in part],
+            shapes=None if shapes is None else [shapes[i] for i in part],
         )
         steps.append(result)
         if not result.live:

@@ -190,7 +190,9 @@ class LivenessOut(BaseModel):
     verdict: Verdict = Field(
         description="live, or why not: no_turn (did not move as asked, or flat), "
         "not_same_person, unreadable; or the motion was not a head's: jump (two pictures "
-        "swapped or mirrored), reversed, too_short, too_fast (models/liveness_motion.py)"
+        "swapped or mirrored), reversed, too_short, too_fast (models/liveness_motion.py); "
+        "flat_halves (the nose stayed in the plane of each half of the face: a print creased "
+        "down the nose, models/liveness_shape.py)"
     )
     step: int | None = Field(
         None, description="The refused action's index in `actions` (0 first); null when live."

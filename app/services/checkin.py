@@ -155,13 +155,14 @@ def _check_in_live(
     nonce is spent once the burst can be judged: a refused burst (a frame without a face, too
     few frames) leaves it good for the next try."""
     asked = liveness.check(db, nonce, dt.datetime.now(dt.UTC), key)  # before detection's cost
-    faces = liveness.read_burst(context, photos, frame_ms, asked)
+    burst = liveness.read_burst(context, photos, frame_ms, asked)
+    faces = burst.faces
     student_id = liveness.recognised(context, faces)
     now = dt.datetime.now(dt.UTC)
     running = sessions_for(context, db, class_session_id, now, role)
     live_attempts.refuse_if_exhausted(context, db, student_id, running.single, now)
     actions = liveness.redeem(db, nonce, dt.datetime.now(dt.UTC), key)
-    judgement = liveness.judge_burst(context, faces, actions, frame_ms, student_id)
+    judgement = liveness.judge_burst(context, burst, actions, frame_ms, student_id)
     step = judgement.result.shown
     moved = step.motion
     shown = LivenessShown(

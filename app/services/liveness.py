@@ -8,6 +8,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from app.context import ServiceContext
 from app.core.errors import Conflict, Gone, NotFound, Unprocessable
+from app.core.observability import current_timer
 from app.core.tables import LivenessChallenge, as_utc
 from app.services.burst import fused_face
 from app.services.keys import hash_key
-from app.services.photos import dominant_face, read_faces
+from app.services.photos import dominant_face, read_photo_faces
 from models.embedder import Face
+from models.face_shape import FaceShape
 from models.liveness import Action, nose_position
 from models.liveness_motion import MIN_FRAMES
 from models.liveness_sequence import SequenceResult, assess_sequence, parts_of, random_sequence
@@ -51,6 +54,20 @@ class IssuedChallenge:
     @property
     def action(self) -> Action:
         return self.actions[0]
+
+
+@dataclass(frozen=True)
+class Burst:
+    """A burst's faces, one per frame in order, and each face's 68 landmarks."""
+
+    faces: list[Face]
+    shapes: list[np.ndarray]
+
+
+@cache
+def face_shape() -> FaceShape:
+    """dlib's 68-point predictor, loaded once (95 MB) on the first burst judged."""
+    return FaceShape()
 
 
 @dataclass(frozen=True)
@@ -148,10 +165,11 @@ def read_burst(
     frames: list[bytes],
     times_ms: Sequence[int] | None,
     actions: Sequence[Action],
-) -> list[Face]:
-    """One face per frame, in order; refuses (422) a burst that cannot be judged: too few or
-    too many frames (MIN_FRAMES to ROLLCALL_MAX_BURST_FRAMES for each action, the same number
-    for each), capture times that do not fit it, a frame without one clear face."""
+) -> Burst:
+    """One face per frame, in order, with its 68 landmarks; refuses (422) a burst that cannot
+    be judged: too few or too many frames (MIN_FRAMES to ROLLCALL_MAX_BURST_FRAMES for each
+    action, the same number for each), capture times that do not fit it, a frame without one
+    clear face."""
     limit = context.settings.max_burst_frames
     count = len(actions)
     if len(frames) > limit * count or parts_of(len(frames), count) is None:
@@ -175,7 +193,14 @@ def read_burst(
                 frames=len(frames),
                 times=len(times_ms),
             )
-    return [dominant_face(read_faces(context.recognizer, frame)) for frame in frames]
+    faces, shapes = [], []
+    for frame in frames:
+        read = read_photo_faces(context.recognizer, frame)
+        face = dominant_face(context.recognizer.embedder.embedded(read.faces, current_timer()))
+        faces.append(face)
+        with current_timer().stage("landmarks"):
+            shapes.append(face_shape().points(read.photo.pixels, face.box))
+    return Burst(faces, shapes)
 
 
 def recognised(context: ServiceContext, faces: list[Face]) -> int | None:
@@ -207,13 +232,14 @@ def frame_distances(
 
 def judge_burst(
     context: ServiceContext,
-    faces: list[Face],
+    burst: Burst,
     actions: tuple[Action, ...],
     times_ms: Sequence[int] | None,
     student_id: int | None = None,
 ) -> BurstJudgement:
     """Decide whether the frames' faces show one live person (`student_id`, when recognised:
     every frame must be them) doing `actions` in order."""
+    faces = burst.faces
     distances, threshold = frame_distances(context, faces, student_id)
     result = assess_sequence(
         [face.landmarks for face in faces],
@@ -221,6 +247,7 @@ def judge_burst(
         actions,
         same_person_threshold=threshold,
         times_ms=None if times_ms is None else [float(t) for t in times_ms],
+        shapes=burst.shapes,
     )
     return BurstJudgement(actions, result, _most_frontal(faces), faces)
 

@@ -9,7 +9,7 @@ from app.core.errors import TooLarge, Unprocessable
 from app.core.observability import current_timer
 from app.search.recognizer import Recognizer
 from models.embedder import AlignedFace, Face
-from models.image import ImageError, load_image
+from models.image import ImageError, Photo, load_image
 
 DOMINANCE = 1.5  # the largest face must be this much wider than the next to be "the" face
 # Enrollment's main face (`main_face`), measured on 500 LFW dev-train photos (the first photo
@@ -48,6 +48,7 @@ class PhotoFaces:
     faces: list[AlignedFace]
     width: int
     height: int
+    photo: Photo  # the decoded photo (a liveness burst reads each frame's 68 landmarks in it)
 
 
 def read_photo_faces(recognizer: Recognizer, data: bytes) -> PhotoFaces:
@@ -72,7 +73,7 @@ def read_photo_faces(recognizer: Recognizer, data: bytes) -> PhotoFaces:
     faces = recognizer.embedder.aligned_faces(photo, timer)
     if not faces:
         raise Unprocessable("no_face", "No face was found in the photo.")
-    return PhotoFaces(faces, photo.width, photo.height)
+    return PhotoFaces(faces, photo.width, photo.height, photo)
 
 
 def dominant_face(faces: list[FaceT]) -> FaceT:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.liveness import Action, Verdict, assess
-from models.liveness_motion import MAX_STEP_SHARE, Flaw, motion
+from models.liveness_motion import MAX_STEP_SHARE, MIN_REST, Flaw, motion
 from tests.models.test_liveness import HEAD, _seen
 
 KIOSK_MS = [0, 200, 400, 600, 800, 1000, 1200, 1400]
@@ -56,3 +56,15 @@ def test_made_up_capture_times() -> None:
     assert motion(signed, [0, 50, 100, 150, 200, 250, 300, 350]).flaw is Flaw.too_short
     assert motion(signed, [0, 10, 20, 30, 600, 610, 620, 630]).flaw is Flaw.too_fast
     assert motion(signed[:3], [0, 400, 800]).flaw is Flaw.too_short
+
+
+def test_a_big_step_is_no_jump_when_the_rest_of_the_move_is_more_than_noise() -> None:
+    # A fast turn: most of it between two frames, but the head moved before and after them.
+    fast = [0.0, 0.0, 0.02, 0.27, 0.30, 0.31, 0.31, 0.31]
+    moved = motion(fast, KIOSK_MS)
+    assert moved.largest_share > MAX_STEP_SHARE and moved.rest >= MIN_REST
+    assert moved.flaw is None
+    # A swap: the same step, and nothing but noise outside it.
+    swapped = [0.0, 0.01, -0.01, 0.22, 0.23, 0.22, 0.23, 0.23]
+    jumped = motion(swapped, KIOSK_MS)
+    assert jumped.rest < MIN_REST and jumped.flaw is Flaw.jump
