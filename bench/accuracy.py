@@ -322,7 +322,7 @@ def print_report(report: dict) -> None:
         for name, m in report["pairs"].items()
     ])  # fmt: skip
     print("\nOpen-set identification (shares of enrolled people's check-ins; of strangers)")
-    columns = [("gallery", 8), ("  pipeline, rule", -30), ("thr", 7), ("right", 8), ("wrong", 8),
+    columns = [("gallery", 8), ("  pipeline, rule", -48), ("thr", 7), ("right", 8), ("wrong", 8),
                ("undecided", 10), ("strangers in", 13), ("0-err right", 12)]  # fmt: skip
     _table(columns, [
         [size, f"  {name}", f"{m['threshold']:.3f}", f"{m['right']:.1%}", f"{m['wrong']:.2%}",
