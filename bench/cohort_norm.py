@@ -23,7 +23,11 @@ accepted on half 1, shipped rule then S-norm on the half-0 cohort: 30 enrolled 7
 88.1% / 0.6%; 100: 65.9% / 0.2%, 74.9% / 0.4%; 500: 66.1% / 0.2%, 70.5% / 0.6%; 1,512 (all of
 half 1's people): 62.2% / 0.4%, 66.0% / 1.0%. Wrong persons: the shipped rule 0.09% at 500 and
 0.08% at 1,512, S-norm none. The gallery as its own cohort does worse at 30 and 100 (44%, 51%).
-Not in the service: its decision rule, rosters and retry band are distances.
+Other draws of half 1's galleries and strangers (`--seed 1`, `--seed 2`) keep S-norm ahead at
+every size (500: 72.4% against 68.4%, 71.9% against 67.4%) but `--seed 1` lets 1.6% of strangers
+in at 500 and 1.4% at 1,512 (the shipped rule: 1.0%, 0.4%; and 3.2% at 30): at SAFETY 0.6 it
+does not hold 1% on every draw. Not in the service (its rule, rosters and retry band are
+distances).
 """
 
 from __future__ import annotations
@@ -130,6 +134,7 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=4, help="check-ins per person, half 1")
     parser.add_argument("--fit-probes", type=int, default=1, help="the same, half 0 (k's fit)")
     parser.add_argument("--strangers", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0, help="half 1's galleries and strangers")
     args = parser.parse_args()
     rule = shipped_rule()
     ceiling, margin = rule.ceiling, rule.margin
@@ -173,7 +178,7 @@ def main() -> int:
         fitted[label] = (pool, k, thetas)
 
     # Half 1: the whole-gallery searches of bench/accuracy.py.
-    one = lfw_protocol(args.lfw, 0, max(args.galleries), args.strangers, 1)
+    one = lfw_protocol(args.lfw, args.seed, max(args.galleries), args.strangers, 1)
     jobs = {(one.enrolled_photo(p), "full") for p in one.enrolled(max(args.galleries))}
     for person in one.gallery:
         jobs |= {(p, "full") for p in one.photos[person][: 1 + args.probes]}
