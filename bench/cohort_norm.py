@@ -26,8 +26,9 @@ half 1's people): 62.2% / 0.4%, 66.0% / 1.0%. Wrong persons: the shipped rule 0.
 Other draws of half 1's galleries and strangers (`--seed 1`, `--seed 2`) keep S-norm ahead at
 every size (500: 72.4% against 68.4%, 71.9% against 67.4%) but `--seed 1` lets 1.6% of strangers
 in at 500 and 1.4% at 1,512 (the shipped rule: 1.0%, 0.4%; and 3.2% at 30): at SAFETY 0.6 it
-does not hold 1% on every draw. Not in the service (its rule, rosters and retry band are
-distances).
+does not hold 1% on every draw, nor at `--safety 0.4` or `0.3` (seed 1: 1.2-1.4% at 500 and
+1,512; theta past N = 500 is extrapolated from the last segment's slope, which is noisy). Not
+in the service (its rule, rosters and retry band are distances).
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ def theta_at(stranger_z: np.ndarray, fpir: float) -> float:
     return float(ordered[math.floor(fpir * len(ordered))])
 
 
-def fit_thetas(people: np.ndarray, cohort, k: int, ceiling: float, margin: float) -> np.ndarray:
+def fit_thetas(
+    people: np.ndarray, cohort, k: int, ceiling: float, margin: float, safety: float
+) -> np.ndarray:
     rng = np.random.default_rng(0)
     thetas = []
     for n in SIZES:
@@ -112,7 +115,7 @@ def fit_thetas(people: np.ndarray, cohort, k: int, ceiling: float, margin: float
             order = rng.permutation(len(people))
             _, z = scores(people[order[:n]], people[order[n:]], cohort, k, ceiling, margin)
             pooled.append(z)
-        thetas.append(theta_at(np.concatenate(pooled), SAFETY * FPIR))
+        thetas.append(theta_at(np.concatenate(pooled), safety * FPIR))
     # More people, more chances for a stranger: theta never falls as N grows.
     return np.maximum.accumulate(np.array(thetas))
 
@@ -135,6 +138,7 @@ def main() -> int:
     parser.add_argument("--fit-probes", type=int, default=1, help="the same, half 0 (k's fit)")
     parser.add_argument("--strangers", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0, help="half 1's galleries and strangers")
+    parser.add_argument("--safety", type=float, default=SAFETY, help="theta at this x 1%%")
     args = parser.parse_args()
     rule = shipped_rule()
     ceiling, margin = rule.ceiling, rule.margin
@@ -168,12 +172,12 @@ def main() -> int:
         rates = {}
         for k in KS:
             _, zs = scores(enrolled, strangers0, pool, k, ceiling, margin)
-            theta = theta_at(zs, SAFETY * FPIR)
+            theta = theta_at(zs, args.safety * FPIR)
             best, zp = scores(enrolled, np.stack(probes), pool, k, ceiling, margin)
             rates[k] = float(np.mean((zp > theta) & (best == np.array(owners))))
             print(f"  {label}, k={k}: {rates[k]:.1%} right at 500 (half 0, in sample)")
         k = max(rates, key=rates.__getitem__)
-        thetas = fit_thetas(people, pool, k, ceiling, margin)
+        thetas = fit_thetas(people, pool, k, ceiling, margin, args.safety)
         print(f"  {label}: k={k}, theta at N={SIZES}: {np.round(thetas, 3).tolist()}")
         fitted[label] = (pool, k, thetas)
 
