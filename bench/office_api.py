@@ -22,6 +22,7 @@ import logging
 import os
 import pstats
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
 
 from app.api.routes import register
 from app.api.schemas_today import TodayOut, board_out
