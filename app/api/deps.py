@@ -9,11 +9,12 @@ from typing import Annotated
 
 from fastapi import Depends, File, Path, Query, Request, Security, UploadFile, params
 from fastapi.security import APIKeyHeader
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.context import ServiceContext
+from app.core.domain import EARLIEST, LATEST
 from app.core.errors import Forbidden, TooLarge, TooManyRequests, Unauthorized, Unprocessable
 from app.core.roles import Caller, Role
 from app.services.keys import caller_of
@@ -42,8 +43,17 @@ def _iso_date(value: object) -> object:
     return value
 
 
+def _within_dates(value: dt.date | None) -> dt.date | None:
+    # The range of a session's times: a day at either end of the calendar would overflow when
+    # its midnight is taken to UTC (0001-01-01 east of UTC, the day after 9999-12-31).
+    if value is not None and not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
 IsoDate = BeforeValidator(_iso_date)
-DateQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD"), IsoDate]
+DateInRange = AfterValidator(_within_dates)
+DateQuery = Annotated[dt.date | None, Query(description="YYYY-MM-DD"), IsoDate, DateInRange]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID), Digits]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID), Digits]
 

@@ -1,6 +1,6 @@
 """The office at a school's size, in Chromium: 500 students (one with a right-to-left name, one
-with a 60-letter name without spaces) and a term of 720 sessions. Today is ready within its
-budget, no page is wider than the screen at 1280 and 390 px, and axe-core finds no serious or
+with a 60-letter name without spaces) and a term of 720 sessions. Today shows every class and one absent list (how fast:
+bench/office_pages.py), no page is wider than the screen at 1280 and 390 px, and axe-core finds no serious or
 critical violation on any office or kiosk page.
 
 OFFICE_PAGES is the list of pages these checks visit: a new page adds an entry there."""
@@ -27,11 +27,6 @@ from bench.office_school import (
 from tests.pages.conftest import DESKTOP, Launch, assert_accessible, serve_pages, watch
 from tests.support.settings import ADMIN_KEY
 
-# Today's budget is 1 s on a term's data; asserted at five times that, against the page's own
-# ready mark, because CI machines run loaded (0.9-1.2 s measured here at a load average of
-# 7-10 on 2 cores, 1.8-2.7 s at 15-17 while Today asked each session's report apart); the
-# figure is printed, and bench/office_pages.py measures each page.
-TODAY_BUDGET_MS = 5000
 DASH = "\u2013"  # the pager's range, "1\u201320 of 500"
 
 
@@ -148,16 +143,16 @@ OFFICE_PAGES: dict[str, Callable[[Page, str, School], None]] = {
 }
 
 
-def test_today_is_ready_within_its_budget(
+def test_today_shows_the_day_at_a_schools_size(
     context: BrowserContext, server: str, school: School
 ) -> None:
     page = context.new_page()
     seen = watch(page, server)
     page.goto(f"{server}/admin#today")
     expect(page.locator('#panel-today[data-ready="true"]')).to_be_attached()
+    # How fast: bench/office_pages.py (a test asserts what it shows, never how soon).
     ready_ms = page.evaluate("performance.getEntriesByName('today-ready')[0].startTime")
-    print(f"Today ready {ready_ms:.0f} ms after navigation (budget {TODAY_BUDGET_MS} ms)")
-    assert ready_ms < TODAY_BUDGET_MS
+    print(f"Today ready {ready_ms:.0f} ms after navigation")
     expect(page.locator(".today-session")).to_have_count(SERIES)
     absent = page.locator("#today-absent tbody tr")
     expect(absent.filter(has_text=RTL_NAME)).to_have_count(1)  # course 0 is in progress

@@ -10,7 +10,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.api.csv_answers import CSV_OR_JSON, AcceptHeader, FormatQuery, csv_response, wants_csv
-from app.api.deps import MAX_ID, CallerDep, ContextDep, Digits, IsoDate, ReadDbSession, allow
+from app.api.deps import (
+    MAX_ID,
+    CallerDep,
+    ContextDep,
+    DateInRange,
+    Digits,
+    IsoDate,
+    ReadDbSession,
+    allow,
+)
 from app.api.schemas import ANY_KEYED, CourseRef, StudentRef, error_responses
 from app.core.roles import Role
 from app.core.tables import as_utc
@@ -24,7 +33,7 @@ router = APIRouter(
 )
 
 CourseQuery = Annotated[int, Query(ge=1, le=MAX_ID), Digits]
-DayQuery = Annotated[dt.date, Query(description="YYYY-MM-DD, included"), IsoDate]
+DayQuery = Annotated[dt.date, Query(description="YYYY-MM-DD, included"), IsoDate, DateInRange]
 # A page of students: a register of a whole year group (500 students by 50 sessions) is more
 # cells than a browser lays out at once; a class fits on one page.
 RowLimit = Annotated[int, Query(ge=1, le=500, description="Students in this page")]

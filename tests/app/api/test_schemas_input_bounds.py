@@ -99,6 +99,28 @@ def test_times_at_the_ends_of_the_date_range_are_refused(
     assert client.get("/api/v1/sessions").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/sessions", {"date_to": "9999-12-31"}, "date_to"),
+        ("/api/v1/sessions", {"date_from": "0001-01-01"}, "date_from"),
+        ("/api/v1/sessions/today", {"day": "9999-12-31"}, "day"),
+        ("/api/v1/sessions/today", {"day": "0001-01-01"}, "day"),
+        (
+            "/api/v1/reports/register",
+            {"course_id": 1, "date_from": "2026-01-05", "date_to": "9999-12-31"},
+            "date_to",
+        ),
+    ],
+)
+def test_days_at_the_ends_of_the_calendar_are_refused(
+    client: TestClient, path: str, params: dict[str, object], field: str
+) -> None:
+    # Their midnight in UTC (or the day after) is outside what datetime holds: once a 500.
+    _refused(client.get(path, params=params), field)
+    assert client.get(path, params={**params, field: "2026-01-05"}).status_code in (200, 404)
+
+
 def test_far_but_ordinary_times_are_kept(client: TestClient) -> None:
     body = {**SESSION, "starts_at": "8999-12-31T09:00:00+02:00", "ends_at": "8999-12-31T10:00Z"}
     created = client.post("/api/v1/sessions", json=body)
