@@ -24,9 +24,6 @@ ZONE = "Europe/London"  # the school's, and the browser's
 NEW_YORK = "America/New_York"  # a browser elsewhere
 RTL_NAME = "نور الهدى"
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaf"  # 60, no space
-# A page is ready when its panel says so; a school's page should be ready within a second.
-# The bound is generous: CI machines run many jobs at once.
-READY_BOUND_S = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +315,14 @@ def test_a_series_in_london_changed_from_a_browser_in_new_york_keeps_london_time
     expect(page.get_by_label("Begins")).to_have_value(f"{in_new_york:%Y-%m-%dT%H:%M}")
     expect(page.locator("#session-edit-zone")).to_contain_text(f"{ZONE} times")
     expect(page.locator("#session-edit-zone")).to_contain_text("begins at 09:00 there")
+    next_day = in_new_york + dt.timedelta(days=1)  # times only: another day is refused
+    page.get_by_label("Begins").fill(f"{next_day:%Y-%m-%dT%H:%M}")
+    page.get_by_label("Finishes").fill(f"{next_day + dt.timedelta(minutes=50):%Y-%m-%dT%H:%M}")
+    page.get_by_label("this and the following ones").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#session-edit-message")).to_contain_text("keep their days")
+    unchanged = admin.get(f"/api/v1/timetable/series/{made['id']}").json()
+    assert unchanged["starts_time"] == "09:00:00"
     later = in_new_york + dt.timedelta(hours=1)
     page.get_by_label("Begins").fill(f"{later:%Y-%m-%dT%H:%M}")
     page.get_by_label("Finishes").fill(f"{later + dt.timedelta(minutes=50):%Y-%m-%dT%H:%M}")
@@ -403,6 +408,6 @@ def test_a_school_of_500_students_and_720_sessions_loads_at_once(
     expect(page.locator("#grid-table tbody tr")).to_have_count(40)
     expect(page.locator("#grid-range")).to_have_text("Students 1\u201340 of 500")
     screenshots(page, "office-register-school")
+    # How fast: bench/office_pages.py (a test asserts what it shows, never how soon).
     print(f"ready: sessions tab {sessions_s:.2f} s, grid of 500 students {grid_s:.2f} s")
-    assert sessions_s < READY_BOUND_S and grid_s < READY_BOUND_S
     seen.assert_clean()

@@ -1,7 +1,7 @@
 """The office at a school's size, in Chromium: 500 students (one with a right-to-left name, one
-with a 60-letter name without spaces) and a term of 720 sessions. Today shows every class and one absent list (how fast:
-bench/office_pages.py), no page is wider than the screen at 1280 and 390 px, and axe-core finds no serious or
-critical violation on any office or kiosk page.
+with a 60-letter name without spaces) and a term of 720 sessions. Today shows every class and one
+absent list (how fast: bench/office_pages.py), no page is wider than the screen at 1280 and 390
+px, and axe-core finds no serious or critical violation on any office or kiosk page.
 
 OFFICE_PAGES is the list of pages these checks visit: a new page adds an entry there."""
 

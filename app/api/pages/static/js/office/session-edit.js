@@ -98,13 +98,18 @@ async function saveSession(event) {
       // The series keeps wall-clock times in its zone: the times typed here (this browser's)
       // as they read there, from this session's day there on.
       const { timezone } = await seriesOf(session);
+      const from = wallClock(new Date(session.starts_at), timezone).day;
+      // Only the times of day change for the series: a new time on another day there (past
+      // midnight in its zone) would move every following session to the wrong day.
+      if (wallClock(new Date(start), timezone).day !== from || wallClock(new Date(end), timezone).day !== from) {
+        throw new Error(`The following sessions keep their days: choose times on this session's day in ${timezone}, or change the series in the Timetable tab.`);
+      }
       const body = {
         name: $("#edit-session-name").value.trim(),
         starts_time: wallClock(new Date(start), timezone).time,
         ends_time: wallClock(new Date(end), timezone).time,
         grace_minutes: grace,
       };
-      const from = wallClock(new Date(session.starts_at), timezone).day;
       const change = await api(`/timetable/series/${session.series_id}?from_date=${from}`, { method: "PATCH", json: body });
       await finish(`Changed ${change.sessions_updated} sessions of the series from this one on.`);
     } else {
