@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import random
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -64,9 +65,18 @@ class Burst:
     shapes: list[np.ndarray]
 
 
-@cache
+_face_shape_lock = threading.Lock()
+
+
 def face_shape() -> FaceShape:
-    """dlib's 68-point predictor, loaded once (95 MB) on the first burst judged."""
+    """dlib's 68-point predictor, loaded once (95 MB) on the first burst judged: under a lock,
+    so that two first bursts arriving together do not each load it."""
+    with _face_shape_lock:
+        return _loaded_face_shape()
+
+
+@cache
+def _loaded_face_shape() -> FaceShape:
     return FaceShape()
 
 
