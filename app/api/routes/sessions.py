@@ -23,14 +23,11 @@ from app.api.deps import (
 from app.api.schemas import (
     ANY_BODY,
     ANY_KEYED,
-    CourseRef,
     MarkEventOut,
     SessionDeleted,
     SessionOut,
     SessionPage,
     SessionReport,
-    StudentRef,
-    attendance_out,
     error_responses,
     session_out,
 )
@@ -182,15 +179,9 @@ def session_report(
     report = attendance.class_session_report(db, session_id, caller.course_ids)
     if wants_csv(format, accept):
         return csv_response(attendance.report_csv(report), f"session-{session_id}.csv")
+    board = board_out(report, dt.datetime.now(dt.UTC))  # the board, as Today answers it
     return SessionReport(
-        session=session_out(report.class_session),
-        course=CourseRef.model_validate(report.course) if report.course else None,
-        present=[attendance_out(row) for row in report.present],
-        late=[attendance_out(row) for row in report.late],
-        excused=[attendance_out(row) for row in report.excused],
-        absent=[StudentRef.model_validate(student) for student in report.absent],
-        not_on_roster=report.not_on_roster,
-        events=[MarkEventOut.model_validate(event) for event in report.events],
+        **dict(board), events=[MarkEventOut.model_validate(event) for event in report.events]
     )
 
 
