@@ -1,11 +1,18 @@
-"""Fixtures of the models tests: a scratch working directory and a small real dataset."""
+"""Fixtures of the models tests: a scratch working directory, a small real dataset, and the
+face detector of the liveness tests on LFW dev-train."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from models.detection import FaceDetector
+from tests.support.settings import REPO
+
+LFW_DIR = Path(os.environ.get("ROLLCALL_LFW_DIR", REPO.parent / "shared" / "lfw-devtrain"))
 
 
 @pytest.fixture
@@ -30,3 +37,11 @@ def small_dataset(faces_dir: Path, tmp_path: Path) -> Path:
     Image.new("RGB", (200, 200), (120, 160, 200)).save(root / "nobody" / "wall.png")
     (root / "nobody" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     return root
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    """MTCNN, for the liveness tests that pose LFW dev-train's people."""
+    if not (LFW_DIR / "people").is_dir():
+        pytest.fail(f"LFW dev-train is missing: {LFW_DIR} (set ROLLCALL_LFW_DIR)")
+    return FaceDetector()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +11,7 @@ from bench.liveness import passes
 from bench.liveness_cases import attack_cases, live_cases, posed_people
 from models.detection import FaceDetector
 from models.liveness import MIN_TURN, Action, Verdict, assess, nose_position, turn
-from tests.support.settings import REPO
-
-LFW_DIR = Path(os.environ.get("ROLLCALL_LFW_DIR", REPO.parent / "shared" / "lfw-devtrain"))
+from tests.models.conftest import LFW_DIR
 
 # A head in centimetres, camera at the origin looking along +z, image y down. Eyes and mouth
 # corners near one plane; the nose tip 2.5 cm before it, towards the camera.
@@ -85,13 +81,6 @@ def test_assess_names_why_a_burst_is_not_live() -> None:
     assert assess([collapsed, collapsed], [0.0, 0.0], Action.turn_left, 0.6).verdict is (
         Verdict.unreadable
     )
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    if not (LFW_DIR / "people").is_dir():
-        pytest.fail(f"LFW dev-train is missing: {LFW_DIR} (set ROLLCALL_LFW_DIR)")
-    return FaceDetector()
 
 
 @pytest.mark.slow

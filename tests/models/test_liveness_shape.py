@@ -20,7 +20,7 @@ from models.liveness_shape import (
     fit_homography,
     parallax,
 )
-from tests.models.test_liveness import LFW_DIR
+from tests.models.conftest import LFW_DIR
 
 
 def _face(rng: np.random.Generator) -> np.ndarray:
@@ -74,13 +74,6 @@ def test_a_nose_standing_out_of_both_halves_moves_with_the_turn() -> None:
     assert moved == pytest.approx(0.4 * np.sin(np.radians(20)), rel=0.05)
     assert moved > MIN_PARALLAX
     assert parallax(frames, -1) == pytest.approx(-moved)
-
-
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    if not (LFW_DIR / "people").is_dir():
-        pytest.fail(f"LFW dev-train is missing: {LFW_DIR} (set ROLLCALL_LFW_DIR)")
-    return FaceDetector()
 
 
 @pytest.mark.slow

@@ -9,21 +9,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.support.helpers import post_file
+from tests.support.helpers import create_session, post_file
 
 SESSIONS = "/api/v1/sessions"
-
-
-def _session(client: TestClient, name: str, start: dt.datetime, **extra: object) -> dict:
-    body = {
-        "name": name,
-        "starts_at": start.isoformat(),
-        "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
-        **extra,
-    }
-    created = client.post(SESSIONS, json=body)
-    assert created.status_code == 201, created.text
-    return created.json()
 
 
 def test_the_list_is_paged_filtered_and_puts_the_running_session_first(
@@ -31,11 +19,11 @@ def test_the_list_is_paged_filtered_and_puts_the_running_session_first(
 ) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     course = client.post("/api/v1/courses", json={"code": "M1", "name": "Maths"}).json()
-    old = _session(client, "Old", now - dt.timedelta(days=3))
-    ended = _session(client, "Ended", now - dt.timedelta(hours=2), course_id=course["id"])
-    running = _session(client, "Running", now - dt.timedelta(minutes=20))
-    soon = _session(client, "Soon", now + dt.timedelta(hours=1), course_id=course["id"])
-    later = _session(client, "Later", now + dt.timedelta(days=2))
+    old = create_session(client, "Old", now - dt.timedelta(days=3))
+    ended = create_session(client, "Ended", now - dt.timedelta(hours=2), course_id=course["id"])
+    running = create_session(client, "Running", now - dt.timedelta(minutes=20))
+    soon = create_session(client, "Soon", now + dt.timedelta(hours=1), course_id=course["id"])
+    later = create_session(client, "Later", now + dt.timedelta(days=2))
 
     page = client.get(SESSIONS).json()
     assert page["total"] == 5 and page["limit"] == 50 and page["offset"] == 0
@@ -91,7 +79,7 @@ def test_a_session_is_changed_field_by_field_and_checked_with_its_stored_times(
 ) -> None:
     start = dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
     course = client.post("/api/v1/courses", json={"code": "F1", "name": "French"}).json()
-    made = _session(client, "Frnech", start, course_id=course["id"], grace_minutes=5)
+    made = create_session(client, "Frnech", start, course_id=course["id"], grace_minutes=5)
     url = f"{SESSIONS}/{made['id']}"
 
     renamed = client.patch(url, json={"name": "French", "ends_at": "2026-11-24T10:30:00+01:00"})
@@ -128,8 +116,8 @@ def test_a_session_with_marks_is_deleted_only_when_forced(
     enrolled = post_file(client, f"/api/v1/students/{student['id']}/photo", people / "biden.jpg")
     assert enrolled.status_code == 200, enrolled.text
     now = dt.datetime.now(dt.UTC)
-    marked = _session(client, "Marked", now - dt.timedelta(minutes=5))
-    empty = _session(client, "Empty", now + dt.timedelta(days=1))
+    marked = create_session(client, "Marked", now - dt.timedelta(minutes=5))
+    empty = create_session(client, "Empty", now + dt.timedelta(days=1))
     checked = post_file(client, "/api/v1/checkins", people / "biden2.jpg", session_id=marked["id"])
     assert checked.json()["faces"][0]["decision"] == "present", checked.text
 
@@ -149,6 +137,6 @@ def test_a_session_with_marks_is_deleted_only_when_forced(
     assert client.get(SESSIONS).json()["total"] == 0
     assert client.delete(f"{SESSIONS}/{empty['id']}").status_code == 404
     kiosk = client.post("/api/v1/keys", json={"name": "door", "role": "kiosk"}).json()["key"]
-    other = _session(client, "Other", now + dt.timedelta(days=2))
+    other = create_session(client, "Other", now + dt.timedelta(days=2))
     as_kiosk = client.delete(f"{SESSIONS}/{other['id']}", headers={"X-API-Key": kiosk})
     assert as_kiosk.status_code == 403

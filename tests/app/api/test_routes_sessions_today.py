@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
+from tests.support.helpers import create_session
 from tests.support.settings import make_settings
 
 SESSIONS = "/api/v1/sessions"
@@ -23,18 +24,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     """A school whose clock reads about noon now: its day has hours on either side of now."""
     offset = 12 - dt.datetime.now(dt.UTC).hour  # -11 to +12; Etc/GMT's sign is reversed
     return make_settings(tmp_path, database_url=database_url, timezone=f"Etc/GMT{-offset:+d}")
-
-
-def _session(client: TestClient, name: str, start: dt.datetime, **extra: object) -> dict:
-    body = {
-        "name": name,
-        "starts_at": start.isoformat(),
-        "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
-        **extra,
-    }
-    created = client.post(SESSIONS, json=body)
-    assert created.status_code == 201, created.text
-    return created.json()
 
 
 def _mark(client: TestClient, session: dict, student: dict, status: str, reason: str = "") -> None:
@@ -57,12 +46,14 @@ def test_today_is_every_board_of_the_day_running_first(
     assert client.put(f"/api/v1/courses/{maths['id']}/students", json=roster).status_code == 200
     roster = {"student_ids": [students[3]["id"]]}
     assert client.put(f"/api/v1/courses/{art['id']}/students", json=roster).status_code == 200
-    later = _session(client, "Later", now + dt.timedelta(hours=3), course_id=art["id"])
-    ended = _session(client, "Ended", now - dt.timedelta(hours=3), course_id=maths["id"])
-    soon = _session(client, "Soon", now + dt.timedelta(hours=1))  # no course: everyone
-    running = _session(client, "Running", now - dt.timedelta(minutes=20), course_id=maths["id"])
-    _session(client, "Tomorrow", now + dt.timedelta(days=1), course_id=maths["id"])
-    _session(client, "Yesterday", now - dt.timedelta(days=1), course_id=maths["id"])
+    later = create_session(client, "Later", now + dt.timedelta(hours=3), course_id=art["id"])
+    ended = create_session(client, "Ended", now - dt.timedelta(hours=3), course_id=maths["id"])
+    soon = create_session(client, "Soon", now + dt.timedelta(hours=1))  # no course: everyone
+    running = create_session(
+        client, "Running", now - dt.timedelta(minutes=20), course_id=maths["id"]
+    )
+    create_session(client, "Tomorrow", now + dt.timedelta(days=1), course_id=maths["id"])
+    create_session(client, "Yesterday", now - dt.timedelta(days=1), course_id=maths["id"])
     _mark(client, running, students[0], "present")
     _mark(client, running, students[1], "excused", "ill")
     _mark(client, ended, students[0], "late")

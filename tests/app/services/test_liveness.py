@@ -21,7 +21,7 @@ from app.core.config import Settings
 from app.main import create_app
 from bench.liveness_render import view_of_plane
 from models.embedder import FaceEmbedder
-from tests.models.test_liveness import LFW_DIR
+from tests.models.conftest import LFW_DIR
 from tests.support.helpers import post_file
 from tests.support.settings import ADMIN_KEY, count_rows, make_settings
 
