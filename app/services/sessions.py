@@ -153,7 +153,7 @@ def list_class_sessions(
         conditions.append(ClassSession.course_id.in_(sorted(course_ids)))
     query = select(ClassSession).where(*conditions)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    running = case((_in_progress(now), 0), else_=1)
+    running = case((in_progress(now), 0), else_=1)
     if in_time_order:
         ordered = query.order_by(running, ClassSession.starts_at, ClassSession.id)
     else:
@@ -162,7 +162,8 @@ def list_class_sessions(
     return SessionPage(items, total, limit, offset)
 
 
-def _in_progress(now: dt.datetime) -> ColumnElement[bool]:
+def in_progress(now: dt.datetime) -> ColumnElement[bool]:
+    """A session running at `now` (begun, not yet over), in SQL."""
     return (ClassSession.starts_at <= now) & (ClassSession.ends_at >= now)
 
 
@@ -172,10 +173,10 @@ def _conditions(
     """A session is in a date range when it starts on one of its days (the school's zone)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.date_from is not None:
-        conditions.append(ClassSession.starts_at >= _midnight(filters.date_from, zone))
+        conditions.append(ClassSession.starts_at >= midnight(filters.date_from, zone))
     if filters.date_to is not None:
         next_day = filters.date_to + dt.timedelta(days=1)
-        conditions.append(ClassSession.starts_at < _midnight(next_day, zone))
+        conditions.append(ClassSession.starts_at < midnight(next_day, zone))
     if filters.course_id is not None:
         conditions.append(ClassSession.course_id == filters.course_id)
     if filters.series_id is not None:
@@ -183,11 +184,12 @@ def _conditions(
     if filters.state == "upcoming":
         conditions.append(ClassSession.starts_at > now)
     elif filters.state == "in_progress":
-        conditions.append(_in_progress(now))
+        conditions.append(in_progress(now))
     elif filters.state == "ended":
         conditions.append(ClassSession.ends_at < now)
     return conditions
 
 
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+def midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The instant (UTC) a day of the school's zone begins."""
     return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)

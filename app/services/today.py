@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.core.tables import Attendance, CheckinAttempt, ClassSession, Course, CourseStudent, Student
 from app.services.attendance import SessionMarks, absentees
+from app.services.sessions import in_progress, midnight
 
 NO_COURSE = 0  # the key, among rosters, of the sessions of no course: every active student
 
@@ -30,15 +31,14 @@ def day_boards(
     teacher's courses only."""
     now = now or dt.datetime.now(dt.UTC)
     zone = ZoneInfo(timezone)
-    starts = dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
-    ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    starts, ends = midnight(day, zone), midnight(day + dt.timedelta(days=1), zone)
     query = select(ClassSession).where(
         ClassSession.starts_at >= starts, ClassSession.starts_at < ends
     )
     if course_ids is not None:
         query = query.where(ClassSession.course_id.in_(sorted(course_ids)))
     state = case(
-        ((ClassSession.starts_at <= now) & (ClassSession.ends_at >= now), 0),
+        (in_progress(now), 0),
         (ClassSession.starts_at > now, 1),
         else_=2,
     )
