@@ -42,8 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.accuracy import face_thresholds, searches, tally
 from bench.lfw import EmbeddingCache, RollcallPipeline, embed_all, lfw_protocol
+from bench.open_set import face_thresholds, searches, tally
 from models.identification import shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -7,21 +7,16 @@ fewer photos enroll their one photo."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.lfw import LfwProtocol
-
-if TYPE_CHECKING:
-    from bench.accuracy import Search
+from bench.open_set import DLIB_TOLERANCE, Search, face_thresholds, fixed, tally, zero_error_right
 
 TEMPLATES = 2
 
 
 def searches(protocol: LfwProtocol, lookup, gallery_size: int, probes: int) -> list[Search]:
-    from bench.accuracy import Search
-
     owners, rows = [], []
     for person in protocol.enrolled(gallery_size):
         photos = protocol.photos[person]
@@ -60,8 +55,6 @@ def searches(protocol: LfwProtocol, lookup, gallery_size: int, probes: int) -> l
 
 def table(protocol: LfwProtocol, lookups: dict, rules: dict, sizes, probes: int) -> dict:
     """Each gallery size: dlib's face_recognition rule and each Rollcall backbone's rule."""
-    from bench.accuracy import DLIB_TOLERANCE, face_thresholds, fixed, tally, zero_error_right
-
     out: dict[str, dict] = {}
     for asked in sizes:
         size = len(protocol.enrolled(asked))
