@@ -87,6 +87,11 @@ def test_an_enrolled_non_member_nearer_than_a_member_is_not_on_roster(
 
     report = client.get(f"/api/v1/sessions/{session_id}/report").json()
     assert report["present"] == [] and report["not_on_roster"] == 4
+    # The office's Today counts them on the session's board too (its day in the school's zone).
+    day = dt.datetime.fromisoformat(report["session"]["starts_at"]).astimezone(dt.UTC).date()
+    today = client.get("/api/v1/sessions/today", params={"day": day.isoformat()}).json()
+    [board] = [b for b in today["sessions"] if b["session"]["id"] == session_id]
+    assert board["not_on_roster"] == 4 and board["present"] == []
 
     # A member who is the nearest enrolled student is marked, decided by the roster's search.
     biden2 = people / "joe_biden" / "biden2.jpg"
