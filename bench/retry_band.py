@@ -292,10 +292,54 @@ def main() -> int:
     for name, bands in candidates().items():
         report[name] = {s.label: measure(s, rule.margin, bands) for s in scenarios}
     print_report(report, args.half)
+    print(f"\nthe rule's choice on half {args.half}: {choose(report)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+BEFORE = "before: 0.03 both sides, any frames"
+
+
+def _wrong(report: dict, name: str, mode: str) -> list[int]:
+    return [int(m[mode]["member"]["wrong"]) for m in report[name].values()]
+
+
+def _strangers_ok(report: dict, name: str) -> bool:
+    """Strangers marked at most 1% in every search, one frame and kiosk."""
+    rows = [
+        m[mode].get("stranger") for m in report[name].values() for mode in ("one frame", "kiosk")
+    ]
+    return all(r["marked"] <= 0.01 * r["n"] for r in rows if r)
+
+
+def choose(report: dict) -> str:
+    """How the shipped one-frame band was chosen (a burst's stays 0.03): the narrowest side under
+    the threshold whose one-frame check-ins mark no more wrong people than the former band at
+    any size, then the widest side over it whose kiosk marks no more wrong people than the former
+    band's kiosk; strangers at most 1% throughout."""
+    grid = [n for n in report if n.startswith("one frame ")]
+    side = lambda n, i: float(n.split()[2 + 3 * i])  # noqa: E731  "one frame B below / A above"
+    before_one, before_kiosk = _wrong(report, BEFORE, "one frame"), _wrong(report, BEFORE, "kiosk")
+
+    def no_worse(name: str, mode: str, before: list[int]) -> bool:
+        return all(w <= b for w, b in zip(_wrong(report, name, mode), before, strict=True))
+
+    unders = sorted({side(n, 0) for n in grid})
+    under = next(
+        (u for u in unders if any(side(n, 0) == u and no_worse(n, "one frame", before_one)
+                                  for n in grid)), None,
+    )  # fmt: skip
+    if under is None:
+        return "none of the grid marks as few wrong people as the former band"
+    overs = [
+        side(n, 1) for n in grid
+        if side(n, 0) == under and no_worse(n, "kiosk", before_kiosk) and _strangers_ok(report, n)
+    ]  # fmt: skip
+    if not overs:
+        return f"{under} under the threshold; no side over it keeps the kiosk's marks"
+    return f"one frame {under} under the threshold, {max(overs)} over it"
 
 
 def _share(row: dict | None, key: str) -> str:
