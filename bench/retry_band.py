@@ -119,7 +119,6 @@ class Person:
 @dataclass
 class Scenario:
     label: str
-    candidates: int  # people searched
     frames: list[Case]  # one-frame check-ins (every photo; one-photo strangers too)
     people: list[Person]  # members, non-members and strangers of 2+ photos
 
@@ -167,7 +166,7 @@ def whole_gallery(protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule)
         if (found := _person("stranger", stranger, embeddings, gallery, None, rule)) is not None:
             persons.append(found)
             frames += found.singles
-    return Scenario(f"whole gallery {len(people)}", len(people), frames, persons)
+    return Scenario(f"whole gallery {len(people)}", frames, persons)
 
 
 def roster_scenario(protocol: LfwProtocol, lookup, rule) -> Scenario:
@@ -195,9 +194,7 @@ def roster_scenario(protocol: LfwProtocol, lookup, rule) -> Scenario:
             ) is not None:
                 persons.append(found)
                 frames += found.singles
-    return Scenario(
-        f"roster {rosters.ROSTER} of {len(gallery.names)}", rosters.ROSTER, frames, persons
-    )
+    return Scenario(f"roster {rosters.ROSTER} of {len(gallery.names)}", frames, persons)
 
 
 Outcome = tuple[str, str]  # (decision, about whom)
