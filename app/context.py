@@ -20,7 +20,7 @@ from app.search.store import GalleryStore
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
-from models.identification import DecisionRule
+from models.identification import DecisionRule, RetryBand, RetryBands
 from models.serving import ServingEmbedder
 from models.thresholds import FarCurve, RunnerUpCurve
 
@@ -97,7 +97,7 @@ class ServiceContext:
             self.embedder,
             self.gallery,
             self.rule,
-            retry_band=self.settings.retry_band,
+            retry_bands=retry_bands(self.settings),
             admit_non_members=self.settings.admit_non_members,
             max_image_pixels=self.settings.max_image_pixels,
             max_burst_frames=self.settings.max_burst_frames,
@@ -185,3 +185,11 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
     if curve_path is not None and curve_path == spec.far_curve and spec.runner_up_curve:
         runner_up = RunnerUpCurve.load(spec.runner_up_curve)
     return DecisionRule(ceiling, settings.ambiguity_margin, settings.max_fpir, curve, runner_up)
+
+
+def retry_bands(settings: Settings) -> RetryBands:
+    """ROLLCALL_ONE_FRAME_RETRY_BAND for a face seen in one frame, ROLLCALL_RETRY_BAND (both
+    sides) for one fused from a burst."""
+    below, above = settings.one_frame_retry_band
+    burst = settings.retry_band
+    return RetryBands(RetryBand(below, above), RetryBand(burst, burst))

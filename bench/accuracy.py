@@ -151,7 +151,7 @@ def main() -> int:
     burst_strangers = burst_strangers[:100] if not args.no_rosters else []
     roster_jobs = {(p, "full") for s in burst_strangers for p in protocol.photos[s][: args.probes]}
 
-    lookups = {}
+    lookups, caches = {}, {}
     shipped = RollcallPipeline()
     pipelines: list = [DlibPipeline(), shipped]
     if args.alignment_candidate:
@@ -160,7 +160,7 @@ def main() -> int:
         pipelines.append(AlignmentCandidatePipeline(shipped, geometry))
     pipelines += [FaceresPipeline()] if "faceres" in args.opt_in else []
     for pipeline in pipelines:
-        cache = EmbeddingCache(args.cache, pipeline.cache_key)
+        cache = caches[pipeline.name] = EmbeddingCache(args.cache, pipeline.cache_key)
         extra = gate_jobs | roster_jobs if pipeline.name == "rollcall" else roster_jobs
         extra = set() if pipeline.name == "dlib" else extra
         if args.only_cached:
@@ -188,7 +188,9 @@ def main() -> int:
     report["two_photos"] = two_photos.table(protocol, lookups, rules, args.galleries, args.probes)
     report["sweep"] = sweep(protocol, lookups["rollcall"], rule, args.galleries, args.probes)
     if not args.no_gate:
-        rows = gate_study(protocol, lookups["rollcall"], rule, args.probes)
+        cache = caches["rollcall"]
+        embedded = (lambda p, v: cache.has(protocol.root, p, v)) if args.only_cached else None
+        rows = gate_study(protocol, lookups["rollcall"], rule, args.probes, embedded)
         report["gate"] = gate_summary(rows, args.gate_face_size, args.gate_sharpness)
     print_report(report)
     two_photos.print_table(report["two_photos"])

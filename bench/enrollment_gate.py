@@ -21,9 +21,12 @@ SIZE_BINS = (0, 40, 45, 50, 60, 80, 1e9)
 SHARPNESS_BINS = (0, 2, 4, 6, 8, 10, 15, 25, 1e9)
 
 
-def gate_study(protocol: LfwProtocol, lookup, rule: DecisionRule, probes: int) -> list[dict]:
+def gate_study(
+    protocol: LfwProtocol, lookup, rule: DecisionRule, probes: int, embedded=None
+) -> list[dict]:
     """Each (degraded) enrollment photo: face size, sharpness, and how many of its owner's
-    check-ins its template matches at a class-sized search's threshold."""
+    check-ins its template matches at a class-sized search's threshold. `embedded(path,
+    variant)`: whether `lookup` has the photo (`--only-cached`: the others are left out)."""
     threshold = rule.identification_threshold(GATE_CLASS_SIZE)
     rows = []
     for person in protocol.gallery[:GATE_PEOPLE]:
@@ -32,6 +35,8 @@ def gate_study(protocol: LfwProtocol, lookup, rule: DecisionRule, probes: int) -
         if not probe_embeddings:
             continue
         for variant in ("full", *GATE_VARIANTS):
+            if embedded is not None and not embedded(protocol.enrolled_photo(person), variant):
+                continue
             enrolled: FaceResult | None = lookup(protocol.enrolled_photo(person), variant)
             row = {"person": person, "variant": variant, "face": enrolled is not None}
             if enrolled is not None:

@@ -47,6 +47,13 @@ def _nearest_centre(boxes: Sequence[np.ndarray], width: int, height: int) -> int
     return int(np.argmin([np.linalg.norm((b[:2] + b[2:]) / 2 - centre) for b in boxes]))
 
 
+def rollcall_cache_key(name: str = "rollcall") -> str:
+    """The cache file of Rollcall's pipeline: its name and a digest of the code it embeds with
+    (so that a change to it embeds anew)."""
+    code = b"".join((REPO / "models" / f).read_bytes() for f in PIPELINE_SOURCES)
+    return f"{name}-{hashlib.sha256(code).hexdigest()[:10]}"
+
+
 class RollcallPipeline:
     """Rollcall's `FaceEmbedder` with its shipped defaults: the face nearest the centre, cut
     and embedded as `FaceEmbedder.faces` does. Its MTCNN detections are kept (by the photo's
@@ -56,8 +63,7 @@ class RollcallPipeline:
 
     def __init__(self) -> None:
         self.embedder = FaceEmbedder()
-        code = b"".join((REPO / "models" / f).read_bytes() for f in PIPELINE_SOURCES)
-        self.cache_key = f"{self.name}-{hashlib.sha256(code).hexdigest()[:10]}"
+        self.cache_key = rollcall_cache_key(self.name)
         self.detections: dict[bytes, list[DetectedFace]] = {}
 
     def detect(self, photo: Photo) -> list[DetectedFace]:

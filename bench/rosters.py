@@ -1,6 +1,7 @@
 """Roster-scoped and burst rows for `bench/accuracy.py`: check-ins as a course's session makes
 them (a roster of 30 searched inside a gallery of 500), one frame or a burst of several photos
-of the same person fused (models/burst.py), at several retry bands.
+of the same person fused (models/burst.py), at several retry bands, the same on both sides (a
+burst's ROLLCALL_RETRY_BAND; one frame's band is bench/retry_band.py's study).
 
 Each check-in of a roster member is right, wrong (marked as another member), retry (look again)
 or undecided; a non-member enrolled elsewhere is marked present (a false mark), not_on_roster
@@ -17,13 +18,18 @@ import numpy as np
 
 from bench.lfw import FaceResult, LfwProtocol
 from models.burst import fuse
-from models.identification import DecisionRule, decide, decide_on_roster
+from models.identification import (
+    SHIPPED_RETRY_BANDS,
+    Band,
+    DecisionRule,
+    decide,
+    decide_on_roster,
+)
 
 ROSTER = 30
 GALLERY = 500
 ROSTERS = 16  # disjoint rosters of 30 among the 500: 480 members in all
 BANDS = (0.0, 0.02, 0.03, 0.04, 0.05)
-RESOLUTION_BAND = 0.03  # the shipped ROLLCALL_RETRY_BAND
 Lookup = Callable[..., FaceResult | None]
 
 
@@ -68,7 +74,7 @@ def probes(
 
 
 def _answers(
-    query: np.ndarray, gallery: Enrolled, roster: np.ndarray | None, rule: DecisionRule, band: float
+    query: np.ndarray, gallery: Enrolled, roster: np.ndarray | None, rule: DecisionRule, band: Band
 ) -> tuple[str, str | None]:
     """(decision, who) for one embedding, as app/services/identify.py decides."""
     distances = np.linalg.norm(gallery.matrix - query, axis=1)
@@ -175,7 +181,8 @@ def roster_rows(
 
 def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -> dict:
     """Of the single frames that answered retry in a roster search, what the burst
-    they belong to answered."""
+    they belong to answered (the shipped bands: one frame's, then the burst's)."""
+    one_frame, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(2)
     resolved: dict[str, int] = {}
     for members in rosters:
         mask = np.zeros(len(gallery.names), bool)
@@ -184,13 +191,13 @@ def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -
             probe = member_probes.get(gallery.names[m])
             if probe is None:
                 continue
-            if _answers(probe.single, gallery, mask, rule, RESOLUTION_BAND)[0] != "retry":
+            if _answers(probe.single, gallery, mask, rule, one_frame)[0] != "retry":
                 continue
-            decision, who = _answers(probe.burst, gallery, mask, rule, RESOLUTION_BAND)
+            decision, who = _answers(probe.burst, gallery, mask, rule, burst)
             key = "right" if decision == "present" and who == probe.identity else decision
             key = "wrong" if decision == "present" and who != probe.identity else key
             resolved[key] = resolved.get(key, 0) + 1
-    return {"retry_resolution": resolved, "band": RESOLUTION_BAND}
+    return {"retry_resolution": resolved, "bands": repr(SHIPPED_RETRY_BANDS)}
 
 
 def print_rows(rows: list[dict]) -> None:
@@ -242,6 +249,6 @@ def print_rows(rows: list[dict]) -> None:
     for row in rows:
         if "retry_resolution" in row:
             print(
-                f"  single frames answering retry (band {row['band']}), their burst answered: "
+                f"  single frames answering retry ({row['bands']}), their burst answered: "
                 f"{row['retry_resolution']}"
             )

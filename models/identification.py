@@ -15,21 +15,67 @@ IdentificationDecision = Literal["present", "unknown", "ambiguous", "retry"]
 RosterDecision = Literal["present", "unknown", "ambiguous", "retry", "not_on_roster"]
 
 
+@dataclass(frozen=True)
+class RetryBand:
+    """How near its threshold a face's best distance answers `retry` (too close to call, look
+    again): less than `below` under it (a face that would be accepted) or less than `above`
+    over it (one that would be refused)."""
+
+    below: float = 0.0
+    above: float = 0.0
+
+    def covers(self, best_distance: float, threshold: float) -> bool:
+        return -self.below < best_distance - threshold < self.above
+
+
+NO_BAND = RetryBand()
+Band = RetryBand | float  # a float: the same width on both sides
+
+
+def as_band(band: Band) -> RetryBand:
+    return band if isinstance(band, RetryBand) else RetryBand(band, band)
+
+
+@dataclass(frozen=True)
+class RetryBands:
+    """The retry band of a face seen in one frame, and of one fused from several (a burst)."""
+
+    one_frame: RetryBand = NO_BAND
+    burst: RetryBand = NO_BAND
+
+    def for_frames(self, frames: int) -> RetryBand:
+        """The band of a face that `frames` frames showed (1: a single photo)."""
+        return self.one_frame if frames <= 1 else self.burst
+
+
+# The shipped bands, chosen with `python bench/retry_band.py --half 0` (LFW dev-train, half 0 of
+# its people; reported on half 1 in docs/recognition.md). A burst's band, 0.03 on both sides,
+# is what brings strangers' fused bursts (nearer to everybody) back from 3.4% marked in rosters
+# to 0.3%. One frame's band is narrower under the threshold and wider over it: 0.025 under it
+# is the narrowest of 0, 0.01, 0.02, 0.025 that marks no more wrong people than 0.03 did at any
+# size (30 to 2,000 searched whole, a roster of 30 in 500), and 0.06 over it (a near miss looks
+# again with a burst instead of answering unknown) the widest of 0 to 0.08 before the kiosk's
+# figure (one frame, the burst on retry) marks one more wrong person; strangers stay under 1%.
+BURST_RETRY_BAND = RetryBand(0.03, 0.03)
+ONE_FRAME_RETRY_BAND = RetryBand(0.025, 0.06)
+SHIPPED_RETRY_BANDS = RetryBands(ONE_FRAME_RETRY_BAND, BURST_RETRY_BAND)
+
+
 def decide(
     best_distance: float,
     runner_up_distance: float,
     threshold: float,
     margin: float,
-    retry_band: float = 0.0,
+    retry_band: Band = NO_BAND,
 ) -> IdentificationDecision:
     """present, unknown, ambiguous or retry for a face's nearest and runner-up students.
 
     A face is unknown unless its best distance is strictly below the threshold (an empty
     gallery's best distance is inf); it is ambiguous when the runner-up student (inf: none) is
-    less than `margin` farther than the best one. With a `retry_band`, a best distance less
-    than the band from the threshold (either side) is "retry": too close to call, look again.
+    less than `margin` farther than the best one. A best distance that `retry_band` covers is
+    "retry": too close to call, look again.
     """
-    if abs(best_distance - threshold) < retry_band:
+    if as_band(retry_band).covers(best_distance, threshold):
         return "retry"
     if best_distance >= threshold:
         return "unknown"
@@ -55,7 +101,7 @@ def decide_on_roster(
     runner_up_distance: float,
     thresholds: tuple[float, float],
     margin: float,
-    retry_band: float = 0.0,
+    retry_band: Band = NO_BAND,
 ) -> RosterVerdict:
     """The answer of a course's session for a face, seen against the whole gallery.
 

@@ -80,13 +80,21 @@ class Settings(BaseSettings):
     # 8: the kiosk's liveness burst (8 frames 200 ms apart, so that a head's turn is seen in
     # progress, not as a jump; see models/liveness_motion.py); each frame costs a detection.
     max_burst_frames: int = Field(8, ge=1, le=8)
-    # A face whose distance is less than this from the threshold (either side) answers
-    # `retry`: look again, nothing marked; 0 turns it off. 0.03 from bench/accuracy.py's roster
-    # rows (rosters of 30 in a gallery of 500, LFW): bursts of 2-4 photos fused mark strangers
-    # 3.6% at 0, 0.25% at 0.03 (right 98.8% -> 94.1%, 4.7% retry); single frames keep no
-    # non-member marked (0.39% -> 0) for 80.3% -> 68.5% right (20.9% retry, which a kiosk's
-    # next frame answers). 0.04 cost more right answers for little more (see the README).
+    # How near its threshold a face answers `retry` (look again, nothing marked; the kiosk then
+    # sends a burst of 3 frames). A face fused from a burst (2+ frames): less than
+    # ROLLCALL_RETRY_BAND either side (0 turns it off). Its fused embedding lies nearer to
+    # everybody's template: bench/accuracy.py's roster rows (rosters of 30 in 500, LFW) marked
+    # 3.4% of strangers' bursts at 0, 0.3% at 0.03. A face seen in one frame: less than
+    # ROLLCALL_ONE_FRAME_RETRY_BAND's [below, above] under or over it (JSON list; [0, 0] turns
+    # it off). `python bench/retry_band.py --half 0` chose 0.025 under it, the narrowest that
+    # marked no more wrong people than 0.03 had at 30 to 2,000 searched, and 0.06 over it (a
+    # near miss takes a burst instead of answering unknown), the widest before the kiosk (one
+    # frame, the burst on retry) marked one more; strangers under 1% at every size. On half 1
+    # (docs/recognition.md): one frame at 500 searched 52.5% -> 54.8% right, the kiosk 70.2% ->
+    # 75.5%; in a roster of 30, 68.5% -> 70.7% and 83.0% -> 86.7%. models/identification.py's
+    # SHIPPED_RETRY_BANDS holds the same values (tests keep them equal).
     retry_band: float = Field(0.03, ge=0, lt=1)
+    one_frame_retry_band: tuple[float, float] = (0.025, 0.06)
     # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
     # busy door) are kept; `rollcall purge` (daily, from the systemd timer in
     # docs/operations.md) deletes older ones. None: kept until purged by hand. Attendance stays.
@@ -132,6 +140,13 @@ class Settings(BaseSettings):
     # GET /reports/attendance lists as chronically absent the students whose attendance rate
     # (present or late, of the sessions held less those excused) is below this share.
     chronic_absence_rate: float = Field(0.9, ge=0, le=1)
+
+    @field_validator("one_frame_retry_band")
+    @classmethod
+    def _band_widths(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 <= width < 1 for width in value):
+            raise ValueError("each side of the band is at least 0 and under 1")
+        return value
 
     @field_validator("admin_key")
     @classmethod

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.search.gallery import Gallery
 from models.embedder import FacePipeline
-from models.identification import DecisionRule
+from models.identification import DecisionRule, RetryBands
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,9 @@ class Recognizer:
     embedder: FacePipeline
     gallery: Gallery
     rule: DecisionRule
-    retry_band: float  # ROLLCALL_RETRY_BAND: how near the threshold a face is asked again
+    # ROLLCALL_ONE_FRAME_RETRY_BAND and ROLLCALL_RETRY_BAND (a burst's): how near the threshold
+    # a face is asked again
+    retry_bands: RetryBands
     admit_non_members: bool  # ROLLCALL_ADMIT_NON_MEMBERS
     max_image_pixels: int  # ROLLCALL_MAX_IMAGE_PIXELS: refused before decoding
     max_burst_frames: int  # ROLLCALL_MAX_BURST_FRAMES

@@ -257,7 +257,8 @@ def _check_in_faces(
     now, day = _clock(context)
     running = sessions_for(context, db, class_session_id, now, role)
     scope = scope_for(context.recognizer, running)
-    found = identify(context.recognizer, db, np.stack([face.embedding for face in faces]), scope)
+    embeddings = np.stack([face.embedding for face in faces])
+    found = identify(context.recognizer, db, embeddings, scope, frames)
     outcomes = [
         _mark(db, face, one, running, day, now, caller)
         for face, one in zip(faces, found, strict=True)

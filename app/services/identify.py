@@ -21,7 +21,7 @@ from app.core.tables import Student
 from app.search.gallery import NO_MATCH, GalleryMatch
 from app.search.recognizer import Recognizer
 from app.services.current_session import RunningSessions
-from models.identification import RosterDecision, decide, decide_on_roster
+from models.identification import RetryBand, RosterDecision, decide, decide_on_roster
 
 FaceDecision = RosterDecision
 
@@ -55,8 +55,14 @@ def scope_for(recognizer: Recognizer, running: RunningSessions) -> SearchScope:
 
 
 def identify(
-    recognizer: Recognizer, db: Session, embeddings: np.ndarray, scope: SearchScope
+    recognizer: Recognizer,
+    db: Session,
+    embeddings: np.ndarray,
+    scope: SearchScope,
+    frames: list[int] | None = None,
 ) -> list[Identification]:
+    """Each face's identification; `frames`: how many frames showed each one (a face fused
+    from a burst has its own retry band: `models.identification.RetryBands`), 1 by default."""
     with current_timer().stage("search"):
         whole = recognizer.gallery.search(embeddings)
         members = (
@@ -64,9 +70,10 @@ def identify(
             if scope.roster is None
             else recognizer.gallery.search(embeddings, restrict_to=scope.roster)
         )
+    bands = [recognizer.retry_bands.for_frames(n) for n in frames or [1] * len(whole)]
     return [
-        _decide(recognizer, db, nearest, member, scope)
-        for nearest, member in zip(whole, members, strict=True)
+        _decide(recognizer, db, nearest, member, scope, band)
+        for nearest, member, band in zip(whole, members, bands, strict=True)
     ]
 
 
@@ -76,9 +83,11 @@ def _decide(
     nearest: GalleryMatch,
     member: GalleryMatch,
     scope: SearchScope,
+    band: RetryBand,
 ) -> Identification:
-    """One face: `nearest` is the whole gallery's answer, `member` the roster's."""
-    rule, band = recognizer.rule, recognizer.retry_band
+    """One face: `nearest` is the whole gallery's answer, `member` the roster's; `band`: its
+    retry band (for the frames it was seen in)."""
+    rule = recognizer.rule
     # Each face's threshold follows its search's size and its runner-up there.
     gallery_threshold = rule.face_threshold(
         scope.gallery_candidates, nearest.distance, nearest.runner_up_distance

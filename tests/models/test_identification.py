@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from models.identification import DEFAULT_AMBIGUITY_MARGIN, decide, decide_on_roster
+from models.identification import (
+    DEFAULT_AMBIGUITY_MARGIN,
+    SHIPPED_RETRY_BANDS,
+    RetryBand,
+    RetryBands,
+    decide,
+    decide_on_roster,
+)
 
 
 def test_the_decision_rule_at_its_edges() -> None:
@@ -48,6 +55,60 @@ def test_a_roster_marks_a_member_only_when_no_non_member_is_the_nearer_match() -
     # With a retry band, a member near the roster's threshold is asked to look again.
     found = decide_on_roster(0.54, 0.54, True, 0.9, thresholds, margin, retry_band=0.02)
     assert found.decision == "retry"
+
+
+def test_a_retry_band_has_a_width_under_the_threshold_and_another_over_it() -> None:
+    """One frame's band (0.025 under, 0.06 over): a face a little under the threshold is
+    present; a near miss over it looks again instead of answering unknown."""
+    band, t = RetryBand(below=0.025, above=0.06), 0.42
+
+    def answer(best: float) -> str:
+        return decide(best, 0.9, t, 0.04, band)
+
+    assert answer(t - 0.03) == "present"  # the former 0.03 band, either side: retry
+    assert answer(t - 0.025) == "present"  # at the band's edge: outside it
+    assert answer(t - 0.02) == "retry"
+    assert answer(t) == "retry"
+    assert answer(t + 0.05) == "retry"  # the former band: unknown
+    assert answer(t + 0.06) == "unknown"
+    assert decide(math.inf, math.inf, t, 0.04, band) == "unknown"  # an empty gallery
+    # A float is the same width on both sides, as ROLLCALL_RETRY_BAND is for a burst.
+    assert decide(t + 0.02, 0.9, t, 0.04, 0.03) == "retry"
+    assert decide(t - 0.02, 0.9, t, 0.04, 0.03) == "retry"
+    # Over the threshold the answer is never present or ambiguous, whatever the band.
+    assert decide(t + 0.01, t + 0.02, t, 0.04, RetryBand(0.0, 0.0)) == "unknown"
+
+
+def test_one_frame_and_a_burst_each_have_their_band() -> None:
+    bands = RetryBands(one_frame=RetryBand(0.01, 0.05), burst=RetryBand(0.03, 0.03))
+    assert bands.for_frames(1) == RetryBand(0.01, 0.05)
+    assert bands.for_frames(2) == bands.for_frames(8) == RetryBand(0.03, 0.03)
+    # The shipped bands: what bench/retry_band.py --half 0 chose.
+    assert SHIPPED_RETRY_BANDS.one_frame == RetryBand(0.025, 0.06)
+    assert SHIPPED_RETRY_BANDS.burst == RetryBand(0.03, 0.03)
+    t = 0.5
+    one, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(3)
+    assert decide(t - 0.028, 0.9, t, 0.04, one) == "present"
+    assert decide(t - 0.028, 0.9, t, 0.04, burst) == "retry"  # a fused face nears everybody
+    assert decide(t + 0.045, 0.9, t, 0.04, one) == "retry"  # a near miss takes a burst
+    assert decide(t + 0.045, 0.9, t, 0.04, burst) == "unknown"
+
+
+def test_a_roster_search_asks_again_over_either_threshold_within_the_band() -> None:
+    """(roster threshold, gallery threshold) = (0.55, 0.42); one frame's shipped band."""
+    thresholds, margin, band = (0.55, 0.42), 0.04, RetryBand(0.025, 0.06)
+    # A member just over the roster's threshold: look again, not unknown.
+    assert decide_on_roster(0.58, 0.58, True, 0.9, thresholds, margin, band).decision == "retry"
+    assert decide_on_roster(0.62, 0.62, True, 0.9, thresholds, margin, band).decision == "unknown"
+    # 0.03 under it: present (the former band asked again).
+    assert decide_on_roster(0.52, 0.52, True, 0.9, thresholds, margin, band).decision == "present"
+    # A non-member just over the whole gallery's threshold, the member far over the roster's:
+    # the member would not be marked, and the face is not told apart: unknown.
+    found = decide_on_roster(0.70, 0.45, False, 0.70, thresholds, margin, band)
+    assert (found.decision, found.whole) == ("unknown", "retry")
+    # ...and a member within the band over the roster's threshold is asked again.
+    found = decide_on_roster(0.57, 0.45, False, 0.57, thresholds, margin, band)
+    assert (found.decision, found.about_member) == ("retry", True)
 
 
 # --------------------------------------------------------------------------- synthetic embeddings

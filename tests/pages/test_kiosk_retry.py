@@ -18,7 +18,9 @@ from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A band so wide that every face of an enrolled student is "too near to call": the kiosk
     must look again with a burst, and the burst answers retry too (nothing is ever marked)."""
-    yield from serve_pages(tmp_path_factory, "retry-server", retry_band="0.9")
+    yield from serve_pages(
+        tmp_path_factory, "retry-server", retry_band="0.9", one_frame_retry_band="[0.9, 0.9]"
+    )
 
 
 def test_a_retry_answer_makes_the_kiosk_send_a_burst(

@@ -1,0 +1,368 @@
+"""The retry band's evidence: which band, for one frame and for a burst, at each search size.
+
+    python bench/retry_band.py --half 0            # the people the band is chosen on
+    python bench/retry_band.py --half 1            # reported on (nobody the fits saw)
+
+It reads the Rollcall pipeline's embeddings from `out/bench-cache` (bench/accuracy.py fills it
+with half 1's photos) and leaves out photos the cache lacks; `--embed` embeds them first (half
+0's: about 2,800 photos, a few minutes).
+
+Check-ins as the service decides them (bench/rosters.py's `_answers`, the shipped rule):
+
+- whole gallery of N (30 ... 2,000; past this half's people, the other half's one-photo people
+  are enrolled too): each enrolled person's photos 2-5 are one-frame check-ins (as
+  bench/accuracy.py counts them); photo 2 alone, photos 2-5 fused (a burst) and the kiosk (photo
+  2; on `retry`, the burst) are per person. Strangers: 500 one-photo people (one frame), and
+  people with 3+ photos outside the gallery (one frame, burst, kiosk: photos 1-4); where the
+  half has none left (N >= 1,000), the other half's;
+- a roster of 30 in 500 (16 rosters, the next roster's people as enrolled non-members, as
+  bench/rosters.py).
+
+The kiosk figure is what a student at the door meets: the kiosk page sends one frame and, on
+`retry`, a burst (that frame and two more); a second `retry` is shown and held, nothing marked.
+LFW's other photos of a person, fused, are harder than video frames a second apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import rosters
+from bench.lfw import (
+    EmbeddingCache,
+    LfwProtocol,
+    RollcallPipeline,
+    embed_all,
+    lfw_protocol,
+    rollcall_cache_key,
+)
+from models.burst import fuse
+from models.identification import (
+    SHIPPED_RETRY_BANDS,
+    DecisionRule,
+    RetryBand,
+    RetryBands,
+    decide,
+    decide_on_roster,
+    shipped_rule,
+)
+
+LFW = Path(
+    os.environ.get("ROLLCALL_LFW_DIR", Path(__file__).resolve().parents[2] / "shared/lfw-devtrain")
+)
+SIZES = (30, 100, 500, 1000, 2000)
+L2 = False  # dlib-resnet's descriptors are not L2-normalised (models/backbones)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One check-in's decision inputs, which no band changes."""
+
+    kind: str  # member, non-member, stranger
+    identity: str
+    args: tuple  # decide's (best, runner-up, threshold), or decide_on_roster's
+    names: tuple[str, str]  # (about the member / nearest, about the non-member)
+    roster: bool
+
+
+def _case(kind, identity, query, gallery: rosters.Enrolled, mask, rule: DecisionRule) -> Case:
+    d = np.linalg.norm(gallery.matrix - query, axis=1)
+    nearest, runner_up = np.argsort(d)[:2]
+    gallery_t = rule.face_threshold(len(d), float(d[nearest]), float(d[runner_up]))
+    if mask is None:
+        args = (float(d[nearest]), float(d[runner_up]), gallery_t)
+        who = gallery.names[nearest]
+        return Case(kind, identity, args, (who, who), False)
+    scoped = np.where(mask, d, np.inf)
+    member, member_runner = np.argsort(scoped)[:2]
+    roster_t = rule.face_threshold(
+        int(mask.sum()), float(scoped[member]), float(scoped[member_runner])
+    )
+    args = (
+        float(d[member]),
+        float(d[nearest]),
+        bool(mask[nearest]),
+        float(d[runner_up]),
+        (roster_t, gallery_t),
+    )
+    return Case(kind, identity, args, (gallery.names[member], gallery.names[nearest]), True)
+
+
+def answer(case: Case, margin: float, band) -> tuple[str, str]:
+    if not case.roster:
+        best, runner, threshold = case.args
+        return decide(best, runner, threshold, margin, band), case.names[0]
+    verdict = decide_on_roster(*case.args, margin, band)
+    return verdict.decision, case.names[0 if verdict.about_member else 1]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person's check-ins at one search: each photo alone (a first frame), and the burst
+    (every photo fused) a `retry` is followed by."""
+
+    singles: list[Case]
+    burst: Case | None
+
+
+@dataclass
+class Scenario:
+    label: str
+    frames: list[Case]  # one-frame check-ins (every photo; one-photo strangers too)
+    people: list[Person]  # members, non-members and strangers of 2+ photos
+
+
+def _embeddings(lookup, paths) -> list[np.ndarray]:
+    return [r.embedding for p in paths if (r := lookup(p)) is not None]
+
+
+def _person(kind, identity, embeddings, gallery, mask, rule) -> Person | None:
+    if not embeddings:
+        return None
+    singles = [_case(kind, identity, e, gallery, mask, rule) for e in embeddings]
+    burst = (
+        _case(kind, identity, fuse(np.stack(embeddings), L2), gallery, mask, rule)
+        if len(embeddings) >= 2
+        else None
+    )
+    return Person(singles, burst)
+
+
+def whole_gallery(protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule) -> Scenario:
+    people = [p for p in protocol.enrolled(size) if lookup(protocol.enrolled_photo(p))]
+    gallery = rosters.Enrolled(
+        people, np.stack([lookup(protocol.enrolled_photo(p)).embedding for p in people])
+    )
+    enrolled = set(people)
+    frames, persons = [], []
+    for person in [p for p in protocol.gallery[:size] if p in enrolled]:
+        embeddings = _embeddings(lookup, protocol.probes(person, 4))
+        if (found := _person("member", person, embeddings, gallery, None, rule)) is not None:
+            persons.append(found)
+            frames += found.singles
+    for stranger in protocol.strangers:
+        frames += [
+            _case("stranger", stranger, e, gallery, None, rule)
+            for e in _embeddings(lookup, protocol.photos[stranger][:1])
+        ]
+    burst_strangers = [
+        p for p in protocol.gallery if p not in enrolled and len(protocol.photos[p]) >= 3
+    ]
+    if not burst_strangers:  # the other half's people (seen by the fits: strangers only)
+        burst_strangers = [p for p in other.gallery if len(other.photos[p]) >= 3]
+    for stranger in burst_strangers[:100]:
+        embeddings = _embeddings(lookup, protocol.photos[stranger][:4])
+        if (found := _person("stranger", stranger, embeddings, gallery, None, rule)) is not None:
+            persons.append(found)
+            frames += found.singles
+    return Scenario(f"whole gallery {len(people)}", frames, persons)
+
+
+def roster_scenario(protocol: LfwProtocol, lookup, rule) -> Scenario:
+    gallery = rosters.enrolled(protocol, lookup)
+    order = np.random.default_rng(1).permutation(len(gallery.names))
+    groups = [order[i * rosters.ROSTER : (i + 1) * rosters.ROSTER] for i in range(rosters.ROSTERS)]
+    enrolled = set(gallery.names)
+    strangers = [p for p in protocol.gallery if p not in enrolled and len(protocol.photos[p]) >= 3]
+    strangers = [(s, _embeddings(lookup, protocol.photos[s][:4])) for s in strangers[:100]]
+    frames, persons = [], []
+    for index, members in enumerate(groups):
+        mask = np.zeros(len(gallery.names), bool)
+        mask[members] = True
+        others = groups[(index + 1) % rosters.ROSTERS]
+        checkins = [("member", gallery.names[m]) for m in members]
+        checkins += [("non-member", gallery.names[m]) for m in others]
+        for kind, person in checkins:
+            embeddings = _embeddings(lookup, protocol.probes(person, 4))
+            if (found := _person(kind, person, embeddings, gallery, mask, rule)) is not None:
+                persons.append(found)
+                frames += found.singles
+        for stranger, embeddings in strangers:
+            if (
+                found := _person("stranger", stranger, embeddings, gallery, mask, rule)
+            ) is not None:
+                persons.append(found)
+                frames += found.singles
+    return Scenario(f"roster {rosters.ROSTER} of {len(gallery.names)}", frames, persons)
+
+
+Outcome = tuple[str, str]  # (decision, about whom)
+
+
+def _tally(outcomes: list[tuple[Case, Outcome]]) -> dict[str, dict[str, float]]:
+    counts: dict[str, dict[str, float]] = {}
+    for case, (decision, who) in outcomes:
+        row = counts.setdefault(
+            case.kind, {"n": 0, "right": 0, "wrong": 0, "retry": 0, "marked": 0}
+        )
+        row["n"] += 1
+        row["retry"] += decision == "retry"
+        # A stranger named (present or not_on_roster) is a false mark; a non-member only present.
+        if decision == "present" or (decision == "not_on_roster" and case.kind == "stranger"):
+            row["marked"] += case.kind != "member"
+        if decision == "present" and case.kind == "member":
+            row["right" if who == case.identity else "wrong"] += 1
+    return counts
+
+
+def measure(scenario: Scenario, margin: float, bands: RetryBands) -> dict[str, dict]:
+    """Counts for one frame (every photo), photo 2 alone, the burst and the kiosk."""
+    single, burst = bands.for_frames(1), bands.for_frames(2)
+    out = {
+        "one frame": _tally([(c, answer(c, margin, single)) for c in scenario.frames]),
+        "burst": _tally(
+            [(p.burst, answer(p.burst, margin, burst)) for p in scenario.people if p.burst]
+        ),
+    }
+    kiosk = []
+    for p in scenario.people:
+        for case in p.singles:
+            first = answer(case, margin, single)
+            if first[0] == "retry":
+                first = answer(p.burst, margin, burst) if p.burst else ("unknown", "")
+            kiosk.append((case, first))
+    out["kiosk"] = _tally(kiosk)
+    return out
+
+
+def candidates() -> dict[str, RetryBands]:
+    """The bands tried: the former one, none, and one frame's below / above the threshold
+    (a burst's stays 0.03 on both sides: bench/rosters.py's evidence)."""
+    both = RetryBand(0.03, 0.03)
+    out = {"before: 0.03 both sides, any frames": RetryBands(both, both), "no band": RetryBands()}
+    for below in (0.0, 0.01, 0.02, 0.025):
+        for above in (0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08):
+            name = f"one frame {below:.3f} below / {above:.2f} above, burst 0.03"
+            out[name] = RetryBands(RetryBand(below, above), both)
+    shipped = SHIPPED_RETRY_BANDS.one_frame
+    out[f"now: one frame {shipped.below:.3f} / {shipped.above:.2f}"] = SHIPPED_RETRY_BANDS
+    return out
+
+
+def _cached_lookup(cache: EmbeddingCache, root: Path) -> Callable:
+    def lookup(path: Path, variant: str = "full"):
+        return cache.results.get(f"{path.relative_to(root).as_posix()}|{variant}")
+
+    return lookup
+
+
+def _jobs(protocol: LfwProtocol, other: LfwProtocol) -> set[tuple[Path, str]]:
+    """Every photo the scenarios look up."""
+    paths = [x for p in protocol.gallery for x in protocol.photos[p][:5]]
+    paths += [protocol.photos[p][0] for p in protocol.strangers + protocol.distractors]
+    paths += [x for p in other.gallery if len(other.photos[p]) >= 3 for x in other.photos[p][:4]]
+    return {(x, "full") for x in paths}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lfw", type=Path, default=LFW)
+    parser.add_argument("--cache", type=Path, default=Path("out/bench-cache"))
+    parser.add_argument("--half", type=int, default=1, choices=(0, 1))
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--embed", action="store_true", help="embed the photos the cache lacks")
+    args = parser.parse_args()
+    protocol = lfw_protocol(args.lfw, 0, 10**6, 500, args.half)
+    other = lfw_protocol(args.lfw, 0, 10**6, 0, 1 - args.half)
+    # Past this half's people: the other half's one-photo people, enrolled (no check-ins).
+    protocol = dataclasses.replace(protocol, distractors=protocol.distractors + other.distractors)
+    cache = EmbeddingCache(args.cache, rollcall_cache_key())
+    if args.embed:
+        embed_all(RollcallPipeline(), cache, _jobs(protocol, other), protocol.root, "LFW")
+    lookup = _cached_lookup(cache, protocol.root)
+    rule = shipped_rule()
+    scenarios = [whole_gallery(protocol, other, lookup, n, rule) for n in args.sizes]
+    scenarios.append(roster_scenario(protocol, lookup, rule))
+    report = {}
+    for name, bands in candidates().items():
+        report[name] = {s.label: measure(s, rule.margin, bands) for s in scenarios}
+    print_report(report, args.half)
+    print(f"\nthe rule's choice on half {args.half}: {choose(report)}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+BEFORE = "before: 0.03 both sides, any frames"
+
+
+def _wrong(report: dict, name: str, mode: str) -> list[int]:
+    return [int(m[mode]["member"]["wrong"]) for m in report[name].values()]
+
+
+def _strangers_ok(report: dict, name: str) -> bool:
+    """Strangers marked at most 1% in every search, one frame and kiosk."""
+    rows = [
+        m[mode].get("stranger") for m in report[name].values() for mode in ("one frame", "kiosk")
+    ]
+    return all(r["marked"] <= 0.01 * r["n"] for r in rows if r)
+
+
+def choose(report: dict) -> str:
+    """How the shipped one-frame band was chosen (a burst's stays 0.03): the narrowest side under
+    the threshold whose one-frame check-ins mark no more wrong people than the former band at
+    any size, then the widest side over it whose kiosk marks no more wrong people than the former
+    band's kiosk; strangers at most 1% throughout."""
+    grid = [n for n in report if n.startswith("one frame ")]
+    side = lambda n, i: float(n.split()[2 + 3 * i])  # noqa: E731  "one frame B below / A above"
+    before_one, before_kiosk = _wrong(report, BEFORE, "one frame"), _wrong(report, BEFORE, "kiosk")
+
+    def no_worse(name: str, mode: str, before: list[int]) -> bool:
+        return all(w <= b for w, b in zip(_wrong(report, name, mode), before, strict=True))
+
+    unders = sorted({side(n, 0) for n in grid})
+    under = next(
+        (u for u in unders if any(side(n, 0) == u and no_worse(n, "one frame", before_one)
+                                  for n in grid)), None,
+    )  # fmt: skip
+    if under is None:
+        return "none of the grid marks as few wrong people as the former band"
+    overs = [
+        side(n, 1) for n in grid
+        if side(n, 0) == under and no_worse(n, "kiosk", before_kiosk) and _strangers_ok(report, n)
+    ]  # fmt: skip
+    if not overs:
+        return f"{under} under the threshold; no side over it keeps the kiosk's marks"
+    return f"one frame {under} under the threshold, {max(overs)} over it"
+
+
+def _share(row: dict | None, key: str) -> str:
+    if not row or not row["n"]:
+        return "-"
+    return f"{row[key] / row['n']:.1%}"
+
+
+def print_report(report: dict, half: int) -> None:
+    print(f"half {half}: right / wrong / retry of members; strangers (and non-members) marked")
+    for name, by_scenario in report.items():
+        print(f"\n{name}")
+        for label, modes in by_scenario.items():
+            cells = []
+            for mode in ("one frame", "burst", "kiosk"):
+                m = modes[mode]
+                member, stranger, non = m.get("member"), m.get("stranger"), m.get("non-member")
+                cell = (
+                    f"{_share(member, 'right')} / {int(member['wrong']) if member else '-'} / "
+                    f"{_share(member, 'retry')} s {_share(stranger, 'marked')}"
+                )
+                if non:
+                    cell += f" nm {_share(non, 'marked')}"
+                cells.append(f"{mode}: {cell}")
+            print(f"  {label:<22} " + " | ".join(cells))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
