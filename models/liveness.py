@@ -129,8 +129,8 @@ class Verdict(enum.StrEnum):
     jump = "jump"
     reversed = "reversed"
     too_fast = "too_fast"
-    # The nose stayed in the plane of each half of the face: a print creased down the nose
-    # (models/liveness_shape.py).
+    # The nose did not move out of each half of the face against the face's contour: a print
+    # creased down the nose (models/liveness_shape.py `depth`).
     flat_halves = "flat_halves"
 
 
