@@ -1,7 +1,9 @@
 """Liveness on generated cases: how many attacks pass, how many real turns are refused, by the
-first check (the nose's turn between the burst's ends) and by the current one (the turn, then
-its motion through every frame, models/liveness_motion.py), in the same run; and for a
-challenge of two actions (models/liveness_sequence.py), estimated from pairs of cases.
+first check (the nose's turn between the burst's ends), by the previous one (the turn, its
+motion through every frame, models/liveness_motion.py, and the nose out of each half's plane)
+and by the current one (the creased-print test on the nose's and the face contour's depth,
+models/liveness_shape.py `depth`), in the same run; and for a challenge of two actions
+(models/liveness_sequence.py), estimated from pairs of cases.
 
     python bench/liveness.py [--lfw ../shared/lfw-devtrain] [--people 120] [--attacks 25]
 
@@ -39,8 +41,8 @@ from bench.liveness_cases import (
 from models.detection import FaceDetector
 from models.image import Photo
 from models.liveness import MIN_TURN, Verdict, assess, nose_position, turn
-from models.liveness_motion import MAX_STEP_SHARE, motion
-from models.liveness_shape import parallax
+from models.liveness_motion import motion
+from models.liveness_shape import MIN_PARALLAX, depth, parallax
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -70,15 +72,15 @@ def verdict(case: Case) -> Verdict:
 
 
 def previous_verdict(case: Case) -> Verdict:
-    """The check before the creased-print test and the rest of a jump (MIN_REST): the turn,
-    then any step over MAX_STEP_SHARE of it a jump."""
-    if any(f is None for f in case.frames):
+    """The check as shipped before the face contour's depth: the turn, its motion, then the
+    nose's move out of each half's plane between the burst's ends (`parallax`, MIN_PARALLAX)."""
+    if any(f is None for f in case.frames) or any(s is None for s in case.shapes):
         return Verdict.unreadable
     marks = [f for f in case.frames if f is not None]
     result = assess(marks, [0.0] * len(marks), case.action, 1.0, times_ms=case.times_ms)
-    moved = result.motion
-    if result.live and moved is not None and moved.largest_share > MAX_STEP_SHARE:
-        return Verdict.jump
+    shapes = [s for s in case.shapes if s is not None]
+    if result.live and shapes and parallax(shapes, case.action.direction) < MIN_PARALLAX:
+        return Verdict.flat_halves
     return result.verdict
 
 
@@ -91,8 +93,8 @@ def passed_previously(case: Case) -> bool:
 
 
 def report(name: str, cases: list[Case], live: bool) -> str:
-    """One kind's figures: the turn only (before), the turn and its motion as shipped before
-    the creased-print test (previous), the current check (after); a challenge of two actions
+    """One kind's figures: the turn only (before), the check as shipped before the face
+    contour's depth (previous), the current check (after); a challenge of two actions
     estimated from pairs of this kind's cases, each judged alone: a pair passes when both do.
     That assumes each action's try passes independently of the other's (an attacker's one
     print is not quite independent)."""
@@ -173,11 +175,11 @@ def shape_cost(detector: FaceDetector, lfw: Path, repeat: int = 20) -> str:
     shape_ms = (time.perf_counter() - started) / repeat * 1000
     started = time.perf_counter()
     for _ in range(repeat):
-        parallax([shape] * 9, 1)
+        depth([shape] * 9, [0.5 + 0.02 * k for k in range(9)], 1)
     fit_ms = (time.perf_counter() - started) / repeat * 1000
     frames = len(KIOSK_MS) * 2
     return (
-        f"creased-print test: 68 landmarks {shape_ms:.1f} ms a frame, half-plane fit {fit_ms:.1f}"
+        f"creased-print test: 68 landmarks {shape_ms:.1f} ms a frame, half-plane fits {fit_ms:.1f}"
         f" ms an action; a two-action burst ({frames} frames) {frames * shape_ms + 2 * fit_ms:.0f}"
         f" ms more, beside MTCNN's detection {detect_ms:.0f} ms a frame ({frames * detect_ms:.0f}"
         f" ms a burst), {path.parent.name}'s {pixels.shape[1]}x{pixels.shape[0]} photo"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.liveness_motion import Motion, motion
-from models.liveness_shape import MIN_PARALLAX, parallax
+from models.liveness_shape import MIN_DEPTH, depth
 
 # MTCNN's landmark order: left eye, right eye, nose, left and right mouth corner (image left).
 _PLANE_POINTS = (0, 1, 3, 4)
@@ -129,8 +129,8 @@ class Verdict(enum.StrEnum):
     jump = "jump"
     reversed = "reversed"
     too_fast = "too_fast"
-    # The nose stayed in the plane of each half of the face: a print creased down the nose
-    # (models/liveness_shape.py).
+    # The nose did not move out of each half of the face against the face's contour: a print
+    # creased down the nose (models/liveness_shape.py `depth`).
     flat_halves = "flat_halves"
 
 
@@ -141,7 +141,7 @@ class LivenessResult:
     spread: float  # see `flatness_spread`
     max_distance: float  # the largest embedding distance from the first frame
     motion: Motion | None = None  # None when unreadable
-    parallax: float | None = None  # models/liveness_shape.py; None: not measured
+    parallax: float | None = None  # models/liveness_shape.depth; None: not measured
 
     @property
     def live(self) -> bool:
@@ -169,7 +169,9 @@ def assess(
     moved, spread = turn(known, action), flatness_spread(known)
     moving = motion([action.along(p) for p in known], times_ms)
     out_of_halves = (
-        parallax(shapes, action.direction) if shapes is not None and action.axis == 0 else None
+        depth(shapes, [action.along(p) for p in known], action.direction)
+        if shapes is not None and action.axis == 0
+        else None
     )
     if max_distance >= same_person_threshold:
         verdict = Verdict.not_same_person
@@ -177,7 +179,7 @@ def assess(
         verdict = Verdict.no_turn
     elif moving.flaw is not None:
         verdict = Verdict(moving.flaw.value)
-    elif out_of_halves is not None and out_of_halves < MIN_PARALLAX:
+    elif out_of_halves is not None and out_of_halves < MIN_DEPTH:
         verdict = Verdict.flat_halves
     else:
         verdict = Verdict.live

@@ -91,18 +91,41 @@ def parts_of(frames: int, actions: int) -> list[range] | None:
     return [range(max(0, k * size - 1), (k + 1) * size) for k in range(actions)]
 
 
+def shaped_frames(frames: int, actions: Sequence[Action]) -> set[int]:
+    """The frames whose 68 landmarks the judgement reads: those of the turns' parts (the
+    creased-print test, `models/liveness_shape.py`, is a turn's; a nod is judged on MTCNN's 5
+    points alone). Empty for a nod-only burst, or one that does not split into parts."""
+    parts = parts_of(frames, len(actions)) or []
+    return {
+        i for action, part in zip(actions, parts, strict=False) if action.axis == 0 for i in part
+    }
+
+
+def _part_shapes(
+    shapes: Sequence[np.ndarray | None] | None, part: range, action: Action
+) -> list[np.ndarray] | None:
+    if shapes is None or action.axis != 0:
+        return None
+    chosen = [shapes[i] for i in part]
+    known = [shape for shape in chosen if shape is not None]
+    if len(known) != len(chosen):
+        raise ValueError("a turn's frame has no 68 landmarks (see shaped_frames)")
+    return known
+
+
 def assess_sequence(
     landmarks: Sequence[np.ndarray],
     distances: Sequence[float],
     actions: Sequence[Action],
     same_person_threshold: float,
     times_ms: Sequence[float] | None = None,
-    shapes: Sequence[np.ndarray] | None = None,
+    shapes: Sequence[np.ndarray | None] | None = None,
 ) -> SequenceResult:
     """The verdict on a burst answering `actions` in order; `distances`: each frame's embedding
-    distance to the person (see `assess`); `shapes`, each frame's 68 landmarks. A burst that
-    does not split into the actions' parts is `unreadable` (the service refuses such a burst
-    before judging it)."""
+        distance to the person (see `assess`); `shapes`, each frame's 68 landmarks (needed only
+    for the frames of `shaped_frames`, None elsewhere). A burst that
+        does not split into the actions' parts is `unreadable` (the service refuses such a burst
+        before judging it)."""
     parts = parts_of(len(landmarks), len(actions))
     if parts is None:
         empty = LivenessResult(Verdict.unreadable, 0.0, 0.0, max(distances, default=0.0))
@@ -115,7 +138,7 @@ def assess_sequence(
             action,
             same_person_threshold,
             times_ms=None if times_ms is None else [times_ms[i] for i in part],
-            shapes=None if shapes is None else [shapes[i] for i in part],
+            shapes=_part_shapes(shapes, part, action),
         )
         steps.append(result)
         if not result.live:

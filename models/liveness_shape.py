@@ -14,9 +14,15 @@ that half's plane; the nose's offset from there along the eye line, in the turn'
 eye distances, from the first frames to the last, averaged over the two halves.
 
 dlib's predictor does not see a print as a plane: on a rendered fold it moves the nose about
-half as far from each half's plane per unit of turn as on a head, not zero, so the test lowers
-the folds that pass, it does not end them (figures in docs/liveness.md). Turns only: a nod's
-attack would be a print creased across, not measured.
+half as far from each half's plane per unit of turn as on a head, not zero. So the test
+(`depth`) adds the other side of the head: the face's contour, from the ear down the jaw,
+lies behind the eyes' and mouth's halves on a head (and the far cheek's outline slides as it
+turns), so it moves out of each half against the nose; on a print it is printed on the halves
+like the rest. The gap between the two, fitted over every frame against the nose's turn
+rather than read at the burst's ends, separates folds from heads better than the nose alone
+(figures in docs/liveness.md). It lowers the folds that pass, it does not end them. Turns
+only: a nod's attack would be a print creased across, not measured, and a nod-only burst does
+not need the 68 landmarks (`models.liveness_sequence.shaped_frames`).
 """
 
 from __future__ import annotations
@@ -29,11 +35,22 @@ import numpy as np
 LEFT_HALF = (*range(36, 42), *range(17, 22), 48, 49, 59, 60, 67)
 RIGHT_HALF = (*range(42, 48), *range(22, 27), 54, 53, 55, 64, 65)
 NOSE = (28, 29, 30)  # the nose bridge's lower half to the tip
+NOSE_BASE = (30, 31, 32, 33, 34, 35)  # the tip and the nostrils: the nose's most forward part
+# The face's contour from the ear down, on each side: 5 of the 17 jaw points each.
+LEFT_CONTOUR = tuple(range(0, 5))
+RIGHT_CONTOUR = tuple(range(12, 17))
 
-# Chosen on half 0 of the people of LFW dev-train (bench/liveness.py, seeds 13 and 29): on
-# top of the turn and motion checks, 0.020 refused 1.7% more live turns and let 49% of the
-# folds through, 0.025 2.1% and 36%, 0.030 5.1% and 31%, 0.040 7.2% and 14%.
+# The nose's move out of each half's plane (`parallax`, the test until the contour was added)
+# had to reach this. Chosen on half 0 of the people of LFW dev-train (bench/liveness.py, seeds
+# 13 and 29): on top of the turn and motion checks, 0.020 refused 1.7% more live turns and let
+# 49% of the folds through, 0.025 2.1% and 36%, 0.030 5.1% and 31%, 0.040 7.2% and 14%.
 MIN_PARALLAX = 0.025
+# `depth` must reach this. Chosen on half 0 of the people (bench/liveness.py --load of the
+# saved cases of seeds 13 and 29, half 0; docs/liveness.md), with the nose's tip and nostrils
+# (of four sets tried) and 5 contour points a side: 0.094 refused 2.6% of the live turns whose
+# photos step evenly (8.9% of all, jumps included) and let 21 of 84 folds through (3 of 42
+# pairs), 0.11 4.6% (10.6%) and 15 (1 pair), 0.124 5.9% (11.4%) and 12 (1 pair).
+MIN_DEPTH = 0.11
 
 
 def fit_homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -70,15 +87,20 @@ def eye_distance(shape: np.ndarray) -> float:
     return float(np.linalg.norm(shape[36:42].mean(axis=0) - shape[42:48].mean(axis=0)))
 
 
-def protrusion(reference: np.ndarray, frame: np.ndarray, half: Sequence[int]) -> float:
-    """How far the nose in `frame` lies from where `half`'s plane (fitted from `reference`)
-    puts it, along the frame's eye line towards image right, in the reference's eye
-    distances."""
+def offsets(reference: np.ndarray, frame: np.ndarray, half: Sequence[int]) -> np.ndarray:
+    """How far each of the 68 points in `frame` lies from where `half`'s plane (fitted from
+    `reference`) puts it, along the frame's eye line towards image right, in the reference's
+    eye distances."""
     points = list(half)
     homography = fit_homography(reference[points], frame[points])
-    offset = (frame[list(NOSE)] - _apply(homography, reference[list(NOSE)])).mean(axis=0)
     axis = frame[42:48].mean(axis=0) - frame[36:42].mean(axis=0)
-    return float(offset @ axis / np.linalg.norm(axis)) / max(eye_distance(reference), 1e-9)
+    along = (frame - _apply(homography, reference)) @ (axis / np.linalg.norm(axis))
+    return np.asarray(along / max(eye_distance(reference), 1e-9))
+
+
+def protrusion(reference: np.ndarray, frame: np.ndarray, half: Sequence[int]) -> float:
+    """How far the nose in `frame` lies from where `half`'s plane puts it (see `offsets`)."""
+    return float(offsets(reference, frame, half)[list(NOSE)].mean())
 
 
 def parallax(shapes: Sequence[np.ndarray], direction: int) -> float:
@@ -93,3 +115,30 @@ def parallax(shapes: Sequence[np.ndarray], direction: int) -> float:
         seen = np.array([protrusion(reference, frame, half) for frame in stacked])
         moves.append(direction * float(seen[-ends:].mean() - seen[:ends].mean()))
     return float(np.mean(moves))
+
+
+def depth(shapes: Sequence[np.ndarray], signed: Sequence[float], direction: int) -> float:
+    """The nose's move out of each half's plane less the face contour's, in the turn's
+    direction (`direction` as in `parallax`), at the whole turn: on a head the nose stands in
+    front of the eyes' and mouth's halves and the contour behind them (and, turning, the far
+    cheek's outline slides over it), so the two move apart; on a print, bent or creased, both
+    are printed on the halves. Every frame counts, as far as it has turned: the least-squares
+    slope of that gap against the nose's own turn (`signed`, each frame's position along the
+    asked direction, `models.liveness.Action.along`), times the turn between the burst's ends
+    (`models.liveness.turn`). Frames that have not moved weigh nothing."""
+    stacked = [np.asarray(s, dtype=np.float64) for s in shapes]
+    reference = stacked[0]
+    gap = []
+    for frame in stacked:
+        left, right = offsets(reference, frame, LEFT_HALF), offsets(reference, frame, RIGHT_HALF)
+        nose = (left[list(NOSE_BASE)].mean() + right[list(NOSE_BASE)].mean()) / 2
+        contour = (left[list(LEFT_CONTOUR)].mean() + right[list(RIGHT_CONTOUR)].mean()) / 2
+        gap.append(direction * float(nose - contour))
+    along = np.asarray(signed, dtype=np.float64)
+    moved = along - along[0]
+    spread = float(moved @ moved)
+    if spread <= 1e-12:
+        return 0.0
+    ends = max(1, min(2, len(along) // 2))
+    whole = float(along[-ends:].mean() - along[:ends].mean())
+    return float(np.asarray(gap) @ moved / spread) * whole

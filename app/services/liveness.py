@@ -26,7 +26,13 @@ from models.embedder import Face
 from models.face_shape import FaceShape
 from models.liveness import Action, nose_position
 from models.liveness_motion import MIN_FRAMES
-from models.liveness_sequence import SequenceResult, assess_sequence, parts_of, random_sequence
+from models.liveness_sequence import (
+    SequenceResult,
+    assess_sequence,
+    parts_of,
+    random_sequence,
+    shaped_frames,
+)
 
 # Long enough to read three prompts, move and send 24 frames over a slow network; short enough
 # that a nonce is of no use to anyone who saw it later.
@@ -59,10 +65,11 @@ class IssuedChallenge:
 
 @dataclass(frozen=True)
 class Burst:
-    """A burst's faces, one per frame in order, and each face's 68 landmarks."""
+    """A burst's faces, one per frame in order, and each face's 68 landmarks where the
+    judgement reads them (`shaped_frames`: the turns' frames), None elsewhere."""
 
     faces: list[Face]
-    shapes: list[np.ndarray]
+    shapes: list[np.ndarray | None]
 
 
 _face_shape_lock = threading.Lock()
@@ -203,11 +210,16 @@ def read_burst(
                 frames=len(frames),
                 times=len(times_ms),
             )
-    faces, shapes = [], []
-    for frame in frames:
+    shaped = shaped_frames(len(frames), actions)
+    faces: list[Face] = []
+    shapes: list[np.ndarray | None] = []
+    for index, frame in enumerate(frames):
         read = read_photo_faces(context.recognizer, frame)
         face = dominant_face(context.recognizer.embedder.embedded(read.faces, current_timer()))
         faces.append(face)
+        if index not in shaped:  # a nod's frame: the 68 landmarks (and the model) not needed
+            shapes.append(None)
+            continue
         with current_timer().stage("landmarks"):
             shapes.append(face_shape().points(read.photo.pixels, face.box))
     return Burst(faces, shapes)

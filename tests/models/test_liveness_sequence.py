@@ -7,6 +7,7 @@ import itertools
 import random
 
 import numpy as np
+import pytest
 
 from models.liveness import MIN_TURN, Action, Verdict, nose_position
 from models.liveness_sequence import (
@@ -14,6 +15,7 @@ from models.liveness_sequence import (
     assess_sequence,
     parts_of,
     random_sequence,
+    shaped_frames,
 )
 from tests.models.test_liveness import HEAD
 
@@ -123,3 +125,24 @@ def test_a_burst_splits_into_equal_parts_each_led_by_the_last_frame_before() -> 
     assert parts_of(16, 2) == [range(0, 8), range(7, 16)]
     assert parts_of(8, 1) == [range(0, 8)]
     assert parts_of(15, 2) is None and parts_of(6, 2) is None  # unequal; under 4 a part
+
+
+def test_only_the_turns_frames_need_the_68_landmarks() -> None:
+    """The creased-print test is a turn's: a nod-only burst reads no 68 landmarks, a mixed one
+    only its turns' parts (each led by the frame before it)."""
+    nods = [Action.look_up, Action.look_down]
+    assert shaped_frames(16, nods) == set()
+    assert shaped_frames(16, [Action.turn_left, Action.look_up]) == set(range(0, 8))
+    assert shaped_frames(16, [Action.look_up, Action.turn_left]) == set(range(7, 16))
+    assert shaped_frames(15, nods) == set()  # does not split: nothing is judged
+    frames, times = _answer(nods)
+    judged = assess_sequence(frames, [0.0] * 16, nods, 1.0, times, shapes=[None] * 16)
+    assert judged.verdict is Verdict.live
+
+
+def test_a_turn_without_its_68_landmarks_is_an_error_not_a_pass() -> None:
+    frames, times = _answer([Action.look_up, Action.turn_left])
+    with pytest.raises(ValueError, match="68 landmarks"):
+        assess_sequence(
+            frames, [0.0] * 16, [Action.look_up, Action.turn_left], 1.0, times, [None] * 16
+        )

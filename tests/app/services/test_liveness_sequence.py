@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.context import ServiceContext
+from app.services.liveness import read_burst
 from models.embedder import FaceEmbedder
+from models.liveness import Action
 from tests.app.services.test_liveness import (
     ENROLLED,
     PERSON,
@@ -94,3 +97,17 @@ def test_refused_bursts_of_one_student_are_limited(service: TestClient, database
     assert _burst(service, frames, challenge["nonce"], times)["status"] == 429
     assert count_rows(database_url, "attendance") == 0
     assert count_rows(database_url, "checkin_attempts") == 2
+
+
+def test_only_a_turn_s_frames_read_the_68_landmarks(service: TestClient) -> None:
+    """The creased-print test is a turn's: a burst of nods reads no 68 landmarks (nor loads
+    dlib's predictor for them), a turn then a nod only the turn's frames, the frame the nod's
+    part starts from included."""
+    context: ServiceContext = service.app.state.context  # type: ignore[attr-defined]
+    frames, times = _answer(TURNS)
+    nods = read_burst(context, frames, times, [Action.look_up, Action.look_down])
+    assert len(nods.faces) == len(frames) and all(shape is None for shape in nods.shapes)
+    mixed = read_burst(context, frames, times, [Action.turn_left, Action.look_up])
+    half = len(frames) // 2
+    assert [shape is not None for shape in mixed.shapes] == [True] * half + [False] * half
+    assert all(shape.shape == (68, 2) for shape in mixed.shapes[:half] if shape is not None)
