@@ -179,7 +179,7 @@ def assess(
         verdict = Verdict.no_turn
     elif moving.flaw is not None:
         verdict = Verdict(moving.flaw.value)
-    elif out_of_halves is not None and out_of_halves < MIN_DEPTH:
+    elif out_of_halves is not None and not out_of_halves >= MIN_DEPTH:  # NaN refuses too
         verdict = Verdict.flat_halves
     else:
         verdict = Verdict.live

@@ -27,6 +27,7 @@ not need the 68 landmarks (`models.liveness_sequence.shaped_frames`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,4 +142,7 @@ def depth(shapes: Sequence[np.ndarray], signed: Sequence[float], direction: int)
         return 0.0
     ends = max(1, min(2, len(along) // 2))
     whole = float(along[-ends:].mean() - along[:ends].mean())
-    return float(np.asarray(gap) @ moved / spread) * whole
+    found = float(np.asarray(gap) @ moved / spread) * whole
+    # Landmarks it cannot read (collapsed eyes: a zero eye line) give NaN, which is no depth:
+    # a check must refuse what it cannot measure, never pass it.
+    return found if math.isfinite(found) else 0.0

@@ -247,7 +247,7 @@ def _check_in_faces(
     class_session_id: int | None,
     shown: LivenessShown | None = None,
     *,
-    frames: list[int] | None = None,
+    frames: list[int],
     role: Role = Role.kiosk,
     caller: Caller | None = None,
     shown_in: list[bytes] | None = None,
@@ -267,7 +267,7 @@ def _check_in_faces(
         if outcome.new_mark is not None:
             jpeg = thumbnails.thumbnail(context, photo, [float(v) for v in face.box])
             thumbnails.keep(db, outcome.new_mark, jpeg, now)
-    for outcome, count, one in zip(outcomes, frames or [1] * len(outcomes), found, strict=True):
+    for outcome, count, one in zip(outcomes, frames, found, strict=True):
         outcome.frames = count
         if outcome.decision in ("ambiguous", "not_on_roster", "ambiguous_session"):
             _name_to_admins_only(db, outcome, one, role is Role.admin)

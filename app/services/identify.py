@@ -59,10 +59,10 @@ def identify(
     db: Session,
     embeddings: np.ndarray,
     scope: SearchScope,
-    frames: list[int] | None = None,
+    frames: list[int],
 ) -> list[Identification]:
     """Each face's identification; `frames`: how many frames showed each one (a face fused
-    from a burst has its own retry band: `models.identification.RetryBands`), 1 by default."""
+    from a burst has its own retry band: `models.identification.RetryBands`)."""
     with current_timer().stage("search"):
         whole = recognizer.gallery.search(embeddings)
         members = (
@@ -70,7 +70,7 @@ def identify(
             if scope.roster is None
             else recognizer.gallery.search(embeddings, restrict_to=scope.roster)
         )
-    bands = [recognizer.retry_bands.for_frames(n) for n in frames or [1] * len(whole)]
+    bands = [recognizer.retry_bands.for_frames(n) for n in frames]
     return [
         _decide(recognizer, db, nearest, member, scope, band)
         for nearest, member, band in zip(whole, members, bands, strict=True)

@@ -183,7 +183,8 @@ def read_burst(
     times_ms: Sequence[int] | None,
     actions: Sequence[Action],
 ) -> Burst:
-    """One face per frame, in order, with its 68 landmarks; refuses (422) a burst that cannot
+    """One face per frame, in order, with its 68 landmarks where a turn needs them
+    (`models.liveness_sequence.shaped_frames`; None elsewhere); refuses (422) a burst that cannot
     be judged: too few or too many frames (MIN_FRAMES to ROLLCALL_MAX_BURST_FRAMES for each
     action, the same number for each), capture times that do not fit it, a frame without one
     clear face."""

@@ -123,6 +123,19 @@ def test_a_head_s_nose_and_contour_move_apart_a_fold_s_do_not() -> None:
     assert depth([head[:, :2]] * 8, [0.0] * 8, 1) == 0.0  # no turn: no depth
 
 
+def test_landmarks_it_cannot_read_have_no_depth() -> None:
+    """Collapsed landmarks (both eyes on one point, or every point on one) leave no eye line
+    to measure along: the depth is 0, which refuses, never NaN, which no threshold refuses."""
+    rng = np.random.default_rng(7)
+    head = _sheet_with_halves(rng)
+    signed = [np.sin(np.radians(d)) for d in DEGREES]
+    seen = [_turned(head, d) for d in DEGREES]
+    for frame in seen:
+        frame[36:48] = frame[36:48].mean(axis=0)
+    assert depth(seen, signed, 1) == 0.0
+    assert depth([np.zeros((68, 2))] * len(DEGREES), signed, 1) == 0.0
+
+
 @pytest.mark.slow
 def test_creased_prints_that_passed_the_nose_alone_are_refused_by_its_depth(
     detector: FaceDetector,

@@ -100,9 +100,8 @@ def test_refused_bursts_of_one_student_are_limited(service: TestClient, database
 
 
 def test_only_a_turn_s_frames_read_the_68_landmarks(service: TestClient) -> None:
-    """The creased-print test is a turn's: a burst of nods reads no 68 landmarks (nor loads
-    dlib's predictor for them), a turn then a nod only the turn's frames, the frame the nod's
-    part starts from included."""
+    """The creased-print test is a turn's: a burst of nods reads no 68 landmarks, a turn then
+    a nod only the turn's frames, the frame the nod's part starts from included."""
     context: ServiceContext = service.app.state.context  # type: ignore[attr-defined]
     frames, times = _answer(TURNS)
     nods = read_burst(context, frames, times, [Action.look_up, Action.look_down])
