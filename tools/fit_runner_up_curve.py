@@ -190,7 +190,12 @@ def fit_curve(
     # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
     # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
     # taken as at most every larger N's: the noise is removed in the safe direction only.
-    tau = np.minimum.accumulate(tau[::-1], axis=0)[::-1]
+    # A filled gallery's NO_TAU (its distance-only rule spends the whole FPIR: dlib+faceres at
+    # 2,000 people and 1%) is another measurement's "none", not a score: it bounds no smaller
+    # N's tau (its scores do).
+    filled = np.array([fill is not None and n > len(people) - FILL_STRANGERS for n in CANDIDATES])
+    bounding = np.where(filled[:, None] & (tau == NO_TAU), np.inf, tau)
+    tau = np.minimum(tau, np.minimum.accumulate(bounding[::-1], axis=0)[::-1])
     for n, row in zip(CANDIDATES, tau, strict=True):
         shown = "  ".join(f"{f:g}: {t:.3f}" for f, t in zip(MAX_FPIR, row, strict=True))
         print(f"N={n:5d}: {shown}")
