@@ -90,16 +90,16 @@ class FusedPipeline(FacePipeline):
         """The faces with their fused embeddings: each part's network on its own chips, in
         batches, the parts concatenated, each times the square root of its weight."""
         timer = timer or StageTimer()
+        fused: list[FusedAlignedFace] = []
+        others = len(self.parts) - 1
         for face in faces:
-            if (
-                not isinstance(face, FusedAlignedFace)
-                or len(face.part_chips) != len(self.parts) - 1
-            ):
+            if not (isinstance(face, FusedAlignedFace) and len(face.part_chips) == others):
                 raise TypeError("a fused backbone embeds the faces its own aligned_faces() cut")
+            fused.append(face)
         with timer.stage("embed"):
-            per_part = [self.parts[0].embed_chips([f.chip for f in faces])]
+            per_part = [self.parts[0].embed_chips([f.chip for f in fused])]
             per_part += [
-                part.embed_chips([f.part_chips[index] for f in faces])  # type: ignore[attr-defined]
+                part.embed_chips([f.part_chips[index] for f in fused])
                 for index, part in enumerate(self.parts[1:])
             ]
             embeddings = np.concatenate(
@@ -107,7 +107,7 @@ class FusedPipeline(FacePipeline):
             ).astype(np.float32)
         return [
             Face(f.box, f.probability, f.landmarks, f.quality, f.chip, embedding=e)
-            for f, e in zip(faces, embeddings, strict=True)
+            for f, e in zip(fused, embeddings, strict=True)
         ]
 
 
