@@ -80,7 +80,7 @@ def _load_faceres(weights_path: Path | None) -> nn.Module:
 
 
 def _faceres_installed() -> bool:
-    from models.backbones.faceres import is_installed
+    from models.backbones.faceres_files import is_installed  # no torch: a service may ask
 
     return is_installed()
 
