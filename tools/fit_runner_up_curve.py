@@ -178,13 +178,15 @@ def fit_curve(
         print(f"weight {w:g}: {rate:.1%} of the check-ins right at 500 enrolled, 1% FPIR")
     weight = max(rates, key=rates.__getitem__)
     ceiling = limits.ceiling
-    tau = np.zeros((len(CANDIDATES), len(MAX_FPIR)))
-    for i, n in enumerate(CANDIDATES):
-        most = len(people) - 1 if fill is None else len(people) - FILL_STRANGERS + len(fill[0])
-        if n > most:
-            tau[i] = tau[i - 1]
-            print(f"N={n}: more than the {most} templates half 0 has: N={CANDIDATES[i - 1]}'s tau")
-            continue
+    # Galleries the people (and fill) leave enough strangers for: without a fill, one of more
+    # than all but FILL_STRANGERS people is not measured (left out of the grid: the curve
+    # follows its last segment past it).
+    most = len(people) - FILL_STRANGERS + (len(fill[0]) if fill is not None else 0)
+    candidates = [n for n in CANDIDATES if n <= most or n == CANDIDATES[0]]
+    if len(candidates) < len(CANDIDATES):
+        print(f"N > {most}: not measured, {len(people)} people and no more photos to fill with")
+    tau = np.zeros((len(candidates), len(MAX_FPIR)))
+    for i, n in enumerate(candidates):
         scores = stranger_scores(np.asarray(people), n, weight, MAX_FPIR, n, limits, fill)
         tau[i] = [tau_at(s, SAFETY * f, ceiling) for s, f in zip(scores, MAX_FPIR, strict=True)]
     # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
@@ -193,15 +195,15 @@ def fit_curve(
     # A filled gallery's NO_TAU (its distance-only rule spends the whole FPIR: dlib+faceres at
     # 2,000 people and 1%) is another measurement's "none", not a score: it bounds no smaller
     # N's tau (its scores do).
-    filled = np.array([fill is not None and n > len(people) - FILL_STRANGERS for n in CANDIDATES])
+    filled = np.array([fill is not None and n > len(people) - FILL_STRANGERS for n in candidates])
     bounding = np.where(filled[:, None] & (tau == NO_TAU), np.inf, tau)
     tau = np.minimum(tau, np.minimum.accumulate(bounding[::-1], axis=0)[::-1])
-    for n, row in zip(CANDIDATES, tau, strict=True):
+    for n, row in zip(candidates, tau, strict=True):
         shown = "  ".join(f"{f:g}: {t:.3f}" for f, t in zip(MAX_FPIR, row, strict=True))
         print(f"N={n:5d}: {shown}")
     return RunnerUpCurve(
         weight=weight,
-        candidates=np.array(CANDIDATES, np.float64),
+        candidates=np.array(candidates, np.float64),
         max_fpir=np.array(MAX_FPIR),
         tau=tau,
         source=source,
