@@ -20,6 +20,7 @@ from app.search.store import GalleryStore
 from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
+from models.fusion import FusedPipeline, FusionUnavailableError
 from models.identification import DecisionRule, RetryBand, RetryBands
 from models.serving import ServingEmbedder
 from models.thresholds import FarCurve, RunnerUpCurve
@@ -67,14 +68,24 @@ def load_embedder(settings: Settings) -> FacePipeline:
         raise ConfigurationError(f"ROLLCALL_BACKBONE: {exc}") from None
     config = embedder_config(settings)
     try:
-        if config.device in (None, "cpu"):
-            return ServingEmbedder(config)
-        return FaceEmbedder(config)
+        if get_backbone(settings.backbone).parts:  # dlib+faceres: both networks, every face
+            return FusedPipeline(config, part_embedder)
+        return part_embedder(config, True)
+    except FusionUnavailableError as exc:
+        raise ConfigurationError(f"ROLLCALL_BACKBONE={settings.backbone}: {exc}") from None
     except FileNotFoundError as exc:
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: no such file {exc.filename}") from None
     except RuntimeError as exc:  # not these weights, pretrained ones not downloaded, or export
         reason = " ".join(str(exc).split())[:300]
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
+
+
+def part_embedder(config: EmbedderConfig, detect: bool) -> FacePipeline:
+    """One network's embedder: ONNX Runtime on a CPU, torch on a GPU. `detect`: False for a
+    fusion's later parts (ONNX: no second detector; torch's FaceEmbedder always has one)."""
+    if config.device in (None, "cpu"):
+        return ServingEmbedder(config, detect=detect)
+    return FaceEmbedder(config)
 
 
 @dataclass

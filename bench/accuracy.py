@@ -202,8 +202,9 @@ def main() -> int:
         rosters.print_rows(rows)
         for name in args.opt_in:
             l2 = name != fusion.NAME and get_backbone(name).l2_normalize
+            parts = fusion.PARTS if name == fusion.NAME else ()  # each part fused on its own
             rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
-                                       rules[name], args.probes, l2)  # fmt: skip
+                                       rules[name], args.probes, l2, parts)  # fmt: skip
             report[f"rosters, {name}"] = rows
             print(f"\n{name}:", end="")
             rosters.print_rows(rows)

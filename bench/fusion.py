@@ -24,6 +24,7 @@ from models.thresholds import FarCurve, RunnerUpCurve
 
 NAME = "dlib+faceres"
 WEIGHTS_FILE = FAR_CURVES / f"{NAME}-weights.json"
+PARTS = (128, 1024)  # the concatenation's parts: a burst fuses each on its own (models.burst)
 Lookup = Callable[..., FaceResult | None]
 
 

@@ -51,10 +51,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(folder: Path, workers: int, repo: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    folder: Path, workers: int, repo: Path, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`rollcall serve` from `repo`; `settings`: ROLLCALL_* variables beside the environment's."""
     port = free_port()
     env = {
         **os.environ,
+        **(settings or {}),
         "OMP_NUM_THREADS": "1",
         "ROLLCALL_DATABASE_URL": f"sqlite:///{folder}/rollcall.db",
         "ROLLCALL_ADMIN_KEY": KEY,

@@ -6,7 +6,10 @@ was before the ONNX Runtime serving path: `git archive 02983db | tar -x -C /tmp/
 For each worker it prints VmRSS once /health answers, VmRSS after enrolling five people, VmHWM
 (the peak) after a 1080p check-in, and whether the process has torch loaded (libtorch mapped).
 
-    python bench/memory.py [--before /tmp/before] [--workers 1 2]
+    python bench/memory.py [--before /tmp/before] [--workers 1 2] [--backbone dlib+faceres]
+
+--backbone NAME also measures this checkout serving ROLLCALL_BACKBONE=NAME (an opt-in one
+installed first), beside its default backbone in the same run.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ def torch_loaded(pid: int) -> bool:
     return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
 
 
-def measure(repo: Path, workers: int, faces: Path) -> list[str]:
-    """One line per worker of the service served from `repo`."""
+def measure(repo: Path, workers: int, faces: Path, backbone: str | None = None) -> list[str]:
+    """One line per worker of the service served from `repo` (on `backbone`: its default)."""
     big = (faces / "variants" / "obama-1080p.jpg").read_bytes()
     with tempfile.TemporaryDirectory() as name:
-        process, url = start(Path(name), workers, repo)
+        settings = {"ROLLCALL_BACKBONE": backbone} if backbone else {}
+        process, url = start(Path(name), workers, repo, settings)
         try:
             pids = workers_of(process, workers)
             started = [memory_mb(pid, "VmRSS") for pid in pids]
@@ -56,12 +60,15 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another checkout, measured as reference")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--faces", type=Path, default=FACES)
+    parser.add_argument("--backbone", help="also serve this ROLLCALL_BACKBONE from this checkout")
     args = parser.parse_args()
-    repos = {"this checkout": REPO, **({"before": args.before} if args.before else {})}
+    runs = [("this checkout", REPO, None)]
+    runs += [("before", args.before, None)] if args.before else []
+    runs += [(f"this checkout, {args.backbone}", REPO, args.backbone)] if args.backbone else []
     for workers in args.workers:
-        for label, repo in repos.items():
+        for label, repo, backbone in runs:
             print(f"{label} ({repo}), --workers {workers}:")
-            print("\n".join(measure(repo, workers, args.faces)), flush=True)
+            print("\n".join(measure(repo, workers, args.faces, backbone)), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ one thread per process.
     (needs dlib-bin, `test` extra)
 
 --backbone embeds Rollcall's side with another backbone (an opt-in one installed first:
-`rollcall models install faceres`); dlib's side stays dlib's own pipeline, the reference.
+`rollcall models install faceres`; `dlib+faceres` runs both networks on every face, as the
+service does: models/fusion.py); dlib's side stays dlib's own pipeline, the reference.
 
 --busy-core runs a process that keeps one core busy for the whole measurement (a school PC is
 never idle): the issue's "no worse when another process loads one core".
@@ -35,7 +36,9 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.lfw import DlibModels
-from models.embedder import EmbedderConfig, FaceEmbedder
+from models.backbones import get_backbone
+from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
+from models.fusion import FusedPipeline
 from models.image import load_image
 from models.serving import ServingEmbedder
 from models.timing import StageTimer
@@ -62,6 +65,20 @@ class DlibPipeline(DlibModels):
         return len(descriptors)
 
 
+def torch_pipeline(config: EmbedderConfig) -> FacePipeline:
+    """Every network on torch (a fusion: each of its parts)."""
+    if get_backbone(config.backbone).parts:
+        return FusedPipeline(config, lambda part, _detect: FaceEmbedder(part))
+    return FaceEmbedder(config)
+
+
+def serving_pipeline(config: EmbedderConfig) -> FacePipeline:
+    """The service's: ONNX Runtime (a fusion: each part, one detector)."""
+    if get_backbone(config.backbone).parts:
+        return FusedPipeline(config, lambda part, detect: ServingEmbedder(part, detect=detect))
+    return ServingEmbedder(config)
+
+
 def matmul_flops_per_second() -> float:
     """What this machine's thread does in the densest work there is: a float32 matmul."""
     a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
@@ -78,7 +95,7 @@ def physical_limit(data: bytes, measured_ms: float, config: EmbedderConfig) -> s
     """The photo's arithmetic (convolutions and matmuls counted in the torch pipeline) at the
     machine's matmul speed: a floor no implementation on this thread can go under."""
     with FlopCounterMode(display=False) as counter:
-        FaceEmbedder(config).faces(data)
+        torch_pipeline(config).faces(data)
     flops, peak = counter.get_total_flops(), matmul_flops_per_second()
     ideal_ms = flops / peak * 1000
     return (
@@ -109,8 +126,8 @@ def measure(repeat: int, faces_dir: Path, backbone: str = "dlib-resnet") -> None
     dlib_pipeline = DlibPipeline()
     config = EmbedderConfig(backbone=backbone)
     rollcall = {
-        "rollcall": ServingEmbedder(config).faces,
-        "torch": FaceEmbedder(config).faces,
+        "rollcall": serving_pipeline(config).faces,
+        "torch": torch_pipeline(config).faces,
     }
     print(
         f"backbone {backbone}; "

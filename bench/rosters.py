@@ -54,21 +54,30 @@ def enrolled(protocol: LfwProtocol, lookup: Lookup) -> Enrolled:
     )
 
 
-def _probe(identity: str, results: list[FaceResult | None], l2: bool) -> Probe | None:
+def _probe(
+    identity: str, results: list[FaceResult | None], l2: bool, parts: tuple[int, ...] = ()
+) -> Probe | None:
     embeddings = [r.embedding for r in results if r is not None]
     if len(embeddings) < 2:  # a burst needs two frames
         return None
-    return Probe(identity, embeddings[0], fuse(np.stack(embeddings), l2), len(embeddings))
+    return Probe(identity, embeddings[0], fuse(np.stack(embeddings), l2, parts), len(embeddings))
 
 
 def probes(
-    protocol: LfwProtocol, lookup: Lookup, people: list[str], frames: int, l2: bool, first: int = 1
+    protocol: LfwProtocol,
+    lookup: Lookup,
+    people: list[str],
+    frames: int,
+    l2: bool,
+    first: int = 1,
+    parts: tuple[int, ...] = (),
 ) -> list[Probe]:
-    """Each person's photos first..first+frames-1 (photo 0 is the enrolled one) as a burst."""
+    """Each person's photos first..first+frames-1 (photo 0 is the enrolled one) as a burst;
+    `parts`: a fused backbone's parts, each fused on its own (models.burst.fuse)."""
     out = []
     for person in people:
         results = [lookup(p) for p in protocol.photos[person][first : first + frames]]
-        if (probe := _probe(person, results, l2)) is not None:
+        if (probe := _probe(person, results, l2, parts)) is not None:
             out.append(probe)
     return out
 
@@ -132,14 +141,16 @@ def roster_rows(
     rule: DecisionRule,
     frames: int,
     l2: bool,
+    parts: tuple[int, ...] = (),
 ) -> list[dict]:
     """Rows for each scope (whole gallery, roster), mode (single frame, burst) and band."""
     gallery = enrolled(protocol, lookup)
     rng = np.random.default_rng(1)
     order = rng.permutation(len(gallery.names))
     rosters = [order[i * ROSTER : (i + 1) * ROSTER] for i in range(ROSTERS)]
-    member_probes = {p.identity: p for p in probes(protocol, lookup, gallery.names, frames, l2)}
-    stranger_probes = probes(protocol, strangers_lookup, stranger_people, frames, l2, first=0)
+    members = probes(protocol, lookup, gallery.names, frames, l2, 1, parts)
+    member_probes = {p.identity: p for p in members}
+    stranger_probes = probes(protocol, strangers_lookup, stranger_people, frames, l2, 0, parts)
     rows = []
     for scope in ("whole gallery", "roster"):
         for mode in ("single", "burst"):

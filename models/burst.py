@@ -4,6 +4,7 @@ template than most single frames do (bench/accuracy.py measures by how much)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,13 +19,25 @@ class FrameFace:
     embedding: np.ndarray  # (D,)
 
 
-def fuse(embeddings: np.ndarray, l2_normalize: bool) -> np.ndarray:
+def fuse(embeddings: np.ndarray, l2_normalize: bool, parts: Sequence[int] = ()) -> np.ndarray:
     """One embedding for several of one face: their mean, put back on the sphere the
     backbone's embeddings live on: the unit sphere when it L2-normalises, else the frames' own
     mean length (dlib's raw descriptors lie near a shell of radius 1.43 +- 0.07 on LFW; a bare
     mean falls inside it, nearer to every enrolled face: bench/accuracy.py measured strangers'
-    bursts marked present 2-3.6% of the time unscaled)."""
+    bursts marked present 2-3.6% of the time unscaled).
+
+    `parts`: the lengths of the embeddings a fused backbone concatenates (dlib+faceres: 128
+    and 1024, each weighted): each part is fused on its own, at its own frames' mean length,
+    so that each keeps its share of the distance (one length for the whole would let the
+    longer part's shell decide the other's)."""
     embeddings = np.asarray(embeddings, np.float32)
+    if parts:
+        if sum(parts) != embeddings.shape[1]:
+            raise ValueError(f"parts {list(parts)} for embeddings of {embeddings.shape[1]} values")
+        bounds = np.cumsum([0, *parts])
+        return np.concatenate(
+            [fuse(embeddings[:, a:b], l2_normalize) for a, b in itertools.pairwise(bounds)]
+        )
     mean = embeddings.mean(axis=0)
     radius = 1.0 if l2_normalize else float(np.linalg.norm(embeddings, axis=1).mean())
     return (mean * (radius / max(float(np.linalg.norm(mean)), 1e-12))).astype(np.float32)

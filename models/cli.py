@@ -66,7 +66,7 @@ def run_later(module: str, function: str) -> Handler:
 def add_backbone_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backbone",
-        choices=sorted(BACKBONES),
+        choices=sorted(name for name, spec in BACKBONES.items() if not spec.parts),
         default="dlib-resnet",
         help="embedding network (dlib-resnet works offline)",
     )

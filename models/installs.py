@@ -39,7 +39,7 @@ class NpmModel:
 
 
 def _faceres_directory() -> Path:
-    from models.backbones.faceres import installed_directory
+    from models.backbones.faceres_files import installed_directory
 
     return installed_directory()
 

@@ -32,9 +32,12 @@ def inference_threads() -> int:
 
 class ServingEmbedder(FacePipeline):
     """Photo in, faces out, on ONNX Runtime. `onnx_directory`: where exports are cached
-    (None: models.onnx_files.default_directory())."""
+    (None: models.onnx_files.default_directory()). `detect`: False for a fusion's later
+    parts (models.fusion), which embed the faces the first part's detector found."""
 
-    def __init__(self, config: EmbedderConfig, onnx_directory: Path | None = None) -> None:
+    def __init__(
+        self, config: EmbedderConfig, onnx_directory: Path | None = None, *, detect: bool = True
+    ) -> None:
         if config.device not in (None, "cpu"):
             raise ValueError(f"ONNX Runtime serves on the CPU, not {config.device!r}")
         super().__init__(get_backbone(config.backbone))
@@ -50,7 +53,8 @@ class ServingEmbedder(FacePipeline):
         self.former_versions = self.files.former_versions
         threads = inference_threads()
         self._backbone = OnnxNetwork(self.files.network("backbone"), threads)
-        self.detector = FaceDetector(config.detector, onnx_files=self.files, threads=threads)
+        if detect:
+            self.detector = FaceDetector(config.detector, onnx_files=self.files, threads=threads)
 
     def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """(N, S, S, 3) uint8 chips -> (N, D) float32 embeddings, in batches."""

@@ -43,7 +43,7 @@ from bench.lfw import (
 from models.backbones import FAR_CURVES, get_backbone
 from models.backbones.faceres import MEAN_EMBEDDING_FILE, Centring, load_centring
 from models.thresholds import FarCurve
-from tools.fit_runner_up_curve import Limits, fit_curve, recognised_at_500
+from tools.fit_runner_up_curve import FILL_STRANGERS, Limits, fit_curve, recognised_at_500
 
 REPO = Path(__file__).resolve().parents[1]
 ENROLLED = 500  # half-0 people with several photos enrolled for the weight choices
@@ -85,8 +85,10 @@ class HalfZero:
                     probes.append(found)
                     owners.append(index)
         chosen = set(enrolled_names)
+        row = {n: i for i, n in enumerate(n for n, e in firsts.items() if e is not None)}
         return {
             "people": np.stack([e for e in firsts.values() if e is not None]),
+            "probe_people": np.array([row[enrolled_names[o]] for o in owners]),
             "enrolled": np.stack([firsts[n] for n in enrolled_names]),
             "probes": np.stack(probes),
             "owners": np.array(owners),
@@ -109,7 +111,10 @@ def fit_backbone(name: str, arrays: dict[str, np.ndarray], ceiling_far: float) -
     runner_up = fit_curve(
         list(arrays["people"]), arrays["enrolled"], arrays["probes"], arrays["owners"],
         arrays["strangers"], Limits(curve, ceiling),
-        f"../shared/lfw-devtrain, half 0 of its people (tools/fit_faceres.py, {name})",
+        f"../shared/lfw-devtrain, half 0 of its people (tools/fit_faceres.py, {name}); "
+        f"N > {len(arrays['people']) - FILL_STRANGERS}: {FILL_STRANGERS} of them strangers, "
+        "the gallery filled with photos 2-3 of its people (tools/fit_runner_up_curve.py)",
+        (arrays["probes"], arrays["probe_people"]),
     )  # fmt: skip
     runner_up.save(FAR_CURVES / f"{name}-runner-up.json")
     return impostors
@@ -197,6 +202,7 @@ def fit_fusion(dlib_arrays, faceres_arrays, faceres_impostors, ceiling_far: floa
     w = max(rates, key=rates.__getitem__)
     fused = {key: fuse(dlib_arrays[key], faceres_arrays[key], w, k) for key in keys}
     fused["owners"] = faceres_arrays["owners"]
+    fused["probe_people"] = faceres_arrays["probe_people"]
     fit_backbone("dlib+faceres", fused, ceiling_far)
     print(f"fusion: w {w}, k {k:.5f}")
     weights = {"source": "tools/fit_faceres.py, half 0", "dlib": w, "faceres": (1 - w) * k}

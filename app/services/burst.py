@@ -13,6 +13,7 @@ from app.search.recognizer import Recognizer
 from app.services.photos import read_faces
 from models.burst import FrameFace, fuse, group_faces
 from models.embedder import Face
+from models.fusion import part_lengths
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,9 @@ class BurstFaces:
 def fused_face(recognizer: Recognizer, faces: list[Face]) -> Face:
     """One face for several of one person: the best-quality one's box, the fused embedding."""
     best = max(faces, key=lambda face: face.quality.score)
-    embedding = fuse(
-        np.stack([face.embedding for face in faces]), recognizer.embedder.spec.l2_normalize
-    )
+    spec = recognizer.embedder.spec
+    embeddings = np.stack([face.embedding for face in faces])
+    embedding = fuse(embeddings, spec.l2_normalize, part_lengths(spec))  # a fusion: per part
     return dataclasses.replace(best, embedding=embedding)
 
 

@@ -6,6 +6,7 @@ Distances are euclidean, on L2-normalised embeddings where the backbone expects 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ if TYPE_CHECKING:  # torch is imported by the loaders: listing backbones (CLI he
 FAR_CURVES = Path(__file__).resolve().parent / "far_curves"
 
 FACERES_THRESHOLD = 1.148
+# dlib+faceres: the distance with the FAR dlib's 0.596 has, on the fusion's own FAR curve
+# (tools/fit_faceres.py --fusion-only, half 0)
+FUSION_THRESHOLD = 0.666
+FUSION = "dlib+faceres"
 
 FACENET_TEMPLATE = np.array(
     [[46.589, 63.941], [118.883, 64.241], [83.648, 97.069], [49.682, 120.717], [116.013, 120.566]],
@@ -50,6 +55,10 @@ class BackboneSpec:
     box_margin: int | None = None
     # How to get the weights where they are not local (`rollcall models install NAME`)
     install_hint: str = ""
+    # A fusion of backbones (models/fusion.py): each (name, weight) embeds every face with its
+    # own chip, and the embedding is their concatenation, each part times sqrt(weight), so
+    # that the euclidean distance D^2 is the weighted sum of theirs. Empty: one network.
+    parts: tuple[tuple[str, float], ...] = ()
 
 
 def _load_dlib(weights_path: Path | None) -> nn.Module:
@@ -71,9 +80,30 @@ def _load_faceres(weights_path: Path | None) -> nn.Module:
 
 
 def _faceres_installed() -> bool:
-    from models.backbones.faceres import is_installed
+    from models.backbones.faceres_files import is_installed  # no torch: a service may ask
 
     return is_installed()
+
+
+def _load_fusion(weights_path: Path | None) -> nn.Module:
+    raise ValueError(
+        f"{FUSION} is two networks, not one: the service embeds with it (models.fusion), "
+        "other commands take one of its parts"
+    )
+
+
+def fusion_weights() -> tuple[tuple[str, float], ...]:
+    """dlib+faceres's parts and weights: dlib's w and faceres's (1 - w) k, fitted on half 0
+    of LFW dev-train by tools/fit_faceres.py --fusion-only (far_curves/dlib+faceres-weights)."""
+    path = FAR_CURVES / f"{FUSION}-weights.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return (("dlib-resnet", float(document["dlib"])), ("faceres", float(document["faceres"])))
+
+
+def _fusion_version(parts: tuple[tuple[str, float], ...], versions: list[str]) -> str:
+    """Names both networks' versions and their weights (other weights: other embeddings)."""
+    named = ",".join(f"{v}*{w:.6g}" for v, (_, w) in zip(versions, parts, strict=True))
+    return f"fusion({named})"
 
 
 def _always() -> bool:
@@ -160,6 +190,27 @@ BACKBONES: dict[str, BackboneSpec] = {
         ),
     )
 }
+_FUSION_PARTS = fusion_weights()
+BACKBONES[FUSION] = BackboneSpec(
+    name=FUSION,
+    embedding_dim=sum(BACKBONES[name].embedding_dim for name, _ in _FUSION_PARTS),
+    chip_size=BACKBONES["dlib-resnet"].chip_size,  # a face's `chip` is dlib's: its quality
+    template=None,
+    l2_normalize=False,
+    threshold=FUSION_THRESHOLD,
+    version=_fusion_version(_FUSION_PARTS, [BACKBONES[name].version for name, _ in _FUSION_PARTS]),
+    load=_load_fusion,
+    pretrained_is_local=_faceres_installed,
+    far_curve=FAR_CURVES / f"{FUSION}.json",
+    runner_up_curve=FAR_CURVES / f"{FUSION}-runner-up.json",
+    install_hint="rollcall models install faceres",
+    parts=_FUSION_PARTS,
+)
+
+
+def fusion_version(spec: BackboneSpec, versions: list[str]) -> str:
+    """A fusion's weights version from its parts' (each may be +flip)."""
+    return _fusion_version(spec.parts, versions)
 
 
 def get_backbone(name: str) -> BackboneSpec:

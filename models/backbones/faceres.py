@@ -38,10 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.files import cache_directory
+from models.backbones.faceres_files import (
+    GRAPH_FILE,
+    WEIGHTS_FILE,
+    installed_directory,
+    is_installed,
+)
 
-GRAPH_FILE = "faceres.json"
-WEIGHTS_FILE = "faceres.bin"
 EMBEDDING_NODE = "global_pooling/Mean"
 EMBEDDING_DIM = 1024
 CHIP_SIZE = 224
@@ -56,16 +59,6 @@ KNOWN_OPS = frozenset(
 
 class WeightsNotInstalledError(RuntimeError):
     """The backbone's files are not in the cache: `rollcall models install` puts them there."""
-
-
-def installed_directory() -> Path:
-    """Where `rollcall models install faceres` puts the graph and its weights."""
-    return cache_directory() / "models" / "faceres"
-
-
-def is_installed(directory: Path | None = None) -> bool:
-    directory = directory or installed_directory()
-    return (directory / GRAPH_FILE).is_file() and (directory / WEIGHTS_FILE).is_file()
 
 
 @dataclass(frozen=True)

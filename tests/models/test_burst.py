@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.burst import FrameFace, fuse, group_faces
 
@@ -31,3 +32,14 @@ def test_fuse_means_and_keeps_the_length_the_backbone_gives() -> None:
     assert np.allclose(fuse(embeddings, l2_normalize=False), [2.1, 2.8])
     fused = fuse(embeddings, l2_normalize=True)
     assert np.isclose(np.linalg.norm(fused), 1.0) and np.allclose(fused, [0.6, 0.8])
+
+
+def test_fuse_of_a_fused_backbone_keeps_each_parts_own_length() -> None:
+    # Two parts, [a, b | c]: the first as above (at 3.5), the second at its frames' mean, 1.
+    embeddings = np.array([[3.0, 0.0, 1.0], [0.0, 4.0, 1.0]])
+    assert np.allclose(fuse(embeddings, l2_normalize=False, parts=(2, 1)), [2.1, 2.8, 1.0])
+    # One length for the whole vector would shrink the second part with the first.
+    whole = fuse(embeddings, l2_normalize=False)
+    assert not np.isclose(whole[2], 1.0)
+    with pytest.raises(ValueError, match="parts"):
+        fuse(embeddings, l2_normalize=False, parts=(2, 2))
