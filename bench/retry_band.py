@@ -11,16 +11,17 @@ Check-ins as the service decides them (bench/rosters.py's `_answers`, the shippe
 
 - whole gallery of N (30 ... 2,000; past this half's people, the other half's one-photo people
   are enrolled too): each enrolled person's photos 2-5 are one-frame check-ins (as
-  bench/accuracy.py counts them); photo 2 alone, photos 2-5 fused (a burst) and the kiosk (photo
-  2; on `retry`, the burst) are per person. Strangers: 500 one-photo people (one frame), and
+  bench/accuracy.py counts them); photos 2-5 fused (a burst) and the kiosk (each of photos 2-5
+  first; on `retry`, the burst) are per person. Strangers: 500 one-photo people (one frame), and
   people with 3+ photos outside the gallery (one frame, burst, kiosk: photos 1-4); where the
   half has none left (N >= 1,000), the other half's;
 - a roster of 30 in 500 (16 rosters, the next roster's people as enrolled non-members, as
   bench/rosters.py).
 
 The kiosk figure is what a student at the door meets: the kiosk page sends one frame and, on
-`retry`, a burst (that frame and two more); a second `retry` is shown and held, nothing marked.
-LFW's other photos of a person, fused, are harder than video frames a second apart.
+`retry`, a burst (that frame and two more; here photos 2-5 fused stand for it); a second `retry`
+is shown and held, nothing marked. LFW's other photos of a person, fused, are harder than video
+frames a second apart.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def _tally(outcomes: list[tuple[Case, Outcome]]) -> dict[str, dict[str, float]]:
 
 
 def measure(scenario: Scenario, margin: float, bands: RetryBands) -> dict[str, dict]:
-    """Counts for one frame (every photo), photo 2 alone, the burst and the kiosk."""
+    """Counts for one frame (every photo), the burst and the kiosk."""
     single, burst = bands.for_frames(1), bands.for_frames(2)
     out = {
         "one frame": _tally([(c, answer(c, margin, single)) for c in scenario.frames]),
@@ -330,12 +331,16 @@ def choose(report: dict) -> str:
     )  # fmt: skip
     if under is None:
         return "none of the grid marks as few wrong people as the former band"
-    overs = [
-        side(n, 1) for n in grid
-        if side(n, 0) == under and no_worse(n, "kiosk", before_kiosk) and _strangers_ok(report, n)
-    ]  # fmt: skip
+    kept = [n for n in grid if side(n, 0) == under and no_worse(n, "kiosk", before_kiosk)]
+    overs = [side(n, 1) for n in kept if _strangers_ok(report, n)]
+    if not kept:
+        return f"{under} under the threshold; no side over it keeps the kiosk's wrong marks"
     if not overs:
-        return f"{under} under the threshold; no side over it keeps the kiosk's marks"
+        why = "not even the former band" if not _strangers_ok(report, BEFORE) else "none"
+        return (
+            f"{under} under the threshold; every side over it marks over 1% of strangers "
+            f"somewhere ({why} keeps them under)"
+        )
     return f"one frame {under} under the threshold, {max(overs)} over it"
 
 

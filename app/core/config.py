@@ -90,10 +90,12 @@ class Settings(BaseSettings):
     # it off). `python bench/retry_band.py --half 0` chose 0.025 under it, the narrowest that
     # marked no more wrong people than 0.03 had at 30 to 2,000 searched, and 0.06 over it (a
     # near miss takes a burst instead of answering unknown), the widest before the kiosk (one
-    # frame, the burst on retry) marked one more; strangers under 1% at every size. On half 1
-    # (docs/recognition.md): one frame at 500 searched 52.5% -> 54.8% right, the kiosk 70.2% ->
-    # 75.5%; in a roster of 30, 68.5% -> 70.7% and 83.0% -> 86.7%. models/identification.py's
-    # SHIPPED_RETRY_BANDS holds the same values (tests keep them equal).
+    # frame, the burst on retry) marked one more; strangers under 1% at every size of half 0.
+    # On half 1 (docs/recognition.md): one frame at 500 searched 52.5% -> 54.8% right, the
+    # kiosk 70.2% -> 75.5% (strangers 0 -> 0.63%); in a roster of 30, 68.5% -> 70.7% and
+    # 83.0% -> 86.7% (0.32% -> 0.91%); the kiosk at 1,000 marked 1.6% with every band tried.
+    # models/identification.py's SHIPPED_RETRY_BANDS holds the same values (a test keeps them
+    # equal: config imports no ML).
     retry_band: float = Field(0.03, ge=0, lt=1)
     one_frame_retry_band: tuple[BandWidth, BandWidth] = (0.025, 0.06)
     # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
