@@ -20,8 +20,8 @@ from bench.lfw import FaceResult, LfwProtocol
 from models.burst import fuse
 from models.identification import (
     SHIPPED_RETRY_BANDS,
-    Band,
     DecisionRule,
+    RetryBand,
     decide,
     decide_on_roster,
 )
@@ -83,7 +83,11 @@ def probes(
 
 
 def _answers(
-    query: np.ndarray, gallery: Enrolled, roster: np.ndarray | None, rule: DecisionRule, band: Band
+    query: np.ndarray,
+    gallery: Enrolled,
+    roster: np.ndarray | None,
+    rule: DecisionRule,
+    band: RetryBand,
 ) -> tuple[str, str | None]:
     """(decision, who) for one embedding, as app/services/identify.py decides."""
     distances = np.linalg.norm(gallery.matrix - query, axis=1)
@@ -155,6 +159,7 @@ def roster_rows(
     for scope in ("whole gallery", "roster"):
         for mode in ("single", "burst"):
             for band in BANDS:
+                both = RetryBand(band, band)  # the same width on both sides, as a burst's
                 tallies: dict[str, list] = {"member": [], "non-member": [], "stranger": []}
                 for index, members in enumerate(rosters):
                     mask = np.zeros(len(gallery.names), bool)
@@ -174,12 +179,20 @@ def roster_rows(
                                 continue
                             query = probe.single if mode == "single" else probe.burst
                             tallies[kind].append(
-                                (_answers(query, gallery, scope_mask, rule, band), person)
+                                (
+                                    _answers(
+                                        query, gallery, scope_mask, rule, RetryBand(band, band)
+                                    ),
+                                    person,
+                                )
                             )
                     for probe in stranger_probes:
                         query = probe.single if mode == "single" else probe.burst
                         tallies["stranger"].append(
-                            (_answers(query, gallery, scope_mask, rule, band), probe.identity)
+                            (
+                                _answers(query, gallery, scope_mask, rule, both),
+                                probe.identity,
+                            )
                         )
                 row = {"scope": scope, "mode": mode, "band": band}
                 for kind, found in tallies.items():

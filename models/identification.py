@@ -29,11 +29,6 @@ class RetryBand:
 
 
 NO_BAND = RetryBand()
-Band = RetryBand | float  # a float: the same width on both sides
-
-
-def as_band(band: Band) -> RetryBand:
-    return band if isinstance(band, RetryBand) else RetryBand(band, band)
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ def decide(
     runner_up_distance: float,
     threshold: float,
     margin: float,
-    retry_band: Band = NO_BAND,
+    retry_band: RetryBand = NO_BAND,
 ) -> IdentificationDecision:
     """present, unknown, ambiguous or retry for a face's nearest and runner-up students.
 
@@ -75,7 +70,7 @@ def decide(
     less than `margin` farther than the best one. A best distance that `retry_band` covers is
     "retry": too close to call, look again.
     """
-    if as_band(retry_band).covers(best_distance, threshold):
+    if retry_band.covers(best_distance, threshold):
         return "retry"
     if best_distance >= threshold:
         return "unknown"
@@ -101,7 +96,7 @@ def decide_on_roster(
     runner_up_distance: float,
     thresholds: tuple[float, float],
     margin: float,
-    retry_band: Band = NO_BAND,
+    retry_band: RetryBand = NO_BAND,
 ) -> RosterVerdict:
     """The answer of a course's session for a face, seen against the whole gallery.
 

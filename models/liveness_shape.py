@@ -46,8 +46,10 @@ RIGHT_CONTOUR = tuple(range(12, 17))
 # 13 and 29): on top of the turn and motion checks, 0.020 refused 1.7% more live turns and let
 # 49% of the folds through, 0.025 2.1% and 36%, 0.030 5.1% and 31%, 0.040 7.2% and 14%.
 MIN_PARALLAX = 0.025
-# `depth` must reach this. Chosen on half 0 of the people (bench/liveness.py --load of the
-# saved cases of seeds 13 and 29, half 0; docs/liveness.md), with the nose's tip and nostrils
+# `depth` must reach this. Chosen on half 0 of the people (a one-off sweep of `depth` over the
+# saved cases of seeds 13 and 29, half 0, that bench/liveness.py --load judges; its refusals
+# counted on the live turns that reach this test, hence a little under docs/liveness.md's
+# table, which counts every refusal), with the nose's tip and nostrils
 # (of four sets tried) and 5 contour points a side: 0.094 refused 2.6% of the live turns whose
 # photos step evenly (8.9% of all, jumps included) and let 21 of 84 folds through (3 of 42
 # pairs), 0.11 4.6% (10.6%) and 15 (1 pair), 0.124 5.9% (11.4%) and 12 (1 pair).

@@ -53,7 +53,7 @@ def test_a_roster_marks_a_member_only_when_no_non_member_is_the_nearer_match() -
     assert verdict(math.inf, 0.50, False, 0.80) == ("unknown", True, "unknown")
     assert verdict(math.inf, math.inf, True, math.inf) == ("unknown", True, "unknown")
     # With a retry band, a member near the roster's threshold is asked to look again.
-    found = decide_on_roster(0.54, 0.54, True, 0.9, thresholds, margin, retry_band=0.02)
+    found = decide_on_roster(0.54, 0.54, True, 0.9, thresholds, margin, RetryBand(0.02, 0.02))
     assert found.decision == "retry"
 
 
@@ -72,9 +72,9 @@ def test_a_retry_band_has_a_width_under_the_threshold_and_another_over_it() -> N
     assert answer(t + 0.05) == "retry"  # the former band: unknown
     assert answer(t + 0.06) == "unknown"
     assert decide(math.inf, math.inf, t, 0.04, band) == "unknown"  # an empty gallery
-    # A float is the same width on both sides, as ROLLCALL_RETRY_BAND is for a burst.
-    assert decide(t + 0.02, 0.9, t, 0.04, 0.03) == "retry"
-    assert decide(t - 0.02, 0.9, t, 0.04, 0.03) == "retry"
+    # A burst's band (ROLLCALL_RETRY_BAND) is the same width on both sides.
+    assert decide(t + 0.02, 0.9, t, 0.04, RetryBand(0.03, 0.03)) == "retry"
+    assert decide(t - 0.02, 0.9, t, 0.04, RetryBand(0.03, 0.03)) == "retry"
     # Over the threshold the answer is never present or ambiguous, whatever the band.
     assert decide(t + 0.01, t + 0.02, t, 0.04, RetryBand(0.0, 0.0)) == "unknown"
 
