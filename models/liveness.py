@@ -141,7 +141,7 @@ class LivenessResult:
     spread: float  # see `flatness_spread`
     max_distance: float  # the largest embedding distance from the first frame
     motion: Motion | None = None  # None when unreadable
-    parallax: float | None = None  # models/liveness_shape.depth; None: not measured
+    depth: float | None = None  # models/liveness_shape.depth; None: not measured
 
     @property
     def live(self) -> bool:
