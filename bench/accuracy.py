@@ -165,6 +165,8 @@ def main() -> int:
         extra = set() if pipeline.name == "dlib" else extra
         if args.only_cached:
             protocol = cached_only(protocol, cache)
+            if not protocol.gallery:
+                raise SystemExit(f"--only-cached: {cache.path} holds no enrolled photo")
             jobs = {(p, v) for p, v in jobs if cache.has(protocol.root, p, v)}
             extra = {(p, v) for p, v in extra if cache.has(protocol.root, p, v)}
         lookups[pipeline.name] = embed_all(pipeline, cache, jobs | extra, protocol.root, "LFW")

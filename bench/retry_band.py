@@ -280,8 +280,13 @@ def main() -> int:
     # Past this half's people: the other half's one-photo people, enrolled (no check-ins).
     protocol = dataclasses.replace(protocol, distractors=protocol.distractors + other.distractors)
     cache = EmbeddingCache(args.cache, rollcall_cache_key())
+    jobs = _jobs(protocol, other)
     if args.embed:
-        embed_all(RollcallPipeline(), cache, _jobs(protocol, other), protocol.root, "LFW")
+        embed_all(RollcallPipeline(), cache, jobs, protocol.root, "LFW")
+    missing = sum(not cache.has(protocol.root, path, variant) for path, variant in jobs)
+    if missing == len(jobs):
+        raise SystemExit(f"{cache.path} holds none of these photos: run with --embed")
+    print(f"{len(jobs) - missing} photos from {cache.path}, {missing} it lacks left out")
     lookup = _cached_lookup(cache, protocol.root)
     rule = shipped_rule()
     scenarios = [whole_gallery(protocol, other, lookup, n, rule) for n in args.sizes]
