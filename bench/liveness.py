@@ -16,6 +16,8 @@ photo (or two of one person), so the same-person check passes both: it is left o
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import pickle
 import random
 import sys
@@ -125,6 +127,26 @@ def report(name: str, cases: list[Case], live: bool) -> str:
     )
 
 
+TURN_BINS = (0.08, 0.14, 0.2, 0.3, math.inf)  # a head's ~20 degree turn at a door: ~0.14
+
+
+def by_turn(name: str, cases: list[Case], live: bool = False) -> list[str]:
+    """The previous and the current check's share refused (live) or accepted (an attack) in
+    each band of the nose's turn (`case_turn`)."""
+    lines = []
+    for low, high in itertools.pairwise(TURN_BINS):
+        some = [c for c in cases if low <= case_turn(c) < high]
+        if not some:
+            continue
+        wrong = [sum(check(c) != live for c in some) for check in (passed_previously, passes)]
+        what = "refused" if live else "accepted"
+        lines.append(
+            f"  {name}, turn {low}-{high}: {len(some)} cases, {what} previous "
+            f"{wrong[0] / len(some):.1%}, now {wrong[1] / len(some):.1%}"
+        )
+    return lines
+
+
 def simulated_schedules(rng: random.Random, count: int = 4000) -> list[str]:
     """The motion check on simulated nose paths, to choose the kiosk's frame times: a head's
     turn (reaction 250-600 ms, then 0.4-1 s along a minimum-jerk path, 0.12-0.25 of u) or a
@@ -231,6 +253,8 @@ def main() -> None:
     print("\n".join(simulated_schedules(rng)))
     for kind, cases in attacks.items():
         print(report(kind, cases, False))
+    print("by the size of the turn (one action; the creased-print test's depth grows with it):")
+    print("\n".join(by_turn("live", live, live=True) + by_turn("fold", attacks.get("fold", []))))
     print(shape_cost(FaceDetector(), args.lfw))
     print(f"({time.perf_counter() - started:.0f} s)")
 
