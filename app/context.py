@@ -77,7 +77,8 @@ def load_embedder(settings: Settings) -> FacePipeline:
         raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: no such file {exc.filename}") from None
     except RuntimeError as exc:  # not these weights, pretrained ones not downloaded, or export
         reason = " ".join(str(exc).split())[:300]
-        raise ConfigurationError(f"ROLLCALL_WEIGHTS_PATH: cannot load weights: {reason}") from None
+        setting = "ROLLCALL_WEIGHTS_PATH" if settings.weights_path else "ROLLCALL_BACKBONE"
+        raise ConfigurationError(f"{setting}: cannot load weights: {reason}") from None
 
 
 def part_embedder(config: EmbedderConfig, detect: bool) -> FacePipeline:

@@ -97,7 +97,10 @@ def fusion_weights() -> tuple[tuple[str, float], ...]:
     of LFW dev-train by tools/fit_faceres.py --fusion-only (far_curves/dlib+faceres-weights)."""
     path = FAR_CURVES / f"{FUSION}-weights.json"
     document = json.loads(path.read_text(encoding="utf-8"))
-    return (("dlib-resnet", float(document["dlib"])), ("faceres", float(document["faceres"])))
+    # Rounded to what the version names (6 significant digits), so that weights that embed
+    # differently never share a version, however little a refit moves them.
+    dlib, faceres = (float(f"{float(document[k]):.6g}") for k in ("dlib", "faceres"))
+    return (("dlib-resnet", dlib), ("faceres", faceres))
 
 
 def _fusion_version(parts: tuple[tuple[str, float], ...], versions: list[str]) -> str:
