@@ -174,11 +174,14 @@ class FacePipeline:
                 image = load_image(image)
         detected = self.detect(image, timer)
         with timer.stage("align"):
-            chips = [self.align(image, face) for face in detected]
-            return [
-                AlignedFace(d.box, d.probability, d.landmarks, assess(d.box, d.landmarks, c), c)
-                for d, c in zip(detected, chips, strict=True)
-            ]
+            return [self.aligned_face(image, face) for face in detected]
+
+    def aligned_face(self, photo: Photo, face: DetectedFace) -> AlignedFace:
+        """One detected face cut out and assessed (a fused pipeline also cuts its parts')."""
+        chip = self.align(photo, face)
+        return AlignedFace(
+            face.box, face.probability, face.landmarks, assess(face.box, face.landmarks, chip), chip
+        )
 
     def embedded(self, faces: list[AlignedFace], timer: StageTimer | None = None) -> list[Face]:
         """The faces with their embeddings, computed in batches (faces of several photos at

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from models.backbones import BackboneSpec, fusion_version, get_backbone
 from models.detection import DetectedFace
 from models.embedder import AlignedFace, EmbedderConfig, Face, FacePipeline
-from models.image import Photo, load_image
+from models.image import Photo
 from models.quality import assess
 from models.timing import StageTimer
 
@@ -67,19 +66,8 @@ class FusedPipeline(FacePipeline):
             f"{self.spec.name} embeds faces (a chip per part), not one chip: embedded()"
         )
 
-    def aligned_faces(
-        self, image: Photo | bytes | str | Path, timer: StageTimer | None = None
-    ) -> list[AlignedFace]:
-        """Every face in `image`, most probable first, with a chip for each part."""
-        timer = timer or StageTimer()
-        if not isinstance(image, Photo):
-            with timer.stage("decode"):
-                image = load_image(image)
-        detected = self.detect(image, timer)
-        with timer.stage("align"):
-            return [self._aligned(image, face) for face in detected]
-
-    def _aligned(self, photo: Photo, face: DetectedFace) -> FusedAlignedFace:
+    def aligned_face(self, photo: Photo, face: DetectedFace) -> FusedAlignedFace:
+        """The face cut out for each part: the first part's chip, assessed, and the others'."""
         first, *others = (part.align(photo, face) for part in self.parts)
         quality = assess(face.box, face.landmarks, first)
         return FusedAlignedFace(
