@@ -69,6 +69,7 @@ from bench.lfw import (
 from bench.open_set import open_set, sweep
 from models.alignment import HogGeometry
 from models.backbones import get_backbone
+from models.fusion import part_lengths
 from models.identification import shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -203,10 +204,10 @@ def main() -> int:
         report["rosters"] = rows
         rosters.print_rows(rows)
         for name in args.opt_in:
-            l2 = name != fusion.NAME and get_backbone(name).l2_normalize
-            parts = fusion.PARTS if name == fusion.NAME else ()  # each part fused on its own
+            spec = get_backbone(name)  # a fusion's bursts fuse each part on its own
             rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
-                                       rules[name], args.probes, l2, parts)  # fmt: skip
+                                       rules[name], args.probes, spec.l2_normalize,
+                                       part_lengths(spec))  # fmt: skip
             report[f"rosters, {name}"] = rows
             print(f"\n{name}:", end="")
             rosters.print_rows(rows)

@@ -19,12 +19,13 @@ import numpy as np
 
 from bench.lfw import FaceResult
 from models.backbones import FAR_CURVES, get_backbone
+from models.fusion import part_lengths
 from models.identification import DecisionRule
 from models.thresholds import FarCurve, RunnerUpCurve
 
 NAME = "dlib+faceres"
 WEIGHTS_FILE = FAR_CURVES / f"{NAME}-weights.json"
-PARTS = (128, 1024)  # the concatenation's parts: a burst fuses each on its own (models.burst)
+PARTS = part_lengths(get_backbone(NAME))  # a burst fuses each part on its own (models.burst)
 Lookup = Callable[..., FaceResult | None]
 
 
