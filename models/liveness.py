@@ -167,11 +167,10 @@ def assess(
         return LivenessResult(Verdict.unreadable, 0.0, 0.0, max_distance)
     known = [p for p in positions if p is not None]
     moved, spread = turn(known, action), flatness_spread(known)
-    moving = motion([action.along(p) for p in known], times_ms)
+    along = [action.along(p) for p in known]
+    moving = motion(along, times_ms)
     out_of_halves = (
-        depth(shapes, [action.along(p) for p in known], action.direction)
-        if shapes is not None and action.axis == 0
-        else None
+        depth(shapes, along, action.direction) if shapes is not None and action.axis == 0 else None
     )
     if max_distance >= same_person_threshold:
         verdict = Verdict.not_same_person

@@ -122,10 +122,9 @@ def assess_sequence(
     shapes: Sequence[np.ndarray | None] | None = None,
 ) -> SequenceResult:
     """The verdict on a burst answering `actions` in order; `distances`: each frame's embedding
-        distance to the person (see `assess`); `shapes`, each frame's 68 landmarks (needed only
-    for the frames of `shaped_frames`, None elsewhere). A burst that
-        does not split into the actions' parts is `unreadable` (the service refuses such a burst
-        before judging it)."""
+    distance to the person (see `assess`); `shapes`, each frame's 68 landmarks (needed only for
+    the frames of `shaped_frames`, None elsewhere). A burst that does not split into the
+    actions' parts is `unreadable` (the service refuses such a burst before judging it)."""
     parts = parts_of(len(landmarks), len(actions))
     if parts is None:
         empty = LivenessResult(Verdict.unreadable, 0.0, 0.0, max(distances, default=0.0))
