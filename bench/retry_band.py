@@ -54,8 +54,6 @@ from models.identification import (
     DecisionRule,
     RetryBand,
     RetryBands,
-    decide,
-    decide_on_roster,
     shipped_rule,
 )
 
@@ -68,44 +66,19 @@ L2 = False  # dlib-resnet's descriptors are not L2-normalised (models/backbones)
 
 @dataclass(frozen=True)
 class Case:
-    """One check-in's decision inputs, which no band changes."""
+    """One check-in: whose, and its decision's inputs, which no band changes."""
 
     kind: str  # member, non-member, stranger
     identity: str
-    args: tuple  # decide's (best, runner-up, threshold), or decide_on_roster's
-    names: tuple[str, str]  # (about the member / nearest, about the non-member)
-    roster: bool
+    inputs: rosters.DecisionInputs
 
 
 def _case(kind, identity, query, gallery: rosters.Enrolled, mask, rule: DecisionRule) -> Case:
-    d = np.linalg.norm(gallery.matrix - query, axis=1)
-    nearest, runner_up = np.argsort(d)[:2]
-    gallery_t = rule.face_threshold(len(d), float(d[nearest]), float(d[runner_up]))
-    if mask is None:
-        args = (float(d[nearest]), float(d[runner_up]), gallery_t)
-        who = gallery.names[nearest]
-        return Case(kind, identity, args, (who, who), False)
-    scoped = np.where(mask, d, np.inf)
-    member, member_runner = np.argsort(scoped)[:2]
-    roster_t = rule.face_threshold(
-        int(mask.sum()), float(scoped[member]), float(scoped[member_runner])
-    )
-    args = (
-        float(d[member]),
-        float(d[nearest]),
-        bool(mask[nearest]),
-        float(d[runner_up]),
-        (roster_t, gallery_t),
-    )
-    return Case(kind, identity, args, (gallery.names[member], gallery.names[nearest]), True)
+    return Case(kind, identity, rosters.decision_inputs(query, gallery, mask, rule))
 
 
-def answer(case: Case, margin: float, band) -> tuple[str, str]:
-    if not case.roster:
-        best, runner, threshold = case.args
-        return decide(best, runner, threshold, margin, band), case.names[0]
-    verdict = decide_on_roster(*case.args, margin, band)
-    return verdict.decision, case.names[0 if verdict.about_member else 1]
+def answer(case: Case, margin: float, band: RetryBand) -> tuple[str, str]:
+    return rosters.decision(case.inputs, margin, band)
 
 
 @dataclass(frozen=True)

@@ -82,43 +82,60 @@ def probes(
     return out
 
 
-def _answers(
-    query: np.ndarray,
-    gallery: Enrolled,
-    roster: np.ndarray | None,
-    rule: DecisionRule,
-    band: RetryBand,
-) -> tuple[str, str | None]:
-    """(decision, who) for one embedding, as app/services/identify.py decides."""
+@dataclass(frozen=True)
+class DecisionInputs:
+    """One check-in's distances and thresholds, as app/services/identify.py computes them:
+    what a retry band does not change (bench/retry_band.py decides each once per band)."""
+
+    args: tuple  # decide's (best, runner-up, threshold), or decide_on_roster's
+    names: tuple[str, str]  # (about the member / nearest, about the non-member)
+    roster: bool
+
+
+def decision_inputs(
+    query: np.ndarray, gallery: Enrolled, roster: np.ndarray | None, rule: DecisionRule
+) -> DecisionInputs:
     distances = np.linalg.norm(gallery.matrix - query, axis=1)
     nearest, runner_up = np.argsort(distances)[:2]
     gallery_threshold = rule.face_threshold(
         len(gallery.names), float(distances[nearest]), float(distances[runner_up])
     )
     if roster is None:
-        decision = decide(
-            float(distances[nearest]),
-            float(distances[runner_up]),
-            gallery_threshold,
-            rule.margin,
-            band,
-        )
-        return decision, gallery.names[nearest]
+        args = (float(distances[nearest]), float(distances[runner_up]), gallery_threshold)
+        return DecisionInputs(args, (gallery.names[nearest],) * 2, False)
     scoped = np.where(roster, distances, np.inf)
     member, member_runner_up = np.argsort(scoped)[:2]
     roster_threshold = rule.face_threshold(
         int(roster.sum()), float(scoped[member]), float(scoped[member_runner_up])
     )
-    verdict = decide_on_roster(
+    args = (
         float(distances[member]),
         float(distances[nearest]),
         bool(roster[nearest]),
         float(distances[runner_up]),
         (roster_threshold, gallery_threshold),
-        rule.margin,
-        band,
     )
-    return verdict.decision, gallery.names[member if verdict.about_member else nearest]
+    return DecisionInputs(args, (gallery.names[member], gallery.names[nearest]), True)
+
+
+def decision(inputs: DecisionInputs, margin: float, band: RetryBand) -> tuple[str, str]:
+    """(decision, who) for one check-in at one retry band."""
+    if not inputs.roster:
+        best, runner_up, threshold = inputs.args
+        return decide(best, runner_up, threshold, margin, band), inputs.names[0]
+    verdict = decide_on_roster(*inputs.args, margin, band)
+    return verdict.decision, inputs.names[0 if verdict.about_member else 1]
+
+
+def _answers(
+    query: np.ndarray,
+    gallery: Enrolled,
+    roster: np.ndarray | None,
+    rule: DecisionRule,
+    band: RetryBand,
+) -> tuple[str, str]:
+    """(decision, who) for one embedding, as app/services/identify.py decides."""
+    return decision(decision_inputs(query, gallery, roster, rule), rule.margin, band)
 
 
 def _rates(outcomes: list[tuple[str, str | None]], identities: list[str], kind: str) -> dict:
