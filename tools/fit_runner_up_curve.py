@@ -55,10 +55,15 @@ FILL_STRANGERS = 500
 Fill = tuple[np.ndarray, np.ndarray]  # other photos' embeddings, and the row of `people` of each
 
 
+def pairwise(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """(Q, G) euclidean distances, by |q|^2 + |g|^2 - 2 q.g (fast; ample for fitting)."""
+    squared = (queries**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * queries @ gallery.T
+    return np.sqrt(np.maximum(squared, 0))
+
+
 def nearest_two(gallery: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each query's nearest gallery row, its distance and the runner-up's (inf: none)."""
-    squared = (queries**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * queries @ gallery.T
-    distances = np.sqrt(np.maximum(squared, 0))
+    distances = pairwise(queries, gallery)
     if distances.shape[1] == 1:
         return np.zeros(len(queries), int), distances[:, 0], np.full(len(queries), np.inf)
     order = np.argpartition(distances, 1, axis=1)[:, :2]
@@ -139,13 +144,8 @@ def filled_nearest_two(
         raise ValueError(f"a gallery of {n} needs {wanted} other photos; there are {len(usable)}")
     chosen = rng.choice(usable, wanted, replace=False)
     queries = people[strangers]
-
-    def distances(gallery: np.ndarray) -> np.ndarray:
-        squared = (queries**2).sum(1)[:, None] + (gallery**2).sum(1)[None] - 2 * queries @ gallery.T
-        return np.sqrt(np.maximum(squared, 0))
-
-    per_person = distances(people[members]).T.copy()  # (members, strangers)
-    np.minimum.at(per_person, position[owners[chosen]], distances(extras[chosen]).T)
+    per_person = pairwise(queries, people[members]).T.copy()  # (members, strangers)
+    np.minimum.at(per_person, position[owners[chosen]], pairwise(queries, extras[chosen]).T)
     two = np.sort(np.partition(per_person, 1, axis=0)[:2], axis=0)
     return two[0], two[1]
 
