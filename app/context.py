@@ -21,7 +21,7 @@ from models.backbones import get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
 from models.fusion import FusedPipeline, FusionUnavailableError
-from models.identification import DecisionRule, RetryBand, RetryBands
+from models.identification import DecisionRule, RetryBand, RetryBands, shipped_retry_bands
 from models.serving import ServingEmbedder
 from models.thresholds import FarCurve, RunnerUpCurve
 
@@ -201,7 +201,12 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
 
 def retry_bands(settings: Settings) -> RetryBands:
     """ROLLCALL_ONE_FRAME_RETRY_BAND for a face seen in one frame, ROLLCALL_RETRY_BAND (both
-    sides) for one fused from a burst."""
-    below, above = settings.one_frame_retry_band
-    burst = settings.retry_band
-    return RetryBands(RetryBand(below, above), RetryBand(burst, burst))
+    sides) for one fused from a burst; either unset: the backbone's shipped band
+    (models.identification.shipped_retry_bands: dlib+faceres has its own)."""
+    shipped = shipped_retry_bands(settings.backbone)
+    one_frame, burst = shipped.one_frame, shipped.burst
+    if settings.one_frame_retry_band is not None:
+        one_frame = RetryBand(*settings.one_frame_retry_band)
+    if settings.retry_band is not None:
+        burst = RetryBand(settings.retry_band, settings.retry_band)
+    return RetryBands(one_frame, burst)

@@ -1,8 +1,9 @@
 """The roster and burst rows of dlib+faceres by retry band, on one half of LFW dev-train's
 people, beside dlib-resnet's (Rollcall's default) in the same run: bench/accuracy.py's roster
 rows (bench/rosters.py) without the rest of that benchmark (no dlib's-own reference pipeline,
-which half 0 has not been embedded by). For choosing the fusion's band on half 0 (the people
-its constants were fitted on) and reporting it on half 1.
+which half 0 has not been embedded by), by symmetric band. The fusion's shipped bands were
+chosen with `bench/retry_band.py --half 0 --backbone dlib+faceres --burst-bands 0.03 0.04 0.05`
+(one frame, burst and kiosk at 30 to 2,000 and in rosters), and reported there on half 1.
 
     OMP_NUM_THREADS=1 python bench/fusion_bands.py --half 0 [--lfw ../shared/lfw-devtrain]
 """

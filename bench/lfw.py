@@ -54,6 +54,23 @@ def rollcall_cache_key(name: str = "rollcall") -> str:
     return f"{name}-{hashlib.sha256(code).hexdigest()[:10]}"
 
 
+def faceres_cache_key(name: str = "faceres") -> str:
+    """The cache file of `FaceresPipeline`'s raw features, without loading its network: a
+    digest of what makes them (detection, the crop, the graph and its input)."""
+    from models.backbones import faceres
+
+    code = (REPO / "models" / "detection.py").read_bytes() + "".join(
+        inspect.getsource(part)
+        for part in (
+            crop_box,
+            faceres.ConvLayer,
+            faceres.TfjsGraph,
+            faceres.FaceresBackbone.forward,
+        )
+    ).encode()
+    return f"{name}-raw-{hashlib.sha256(code).hexdigest()[:10]}"
+
+
 class RollcallPipeline:
     """Rollcall's `FaceEmbedder` with its shipped defaults: the face nearest the centre, cut
     and embedded as `FaceEmbedder.faces` does. Its MTCNN detections are kept (by the photo's
@@ -123,17 +140,7 @@ class FaceresPipeline:
         self.embedder = FaceEmbedder(EmbedderConfig(backbone="faceres"))
         raw = faceres.load_faceres(finish=False)
         self.embedder.network = SiameseNetwork(raw, l2_normalize=False).eval()
-        # What makes the raw features: detection, the crop, the graph and its input.
-        code = (REPO / "models" / "detection.py").read_bytes() + "".join(
-            inspect.getsource(part)
-            for part in (
-                crop_box,
-                faceres.ConvLayer,
-                faceres.TfjsGraph,
-                faceres.FaceresBackbone.forward,
-            )
-        ).encode()
-        self.cache_key = f"{self.name}-raw-{hashlib.sha256(code).hexdigest()[:10]}"
+        self.cache_key = faceres_cache_key(self.name)
         self.embedder.network.to(self.embedder.device)
 
     def embed(self, photo: Photo) -> FaceResult | None:

@@ -2,6 +2,11 @@
 
     python bench/retry_band.py --half 0            # the people the band is chosen on
     python bench/retry_band.py --half 1            # reported on (nobody the fits saw)
+    python bench/retry_band.py --half 0 --backbone dlib+faceres --burst-bands 0.03 0.04 0.05
+
+`--backbone dlib+faceres`: the fusion (bench/fusion.py: its rule, its parts' cached embeddings,
+each part of a burst fused on its own), whose own bands (models.identification.RETRY_BANDS)
+were chosen so; `--burst-bands` tries those burst bands too (default: 0.03 only).
 
 It reads the Rollcall pipeline's embeddings from `out/bench-cache` (bench/accuracy.py fills it
 with half 1's photos) and leaves out photos the cache lacks; `--embed` embeds them first (half
@@ -39,21 +44,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import rosters
+from bench import fusion, rosters
+from bench.accuracy import finished_faceres
 from bench.lfw import (
     EmbeddingCache,
     LfwProtocol,
     RollcallPipeline,
     embed_all,
+    faceres_cache_key,
     lfw_protocol,
     rollcall_cache_key,
 )
+from models.backbones import get_backbone
 from models.burst import fuse
+from models.fusion import part_lengths
 from models.identification import (
     SHIPPED_RETRY_BANDS,
     DecisionRule,
     RetryBand,
     RetryBands,
+    shipped_retry_bands,
     shipped_rule,
 )
 
@@ -61,7 +71,23 @@ LFW = Path(
     os.environ.get("ROLLCALL_LFW_DIR", Path(__file__).resolve().parents[2] / "shared/lfw-devtrain")
 )
 SIZES = (30, 100, 500, 1000, 2000)
-L2 = False  # dlib-resnet's descriptors are not L2-normalised (models/backbones)
+BEFORE = "before: 0.03 both sides, any frames"
+
+
+@dataclass(frozen=True)
+class Fusing:
+    """How a backbone's burst is fused (models.burst.fuse): its L2 and its parts' lengths."""
+
+    l2: bool = False  # dlib-resnet's descriptors are not L2-normalised (models/backbones)
+    parts: tuple[int, ...] = ()
+
+    def __call__(self, embeddings: list[np.ndarray]) -> np.ndarray:
+        return fuse(np.stack(embeddings), self.l2, self.parts)
+
+
+def fusing(backbone: str) -> Fusing:
+    spec = get_backbone(backbone)
+    return Fusing(spec.l2_normalize, part_lengths(spec))
 
 
 @dataclass(frozen=True)
@@ -101,19 +127,21 @@ def _embeddings(lookup, paths) -> list[np.ndarray]:
     return [r.embedding for p in paths if (r := lookup(p)) is not None]
 
 
-def _person(kind, identity, embeddings, gallery, mask, rule) -> Person | None:
+def _person(kind, identity, embeddings, gallery, mask, rule, fused: Fusing) -> Person | None:
     if not embeddings:
         return None
     singles = [_case(kind, identity, e, gallery, mask, rule) for e in embeddings]
     burst = (
-        _case(kind, identity, fuse(np.stack(embeddings), L2), gallery, mask, rule)
+        _case(kind, identity, fused(embeddings), gallery, mask, rule)
         if len(embeddings) >= 2
         else None
     )
     return Person(singles, burst)
 
 
-def whole_gallery(protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule) -> Scenario:
+def whole_gallery(
+    protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule, fused: Fusing = Fusing()
+) -> Scenario:
     people = [p for p in protocol.enrolled(size) if lookup(protocol.enrolled_photo(p))]
     gallery = rosters.Enrolled(
         people, np.stack([lookup(protocol.enrolled_photo(p)).embedding for p in people])
@@ -122,7 +150,7 @@ def whole_gallery(protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule)
     frames, persons = [], []
     for person in [p for p in protocol.gallery[:size] if p in enrolled]:
         embeddings = _embeddings(lookup, protocol.probes(person, 4))
-        if (found := _person("member", person, embeddings, gallery, None, rule)) is not None:
+        if (found := _person("member", person, embeddings, gallery, None, rule, fused)) is not None:
             persons.append(found)
             frames += found.singles
     for stranger in protocol.strangers:
@@ -137,13 +165,13 @@ def whole_gallery(protocol: LfwProtocol, other: LfwProtocol, lookup, size, rule)
         burst_strangers = [p for p in other.gallery if len(other.photos[p]) >= 3]
     for stranger in burst_strangers[:100]:
         embeddings = _embeddings(lookup, protocol.photos[stranger][:4])
-        if (found := _person("stranger", stranger, embeddings, gallery, None, rule)) is not None:
+        if found := _person("stranger", stranger, embeddings, gallery, None, rule, fused):
             persons.append(found)
             frames += found.singles
     return Scenario(f"whole gallery {len(people)}", frames, persons)
 
 
-def roster_scenario(protocol: LfwProtocol, lookup, rule) -> Scenario:
+def roster_scenario(protocol: LfwProtocol, lookup, rule, fused: Fusing = Fusing()) -> Scenario:
     gallery = rosters.enrolled(protocol, lookup)
     order = np.random.default_rng(1).permutation(len(gallery.names))
     groups = [order[i * rosters.ROSTER : (i + 1) * rosters.ROSTER] for i in range(rosters.ROSTERS)]
@@ -159,12 +187,12 @@ def roster_scenario(protocol: LfwProtocol, lookup, rule) -> Scenario:
         checkins += [("non-member", gallery.names[m]) for m in others]
         for kind, person in checkins:
             embeddings = _embeddings(lookup, protocol.probes(person, 4))
-            if (found := _person(kind, person, embeddings, gallery, mask, rule)) is not None:
+            if found := _person(kind, person, embeddings, gallery, mask, rule, fused):
                 persons.append(found)
                 frames += found.singles
         for stranger, embeddings in strangers:
             if (
-                found := _person("stranger", stranger, embeddings, gallery, mask, rule)
+                found := _person("stranger", stranger, embeddings, gallery, mask, rule, fused)
             ) is not None:
                 persons.append(found)
                 frames += found.singles
@@ -210,18 +238,30 @@ def measure(scenario: Scenario, margin: float, bands: RetryBands) -> dict[str, d
     return out
 
 
-def candidates() -> dict[str, RetryBands]:
-    """The bands tried: the former one, none, and one frame's below / above the threshold
-    (a burst's stays 0.03 on both sides: bench/rosters.py's evidence)."""
+def candidates(
+    bursts: tuple[float, ...] = (0.03,), backbone: str = "dlib-resnet"
+) -> dict[str, RetryBands]:
+    """The bands tried: the former one, none, the shipped ones (dlib-resnet's and, for another
+    backbone, its own), and one frame's below / above the threshold with each burst band (both
+    sides; dlib-resnet's stays 0.03: bench/rosters.py's evidence)."""
     both = RetryBand(0.03, 0.03)
-    out = {"before: 0.03 both sides, any frames": RetryBands(both, both), "no band": RetryBands()}
-    for below in (0.0, 0.01, 0.02, 0.025):
-        for above in (0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08):
-            name = f"one frame {below:.3f} below / {above:.2f} above, burst 0.03"
-            out[name] = RetryBands(RetryBand(below, above), both)
+    out = {BEFORE: RetryBands(both, both), "no band": RetryBands()}
+    for burst in bursts:
+        for below in (0.0, 0.01, 0.02, 0.025, 0.03, 0.04):
+            for above in (0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08):
+                name = f"one frame {below:.3f} below / {above:.2f} above, burst {burst:.2f}"
+                out[name] = RetryBands(RetryBand(below, above), RetryBand(burst, burst))
     shipped = SHIPPED_RETRY_BANDS.one_frame
     out[f"now: one frame {shipped.below:.3f} / {shipped.above:.2f}"] = SHIPPED_RETRY_BANDS
+    own = shipped_retry_bands(backbone)
+    if own != SHIPPED_RETRY_BANDS:
+        out[f"{backbone}'s own: {_describe(own)}"] = own
     return out
+
+
+def _describe(bands: RetryBands) -> str:
+    one, burst = bands.one_frame, bands.burst
+    return f"one frame {one.below:.3f} / {one.above:.2f}, burst {burst.below:.2f}"
 
 
 def _cached_lookup(cache: EmbeddingCache, root: Path) -> Callable:
@@ -247,6 +287,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--embed", action="store_true", help="embed the photos the cache lacks")
+    parser.add_argument("--backbone", choices=("dlib-resnet", fusion.NAME), default="dlib-resnet")
+    parser.add_argument("--burst-bands", type=float, nargs="+", default=[0.03])
     args = parser.parse_args()
     protocol = lfw_protocol(args.lfw, 0, 10**6, 500, args.half)
     other = lfw_protocol(args.lfw, 0, 10**6, 0, 1 - args.half)
@@ -255,17 +297,27 @@ def main() -> int:
     cache = EmbeddingCache(args.cache, rollcall_cache_key())
     jobs = _jobs(protocol, other)
     if args.embed:
+        if args.backbone != "dlib-resnet":
+            raise SystemExit("--embed embeds dlib-resnet's only: bench/accuracy.py embeds faceres")
         embed_all(RollcallPipeline(), cache, jobs, protocol.root, "LFW")
-    missing = sum(not cache.has(protocol.root, path, variant) for path, variant in jobs)
-    if missing == len(jobs):
-        raise SystemExit(f"{cache.path} holds none of these photos: run with --embed")
-    print(f"{len(jobs) - missing} photos from {cache.path}, {missing} it lacks left out")
+    caches = [cache]
+    if args.backbone == fusion.NAME:
+        caches.append(EmbeddingCache(args.cache, faceres_cache_key()))
+    for each in caches:
+        missing = sum(not each.has(protocol.root, path, variant) for path, variant in jobs)
+        if missing == len(jobs):
+            raise SystemExit(f"{each.path} holds none of these photos: run with --embed")
+        print(f"{len(jobs) - missing} photos from {each.path}, {missing} it lacks left out")
     lookup = _cached_lookup(cache, protocol.root)
     rule = shipped_rule()
-    scenarios = [whole_gallery(protocol, other, lookup, n, rule) for n in args.sizes]
-    scenarios.append(roster_scenario(protocol, lookup, rule))
+    if args.backbone == fusion.NAME:
+        faceres = finished_faceres(_cached_lookup(caches[1], protocol.root))
+        lookup, rule = fusion.fused_lookup(lookup, faceres), fusion.fused_rule()
+    fused = fusing(args.backbone)
+    scenarios = [whole_gallery(protocol, other, lookup, n, rule, fused) for n in args.sizes]
+    scenarios.append(roster_scenario(protocol, lookup, rule, fused))
     report = {}
-    for name, bands in candidates().items():
+    for name, bands in candidates(tuple(args.burst_bands), args.backbone).items():
         report[name] = {s.label: measure(s, rule.margin, bands) for s in scenarios}
     print_report(report, args.half)
     print(f"\nthe rule's choice on half {args.half}: {choose(report)}")
@@ -275,51 +327,66 @@ def main() -> int:
     return 0
 
 
-BEFORE = "before: 0.03 both sides, any frames"
-
-
 def _wrong(report: dict, name: str, mode: str) -> list[int]:
     return [int(m[mode]["member"]["wrong"]) for m in report[name].values()]
 
 
-def _strangers_ok(report: dict, name: str) -> bool:
-    """Strangers marked at most 1% in every search, one frame and kiosk."""
-    rows = [
-        m[mode].get("stranger") for m in report[name].values() for mode in ("one frame", "kiosk")
-    ]
+def _strangers_ok(report: dict, name: str, modes=("one frame", "kiosk")) -> bool:
+    """Strangers marked at most 1% in every search, one frame and kiosk (or `modes`)."""
+    rows = [m[mode].get("stranger") for m in report[name].values() for mode in modes]
     return all(r["marked"] <= 0.01 * r["n"] for r in rows if r)
 
 
 def choose(report: dict) -> str:
-    """How the shipped one-frame band was chosen (a burst's stays 0.03): the narrowest side under
+    """How the shipped bands were chosen. A burst's (dlib-resnet's: 0.03, the only one tried):
+    the narrowest tried whose bursts and kiosk mark no more wrong people at any size than the
+    widest tried, and whose bursts mark at most 1% of strangers in every search (as one
+    frame's side under the threshold, below). Then one frame's, with it: the narrowest side under
     the threshold whose one-frame check-ins mark no more wrong people than the former band at
     any size, then the widest side over it whose kiosk marks no more wrong people than the former
     band's kiosk; strangers at most 1% throughout."""
     grid = [n for n in report if n.startswith("one frame ")]
     side = lambda n, i: float(n.split()[2 + 3 * i])  # noqa: E731  "one frame B below / A above"
+    burst_of = lambda n: float(n.split()[8])  # noqa: E731  "..., burst W"
     before_one, before_kiosk = _wrong(report, BEFORE, "one frame"), _wrong(report, BEFORE, "kiosk")
 
     def no_worse(name: str, mode: str, before: list[int]) -> bool:
         return all(w <= b for w, b in zip(_wrong(report, name, mode), before, strict=True))
 
+    bursts = sorted({burst_of(n) for n in grid})
+    # Each burst band with the former band's one frame (0.03 both sides), for the kiosk's figure.
+    by_burst = {
+        b: next((n for n in grid if burst_of(n) == b and side(n, 0) == side(n, 1) == 0.03),
+                next(n for n in grid if burst_of(n) == b))
+        for b in bursts
+    }  # fmt: skip
+    widest = by_burst[bursts[-1]]
+    passing = [
+        b for b, n in by_burst.items()
+        if _strangers_ok(report, n, ("burst",)) and all(
+            no_worse(n, mode, _wrong(report, widest, mode)) for mode in ("burst", "kiosk"))
+    ]  # fmt: skip
+    burst = passing[0] if passing else bursts[-1]
+    said = f"burst {burst}" + ("" if passing else " (none tried keeps bursts' strangers <= 1%)")
+    grid = [n for n in grid if burst_of(n) == burst]
     unders = sorted({side(n, 0) for n in grid})
     under = next(
         (u for u in unders if any(side(n, 0) == u and no_worse(n, "one frame", before_one)
                                   for n in grid)), None,
     )  # fmt: skip
     if under is None:
-        return "none of the grid marks as few wrong people as the former band"
+        return f"{said}; none of the grid marks as few wrong people as the former band"
     kept = [n for n in grid if side(n, 0) == under and no_worse(n, "kiosk", before_kiosk)]
     overs = [side(n, 1) for n in kept if _strangers_ok(report, n)]
     if not kept:
-        return f"{under} under the threshold; no side over it keeps the kiosk's wrong marks"
+        return f"{said}; {under} under the threshold; no side over it keeps the kiosk's wrong marks"
     if not overs:
         why = "not even the former band" if not _strangers_ok(report, BEFORE) else "none"
         return (
-            f"{under} under the threshold; every side over it marks over 1% of strangers "
+            f"{said}; {under} under the threshold; every side over it marks over 1% of strangers "
             f"somewhere ({why} keeps them under)"
         )
-    return f"one frame {under} under the threshold, {max(overs)} over it"
+    return f"{said}; one frame {under} under the threshold, {max(overs)} over it"
 
 
 def _share(row: dict | None, key: str) -> str:

@@ -55,6 +55,23 @@ BURST_RETRY_BAND = RetryBand(0.03, 0.03)
 ONE_FRAME_RETRY_BAND = RetryBand(0.025, 0.06)
 SHIPPED_RETRY_BANDS = RetryBands(ONE_FRAME_RETRY_BAND, BURST_RETRY_BAND)
 
+# Backbones that ship bands of their own, chosen the same way on half 0; every other backbone
+# ships the above. dlib+faceres (`bench/retry_band.py --half 0 --backbone dlib+faceres
+# --burst-bands 0.03 0.04 0.05`): a burst's 0.04, the narrowest of 0.03-0.05 whose bursts and
+# kiosk mark no more wrong people than 0.05 at any size (0.03: the kiosk 4 at 500, 0.04: 0),
+# strangers' bursts under 1%; one frame's 0.03 under the threshold, the narrowest of 0-0.04 that
+# marks no more wrong people than the former 0.03 both sides (0.025: one more at 500 and 1,000),
+# and 0.08 over it, the widest tried. On half 1 (docs/recognition.md) strangers' roster bursts
+# go from 2.7% marked with the above to 0.3%.
+BACKBONE_RETRY_BANDS: dict[str, RetryBands] = {
+    "dlib+faceres": RetryBands(RetryBand(0.03, 0.08), RetryBand(0.04, 0.04)),
+}
+
+
+def shipped_retry_bands(backbone: str) -> RetryBands:
+    """The retry bands a backbone ships: its own, else SHIPPED_RETRY_BANDS."""
+    return BACKBONE_RETRY_BANDS.get(backbone, SHIPPED_RETRY_BANDS)
+
 
 def decide(
     best_distance: float,

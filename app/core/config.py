@@ -94,10 +94,13 @@ class Settings(BaseSettings):
     # On half 1 (docs/recognition.md): one frame at 500 searched 52.5% -> 54.8% right, the
     # kiosk 70.2% -> 75.5% (strangers 0 -> 0.63%); in a roster of 30, 68.5% -> 70.7% and
     # 83.0% -> 86.7% (0.32% -> 0.91%); the kiosk at 1,000 marked 1.6% with every band tried.
-    # models/identification.py's SHIPPED_RETRY_BANDS holds the same values (a test keeps them
-    # equal: config imports no ML).
-    retry_band: float = Field(0.03, ge=0, lt=1)
-    one_frame_retry_band: tuple[BandWidth, BandWidth] = (0.025, 0.06)
+    # Unset (None): the backbone's own, models/identification.py's shipped_retry_bands (config
+    # imports no ML; app/context.py picks): the values above for every backbone but
+    # dlib+faceres, whose own (one frame [0.03, 0.08], a burst 0.04) the same bench chose for
+    # it (`--backbone dlib+faceres`): with the above its strangers' roster bursts were 2.7%
+    # marked on half 1, with its own 0.3%. A value set wins for every backbone.
+    retry_band: float | None = Field(None, ge=0, lt=1)
+    one_frame_retry_band: tuple[BandWidth, BandWidth] | None = None
     # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
     # busy door) are kept; `rollcall purge` (daily, from the systemd timer in
     # docs/operations.md) deletes older ones. None: kept until purged by hand. Attendance stays.

@@ -16,6 +16,7 @@ from app.main import create_app
 from models.backbones import get_backbone
 from models.burst import fuse
 from models.embedder import EmbedderConfig, FaceEmbedder
+from models.identification import SHIPPED_RETRY_BANDS, shipped_retry_bands
 from tests.support.helpers import enroll_five, install_faceres
 from tests.support.settings import ADMIN_KEY, make_settings
 
@@ -55,6 +56,9 @@ def test_dlib_faceres_enrolls_and_checks_in_with_the_fused_distance(
         version = health["weights_version"]
         assert "dlib_face_recognition_resnet_model_v1" in version
         assert "hse-faceres-human-models-3.0.4" in version
+        # Neither band set: the fusion's own, not dlib-resnet's.
+        bands = client.app.state.context.recognizer.retry_bands
+        assert bands == shipped_retry_bands("dlib+faceres") != SHIPPED_RETRY_BANDS
         ids = enroll_five(client, faces_dir)  # obama.jpg among them
         with client.app.state.context.db.read_session() as session:  # the templates stored
             rows = session.query(FaceTemplate).all()

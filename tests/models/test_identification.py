@@ -14,6 +14,7 @@ from models.identification import (
     RetryBands,
     decide,
     decide_on_roster,
+    shipped_retry_bands,
 )
 
 
@@ -86,6 +87,13 @@ def test_one_frame_and_a_burst_each_have_their_band() -> None:
     # The shipped bands: what bench/retry_band.py --half 0 chose.
     assert SHIPPED_RETRY_BANDS.one_frame == RetryBand(0.025, 0.06)
     assert SHIPPED_RETRY_BANDS.burst == RetryBand(0.03, 0.03)
+    # Every backbone ships them but dlib+faceres, whose own bench/retry_band.py --backbone chose.
+    assert (
+        shipped_retry_bands("dlib-resnet") == shipped_retry_bands("faceres") == SHIPPED_RETRY_BANDS
+    )
+    assert shipped_retry_bands("dlib+faceres") == RetryBands(
+        RetryBand(0.03, 0.08), RetryBand(0.04, 0.04)
+    )
     t = 0.5
     one, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(3)
     assert decide(t - 0.028, 0.9, t, 0.04, one) == "present"

@@ -1,5 +1,6 @@
 """ROLLCALL_RETRY_BAND (a burst's) and ROLLCALL_ONE_FRAME_RETRY_BAND become the service's
-retry bands; the defaults are the ones bench/retry_band.py chose (models/identification.py)."""
+retry bands; unset, the backbone's shipped ones (models.identification.shipped_retry_bands:
+bench/retry_band.py's choice, dlib+faceres's its own)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,50 @@ from pydantic import ValidationError
 
 from app.context import retry_bands
 from app.core.config import Settings
-from models.identification import SHIPPED_RETRY_BANDS, RetryBand, RetryBands
+from models.identification import SHIPPED_RETRY_BANDS, RetryBand, RetryBands, shipped_retry_bands
 from tests.support.settings import make_settings
+
+FUSION = "dlib+faceres"
 
 
 def test_the_default_settings_are_the_shipped_bands(tmp_path: Path) -> None:
     assert retry_bands(make_settings(tmp_path)) == SHIPPED_RETRY_BANDS
 
 
+def test_the_fusion_unset_takes_its_own_bands(tmp_path: Path) -> None:
+    own = retry_bands(make_settings(tmp_path, backbone=FUSION))
+    assert (
+        own
+        == shipped_retry_bands(FUSION)
+        == RetryBands(RetryBand(0.03, 0.08), RetryBand(0.04, 0.04))
+    )
+    assert own != SHIPPED_RETRY_BANDS
+
+
+def test_a_band_the_operator_sets_wins_over_the_fusions_own(tmp_path: Path) -> None:
+    own = shipped_retry_bands(FUSION)
+    burst_set = retry_bands(make_settings(tmp_path, backbone=FUSION, retry_band=0.03))
+    assert burst_set == RetryBands(own.one_frame, RetryBand(0.03, 0.03))
+    one_set = retry_bands(make_settings(tmp_path, backbone=FUSION, one_frame_retry_band=(0, 0)))
+    assert one_set == RetryBands(RetryBand(0, 0), own.burst)
+
+
 def test_the_bands_come_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROLLCALL_ONE_FRAME_RETRY_BAND", "[0.01, 0.05]")
-    monkeypatch.setenv("ROLLCALL_RETRY_BAND", "0.04")
+    monkeypatch.setenv("ROLLCALL_RETRY_BAND", "0.05")
+    monkeypatch.setenv("ROLLCALL_BACKBONE", FUSION)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
-    assert retry_bands(settings) == RetryBands(RetryBand(0.01, 0.05), RetryBand(0.04, 0.04))
+    assert retry_bands(settings) == RetryBands(RetryBand(0.01, 0.05), RetryBand(0.05, 0.05))
 
 
 @pytest.mark.parametrize("band", [(-0.01, 0.05), (0.02, 1.0)])
 def test_a_band_side_out_of_range_is_refused(tmp_path: Path, band: tuple[float, float]) -> None:
     with pytest.raises(ValidationError, match="one_frame_retry_band"):
         make_settings(tmp_path, one_frame_retry_band=band)
+
+
+def test_a_burst_band_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="retry_band"):
+        make_settings(tmp_path, retry_band=1.0)
