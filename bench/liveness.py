@@ -221,6 +221,14 @@ def main() -> None:
     parser.add_argument(
         "--count", nargs="*", default=[], help="KIND=N: N cases of this kind, not --attacks"
     )
+    parser.add_argument(
+        "--turn-span",
+        type=float,
+        nargs=2,
+        default=(1.0, 2.0),
+        metavar=("LOW", "HIGH"),
+        help="live turns' size in AFFINE_TURNs (about 20 degrees); 0.5 1: small turns",
+    )
     parser.add_argument("--save", type=Path, help="keep the generated cases in this file")
     parser.add_argument("--load", type=Path, nargs="*", help="judge cases saved by --save")
     args = parser.parse_args()
@@ -236,7 +244,7 @@ def main() -> None:
     else:
         detector = FaceDetector()
         people = posed_people(detector, args.lfw, args.people, rng, args.half)
-        live = live_cases(people, rng)
+        live = live_cases(people, rng, (args.turn_span[0], args.turn_span[1]))
         counts = dict(item.split("=") for item in args.count)
         attacks = {}
         for kind in args.kinds:

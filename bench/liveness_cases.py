@@ -162,9 +162,12 @@ def posed_people(
     return chosen
 
 
-def live_cases(people: list[Posed], rng: random.Random) -> list[Case]:
-    """Per person, a turn each way across the span of AFFINE_TURN to twice it that has the
-    most photos between its ends (a turn needs poses between; none: no case)."""
+def live_cases(
+    people: list[Posed], rng: random.Random, span: tuple[float, float] = (1.0, 2.0)
+) -> list[Case]:
+    """Per person, a turn each way across the span of AFFINE_TURN to twice it (`span`, in
+    AFFINE_TURNs: (0.5, 1) for small turns of about 10-20 degrees) that has the most photos
+    between its ends (a turn needs poses between; none: no case)."""
     cases = []
     for person in people:
         yaws = np.array(person.yaws)
@@ -172,7 +175,7 @@ def live_cases(people: list[Posed], rng: random.Random) -> list[Case]:
             (int(np.sum((yaws > yaws[a]) & (yaws < yaws[b]))), a, b)
             for a in range(len(yaws))
             for b in range(a + 1, len(yaws))
-            if AFFINE_TURN <= yaws[b] - yaws[a] <= 2 * AFFINE_TURN
+            if span[0] * AFFINE_TURN <= yaws[b] - yaws[a] <= span[1] * AFFINE_TURN
         ]
         if not spans or max(spans)[0] < 1:
             continue

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.liveness_motion import Motion, motion
-from models.liveness_shape import MIN_DEPTH, depth
+from models.liveness_shape import depth, required_depth
 
 # MTCNN's landmark order: left eye, right eye, nose, left and right mouth corner (image left).
 _PLANE_POINTS = (0, 1, 3, 4)
@@ -178,7 +178,7 @@ def assess(
         verdict = Verdict.no_turn
     elif moving.flaw is not None:
         verdict = Verdict(moving.flaw.value)
-    elif out_of_halves is not None and not out_of_halves >= MIN_DEPTH:  # NaN refuses too
+    elif out_of_halves is not None and not out_of_halves >= required_depth(moved):  # NaN too
         verdict = Verdict.flat_halves
     else:
         verdict = Verdict.live

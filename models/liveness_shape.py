@@ -54,6 +54,18 @@ MIN_PARALLAX = 0.025
 # photos step evenly (8.9% of all, jumps included) and let 21 of 84 folds through (3 of 42
 # pairs), 0.11 4.6% (10.6%) and 15 (1 pair), 0.124 5.9% (11.4%) and 12 (1 pair).
 MIN_DEPTH = 0.11
+# `depth` grows with the turn: on half 0's live turns (236, bench/liveness.py) its ratio to the
+# nose's turn (`models.liveness.turn`) has a median of 0.9 in every band of the turn's size
+# (0.14-0.2: 0.93, over 0.3: 0.95) and a 10th percentile of 0.58. A fixed MIN_DEPTH therefore
+# asks a small turn for a deeper face than a large one: at a turn of 0.12 (a 17 degree turn at
+# a door) it needs a ratio of 0.92, which 53% of those turns fall under. So a turn smaller than
+# FULL_DEPTH_TURN needs MIN_DEPTH only in proportion (`required_depth`: a ratio of 0.69, which
+# 19% fall under, whatever the turn). Chosen on half 0 (the saved cases of seeds 13 and 29,
+# bench/liveness.py --load): 0.16 lets no more folds through than MIN_DEPTH alone (15 of 84,
+# 1 of 42 pairs) and 1 more cylinder (3 of 38, no pair); 0.18 let 18 folds through (2 pairs),
+# 0.20 20 (2 pairs), 0.22 23 (3 pairs). The bench's live turns are nearly all larger than 0.16,
+# so its figures do not move: this is for the smaller turns of real students.
+FULL_DEPTH_TURN = 0.16
 
 
 def fit_homography(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -148,3 +160,9 @@ def depth(shapes: Sequence[np.ndarray], signed: Sequence[float], direction: int)
     # Landmarks it cannot read (collapsed eyes: a zero eye line) give NaN, which is no depth:
     # a check must refuse what it cannot measure, never pass it.
     return found if math.isfinite(found) else 0.0
+
+
+def required_depth(turn: float) -> float:
+    """The `depth` a turn of this size (`models.liveness.turn`) must reach: MIN_DEPTH from
+    FULL_DEPTH_TURN up, in proportion to the turn below it (the depth grows with the turn)."""
+    return MIN_DEPTH * min(1.0, max(turn, 0.0) / FULL_DEPTH_TURN)

@@ -13,6 +13,7 @@ from bench.liveness_cases import Case, attack_cases, live_cases, posed_people
 from models.detection import FaceDetector
 from models.liveness import Action, Verdict, assess
 from models.liveness_shape import (
+    FULL_DEPTH_TURN,
     LEFT_CONTOUR,
     LEFT_HALF,
     MIN_DEPTH,
@@ -24,6 +25,7 @@ from models.liveness_shape import (
     depth,
     fit_homography,
     parallax,
+    required_depth,
 )
 from tests.models.conftest import LFW_DIR
 
@@ -121,6 +123,49 @@ def test_a_head_s_nose_and_contour_move_apart_a_fold_s_do_not() -> None:
     fold[:, 2] = np.abs(fold[:, 0] - 250) * bend  # each half bent back 25 degrees
     assert abs(depth([_turned(fold, d) for d in DEGREES], signed, 1)) < 1e-6
     assert depth([head[:, :2]] * 8, [0.0] * 8, 1) == 0.0  # no turn: no depth
+
+
+def _shallow_head(contour: float) -> np.ndarray:
+    """`_sheet_with_halves` as a head: eyes above the nose above the mouth (MTCNN's frame of
+    reference needs them), the nose 0.4 eye distances before the halves, the contour `contour`
+    eye distances behind them (negative: before, a shallower depth per unit of turn)."""
+    points = _sheet_with_halves(np.random.default_rng(6))
+    points[36:48, 1], points[48:68, 1] = 220, 290
+    points[list(NOSE) + list(NOSE_BASE), 1] = 260
+    eyes = np.linalg.norm(points[42:48, :2].mean(axis=0) - points[36:42, :2].mean(axis=0))
+    points[list(NOSE) + list(NOSE_BASE), 2] = -0.4 * eyes
+    points[list(LEFT_CONTOUR) + list(RIGHT_CONTOUR), 2] = contour * eyes
+    return points
+
+
+def _judged(points: np.ndarray, scale: float) -> tuple[Verdict, float, float]:
+    """assess on the head turned along DEGREES times `scale`, 200 ms apart: the verdict, the
+    nose's turn and the depth."""
+    shapes = [_turned(points, d * scale) for d in DEGREES]
+    marks = [np.array([s[36:42].mean(0), s[42:48].mean(0), s[30], s[48], s[54]]) for s in shapes]
+    times = [200.0 * k for k in range(len(shapes))]
+    result = assess(marks, [0.0] * len(marks), Action.turn_left, 1.0, times_ms=times, shapes=shapes)
+    assert result.depth is not None
+    return result.verdict, result.turn, result.depth
+
+
+def test_a_small_turn_needs_depth_in_proportion_to_its_size() -> None:
+    """The depth grows with the turn, so a small turn of a head needs MIN_DEPTH only in
+    proportion (`required_depth`): a head turned 20 degrees whose nose moves 0.13, under
+    FULL_DEPTH_TURN, with a depth under MIN_DEPTH (0.103) but 0.79 of its turn, is live (a
+    fixed MIN_DEPTH refused it); the same head turned 30 degrees reaches MIN_DEPTH anyway. A
+    shallower face (0.53 of its turn) is refused at both sizes."""
+    assert required_depth(FULL_DEPTH_TURN) == MIN_DEPTH == required_depth(2 * FULL_DEPTH_TURN)
+    assert required_depth(FULL_DEPTH_TURN / 2) == pytest.approx(MIN_DEPTH / 2)
+    assert required_depth(-0.1) == 0.0
+    verdict, moved, found = _judged(_shallow_head(-0.1), 1.0)
+    assert moved < FULL_DEPTH_TURN and required_depth(moved) <= found < MIN_DEPTH
+    assert verdict is Verdict.live
+    verdict, moved, found = _judged(_shallow_head(-0.1), 1.5)
+    assert moved > FULL_DEPTH_TURN and found > MIN_DEPTH and verdict is Verdict.live
+    for scale in (1.0, 1.5):
+        verdict, moved, found = _judged(_shallow_head(-0.2), scale)
+        assert found < required_depth(moved) and verdict is Verdict.flat_halves
 
 
 def test_landmarks_it_cannot_read_have_no_depth() -> None:
