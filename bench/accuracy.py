@@ -56,12 +56,14 @@ from bench import fusion, pairs, rosters, two_photos
 from bench.accuracy_report import print_report
 from bench.enrollment_gate import GATE_PEOPLE, GATE_VARIANTS, gate_study, gate_summary
 from bench.lfw import (
+    SHIPPED_FLIP_TTA,
     AlignmentCandidatePipeline,
     DlibPipeline,
     EmbeddingCache,
     FaceresPipeline,
     FaceResult,
     LfwProtocol,
+    PlainDlibPart,
     RollcallPipeline,
     embed_all,
     lfw_protocol,
@@ -160,6 +162,8 @@ def main() -> int:
         geometry = HogGeometry((sx, sy), side, (ex, ey), eside)
         pipelines.append(AlignmentCandidatePipeline(shipped, geometry))
     pipelines += [FaceresPipeline()] if "faceres" in args.opt_in else []
+    if fusion.NAME in args.opt_in and SHIPPED_FLIP_TTA:  # the fusion's dlib part: plain chips
+        pipelines.append(PlainDlibPart())
     for pipeline in pipelines:
         cache = caches[pipeline.name] = EmbeddingCache(args.cache, pipeline.cache_key)
         extra = gate_jobs | roster_jobs if pipeline.name == "rollcall" else roster_jobs
@@ -174,9 +178,10 @@ def main() -> int:
     if "faceres" in lookups:
         lookups["faceres"] = finished_faceres(lookups["faceres"])
     if fusion.NAME in args.opt_in:
-        lookups[fusion.NAME] = fusion.fused_lookup(lookups["rollcall"], lookups["faceres"])
+        dlib_part = lookups.get(PlainDlibPart.name, lookups["rollcall"])
+        lookups[fusion.NAME] = fusion.fused_lookup(dlib_part, lookups["faceres"])
 
-    rule = shipped_rule()
+    rule = shipped_rule(flip_tta=SHIPPED_FLIP_TTA)
     rules = {"rollcall": rule} | {
         name: fusion.fused_rule() if name == fusion.NAME else shipped_rule(name)
         for name in args.opt_in

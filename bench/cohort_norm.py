@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lfw import EmbeddingCache, RollcallPipeline, embed_all, lfw_protocol
+from bench.lfw import SHIPPED_FLIP_TTA, EmbeddingCache, RollcallPipeline, embed_all, lfw_protocol
 from bench.open_set import face_thresholds, searches, tally
 from models.identification import shipped_rule
 
@@ -140,7 +140,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="half 1's galleries and strangers")
     parser.add_argument("--safety", type=float, default=SAFETY, help="theta at this x 1%%")
     args = parser.parse_args()
-    rule = shipped_rule()
+    rule = shipped_rule(flip_tta=SHIPPED_FLIP_TTA)
     ceiling, margin = rule.ceiling, rule.margin
     pipeline = RollcallPipeline()
     cache = EmbeddingCache(args.cache, args.cache_key or pipeline.cache_key)

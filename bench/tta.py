@@ -1,4 +1,4 @@
-"""Does mirror test-time augmentation help? Genuine/impostor separation with and without it.
+"""Mirror test-time augmentation on the few photos of ../shared/faces (LFW-scale figures: docs/recognition.md).
 
     python bench/tta.py [--faces ../shared/faces]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from models.alignment import DlibChipCutter, align_face, crop_box
-from models.backbones import BackboneSpec, get_backbone
+from models.backbones import BackboneSpec, calibrated, get_backbone
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
@@ -45,7 +45,7 @@ class EmbedderConfig:
     backbone: str = "dlib-resnet"
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
-    flip_tta: bool = False  # see bench/tta.py: it did not widen the genuine/impostor margin
+    flip_tta: bool = False  # mirror averaging (models.backbones.MirroredCalibration)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
 
@@ -220,7 +220,7 @@ class FaceEmbedder(FacePipeline):
         from models.siamese import SiameseNetwork
 
         self.config = config or EmbedderConfig()
-        super().__init__(get_backbone(self.config.backbone))
+        super().__init__(calibrated(get_backbone(self.config.backbone), self.config.flip_tta))
         self.device = torch.device(
             self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         )

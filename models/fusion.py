@@ -51,11 +51,12 @@ class FusedPipeline(FacePipeline):
         super().__init__(get_backbone(spec.parts[0][0]))  # the first part's chips and quality
         self.spec = spec
         self.config = config
+        # Each part embeds as the fusion's weights and curves were fitted on (tools/fit_faceres.py):
+        # single chips, whatever ROLLCALL_FLIP_TTA says (faceres mirror-averages on its own).
         self.parts = [
-            make_part(EmbedderConfig(name, None, config.device, config.flip_tta, config.detector),
-                      index == 0)
+            make_part(EmbedderConfig(name, None, config.device, False, config.detector), index == 0)
             for index, (name, _) in enumerate(spec.parts)
-        ]  # fmt: skip
+        ]
         self.scales = np.sqrt([weight for _, weight in spec.parts]).astype(np.float32)
         self.version = fusion_version(spec, [part.version for part in self.parts])
         self.former_versions = []

@@ -198,11 +198,12 @@ class DecisionRule:
         }
 
 
-def shipped_rule(backbone: str = "dlib-resnet") -> DecisionRule:
-    """The service's default rule for a backbone's pretrained weights."""
-    from models.backbones import get_backbone
+def shipped_rule(backbone: str = "dlib-resnet", flip_tta: bool = False) -> DecisionRule:
+    """The service's default rule for a backbone's pretrained weights, mirror-averaged or not
+    (`flip_tta`; the default, as models.embedder.EmbedderConfig's)."""
+    from models.backbones import calibrated, get_backbone
 
-    spec = get_backbone(backbone)
+    spec = calibrated(get_backbone(backbone), flip_tta)
     curve = FarCurve.load(spec.far_curve) if spec.far_curve else None
     runner_up = RunnerUpCurve.load(spec.runner_up_curve) if spec.runner_up_curve else None
     return DecisionRule(ceiling=spec.threshold, curve=curve, runner_up_curve=runner_up)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.backbones import get_backbone
+from models.backbones import calibrated, get_backbone
 from models.detection import FaceDetector
 from models.embedder import EMBED_BATCH, EmbedderConfig, FacePipeline
 from models.onnx_files import OnnxNetwork, serving_files
@@ -40,7 +40,7 @@ class ServingEmbedder(FacePipeline):
     ) -> None:
         if config.device not in (None, "cpu"):
             raise ValueError(f"ONNX Runtime serves on the CPU, not {config.device!r}")
-        super().__init__(get_backbone(config.backbone))
+        super().__init__(calibrated(get_backbone(config.backbone), config.flip_tta))
         self.config = config
         self.files = serving_files(
             self.spec.name,

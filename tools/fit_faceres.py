@@ -142,7 +142,7 @@ def main() -> int:
     found = {p for p, _ in half.jobs if raw(p) is not None}
     dlib_lookup = None
     if args.fusion or args.fusion_only:
-        dlib = RollcallPipeline()
+        dlib = RollcallPipeline(flip_tta=False)  # as the fusion embeds (models/fusion.py)
         dlib_lookup = embed_all(dlib, EmbeddingCache(args.cache, dlib.cache_key), half.jobs,
                                 half.protocol.root, "dlib, LFW half 0")  # fmt: skip
         found = {p for p in found if dlib_lookup(p) is not None}

@@ -1,6 +1,6 @@
 """Fit the shipped runner-up curve (models.thresholds.RunnerUpCurve) on HALF of LFW dev-train.
 
-    python tools/fit_runner_up_curve.py [--lfw ../shared/lfw-devtrain] [--out FILE]
+    python tools/fit_runner_up_curve.py [--flip-tta] [--lfw ../shared/lfw-devtrain] [--out FILE]
 
 LFW dev-train's people are split in two by a hash of their name (bench.lfw.person_half): the
 curve is fitted on half 0 only, so that bench/accuracy.py reports it on half 1, people it never
@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.lfw import EmbeddingCache, RollcallPipeline, embed_all, lfw_protocol, person_half
-from models.backbones import get_backbone
+from models.backbones import calibrated, get_backbone
 from models.identification import DEFAULT_AMBIGUITY_MARGIN
 from models.thresholds import FarCurve, RunnerUpCurve, runner_up_scores
 
@@ -35,7 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 CANDIDATES = (2, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000)
 MAX_FPIR = (0.001, 0.003, 0.01, 0.03, 0.1)
 WEIGHTS = (1.0, 1.5, 2.0, 3.0)
-SPEC = get_backbone("dlib-resnet")
 # Each tau is fitted to accept this share of the FPIR asked for: the simulated strangers are
 # mostly people with one photo in LFW, and LFW's people with several (the galleries of
 # bench/accuracy.py) took 1.6% of strangers in at 500 where the simulation said 1%.
@@ -214,12 +213,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lfw", type=Path, default=REPO.parent / "shared" / "lfw-devtrain")
     parser.add_argument("--cache", type=Path, default=Path("out/bench-cache"))
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "models/backbones/far_curves/dlib-resnet-runner-up.json"
-    )
+    parser.add_argument("--flip-tta", action="store_true", help="mirror-averaged embeddings")
+    parser.add_argument("--out", type=Path, help="default: the backbone's runner-up curve file")
     args = parser.parse_args()
+    spec = calibrated(get_backbone("dlib-resnet"), args.flip_tta)
+    args.out = args.out or spec.runner_up_curve
     protocol = lfw_protocol(args.lfw, 0, 10**6, 10**6)
-    pipeline = RollcallPipeline()
+    pipeline = RollcallPipeline(args.flip_tta)
     half = {name: photos for name, photos in protocol.photos.items() if person_half(name) == 0}
     jobs = {(photo, "full") for photos in half.values() for photo in photos}
     lookup = embed_all(pipeline, EmbeddingCache(args.cache, pipeline.cache_key), jobs,
@@ -239,11 +239,12 @@ def main() -> int:
     strangers = np.stack([lookup(half[n][-1]).embedding for n in several[500:]] + [
         r.embedding for n, p in half.items() if len(p) == 1 and (r := lookup(p[0])) is not None
     ])  # fmt: skip
-    limits = Limits(FarCurve.load(SPEC.far_curve), SPEC.threshold)
+    limits = Limits(FarCurve.load(spec.far_curve), spec.threshold)
     source = (
         f"../shared/lfw-devtrain, half 0 of its people ({len(people)}), "
         f"galleries of {GALLERY_PEOPLE} people in all per N (tools/fit_runner_up_curve.py)"
     )
+    source += ", mirror-averaged embeddings" if args.flip_tta else ""
     curve = fit_curve(people, enrolled, np.stack(probes), np.array(owners), strangers, limits,
                       source)  # fmt: skip
     curve.save(args.out)

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Where the models' exported ONNX networks (and downloaded weights) are kept; None:
     # ~/.cache/rollcall. Read here so that .env may set it, as every other setting.
     cache_dir: Path | None = None
-    flip_tta: bool = False  # average with the mirror image's embedding (bench/tta.py: no gain)
+    flip_tta: bool = False  # average with the mirror image's embedding (docs/recognition.md)
     # A fixed distance threshold for every search; None: the backbone's, tightened for the
     # number of people searched through its FAR curve (see models/thresholds.py).
     threshold: float | None = Field(None, gt=0)

@@ -6,6 +6,7 @@ Distances are euclidean, on L2-normalised embeddings where the backbone expects 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +28,25 @@ FACERES_THRESHOLD = 1.148
 # (tools/fit_faceres.py --fusion-only, half 0)
 FUSION_THRESHOLD = 0.666
 FUSION = "dlib+faceres"
+# dlib-resnet mirror-averaged: the distance with the FAR 0.596 has without it (0.57%), on the
+# mirrored FAR curve (far_curves/dlib-resnet+flip.json, tools/fit_mirrored_far_curve.py)
+MIRRORED_DLIB_THRESHOLD = 0.586
 
 FACENET_TEMPLATE = np.array(
     [[46.589, 63.941], [118.883, 64.241], [83.648, 97.069], [49.682, 120.717], [116.013, 120.566]],
     dtype=np.float32,
 )
+
+
+@dataclass(frozen=True)
+class MirroredCalibration:
+    """A backbone's threshold and curves for mirror-averaged embeddings (each face embedded
+    with its mirror image too, the two averaged: ROLLCALL_FLIP_TTA), which lie on another
+    scale than single ones."""
+
+    threshold: float
+    far_curve: Path
+    runner_up_curve: Path
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,8 @@ class BackboneSpec:
     # own chip, and the embedding is their concatenation, each part times sqrt(weight), so
     # that the euclidean distance D^2 is the weighted sum of theirs. Empty: one network.
     parts: tuple[tuple[str, float], ...] = ()
+    # Its pretrained weights' calibration with mirror averaging; None: the above for both.
+    mirrored: MirroredCalibration | None = None
 
 
 def _load_dlib(weights_path: Path | None) -> nn.Module:
@@ -148,6 +165,11 @@ BACKBONES: dict[str, BackboneSpec] = {
             version="dlib_face_recognition_resnet_model_v1",
             far_curve=FAR_CURVES / "dlib-resnet.json",
             runner_up_curve=FAR_CURVES / "dlib-resnet-runner-up.json",
+            mirrored=MirroredCalibration(
+                threshold=MIRRORED_DLIB_THRESHOLD,
+                far_curve=FAR_CURVES / "dlib-resnet+flip.json",
+                runner_up_curve=FAR_CURVES / "dlib-resnet+flip-runner-up.json",
+            ),
             load=_load_dlib,
             pretrained_is_local=_always,
         ),
@@ -214,6 +236,17 @@ BACKBONES[FUSION] = BackboneSpec(
 def fusion_version(spec: BackboneSpec, versions: list[str]) -> str:
     """A fusion's weights version from its parts' (each may be +flip)."""
     return _fusion_version(spec.parts, versions)
+
+
+def calibrated(spec: BackboneSpec, flip_tta: bool) -> BackboneSpec:
+    """The spec with the threshold and curves of the embeddings it makes: mirror-averaged
+    ones (`flip_tta`) take its mirrored calibration where it has one."""
+    if not flip_tta or spec.mirrored is None:
+        return spec
+    m = spec.mirrored
+    return dataclasses.replace(
+        spec, threshold=m.threshold, far_curve=m.far_curve, runner_up_curve=m.runner_up_curve
+    )
 
 
 def get_backbone(name: str) -> BackboneSpec:

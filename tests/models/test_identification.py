@@ -15,6 +15,7 @@ from models.identification import (
     decide,
     decide_on_roster,
     shipped_retry_bands,
+    shipped_rule,
 )
 
 
@@ -181,3 +182,17 @@ def test_a_face_far_from_everybody_stays_unknown_at_any_stricter_threshold(
     distance = float(np.linalg.norm(gallery[4] - probe))
     assert check_in(gallery, probe, threshold=distance + 1e-6) == ("present", 4)
     assert check_in(gallery, probe, threshold=distance)[0] == "unknown"  # strictly below only
+
+
+def test_mirror_averaged_embeddings_have_their_own_threshold_and_curves() -> None:
+    from models.backbones import calibrated, get_backbone
+
+    plain, mirrored = shipped_rule("dlib-resnet"), shipped_rule("dlib-resnet", flip_tta=True)
+    assert (plain.ceiling, mirrored.ceiling) == (0.596, 0.586)
+    assert mirrored.curve is not None and plain.curve is not None
+    assert "+flip" in mirrored.curve.source and "+flip" not in plain.curve.source
+    assert mirrored.runner_up_curve is not None
+    assert mirrored.runner_up_curve.source != plain.runner_up_curve.source  # type: ignore[union-attr]
+    # A backbone without a mirrored calibration keeps its own for both.
+    facenet = get_backbone("facenet-vggface2")
+    assert calibrated(facenet, True) is facenet
