@@ -72,7 +72,7 @@ from bench.open_set import open_set, sweep
 from models.alignment import HogGeometry
 from models.backbones import get_backbone
 from models.fusion import part_lengths
-from models.identification import shipped_rule
+from models.identification import shipped_retry_bands, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -205,14 +205,16 @@ def main() -> int:
     if not args.no_rosters and max(args.galleries) >= rosters.GALLERY:
         l2 = get_backbone("dlib-resnet").l2_normalize
         rows = rosters.roster_rows(protocol, lookups["rollcall"], lookups["rollcall"],
-                                   burst_strangers, rule, args.probes, l2)  # fmt: skip
+                                   burst_strangers, rule, args.probes, l2,
+                                   shipped=shipped_retry_bands("dlib-resnet"))  # fmt: skip
         report["rosters"] = rows
         rosters.print_rows(rows)
         for name in args.opt_in:
             spec = get_backbone(name)  # a fusion's bursts fuse each part on its own
             rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
                                        rules[name], args.probes, spec.l2_normalize,
-                                       part_lengths(spec))  # fmt: skip
+                                       part_lengths(spec),
+                                       shipped=shipped_retry_bands(name))  # fmt: skip
             report[f"rosters, {name}"] = rows
             print(f"\n{name}:", end="")
             rosters.print_rows(rows)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fusion, rosters
 from bench.accuracy import finished_faceres
 from bench.lfw import EmbeddingCache, FaceresPipeline, RollcallPipeline, embed_all, lfw_protocol
-from models.identification import shipped_rule
+from models.identification import shipped_retry_bands, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PROBES = 4  # bench/accuracy.py's check-ins per person: photos 2-5 make a burst
@@ -51,8 +51,9 @@ def main() -> int:
     report = {}
     for name, rule in rules.items():
         parts = fusion.PARTS if name == fusion.NAME else ()
+        bands = shipped_retry_bands("dlib-resnet" if name == "rollcall" else name)
         rows = rosters.roster_rows(protocol, lookups[name], lookups[name], strangers, rule,
-                                   PROBES, False, parts)  # fmt: skip
+                                   PROBES, False, parts, shipped=bands)  # fmt: skip
         report[name] = rows
         print(f"\n{name}:", end="")
         rosters.print_rows(rows)

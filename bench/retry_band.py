@@ -5,7 +5,7 @@
     python bench/retry_band.py --half 0 --backbone dlib+faceres --burst-bands 0.03 0.04 0.05
 
 `--backbone dlib+faceres`: the fusion (bench/fusion.py: its rule, its parts' cached embeddings,
-each part of a burst fused on its own), whose own bands (models.identification.RETRY_BANDS)
+each part of a burst fused on its own), whose own bands (models.identification.shipped_retry_bands)
 were chosen so; `--burst-bands` tries those burst bands too (default: 0.03 only).
 
 It reads the Rollcall pipeline's embeddings from `out/bench-cache` (bench/accuracy.py fills it

@@ -19,9 +19,9 @@ import numpy as np
 from bench.lfw import FaceResult, LfwProtocol
 from models.burst import fuse
 from models.identification import (
-    SHIPPED_RETRY_BANDS,
     DecisionRule,
     RetryBand,
+    RetryBands,
     decide,
     decide_on_roster,
 )
@@ -163,8 +163,11 @@ def roster_rows(
     frames: int,
     l2: bool,
     parts: tuple[int, ...] = (),
+    *,
+    shipped: RetryBands,
 ) -> list[dict]:
-    """Rows for each scope (whole gallery, roster), mode (single frame, burst) and band."""
+    """Rows for each scope (whole gallery, roster), mode (single frame, burst) and band, then
+    the retry resolution at `shipped`, the backbone's shipped bands (shipped_retry_bands)."""
     gallery = enrolled(protocol, lookup)
     rng = np.random.default_rng(1)
     order = rng.permutation(len(gallery.names))
@@ -216,14 +219,14 @@ def roster_rows(
                     if found:
                         row[kind] = _rates([f for f, _ in found], [i for _, i in found], kind)
                 rows.append(row)
-    rows.append(_retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule))
+    rows.append(_retry_resolution(gallery, rosters, member_probes, rule, shipped))
     return rows
 
 
-def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -> dict:
+def _retry_resolution(gallery, rosters, member_probes, rule, shipped: RetryBands) -> dict:
     """Of the single frames that answered retry in a roster search, what the burst
-    they belong to answered (the shipped bands: one frame's, then the burst's)."""
-    one_frame, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(2)
+    they belong to answered (the backbone's shipped bands: one frame's, then the burst's)."""
+    one_frame, burst = shipped.for_frames(1), shipped.for_frames(2)
     resolved: dict[str, int] = {}
     for members in rosters:
         mask = np.zeros(len(gallery.names), bool)
@@ -238,7 +241,7 @@ def _retry_resolution(protocol, lookup, gallery, rosters, member_probes, rule) -
             key = "right" if decision == "present" and who == probe.identity else decision
             key = "wrong" if decision == "present" and who != probe.identity else key
             resolved[key] = resolved.get(key, 0) + 1
-    return {"retry_resolution": resolved, "bands": repr(SHIPPED_RETRY_BANDS)}
+    return {"retry_resolution": resolved, "bands": repr(shipped)}
 
 
 def print_rows(rows: list[dict]) -> None:

@@ -139,7 +139,7 @@ def main() -> int:
             name = "no updates" if limit is None else f"update under {limit:.2f}"
             print(f"{size:>6} enrolled  {name:<18} {c['right'] / c['checkins']:6.1%} "
                   f"{c['later_right'] / max(c['later'], 1):6.1%} {c['wrong']:>3} "
-                  f"{c['strangers_marked'] / c['strangers']:6.2%} "
+                  f"{c['strangers_marked'] / max(c['strangers'], 1):6.2%} "
                   f"{c['templates_added']:>5} ({c['bad_updates']})")  # fmt: skip
     return 0
 

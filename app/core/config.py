@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ENV_PREFIX = "ROLLCALL_"
 ADMIN_KEY_MIN_LENGTH = 16  # a guessable bootstrap key would open every endpoint
 BandWidth = Annotated[float, Field(ge=0, lt=1)]  # one side of a retry band
+# What an empty or "null" variable (`KEY=` in .env, compose's `${VAR:-}`) means: unset.
+UNSET_WORDS = frozenset({"", "null", "none"})
 
 
 class ConfigurationError(Exception):
@@ -98,7 +100,8 @@ class Settings(BaseSettings):
     # imports no ML; app/context.py picks): the values above for every backbone but
     # dlib+faceres, whose own (one frame [0.03, 0.08], a burst 0.04) the same bench chose for
     # it (`--backbone dlib+faceres`): with the above its strangers' roster bursts were 2.7%
-    # marked on half 1, with its own 0.3%. A value set wins for every backbone.
+    # marked on half 1, with its own 0.3%. A value set wins for every backbone; an empty one,
+    # "null" or "none" is unset.
     retry_band: float | None = Field(None, ge=0, lt=1)
     one_frame_retry_band: tuple[BandWidth, BandWidth] | None = None
     # Days check-in attempts (every face seen at a kiosk, recognised or not: ~190 KB/min at a
@@ -154,6 +157,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be at least {ADMIN_KEY_MIN_LENGTH} characters (e.g. `openssl rand -hex 24`)"
             )
+        return value
+
+    @field_validator("retry_band", "one_frame_retry_band", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in UNSET_WORDS:
+            return None
         return value
 
     @field_validator("timezone")

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.context import retry_bands
-from app.core.config import Settings
+from app.core.config import Settings, describe_invalid_settings
 from models.identification import SHIPPED_RETRY_BANDS, RetryBand, RetryBands, shipped_retry_bands
 from tests.support.settings import make_settings
 
@@ -58,3 +58,51 @@ def test_a_band_side_out_of_range_is_refused(tmp_path: Path, band: tuple[float, 
 def test_a_burst_band_out_of_range_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="retry_band"):
         make_settings(tmp_path, retry_band=1.0)
+
+
+BAND_VARIABLES = ["ROLLCALL_ONE_FRAME_RETRY_BAND", "ROLLCALL_RETRY_BAND"]
+
+
+@pytest.mark.parametrize("variable", BAND_VARIABLES)
+@pytest.mark.parametrize("value", ["", " ", "null", "None", " NONE "])
+def test_an_empty_or_null_band_variable_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """Compose's `${VAR:-}` hands the service an empty variable: the backbone's own bands."""
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("ROLLCALL_BACKBONE", FUSION)
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
+    assert settings.retry_band is None and settings.one_frame_retry_band is None
+    assert retry_bands(settings) == shipped_retry_bands(FUSION)
+
+
+def test_empty_band_keys_in_the_env_file_are_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in BAND_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("ROLLCALL_ONE_FRAME_RETRY_BAND=\nROLLCALL_RETRY_BAND=\n")
+    settings = Settings(_env_file=env_file, database_url=f"sqlite:///{tmp_path / 'r.db'}")
+    assert retry_bands(settings) == SHIPPED_RETRY_BANDS
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ROLLCALL_ONE_FRAME_RETRY_BAND", "0.02,0.05"),
+        ("ROLLCALL_ONE_FRAME_RETRY_BAND", "[0.02]"),
+        ("ROLLCALL_ONE_FRAME_RETRY_BAND", "nil"),
+        ("ROLLCALL_RETRY_BAND", "nil"),
+        ("ROLLCALL_RETRY_BAND", "1.5"),
+    ],
+)
+def test_other_bad_band_values_are_still_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
+    line = describe_invalid_settings(caught.value)
+    assert line.startswith(f"invalid setting (environment or .env): {variable}")
+    assert "\n" not in line
