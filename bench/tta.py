@@ -1,4 +1,4 @@
-"""Mirror test-time augmentation on the few photos of ../shared/faces (LFW-scale figures: docs/recognition.md).
+"""Mirror test-time augmentation on ../shared/faces (on LFW: docs/recognition.md).
 
     python bench/tta.py [--faces ../shared/faces]
 
