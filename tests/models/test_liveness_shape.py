@@ -176,7 +176,7 @@ def test_a_turn_it_cannot_size_needs_the_whole_depth() -> None:
     a requirement of 0, whichever way round the comparison is written."""
     for turn in (0.0, -0.1, -math.inf, math.nan):
         assert required_depth(turn) == MIN_DEPTH
-        assert not 0.0 >= required_depth(turn)
+        assert required_depth(turn) > 0.0
 
 
 def test_a_small_turn_as_deep_as_a_bent_print_is_refused() -> None:
