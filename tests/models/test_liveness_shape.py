@@ -3,6 +3,7 @@ real LFW photos rendered by bench/liveness_render.py against live turns of LFW p
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -11,12 +12,13 @@ import pytest
 from bench.liveness import previous_verdict, verdict
 from bench.liveness_cases import Case, attack_cases, live_cases, posed_people
 from models.detection import FaceDetector
-from models.liveness import Action, Verdict, assess
+from models.liveness import MIN_TURN, Action, Verdict, assess
 from models.liveness_shape import (
     FULL_DEPTH_TURN,
     LEFT_CONTOUR,
     LEFT_HALF,
     MIN_DEPTH,
+    MIN_DEPTH_FLOOR,
     MIN_PARALLAX,
     NOSE,
     NOSE_BASE,
@@ -154,10 +156,11 @@ def test_a_small_turn_needs_depth_in_proportion_to_its_size() -> None:
     proportion (`required_depth`): a head turned 20 degrees whose nose moves 0.13, under
     FULL_DEPTH_TURN, with a depth under MIN_DEPTH (0.103) but 0.79 of its turn, is live (a
     fixed MIN_DEPTH refused it); the same head turned 30 degrees reaches MIN_DEPTH anyway. A
-    shallower face (0.53 of its turn) is refused at both sizes."""
+    shallower face (0.53 of its turn) is refused at both sizes. (The turn of 0.13 is over
+    MIN_DEPTH_FLOOR of FULL_DEPTH_TURN, so the floor does not decide it.)"""
     assert required_depth(FULL_DEPTH_TURN) == MIN_DEPTH == required_depth(2 * FULL_DEPTH_TURN)
-    assert required_depth(FULL_DEPTH_TURN / 2) == pytest.approx(MIN_DEPTH / 2)
-    assert required_depth(-0.1) == 0.0
+    assert required_depth(0.9 * FULL_DEPTH_TURN) == pytest.approx(0.9 * MIN_DEPTH)
+    assert required_depth(FULL_DEPTH_TURN / 2) == pytest.approx(MIN_DEPTH_FLOOR * MIN_DEPTH)
     verdict, moved, found = _judged(_shallow_head(-0.1), 1.0)
     assert moved < FULL_DEPTH_TURN and required_depth(moved) <= found < MIN_DEPTH
     assert verdict is Verdict.live
@@ -166,6 +169,25 @@ def test_a_small_turn_needs_depth_in_proportion_to_its_size() -> None:
     for scale in (1.0, 1.5):
         verdict, moved, found = _judged(_shallow_head(-0.2), scale)
         assert found < required_depth(moved) and verdict is Verdict.flat_halves
+
+
+def test_a_turn_it_cannot_size_needs_the_whole_depth() -> None:
+    """No turn, a negative one or NaN lowers nothing: an unmeasurable depth of 0 must not pass
+    a requirement of 0, whichever way round the comparison is written."""
+    for turn in (0.0, -0.1, -math.inf, math.nan):
+        assert required_depth(turn) == MIN_DEPTH
+        assert required_depth(turn) > 0.0
+
+
+def test_a_small_turn_as_deep_as_a_bent_print_is_refused() -> None:
+    """A print bent round a cylinder is as deep per unit of turn as a head: one of half 0's
+    saved cylinders turned 0.103 with a depth of 0.085 (0.82 of its turn), which the proportion
+    alone passed. The same head as above turned 16 degrees, 0.80 of its turn, is refused by the
+    floor (MIN_DEPTH_FLOOR), and would pass in proportion alone."""
+    verdict, moved, found = _judged(_shallow_head(-0.1), 0.8)
+    assert MIN_TURN <= moved < MIN_DEPTH_FLOOR * FULL_DEPTH_TURN
+    assert MIN_DEPTH * moved / FULL_DEPTH_TURN <= found < required_depth(moved)
+    assert verdict is Verdict.flat_halves
 
 
 def test_landmarks_it_cannot_read_have_no_depth() -> None:
