@@ -112,11 +112,12 @@ def stranger_scores(
     seed: int,
     limits: Limits,
     fill: Fill | None = None,
+    gallery_people: int = GALLERY_PEOPLE,
 ) -> list[np.ndarray]:
     """For each FPIR, the pooled scores of strangers searched in random galleries of n."""
     rng = np.random.default_rng(seed)
     pooled: list[list[np.ndarray]] = [[] for _ in fpirs]
-    for _ in range(max(MIN_REPEATS, math.ceil(GALLERY_PEOPLE / n))):
+    for _ in range(max(MIN_REPEATS, math.ceil(gallery_people / n))):
         order = rng.permutation(len(people))
         if fill is not None and n > len(people) - FILL_STRANGERS:
             d1, d2 = filled_nearest_two(people, order, n, fill, rng)
@@ -168,6 +169,7 @@ def fit_curve(
     limits: Limits,
     source: str,
     fill: Fill | None = None,
+    gallery_people: int = GALLERY_PEOPLE,
 ):
     """The runner-up curve of one backbone's embeddings: the weight that recognises most
     check-ins at 500 enrolled and 1% FPIR, and tau(N, FPIR) by simulation on `people` (and
@@ -186,7 +188,9 @@ def fit_curve(
         print(f"N > {most}: not measured, {len(people)} people and no more photos to fill with")
     tau = np.zeros((len(candidates), len(MAX_FPIR)))
     for i, n in enumerate(candidates):
-        scores = stranger_scores(np.asarray(people), n, weight, MAX_FPIR, n, limits, fill)
+        scores = stranger_scores(
+            np.asarray(people), n, weight, MAX_FPIR, n, limits, fill, gallery_people
+        )
         tau[i] = [tau_at(s, SAFETY * f, ceiling) for s, f in zip(scores, MAX_FPIR, strict=True)]
     # tau grows with N (in a larger gallery a stranger's runner-up is nearer his best: a
     # smaller gap), and a dip against that trend is gallery-to-gallery noise. Each tau is
@@ -214,6 +218,8 @@ def main() -> int:
     parser.add_argument("--lfw", type=Path, default=REPO.parent / "shared" / "lfw-devtrain")
     parser.add_argument("--cache", type=Path, default=Path("out/bench-cache"))
     parser.add_argument("--flip-tta", action="store_true", help="mirror-averaged embeddings")
+    parser.add_argument("--gallery-people", type=int, default=GALLERY_PEOPLE,
+                        help="people in all per N (the mirrored curve: 12000)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="default: the backbone's runner-up curve file")
     args = parser.parse_args()
     spec = calibrated(get_backbone("dlib-resnet"), args.flip_tta)
@@ -242,11 +248,11 @@ def main() -> int:
     limits = Limits(FarCurve.load(spec.far_curve), spec.threshold)
     source = (
         f"../shared/lfw-devtrain, half 0 of its people ({len(people)}), "
-        f"galleries of {GALLERY_PEOPLE} people in all per N (tools/fit_runner_up_curve.py)"
+        f"galleries of {args.gallery_people} people in all per N (tools/fit_runner_up_curve.py)"
     )
     source += ", mirror-averaged embeddings" if args.flip_tta else ""
     curve = fit_curve(people, enrolled, np.stack(probes), np.array(owners), strangers, limits,
-                      source)  # fmt: skip
+                      source, gallery_people=args.gallery_people)  # fmt: skip
     curve.save(args.out)
     print(f"weight {curve.weight:g}; wrote {args.out}")
     return 0
