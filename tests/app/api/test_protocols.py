@@ -49,7 +49,16 @@ def _exchange(url: str, request: bytes) -> tuple[int, dict[str, str], dict]:
 
 
 def test_a_70_kb_query_answers_json(server: str) -> None:
-    status, headers, body = _exchange(server, LONG_QUERY)
+    # The server answers after the head's first 64 KB and closes with the rest unread; the
+    # kernel then may reset the connection before the client has read the answer (seen once
+    # in CI). That race is TCP's, not the answer's: up to three tries.
+    for attempt in range(3):
+        try:
+            status, headers, body = _exchange(server, LONG_QUERY)
+            break
+        except ConnectionResetError:
+            if attempt == 2:
+                raise
     assert headers["content-type"] == "application/json"
     # httptools refuses the target itself (414); h11 refuses the whole head, the target in it.
     code = body["error"]["code"]
