@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.pages.conftest import DESKTOP, Launch, new_key, sign_in_kiosk, watch, y4m_from_photo
+from tests.pages.kiosk_results import record_kiosk_results, wait_for_result
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS
 from tests.support.helpers import post_file, run_rollcall
 from tests.support.server import serving
@@ -118,6 +119,7 @@ def test_the_kiosk_by_a_lan_name_over_https_gets_the_camera_and_checks_in(
     lan_url = https_server.replace("127.0.0.1", LAN_NAME)
     page = browser.new_page(viewport=DESKTOP)
     seen = watch(page, lan_url, strict_csp=False)
+    record_kiosk_results(page)
     open_kiosk(page, lan_url, new_key(https_admin, "kiosk"))
 
     assert page.evaluate("window.isSecureContext") is True
@@ -126,8 +128,7 @@ def test_the_kiosk_by_a_lan_name_over_https_gets_the_camera_and_checks_in(
     page.wait_for_function(
         "document.querySelector('#kiosk-camera').readyState >= 2", timeout=RECOGNITION_WAIT_MS
     )
-    result = page.locator('#kiosk-result[data-status="present"]')
-    expect(result).to_contain_text("Kit", timeout=RECOGNITION_WAIT_MS)
+    wait_for_result(page, {"present"}, RECOGNITION_WAIT_MS, "Kit")
     expect(page.locator("#kiosk-fallback")).to_be_hidden()
     screenshots(page, "kiosk-https-lan")
     seen.assert_clean()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from tests.pages.conftest import DESKTOP, Launch, new_key, watch, y4m_from_photo
+from tests.pages.kiosk_results import record_kiosk_results, wait_for_result
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS
 from tests.pages.test_kiosk_https import LAN_NAME, open_kiosk, spki_hash
 from tests.support.helpers import free_port, post_file
@@ -139,11 +140,11 @@ def _check_in_through_caddy(
     seen = watch(page, lan_url, strict_csp=False)
     scripts: list[str] = []
     page.on("request", lambda r: scripts.append(r.url) if r.url.endswith(".js") else None)
+    record_kiosk_results(page)
     open_kiosk(page, lan_url, new_key(admin, "kiosk"))
 
     assert page.evaluate("window.isSecureContext") is True
-    result = page.locator('#kiosk-result[data-status="present"]')
-    expect(result).to_contain_text("Rose", timeout=RECOGNITION_WAIT_MS)
+    wait_for_result(page, {"present"}, RECOGNITION_WAIT_MS, "Rose")
     # Linked over https by the name the browser used, from the proxy's forwarded headers.
     assert scripts and all(url.startswith(f"{lan_url}/") for url in scripts), scripts
     screenshots(page, "kiosk-through-caddy")

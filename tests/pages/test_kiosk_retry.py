@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 
 from tests.pages.conftest import Launch, serve_pages
+from tests.pages.kiosk_results import wait_for_result
 from tests.pages.test_kiosk import RECOGNITION_WAIT_MS, kiosk_facing_kit
 
 
@@ -30,8 +30,7 @@ def test_a_retry_answer_makes_the_kiosk_send_a_burst(
         launch, server, admin, faces_dir, tmp_path, "R-KIT"
     )
 
-    looking = page.locator('#kiosk-result[data-status="retry"]')
-    expect(looking).to_contain_text("Look at the camera", timeout=RECOGNITION_WAIT_MS)
+    wait_for_result(page, {"retry"}, RECOGNITION_WAIT_MS, "Look at the camera")
     page.wait_for_function(
         "() => window.performance.getEntriesByType('resource')"
         ".filter((e) => e.name.endsWith('/api/v1/checkins')).length >= 2",
