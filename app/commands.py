@@ -501,15 +501,18 @@ def _weights_settings_overridden() -> list[str]:
 
 
 def reembed_command(args: argparse.Namespace) -> int:
+    from app.context import embedder_config
     from app.services.reembed import reembed
 
     context = _service()
     settings = context.settings
+    mirrored = "on" if embedder_config(settings).mirrored else "off"
+    flip = settings.flip_tta
     print(
         f"re-embedding for weights {context.embedder.version} (ROLLCALL_BACKBONE="
         f"{settings.backbone}, ROLLCALL_WEIGHTS_PATH={settings.weights_path or '-'}, "
-        f"ROLLCALL_FLIP_TTA={str(settings.flip_tta).lower()}): the service must run with "
-        "the same settings to use them",
+        f"ROLLCALL_FLIP_TTA={'unset: ' + mirrored if flip is None else str(flip).lower()}): "
+        "the service must run with the same settings to use them",
         file=sys.stderr,
     )
     for name in _weights_settings_overridden():

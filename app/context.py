@@ -131,7 +131,8 @@ class ServiceContext:
         *,
         serving: bool = False,
     ) -> ServiceContext:
-        """Migrate, connect, load the model (unless one is handed over) and fill the gallery.
+        """Migrate, connect, load the model (unless one is handed over: then the settings
+        must describe it) and fill the gallery.
 
         `serving`: the service itself, which makes a missing SQLite database and refuses
         weights that would strand students (ConfigurationError, one line, names the fix).
@@ -144,6 +145,7 @@ class ServiceContext:
         if settings.cache_dir is not None:  # models/ reads it from the environment only
             os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)
         if embedder is None:
+            settings = keep_the_galleries_mirroring(settings, db)
             log.info("loading the model (%s)", settings.backbone)
             started = time.monotonic()
             embedder = load_embedder(settings)
@@ -168,6 +170,23 @@ class ServiceContext:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def keep_the_galleries_mirroring(settings: Settings, db: Database) -> Settings:
+    """ROLLCALL_FLIP_TTA unset, on a backbone that mirrors by default, over a gallery enrolled
+    without mirror averaging: keep it off. A default that changed in a release must neither
+    hide the enrolled students (stale templates) nor refuse to start (no kept photos)."""
+    if settings.flip_tta is not None or not embedder_config(settings).mirrored:
+        return settings
+    if not weights.enrolled_without_mirroring(db):
+        return settings
+    log.warning(
+        "ROLLCALL_FLIP_TTA is unset and the students were enrolled without mirror averaging: "
+        "it stays off. To turn it on (more students recognised at school scale: "
+        "docs/recognition.md, Mirror averaging) set ROLLCALL_FLIP_TTA=true and run "
+        "`rollcall reembed` (needs kept photos), or ROLLCALL_FLIP_TTA=false to silence this"
+    )
+    return settings.model_copy(update={"flip_tta": False})
 
 
 def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
@@ -202,8 +221,9 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
 def retry_bands(settings: Settings) -> RetryBands:
     """ROLLCALL_ONE_FRAME_RETRY_BAND for a face seen in one frame, ROLLCALL_RETRY_BAND (both
     sides) for one fused from a burst; either unset: the backbone's shipped band
-    (models.identification.shipped_retry_bands: dlib+faceres has its own)."""
-    shipped = shipped_retry_bands(settings.backbone)
+    (models.identification.shipped_retry_bands: dlib+faceres and mirror-averaged dlib-resnet
+    have their own)."""
+    shipped = shipped_retry_bands(settings.backbone, embedder_config(settings).mirrored)
     one_frame, burst = shipped.one_frame, shipped.burst
     if settings.one_frame_retry_band is not None:
         one_frame = RetryBand(*settings.one_frame_retry_band)

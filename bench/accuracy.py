@@ -204,9 +204,10 @@ def main() -> int:
     two_photos.print_table(report["two_photos"])
     if not args.no_rosters and max(args.galleries) >= rosters.GALLERY:
         l2 = get_backbone("dlib-resnet").l2_normalize
+        bands = shipped_retry_bands("dlib-resnet", SHIPPED_FLIP_TTA)
         rows = rosters.roster_rows(protocol, lookups["rollcall"], lookups["rollcall"],
                                    burst_strangers, rule, args.probes, l2,
-                                   shipped=shipped_retry_bands("dlib-resnet"))  # fmt: skip
+                                   shipped=bands)  # fmt: skip
         report["rosters"] = rows
         rosters.print_rows(rows)
         for name in args.opt_in:
@@ -214,7 +215,7 @@ def main() -> int:
             rows = rosters.roster_rows(protocol, lookups[name], lookups[name], burst_strangers,
                                        rules[name], args.probes, spec.l2_normalize,
                                        part_lengths(spec),
-                                       shipped=shipped_retry_bands(name))  # fmt: skip
+                                       shipped=shipped_retry_bands(name, False))  # fmt: skip
             report[f"rosters, {name}"] = rows
             print(f"\n{name}:", end="")
             rosters.print_rows(rows)

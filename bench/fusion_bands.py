@@ -51,7 +51,7 @@ def main() -> int:
     report = {}
     for name, rule in rules.items():
         parts = fusion.PARTS if name == fusion.NAME else ()
-        bands = shipped_retry_bands("dlib-resnet" if name == "rollcall" else name)
+        bands = shipped_retry_bands("dlib-resnet" if name == "rollcall" else name, False)
         rows = rosters.roster_rows(protocol, lookups[name], lookups[name], strangers, rule,
                                    PROBES, False, parts, shipped=bands)  # fmt: skip
         report[name] = rows

@@ -44,7 +44,7 @@ class FaceResult:
 
 # Whether the service's default pipeline mirror-averages (models.embedder.EmbedderConfig's).
 # The fusion's dlib part never does (models/fusion.py): its benches ask for flip_tta=False.
-SHIPPED_FLIP_TTA = EmbedderConfig().flip_tta
+SHIPPED_FLIP_TTA = EmbedderConfig().mirrored
 
 
 def _nearest_centre(boxes: Sequence[np.ndarray], width: int, height: int) -> int:

@@ -110,27 +110,29 @@ def main() -> None:
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--busy-core", action="store_true", help="load one core meanwhile")
     parser.add_argument("--backbone", default="dlib-resnet", help="Rollcall's backbone")
+    parser.add_argument("--flip-tta", action=argparse.BooleanOptionalAction, default=None,
+                        help="mirror averaging (default: the backbone's)")  # fmt: skip
     args = parser.parse_args()
+    config = EmbedderConfig(backbone=args.backbone, flip_tta=args.flip_tta)
     if not args.busy_core:
-        measure(args.repeat, args.faces, args.backbone)
+        measure(args.repeat, args.faces, config)
         return
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         print(f"one core kept busy by process {spinner.pid} throughout")
-        measure(args.repeat, args.faces, args.backbone)
+        measure(args.repeat, args.faces, config)
     finally:
         spinner.kill()
 
 
-def measure(repeat: int, faces_dir: Path, backbone: str = "dlib-resnet") -> None:
+def measure(repeat: int, faces_dir: Path, config: EmbedderConfig) -> None:
     dlib_pipeline = DlibPipeline()
-    config = EmbedderConfig(backbone=backbone)
     rollcall = {
         "rollcall": serving_pipeline(config).faces,
         "torch": torch_pipeline(config).faces,
     }
     print(
-        f"backbone {backbone}; "
+        f"backbone {config.backbone}, mirror averaging {'on' if config.mirrored else 'off'}; "
         f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; rollcall: the service (all on "
         "ONNX Runtime); torch: every network on torch"

@@ -240,7 +240,7 @@ def measure(scenario: Scenario, margin: float, bands: RetryBands) -> dict[str, d
 
 
 def candidates(
-    bursts: tuple[float, ...] = (0.03,), backbone: str = "dlib-resnet"
+    bursts: tuple[float, ...] = (0.03,), backbone: str = "dlib-resnet", mirrored: bool = False
 ) -> dict[str, RetryBands]:
     """The bands tried: the former one, none, the shipped ones (dlib-resnet's and, for another
     backbone, its own), and one frame's below / above the threshold with each burst band (both
@@ -254,9 +254,10 @@ def candidates(
                 out[name] = RetryBands(RetryBand(below, above), RetryBand(burst, burst))
     shipped = SHIPPED_RETRY_BANDS.one_frame
     out[f"now: one frame {shipped.below:.3f} / {shipped.above:.2f}"] = SHIPPED_RETRY_BANDS
-    own = shipped_retry_bands(backbone)
+    own = shipped_retry_bands(backbone, mirrored)
     if own != SHIPPED_RETRY_BANDS:
-        out[f"{backbone}'s own: {_describe(own)}"] = own
+        name = f"{backbone}+flip" if mirrored else backbone
+        out[f"{name}'s own: {_describe(own)}"] = own
     return out
 
 
@@ -321,7 +322,7 @@ def main() -> int:
     scenarios = [whole_gallery(protocol, other, lookup, n, rule, fused) for n in args.sizes]
     scenarios.append(roster_scenario(protocol, lookup, rule, fused))
     report = {}
-    for name, bands in candidates(tuple(args.burst_bands), args.backbone).items():
+    for name, bands in candidates(tuple(args.burst_bands), args.backbone, flip_tta).items():
         report[name] = {s.label: measure(s, rule.margin, bands) for s in scenarios}
     print_report(report, args.half)
     print(f"\nthe rule's choice on half {args.half}: {choose(report)}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from models.alignment import DlibChipCutter, align_face, crop_box
-from models.backbones import BackboneSpec, calibrated, get_backbone
+from models.backbones import BackboneSpec, calibrated, get_backbone, mirrors_by_default
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
@@ -45,8 +45,15 @@ class EmbedderConfig:
     backbone: str = "dlib-resnet"
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
-    flip_tta: bool = False  # mirror averaging (models.backbones.MirroredCalibration)
+    # Mirror averaging (models.backbones.MirroredCalibration); None: the backbone's default
+    # (models.backbones.mirrors_by_default). `mirrored` says which it is.
+    flip_tta: bool | None = None
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether faces are embedded with their mirror image too, the two averaged."""
+        return mirrors_by_default(self.backbone) if self.flip_tta is None else self.flip_tta
 
 
 @dataclass(frozen=True)
@@ -220,18 +227,18 @@ class FaceEmbedder(FacePipeline):
         from models.siamese import SiameseNetwork
 
         self.config = config or EmbedderConfig()
-        super().__init__(calibrated(get_backbone(self.config.backbone), self.config.flip_tta))
+        super().__init__(calibrated(get_backbone(self.config.backbone), self.config.mirrored))
         self.device = torch.device(
             self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
         )
         backbone = self.spec.load(self.config.weights_path)
         self.version = weights_version(
-            self.spec, backbone, self.config.weights_path is not None, self.config.flip_tta
+            self.spec, backbone, self.config.weights_path is not None, self.config.mirrored
         )
         # Former names of this version (flip TTA was not part of them: none is certain then).
-        path, flip = self.config.weights_path, self.config.flip_tta
+        path, flip = self.config.weights_path, self.config.mirrored
         self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
-        self.network = SiameseNetwork(backbone, self.spec.l2_normalize, self.config.flip_tta)
+        self.network = SiameseNetwork(backbone, self.spec.l2_normalize, flip)
         self.network.to(self.device).eval()
         self.detector = FaceDetector(self.config.detector, str(self.device))
 

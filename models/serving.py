@@ -40,13 +40,13 @@ class ServingEmbedder(FacePipeline):
     ) -> None:
         if config.device not in (None, "cpu"):
             raise ValueError(f"ONNX Runtime serves on the CPU, not {config.device!r}")
-        super().__init__(calibrated(get_backbone(config.backbone), config.flip_tta))
+        super().__init__(calibrated(get_backbone(config.backbone), config.mirrored))
         self.config = config
         self.files = serving_files(
             self.spec.name,
             self.spec.version,
             config.weights_path,
-            config.flip_tta,
+            config.mirrored,
             onnx_directory,
         )
         self.version = self.files.version
@@ -71,7 +71,7 @@ class ServingEmbedder(FacePipeline):
         """SiameseNetwork.embed: mirror averaging and L2 normalising as the backbone wants."""
         batch = batch.astype(np.float32)
         embeddings = self._backbone(batch)[0]
-        if self.config.flip_tta:
+        if self.config.mirrored:
             embeddings = (embeddings + self._backbone(batch[..., ::-1])[0]) / 2
         if self.spec.l2_normalize:
             norms = np.linalg.norm(embeddings, axis=1, keepdims=True)

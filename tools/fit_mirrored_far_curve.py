@@ -12,6 +12,7 @@ the one the plain curve gives dlib-resnet's 0.596: models/backbones' MIRRORED_DL
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,18 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.lfw import EmbeddingCache, RollcallPipeline, embed_all
 from models.backbones import calibrated, get_backbone
 from models.thresholds import FarCurve
+from tools.fit_runner_up_curve import pairwise
 
 ROWS_AT_ONCE = 500
+REPO = Path(__file__).resolve().parents[1]
 
 
 def impostor_distances(embeddings: np.ndarray, people: np.ndarray) -> np.ndarray:
     """Distances of every pair of rows whose people differ (each pair once)."""
-    squared = (embeddings**2).sum(1)
     out = []
     for start in range(0, len(embeddings), ROWS_AT_ONCE):
-        block = embeddings[start : start + ROWS_AT_ONCE]
-        d2 = squared[start : start + ROWS_AT_ONCE, None] + squared[None] - 2 * block @ embeddings.T
-        distances = np.sqrt(np.maximum(d2, 0))
+        distances = pairwise(embeddings[start : start + ROWS_AT_ONCE], embeddings)
         for offset, row in enumerate(distances):
             i = start + offset
             later = people[i + 1 :] != people[i]
@@ -57,7 +57,8 @@ def main() -> int:
     people = np.array([p.parent.name for p, _ in found])
     impostors = impostor_distances(embeddings, people)
     spec = calibrated(get_backbone("dlib-resnet"), True)
-    curve = FarCurve.from_impostors(impostors, f"{args.lfw.name} ({pipeline.embedder.version})")
+    shown = os.path.relpath(args.lfw, REPO)  # as the plain curve names it: ../shared/lfw-devtrain
+    curve = FarCurve.from_impostors(impostors, f"{shown} ({pipeline.embedder.version})")
     curve.save(spec.far_curve)
     plain = get_backbone("dlib-resnet")
     far = FarCurve.load(plain.far_curve).far_at(plain.threshold)

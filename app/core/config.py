@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     # Where the models' exported ONNX networks (and downloaded weights) are kept; None:
     # ~/.cache/rollcall. Read here so that .env may set it, as every other setting.
     cache_dir: Path | None = None
-    flip_tta: bool = False  # average with the mirror image's embedding (docs/recognition.md)
+    # Average each face's embedding with its mirror image's (twice the embedding's cost). None:
+    # the backbone's default, on where it ships a calibration for it (dlib-resnet); app/context.py
+    # resolves it (config imports no ML). docs/recognition.md, "Mirror averaging".
+    flip_tta: bool | None = None
     # A fixed distance threshold for every search; None: the backbone's, tightened for the
     # number of people searched through its FAR curve (see models/thresholds.py).
     threshold: float | None = Field(None, gt=0)
@@ -159,7 +162,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("retry_band", "one_frame_retry_band", mode="before")
+    @field_validator("retry_band", "one_frame_retry_band", "flip_tta", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in UNSET_WORDS:

@@ -34,6 +34,18 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
             log.info("%d templates renamed to weights version %s", renamed, version)
 
 
+def enrolled_without_mirroring(db: Database) -> bool:
+    """Whether templates are enrolled and none is mirror-averaged (a version ending `+flip`):
+    the gallery of a site from before mirror averaging was dlib-resnet's default, or of one
+    that turned it off."""
+    with db.read_session() as session:
+        enrolled = session.scalar(select(exists().where(FaceTemplate.id.is_not(None))))
+        mirrored = session.scalar(
+            select(exists().where(FaceTemplate.weights_version.like("%+flip")))
+        )
+    return bool(enrolled) and not mirrored
+
+
 def stranded_students(session: Session, version: str) -> list[str]:
     """External ids of active, enrolled students with no template of `version` and no kept
     photo to re-embed one from: only re-enrolling brings them back. A student who also holds

@@ -249,6 +249,14 @@ def calibrated(spec: BackboneSpec, flip_tta: bool) -> BackboneSpec:
     )
 
 
+def mirrors_by_default(backbone: str) -> bool:
+    """Whether a backbone's faces are mirror-averaged unless a setting says otherwise: where it
+    ships a calibration for mirror-averaged embeddings (dlib-resnet: at 500 enrolled, one frame
+    right at 1% strangers 60.5% -> 67.4% on half 1 of dev-train's people, docs/recognition.md).
+    A backbone without one would be decided on the wrong scale; faceres averages by itself."""
+    return get_backbone(backbone).mirrored is not None
+
+
 def get_backbone(name: str) -> BackboneSpec:
     try:
         return BACKBONES[name]

@@ -34,8 +34,9 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def own_embeddings(backbone: str, photos: list[Path]) -> np.ndarray:
-    """One backbone's own embedding (torch) of each photo's one face."""
-    embedder = FaceEmbedder(EmbedderConfig(backbone=backbone, device="cpu"))
+    """One backbone's own embedding (torch) of each photo's one face, as a fusion's part makes it
+    (never mirror-averaged: models/fusion.py)."""
+    embedder = FaceEmbedder(EmbedderConfig(backbone=backbone, device="cpu", flip_tta=False))
     out = []
     for photo in photos:
         [face] = embedder.faces(photo)
@@ -58,7 +59,7 @@ def test_dlib_faceres_enrolls_and_checks_in_with_the_fused_distance(
         assert "hse-faceres-human-models-3.0.4" in version
         # Neither band set: the fusion's own, not dlib-resnet's.
         bands = client.app.state.context.recognizer.retry_bands
-        assert bands == shipped_retry_bands("dlib+faceres") != SHIPPED_RETRY_BANDS
+        assert bands == shipped_retry_bands("dlib+faceres", False) != SHIPPED_RETRY_BANDS
         ids = enroll_five(client, faces_dir)  # obama.jpg among them
         with client.app.state.context.db.read_session() as session:  # the templates stored
             rows = session.query(FaceTemplate).all()

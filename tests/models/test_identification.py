@@ -88,13 +88,17 @@ def test_one_frame_and_a_burst_each_have_their_band() -> None:
     # The shipped bands: what bench/retry_band.py --half 0 chose.
     assert SHIPPED_RETRY_BANDS.one_frame == RetryBand(0.025, 0.06)
     assert SHIPPED_RETRY_BANDS.burst == RetryBand(0.03, 0.03)
-    # Every backbone ships them but dlib+faceres, whose own bench/retry_band.py --backbone chose.
-    assert (
-        shipped_retry_bands("dlib-resnet") == shipped_retry_bands("faceres") == SHIPPED_RETRY_BANDS
-    )
-    assert shipped_retry_bands("dlib+faceres") == RetryBands(
+    # Every backbone ships them but dlib+faceres and mirror-averaged dlib-resnet, whose own
+    # bench/retry_band.py --backbone / --flip-tta chose.
+    plain = shipped_retry_bands("dlib-resnet", False)
+    assert plain == shipped_retry_bands("faceres", False) == SHIPPED_RETRY_BANDS
+    assert shipped_retry_bands("dlib+faceres", False) == RetryBands(
         RetryBand(0.03, 0.08), RetryBand(0.04, 0.04)
     )
+    assert shipped_retry_bands("dlib-resnet", True) == RetryBands(
+        RetryBand(0.03, 0.08), RetryBand(0.03, 0.03)
+    )
+    assert shipped_retry_bands("faceres", True) == SHIPPED_RETRY_BANDS  # no mirrored bands
     t = 0.5
     one, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(3)
     assert decide(t - 0.028, 0.9, t, 0.04, one) == "present"
@@ -187,8 +191,10 @@ def test_a_face_far_from_everybody_stays_unknown_at_any_stricter_threshold(
 def test_mirror_averaged_embeddings_have_their_own_threshold_and_curves() -> None:
     from models.backbones import calibrated, get_backbone
 
-    plain, mirrored = shipped_rule("dlib-resnet"), shipped_rule("dlib-resnet", flip_tta=True)
+    plain, mirrored = shipped_rule("dlib-resnet", False), shipped_rule("dlib-resnet", True)
     assert (plain.ceiling, mirrored.ceiling) == (0.596, 0.586)
+    assert shipped_rule().describe() == mirrored.describe()  # dlib-resnet mirrors by default
+    assert shipped_rule("faceres").describe() == shipped_rule("faceres", False).describe()
     assert mirrored.curve is not None and plain.curve is not None
     assert "+flip" in mirrored.curve.source and "+flip" not in plain.curve.source
     assert mirrored.runner_up_curve is not None

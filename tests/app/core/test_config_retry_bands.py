@@ -18,21 +18,24 @@ FUSION = "dlib+faceres"
 
 
 def test_the_default_settings_are_the_shipped_bands(tmp_path: Path) -> None:
-    assert retry_bands(make_settings(tmp_path)) == SHIPPED_RETRY_BANDS
+    # dlib-resnet, mirror-averaged by default: its own bands
+    assert retry_bands(make_settings(tmp_path)) == shipped_retry_bands("dlib-resnet", True)
+    plain = make_settings(tmp_path, flip_tta=False)
+    assert retry_bands(plain) == SHIPPED_RETRY_BANDS
 
 
 def test_the_fusion_unset_takes_its_own_bands(tmp_path: Path) -> None:
     own = retry_bands(make_settings(tmp_path, backbone=FUSION))
     assert (
         own
-        == shipped_retry_bands(FUSION)
+        == shipped_retry_bands(FUSION, False)
         == RetryBands(RetryBand(0.03, 0.08), RetryBand(0.04, 0.04))
     )
     assert own != SHIPPED_RETRY_BANDS
 
 
 def test_a_band_the_operator_sets_wins_over_the_fusions_own(tmp_path: Path) -> None:
-    own = shipped_retry_bands(FUSION)
+    own = shipped_retry_bands(FUSION, False)
     burst_set = retry_bands(make_settings(tmp_path, backbone=FUSION, retry_band=0.03))
     assert burst_set == RetryBands(own.one_frame, RetryBand(0.03, 0.03))
     one_set = retry_bands(make_settings(tmp_path, backbone=FUSION, one_frame_retry_band=(0, 0)))
@@ -73,7 +76,7 @@ def test_an_empty_or_null_band_variable_is_unset(
     monkeypatch.setenv("ROLLCALL_BACKBONE", FUSION)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
     assert settings.retry_band is None and settings.one_frame_retry_band is None
-    assert retry_bands(settings) == shipped_retry_bands(FUSION)
+    assert retry_bands(settings) == shipped_retry_bands(FUSION, False)
 
 
 def test_empty_band_keys_in_the_env_file_are_unset(
@@ -84,7 +87,7 @@ def test_empty_band_keys_in_the_env_file_are_unset(
     env_file = tmp_path / ".env"
     env_file.write_text("ROLLCALL_ONE_FRAME_RETRY_BAND=\nROLLCALL_RETRY_BAND=\n")
     settings = Settings(_env_file=env_file, database_url=f"sqlite:///{tmp_path / 'r.db'}")
-    assert retry_bands(settings) == SHIPPED_RETRY_BANDS
+    assert retry_bands(settings) == shipped_retry_bands("dlib-resnet", True)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ from tests.support.helpers import (
 )
 from tests.support.settings import ADMIN_KEY, make_settings
 
-PRETRAINED = "dlib_face_recognition_resnet_model_v1"
+DLIB = "dlib_face_recognition_resnet_model_v1"
+PRETRAINED = f"{DLIB}+flip"  # mirror-averaged: dlib-resnet's default
 
 
 # `rollcall serve` refusing, then serving.
@@ -62,7 +63,7 @@ def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_di
         "reembed", cwd=tmp_path, env={"ROLLCALL_WEIGHTS_PATH": str(tuned)}, timeout=300
     )
     assert reembedded.returncode == 0, reembedded.stderr
-    assert f"re-embedding for weights {PRETRAINED}+" in reembedded.stderr
+    assert f"re-embedding for weights {DLIB}+" in reembedded.stderr
     assert f"ROLLCALL_WEIGHTS_PATH={tuned}" in reembedded.stderr
     assert "note: ROLLCALL_WEIGHTS_PATH comes from the environment and differs from .env" in (
         reembedded.stderr

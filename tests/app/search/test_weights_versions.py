@@ -18,6 +18,7 @@ from tests.support.helpers import fine_tuned_weights, post_file
 from tests.support.settings import ADMIN_KEY, make_settings
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
+DLIB_VERSION = "dlib_face_recognition_resnet_model_v1"
 
 
 @pytest.mark.slow
@@ -43,7 +44,7 @@ def test_templates_of_other_weights_are_not_searched_until_reembedded(
     database = tmp_path / "rollcall.db"
     with sqlite3.connect(database) as connection:
         versions = {v for (v,) in connection.execute("SELECT weights_version FROM face_templates")}
-        assert versions == {embedder.version} == {"dlib_face_recognition_resnet_model_v1"}
+        assert versions == {embedder.version} == {f"{DLIB_VERSION}+flip"}
         # As if Obama had been enrolled under other (e.g. fine-tuned) weights; Kit's photo is
         # not kept, as with ROLLCALL_KEEP_PHOTOS=false.
         connection.execute(
@@ -157,20 +158,50 @@ def test_identical_weight_values_keep_the_pretrained_version(tmp_path: Path) -> 
     assert weights_version(spec, reloaded, True, True) == f"{changed}+flip"
 
 
-@pytest.mark.slow  # loads a second, mirrored model
+@pytest.mark.slow  # loads a second, plain model
 def test_flip_tta_templates_are_not_compared_with_plain_embeddings(
     tmp_path: Path, embedder: FaceEmbedder, faces_dir: Path
 ) -> None:
+    """Templates enrolled without mirror averaging (ROLLCALL_FLIP_TTA=false, or before it was
+    the default) are not searched by a mirroring service: stale until `rollcall reembed`. The
+    default (unset) keeps serving them plain rather than hide them."""
     rose = faces_dir / "people" / "rose_leslie"
-    settings = make_settings(tmp_path, keep_photos=True)
-    with TestClient(create_app(settings, embedder), headers=ADMIN) as client:
+    plain = make_settings(tmp_path, keep_photos=True, flip_tta=False)
+    with TestClient(create_app(plain), headers=ADMIN) as client:  # its own, plain model
+        assert client.get("/health").json()["weights_version"] == DLIB_VERSION
         student = client.post("/api/v1/students", json={"external_id": "R", "name": "R"}).json()
         post_file(client, f"/api/v1/students/{student['id']}/photo", rose / "rose1.jpg")
-    flipped = make_settings(tmp_path, keep_photos=True, flip_tta=True)
-    with TestClient(create_app(flipped), headers=ADMIN) as client:  # its own, mirrored model
+    unset = make_settings(tmp_path, keep_photos=True)
+    with TestClient(create_app(unset), headers=ADMIN) as client:
         health = client.get("/health").json()
-        assert health["weights_version"] == "dlib_face_recognition_resnet_model_v1+flip"
+        assert (health["weights_version"], health["stale_templates"]) == (DLIB_VERSION, 0)
+        [face] = post_file(client, "/api/v1/checkins", rose / "rose2.jpg").json()["faces"]
+        assert face["decision"] == "present"
+    mirrored = make_settings(tmp_path, keep_photos=True, flip_tta=True)
+    with TestClient(create_app(mirrored, embedder), headers=ADMIN) as client:
+        health = client.get("/health").json()
+        assert health["weights_version"] == f"{DLIB_VERSION}+flip"
         assert health["stale_templates"] == 1  # kept photo: re-embeddable, so not refused
+
+
+@pytest.mark.slow  # loads a second, plain model
+def test_an_upgraded_site_without_kept_photos_starts_on_its_plain_templates(
+    tmp_path: Path, faces_dir: Path
+) -> None:
+    """Mirror averaging became the default: a site that kept no photos would be refused at
+    start (its students stranded) had the default not stayed off for its gallery."""
+    plain = make_settings(tmp_path, flip_tta=False)
+    with TestClient(create_app(plain), headers=ADMIN) as client:
+        student = client.post("/api/v1/students", json={"external_id": "K", "name": "K"}).json()
+        kit = faces_dir / "people" / "kit_harington"
+        post_file(client, f"/api/v1/students/{student['id']}/photo", kit / "kit1.jpg")
+    context = ServiceContext.start(make_settings(tmp_path), Metrics(), serving=True)
+    try:
+        assert context.settings.flip_tta is False
+        assert context.embedder.version == DLIB_VERSION
+        assert context.gallery_store.stale_templates == 0
+    finally:
+        context.close()
 
 
 @pytest.mark.slow
@@ -183,7 +214,7 @@ def test_templates_named_by_the_former_file_digest_are_adopted(
     from models.embedder import file_digest_version
 
     weights = fine_tuned_weights(tmp_path / "backbone.pt")
-    settings = make_settings(tmp_path, weights_path=weights)
+    settings = make_settings(tmp_path, weights_path=weights, flip_tta=False)  # as it was then
     with TestClient(create_app(settings), headers=ADMIN) as client:
         student = client.post("/api/v1/students", json={"external_id": "R", "name": "R"}).json()
         rose = faces_dir / "people" / "rose_leslie"
