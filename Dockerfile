@@ -73,8 +73,9 @@ WORKDIR /home/rollcall
 
 # The default model made ready now, not at the first start: dlib's ResNet converted to a torch
 # state dict, and the serving networks exported to ONNX (models/onnx_files.py), both kept in
-# ROLLCALL_CACHE_DIR. A worker then serves without importing torch.
-RUN python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings())" \
+# ROLLCALL_CACHE_DIR. A worker then serves without importing torch. Both ways of embedding: mirror
+# averaging is the default, but a gallery enrolled without it is served plain (app.context).
+RUN python -c "from app.core.config import Settings; from app.context import load_embedder; load_embedder(Settings()); load_embedder(Settings(flip_tta=False))" \
     && chmod -R a+rX /opt/rollcall/cache
 # Opt-in backbones from the tarballs packed above (mounted: the 144 MB tarball stays out of the
 # image), each checked against its pinned digest; the service itself never downloads. faceres

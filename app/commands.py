@@ -506,13 +506,18 @@ def reembed_command(args: argparse.Namespace) -> int:
 
     context = _service()
     settings = context.settings
-    mirrored = "on" if embedder_config(settings).mirrored else "off"
-    flip = settings.flip_tta
+    flip = "unset" if settings.flip_tta is None else str(settings.flip_tta).lower()
+    mirroring = "on" if context.embedder.mirrored else "off"
+    if (
+        settings.flip_tta is None
+        and embedder_config(settings).mirrored != context.embedder.mirrored
+    ):
+        mirroring += ", kept off for a gallery enrolled without it"
     print(
         f"re-embedding for weights {context.embedder.version} (ROLLCALL_BACKBONE="
         f"{settings.backbone}, ROLLCALL_WEIGHTS_PATH={settings.weights_path or '-'}, "
-        f"ROLLCALL_FLIP_TTA={'unset: ' + mirrored if flip is None else str(flip).lower()}): "
-        "the service must run with the same settings to use them",
+        f"ROLLCALL_FLIP_TTA={flip}: mirror averaging {mirroring}): the service must run with "
+        "the same settings to use them",
         file=sys.stderr,
     )
     for name in _weights_settings_overridden():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from app.search import weights
 from app.search.gallery import Gallery
 from app.search.recognizer import Recognizer
 from app.search.store import GalleryStore
-from models.backbones import get_backbone
+from models.backbones import BackboneSpec, get_backbone
 from models.detection import DetectorConfig
 from models.embedder import EmbedderConfig, FaceEmbedder, FacePipeline
 from models.fusion import FusedPipeline, FusionUnavailableError
@@ -56,19 +57,28 @@ def use_one_inference_thread() -> None:
         torch.set_num_threads(1)
 
 
-def load_embedder(settings: Settings) -> FacePipeline:
+def backbone_spec(settings: Settings) -> BackboneSpec:
+    """ROLLCALL_BACKBONE's spec; an unknown one names the setting."""
+    try:
+        return get_backbone(settings.backbone)
+    except ValueError as exc:
+        raise ConfigurationError(f"ROLLCALL_BACKBONE: {exc}") from None
+
+
+def load_embedder(settings: Settings, flip_tta: bool | None = None) -> FacePipeline:
     """The settings' model; an unknown backbone or unusable weights name their setting.
+    `flip_tta`, where given, decides mirror averaging instead of ROLLCALL_FLIP_TTA (the
+    gallery's choice: `gallery_flip_tta`).
 
     On a CPU, ONNX Runtime from files exported from the weights (no torch in this process:
     the memory target); on a GPU, torch.
     """
-    try:
-        get_backbone(settings.backbone)
-    except ValueError as exc:
-        raise ConfigurationError(f"ROLLCALL_BACKBONE: {exc}") from None
+    spec = backbone_spec(settings)
     config = embedder_config(settings)
+    if flip_tta is not None:
+        config = dataclasses.replace(config, flip_tta=flip_tta)
     try:
-        if get_backbone(settings.backbone).parts:  # dlib+faceres: both networks, every face
+        if spec.parts:  # dlib+faceres: both networks, every face
             return FusedPipeline(config, part_embedder)
         return part_embedder(config, True)
     except FusionUnavailableError as exc:
@@ -109,7 +119,7 @@ class ServiceContext:
             self.embedder,
             self.gallery,
             self.rule,
-            retry_bands=retry_bands(self.settings),
+            retry_bands=retry_bands(self.settings, self.embedder.spec.name, self.embedder.mirrored),
             admit_non_members=self.settings.admit_non_members,
             max_image_pixels=self.settings.max_image_pixels,
             max_burst_frames=self.settings.max_burst_frames,
@@ -145,10 +155,14 @@ class ServiceContext:
         if settings.cache_dir is not None:  # models/ reads it from the environment only
             os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)
         if embedder is None:
-            settings = keep_the_galleries_mirroring(settings, db)
+            try:
+                flip_tta = gallery_flip_tta(settings, db)
+            except BaseException:
+                db.dispose()
+                raise
             log.info("loading the model (%s)", settings.backbone)
             started = time.monotonic()
-            embedder = load_embedder(settings)
+            embedder = load_embedder(settings, flip_tta)
             log.info("model loaded in %.1f s", time.monotonic() - started)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(
@@ -172,21 +186,23 @@ class ServiceContext:
         self.db.dispose()
 
 
-def keep_the_galleries_mirroring(settings: Settings, db: Database) -> Settings:
-    """ROLLCALL_FLIP_TTA unset, on a backbone that mirrors by default, over a gallery enrolled
-    without mirror averaging: keep it off. A default that changed in a release must neither
-    hide the enrolled students (stale templates) nor refuse to start (no kept photos)."""
+def gallery_flip_tta(settings: Settings, db: Database) -> bool | None:
+    """False where ROLLCALL_FLIP_TTA is unset, the backbone mirrors by default and its
+    templates were all enrolled without mirror averaging: a default that changed in a release
+    must neither hide the enrolled students (stale templates) nor refuse to start (no kept
+    photos). Else None: the setting decides."""
+    spec = backbone_spec(settings)
     if settings.flip_tta is not None or not embedder_config(settings).mirrored:
-        return settings
-    if not weights.enrolled_without_mirroring(db):
-        return settings
+        return None
+    if not weights.enrolled_without_mirroring(db, spec.version):
+        return None
     log.warning(
         "ROLLCALL_FLIP_TTA is unset and the students were enrolled without mirror averaging: "
         "it stays off. To turn it on (more students recognised at school scale: "
         "docs/recognition.md, Mirror averaging) set ROLLCALL_FLIP_TTA=true and run "
         "`rollcall reembed` (needs kept photos), or ROLLCALL_FLIP_TTA=false to silence this"
     )
-    return settings.model_copy(update={"flip_tta": False})
+    return False
 
 
 def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
@@ -218,12 +234,13 @@ def decision_rule(settings: Settings, embedder: FacePipeline) -> DecisionRule:
     return DecisionRule(ceiling, settings.ambiguity_margin, settings.max_fpir, curve, runner_up)
 
 
-def retry_bands(settings: Settings) -> RetryBands:
+def retry_bands(settings: Settings, backbone: str, mirrored: bool) -> RetryBands:
     """ROLLCALL_ONE_FRAME_RETRY_BAND for a face seen in one frame, ROLLCALL_RETRY_BAND (both
-    sides) for one fused from a burst; either unset: the backbone's shipped band
-    (models.identification.shipped_retry_bands: dlib+faceres and mirror-averaged dlib-resnet
+    sides) for one fused from a burst; either unset: the band shipped for the served
+    embeddings, the backbone's mirror-averaged or plain ones (FacePipeline.mirrored; see
+    models.identification.shipped_retry_bands: dlib+faceres and mirror-averaged dlib-resnet
     have their own)."""
-    shipped = shipped_retry_bands(settings.backbone, embedder_config(settings).mirrored)
+    shipped = shipped_retry_bands(backbone, mirrored)
     one_frame, burst = shipped.one_frame, shipped.burst
     if settings.one_frame_retry_band is not None:
         one_frame = RetryBand(*settings.one_frame_retry_band)

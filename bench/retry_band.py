@@ -253,7 +253,9 @@ def candidates(
                 name = f"one frame {below:.3f} below / {above:.2f} above, burst {burst:.2f}"
                 out[name] = RetryBands(RetryBand(below, above), RetryBand(burst, burst))
     shipped = SHIPPED_RETRY_BANDS.one_frame
-    out[f"now: one frame {shipped.below:.3f} / {shipped.above:.2f}"] = SHIPPED_RETRY_BANDS
+    out[f"plain backbones': one frame {shipped.below:.3f} / {shipped.above:.2f}"] = (
+        SHIPPED_RETRY_BANDS
+    )
     own = shipped_retry_bands(backbone, mirrored)
     if own != SHIPPED_RETRY_BANDS:
         name = f"{backbone}+flip" if mirrored else backbone

@@ -40,7 +40,7 @@ from bench.lfw import (
     lfw_protocol,
     rollcall_cache_key,
 )
-from models.identification import SHIPPED_RETRY_BANDS, DecisionRule, decide, shipped_rule
+from models.identification import DecisionRule, decide, shipped_retry_bands, shipped_rule
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DAYS = 4  # photos 2-5: bench/accuracy.py's check-ins
@@ -77,7 +77,7 @@ def week(protocol: LfwProtocol, lookup, size: int, rule: DecisionRule, limit: fl
     names, rows = [p for p, _ in enrolled], [e for _, e in enrolled]
     gallery = Gallery(names, rows, list(range(len(names))), np.zeros(len(names), int))
     candidates = len(gallery.names)
-    band = SHIPPED_RETRY_BANDS.one_frame
+    band = shipped_retry_bands("dlib-resnet", SHIPPED_FLIP_TTA).one_frame  # the rule's own
 
     def present(query: np.ndarray) -> tuple[bool, int, float, float]:
         best, distance, runner_up = gallery.nearest_two(query)

@@ -328,6 +328,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
         check = size_aware_check(args, embedder.spec)
     except (FileNotFoundError, ValueError) as exc:
         return refuse("calibrate", exc)
+    mirroring = "on" if embedder.mirrored else "off"
+    print(f"weights {embedder.version}, mirror averaging {mirroring} (--flip-tta; the service")
+    print("  must embed the same way: ROLLCALL_FLIP_TTA)")
     print("\n".join(format_photos(data.photos)))
     if data.unscored_pairs:
         print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")

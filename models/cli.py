@@ -73,6 +73,14 @@ def add_backbone_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", type=Path, default=None, help="weights file (default: the pretrained ones)"
     )
+    parser.add_argument(
+        "--flip-tta",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average each face's embedding with its mirror image's, as the service's "
+        "ROLLCALL_FLIP_TTA (default: the backbone's, on for dlib-resnet); measure with the "
+        "service's own choice",
+    )
 
 
 def non_negative_float(text: str) -> float:
@@ -124,7 +132,8 @@ def make_embedder(args: argparse.Namespace) -> FaceEmbedder | None:
     from models.embedder import EmbedderConfig, FaceEmbedder
 
     try:
-        return FaceEmbedder(EmbedderConfig(backbone=args.backbone, weights_path=args.weights))
+        config = EmbedderConfig(args.backbone, args.weights, flip_tta=args.flip_tta)
+        return FaceEmbedder(config)
     except (WeightsUnavailableError, FileNotFoundError) as exc:
         print(f"rollcall: cannot load backbone {args.backbone}: {exc}", file=sys.stderr)
         return None
@@ -334,7 +343,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of split and batches")
     train.add_argument("--no-augment", action="store_true", help="train on the chips as they are")
     add_backbone_argument(train)
-    train.set_defaults(handler=run_later("models.training.cli", "train_command"))
+    # Trained and validated on single chips (the loss sees each chip once, as the augmentation
+    # flips them anyway); the service may still mirror-average the tuned weights' embeddings.
+    train.set_defaults(handler=run_later("models.training.cli", "train_command"), flip_tta=False)
 
 
 def _add_models(commands: argparse._SubParsersAction) -> None:

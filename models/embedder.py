@@ -134,11 +134,12 @@ _DIFFERENCES_AT_ONCE = 8_000_000  # floats of (Q, G, D) differences held at once
 
 class FacePipeline:
     """Detect, align, embed: what both embedders share. A subclass sets `spec`, `version`,
-    `former_versions` and `detector`, and embeds chips."""
+    `former_versions`, `mirrored` and `detector`, and embeds chips."""
 
     spec: BackboneSpec
     version: str
     former_versions: list[str]
+    mirrored: bool  # each chip's embedding averaged with its mirror image's
     detector: FaceDetector
 
     def __init__(self, spec: BackboneSpec) -> None:
@@ -237,6 +238,7 @@ class FaceEmbedder(FacePipeline):
         )
         # Former names of this version (flip TTA was not part of them: none is certain then).
         path, flip = self.config.weights_path, self.config.mirrored
+        self.mirrored = flip
         self.former_versions = [file_digest_version(self.spec, path)] if path and not flip else []
         self.network = SiameseNetwork(backbone, self.spec.l2_normalize, flip)
         self.network.to(self.device).eval()

@@ -60,6 +60,7 @@ class FusedPipeline(FacePipeline):
         self.scales = np.sqrt([weight for _, weight in spec.parts]).astype(np.float32)
         self.version = fusion_version(spec, [part.version for part in self.parts])
         self.former_versions = []
+        self.mirrored = False
         self.detector = self.parts[0].detector
 
     def embed_chips(self, chips: np.ndarray | list[np.ndarray]) -> np.ndarray:

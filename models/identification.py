@@ -75,9 +75,9 @@ BACKBONE_RETRY_BANDS: dict[str, RetryBands] = {
 
 def shipped_retry_bands(backbone: str, mirrored: bool) -> RetryBands:
     """The retry bands a backbone ships, for its mirror-averaged embeddings or its plain ones:
-    its own, else SHIPPED_RETRY_BANDS."""
-    key = f"{backbone}+flip" if mirrored else backbone
-    return BACKBONE_RETRY_BANDS.get(key, SHIPPED_RETRY_BANDS)
+    its own (the plain ones' where it has none for mirrored), else SHIPPED_RETRY_BANDS."""
+    own = BACKBONE_RETRY_BANDS.get(backbone, SHIPPED_RETRY_BANDS)
+    return BACKBONE_RETRY_BANDS.get(f"{backbone}+flip", own) if mirrored else own
 
 
 def decide(

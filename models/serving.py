@@ -42,6 +42,7 @@ class ServingEmbedder(FacePipeline):
             raise ValueError(f"ONNX Runtime serves on the CPU, not {config.device!r}")
         super().__init__(calibrated(get_backbone(config.backbone), config.mirrored))
         self.config = config
+        self.mirrored = config.mirrored
         self.files = serving_files(
             self.spec.name,
             self.spec.version,
@@ -71,7 +72,7 @@ class ServingEmbedder(FacePipeline):
         """SiameseNetwork.embed: mirror averaging and L2 normalising as the backbone wants."""
         batch = batch.astype(np.float32)
         embeddings = self._backbone(batch)[0]
-        if self.config.mirrored:
+        if self.mirrored:
             embeddings = (embeddings + self._backbone(batch[..., ::-1])[0]) / 2
         if self.spec.l2_normalize:
             norms = np.linalg.norm(embeddings, axis=1, keepdims=True)

@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     # kiosk 70.2% -> 75.5% (strangers 0 -> 0.63%); in a roster of 30, 68.5% -> 70.7% and
     # 83.0% -> 86.7% (0.32% -> 0.91%); the kiosk at 1,000 marked 1.6% with every band tried.
     # Unset (None): the backbone's own, models/identification.py's shipped_retry_bands (config
-    # imports no ML; app/context.py picks): the values above for every backbone but
+    # imports no ML; app/context.py picks): the values above for every backbone's plain
+    # embeddings (mirror-averaged dlib-resnet, the default, has one frame [0.03, 0.08]) but
     # dlib+faceres, whose own (one frame [0.03, 0.08], a burst 0.04) the same bench chose for
     # it (`--backbone dlib+faceres`): with the above its strangers' roster bursts were 2.7%
     # marked on half 1, with its own 0.3%. A value set wins for every backbone; an empty one,

@@ -34,16 +34,17 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
             log.info("%d templates renamed to weights version %s", renamed, version)
 
 
-def enrolled_without_mirroring(db: Database) -> bool:
-    """Whether templates are enrolled and none is mirror-averaged (a version ending `+flip`):
-    the gallery of a site from before mirror averaging was dlib-resnet's default, or of one
-    that turned it off."""
+def enrolled_without_mirroring(db: Database, backbone_version: str) -> bool:
+    """Whether templates of a backbone (its version, pretrained or tuned weights) are enrolled
+    and none of them is mirror-averaged (a version ending `+flip`): the gallery of a site from
+    before mirror averaging was the backbone's default, or of one that turned it off. Other
+    backbones' templates say nothing about it."""
+    own = FaceTemplate.weights_version.startswith(backbone_version, autoescape=True)
+    mirrored = FaceTemplate.weights_version.endswith("+flip")
     with db.read_session() as session:
-        enrolled = session.scalar(select(exists().where(FaceTemplate.id.is_not(None))))
-        mirrored = session.scalar(
-            select(exists().where(FaceTemplate.weights_version.like("%+flip")))
-        )
-    return bool(enrolled) and not mirrored
+        enrolled = session.scalar(select(exists().where(own)))
+        any_mirrored = session.scalar(select(exists().where(own, mirrored)))
+    return bool(enrolled) and not any_mirrored
 
 
 def stranded_students(session: Session, version: str) -> list[str]:

@@ -50,7 +50,8 @@ def check_loadable(
     """Reload the saved weights through `spec.load` and return the largest embedding difference
     from the network in memory on a few chips (it should be ~0)."""
     device = next(network.parameters()).device
-    reloaded = SiameseNetwork(spec.load(weights), spec.l2_normalize).to(device).eval()
+    reloaded = SiameseNetwork(spec.load(weights), spec.l2_normalize, network.flip_tta)
+    reloaded = reloaded.to(device).eval()
     network.eval()
     sample = chips_tensor(chips[:4], device)
     with torch.no_grad():

@@ -99,6 +99,8 @@ def test_one_frame_and_a_burst_each_have_their_band() -> None:
         RetryBand(0.03, 0.08), RetryBand(0.03, 0.03)
     )
     assert shipped_retry_bands("faceres", True) == SHIPPED_RETRY_BANDS  # no mirrored bands
+    # the fusion asked for mirrored embeddings (its parts never mirror) keeps its own
+    assert shipped_retry_bands("dlib+faceres", True) == shipped_retry_bands("dlib+faceres", False)
     t = 0.5
     one, burst = SHIPPED_RETRY_BANDS.for_frames(1), SHIPPED_RETRY_BANDS.for_frames(3)
     assert decide(t - 0.028, 0.9, t, 0.04, one) == "present"

@@ -1,5 +1,6 @@
 """ROLLCALL_FLIP_TTA: unset, each backbone's default (mirror averaging where the backbone ships a
-calibration for it: dlib-resnet); set, what it says."""
+calibration for it: dlib-resnet); set, what it says. The service's start looks at it before it
+loads a model."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.context import embedder_config
-from app.core.config import Settings
+from app.context import ServiceContext, embedder_config
+from app.core.config import ConfigurationError, Settings
+from app.core.observability import Metrics
 from tests.support.settings import make_settings
 
 
@@ -29,10 +31,22 @@ def test_a_value_set_wins(tmp_path: Path, value: bool) -> None:
     assert embedder_config(make_settings(tmp_path, flip_tta=value)).mirrored is value
 
 
-@pytest.mark.parametrize(("raw", "parsed"), [("", None), ("null", None), ("false", False)])
+@pytest.mark.parametrize(
+    ("raw", "parsed"), [("", None), ("null", None), ("false", False), ("true", True)]
+)
 def test_the_variable_as_compose_hands_it_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str, parsed: bool | None
 ) -> None:
     monkeypatch.setenv("ROLLCALL_FLIP_TTA", raw)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
     assert settings.flip_tta is parsed
+
+
+def test_a_mistyped_backbone_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """The gallery's mirroring is looked at before the model loads: a backbone that does not
+    exist must still be the one-line ConfigurationError, not a traceback."""
+    settings = make_settings(tmp_path, backbone="dlib-resent")
+    with pytest.raises(
+        ConfigurationError, match="ROLLCALL_BACKBONE: Unknown backbone 'dlib-resent'"
+    ):
+        ServiceContext.start(settings, Metrics(), serving=True)  # serving: makes the database

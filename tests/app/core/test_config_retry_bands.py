@@ -19,26 +19,31 @@ FUSION = "dlib+faceres"
 
 def test_the_default_settings_are_the_shipped_bands(tmp_path: Path) -> None:
     # dlib-resnet, mirror-averaged by default: its own bands
-    assert retry_bands(make_settings(tmp_path)) == shipped_retry_bands("dlib-resnet", True)
-    plain = make_settings(tmp_path, flip_tta=False)
-    assert retry_bands(plain) == SHIPPED_RETRY_BANDS
+    settings = make_settings(tmp_path)
+    mirrored = retry_bands(settings, "dlib-resnet", True)
+    assert mirrored == shipped_retry_bands("dlib-resnet", True) != SHIPPED_RETRY_BANDS
+    assert retry_bands(settings, "dlib-resnet", False) == SHIPPED_RETRY_BANDS
 
 
 def test_the_fusion_unset_takes_its_own_bands(tmp_path: Path) -> None:
-    own = retry_bands(make_settings(tmp_path, backbone=FUSION))
+    own = retry_bands(make_settings(tmp_path, backbone=FUSION), FUSION, False)
     assert (
         own
         == shipped_retry_bands(FUSION, False)
         == RetryBands(RetryBand(0.03, 0.08), RetryBand(0.04, 0.04))
     )
     assert own != SHIPPED_RETRY_BANDS
+    # ROLLCALL_FLIP_TTA=true: the fusion's parts never mirror (FusedPipeline.mirrored), and
+    # even asked for mirrored embeddings it has its own bands, not the plain backbones'
+    assert retry_bands(make_settings(tmp_path, backbone=FUSION, flip_tta=True), FUSION, True) == own
 
 
 def test_a_band_the_operator_sets_wins_over_the_fusions_own(tmp_path: Path) -> None:
     own = shipped_retry_bands(FUSION, False)
-    burst_set = retry_bands(make_settings(tmp_path, backbone=FUSION, retry_band=0.03))
+    burst_set = retry_bands(make_settings(tmp_path, retry_band=0.03), FUSION, False)
     assert burst_set == RetryBands(own.one_frame, RetryBand(0.03, 0.03))
-    one_set = retry_bands(make_settings(tmp_path, backbone=FUSION, one_frame_retry_band=(0, 0)))
+    one_frame = make_settings(tmp_path, one_frame_retry_band=(0, 0))
+    one_set = retry_bands(one_frame, FUSION, False)
     assert one_set == RetryBands(RetryBand(0, 0), own.burst)
 
 
@@ -49,7 +54,8 @@ def test_the_bands_come_from_the_environment(
     monkeypatch.setenv("ROLLCALL_RETRY_BAND", "0.05")
     monkeypatch.setenv("ROLLCALL_BACKBONE", FUSION)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
-    assert retry_bands(settings) == RetryBands(RetryBand(0.01, 0.05), RetryBand(0.05, 0.05))
+    bands = retry_bands(settings, FUSION, False)
+    assert bands == RetryBands(RetryBand(0.01, 0.05), RetryBand(0.05, 0.05))
 
 
 @pytest.mark.parametrize("band", [(-0.01, 0.05), (0.02, 1.0)])
@@ -76,7 +82,7 @@ def test_an_empty_or_null_band_variable_is_unset(
     monkeypatch.setenv("ROLLCALL_BACKBONE", FUSION)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'r.db'}")
     assert settings.retry_band is None and settings.one_frame_retry_band is None
-    assert retry_bands(settings) == shipped_retry_bands(FUSION, False)
+    assert retry_bands(settings, FUSION, False) == shipped_retry_bands(FUSION, False)
 
 
 def test_empty_band_keys_in_the_env_file_are_unset(
@@ -87,7 +93,7 @@ def test_empty_band_keys_in_the_env_file_are_unset(
     env_file = tmp_path / ".env"
     env_file.write_text("ROLLCALL_ONE_FRAME_RETRY_BAND=\nROLLCALL_RETRY_BAND=\n")
     settings = Settings(_env_file=env_file, database_url=f"sqlite:///{tmp_path / 'r.db'}")
-    assert retry_bands(settings) == shipped_retry_bands("dlib-resnet", True)
+    assert retry_bands(settings, "dlib-resnet", True) == shipped_retry_bands("dlib-resnet", True)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ which weights it embeds for, and when the environment overrides the service's .e
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_di
         "reembed", cwd=tmp_path, env={"ROLLCALL_WEIGHTS_PATH": str(tuned)}, timeout=300
     )
     assert reembedded.returncode == 0, reembedded.stderr
-    assert f"re-embedding for weights {DLIB}+" in reembedded.stderr
+    # the tuned weights' version (a digest of their values), mirror-averaged as by default
+    assert re.search(rf"re-embedding for weights {DLIB}\+[0-9a-f]{{12}}\+flip ", reembedded.stderr)
     assert f"ROLLCALL_WEIGHTS_PATH={tuned}" in reembedded.stderr
     assert "note: ROLLCALL_WEIGHTS_PATH comes from the environment and differs from .env" in (
         reembedded.stderr

@@ -14,6 +14,7 @@ from app.core.observability import Metrics
 from app.main import create_app
 from app.services.reembed import reembed
 from models.embedder import FaceEmbedder
+from models.identification import SHIPPED_RETRY_BANDS
 from tests.support.helpers import fine_tuned_weights, post_file
 from tests.support.settings import ADMIN_KEY, make_settings
 
@@ -197,9 +198,20 @@ def test_an_upgraded_site_without_kept_photos_starts_on_its_plain_templates(
         post_file(client, f"/api/v1/students/{student['id']}/photo", kit / "kit1.jpg")
     context = ServiceContext.start(make_settings(tmp_path), Metrics(), serving=True)
     try:
-        assert context.settings.flip_tta is False
-        assert context.embedder.version == DLIB_VERSION
+        assert context.settings.flip_tta is None  # the operator's setting, as given
+        assert not context.embedder.mirrored and context.embedder.version == DLIB_VERSION
         assert context.gallery_store.stale_templates == 0
+        # the plain embeddings' bands, not the mirrored ones' the default would take
+        assert context.recognizer.retry_bands == SHIPPED_RETRY_BANDS
+    finally:
+        context.close()
+
+    # Templates of another backbone (a site moving from the fusion) say nothing of mirroring.
+    with sqlite3.connect(tmp_path / "rollcall.db") as connection:
+        connection.execute("UPDATE face_templates SET weights_version = 'fusion(a*0.5,b*0.5)'")
+    context = ServiceContext.start(make_settings(tmp_path), Metrics())
+    try:
+        assert context.embedder.mirrored and context.embedder.version == f"{DLIB_VERSION}+flip"
     finally:
         context.close()
 
@@ -225,7 +237,8 @@ def test_templates_named_by_the_former_file_digest_are_adopted(
     with sqlite3.connect(tmp_path / "rollcall.db") as connection:
         connection.execute("UPDATE face_templates SET weights_version = ?", (former,))
 
-    with TestClient(create_app(settings), headers=ADMIN) as client:  # not refused: adopted
+    upgraded = make_settings(tmp_path, weights_path=weights)  # mirroring's default: kept off
+    with TestClient(create_app(upgraded), headers=ADMIN) as client:  # not refused: adopted
         assert client.get("/health").json()["stale_templates"] == 0
         [face] = post_file(client, "/api/v1/checkins", rose / "rose2.jpg").json()["faces"]
         assert face["decision"] == "present"
