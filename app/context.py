@@ -151,15 +151,27 @@ class ServiceContext:
         if settings.migrate_on_startup:
             upgrade(settings.database_url)
         db = Database(settings.database_url, settings.database_timeout)
+        try:
+            return cls._started(settings, metrics, embedder, db, serving)
+        except BaseException:  # bad weights, a stranding refusal, a bad FAR curve...
+            db.dispose()
+            raise
+
+    @classmethod
+    def _started(
+        cls,
+        settings: Settings,
+        metrics: Metrics,
+        embedder: FacePipeline | None,
+        db: Database,
+        serving: bool,
+    ) -> ServiceContext:
+        """`start`'s work once connected (`start` disposes of the database if it fails)."""
         use_one_inference_thread()
         if settings.cache_dir is not None:  # models/ reads it from the environment only
             os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)
         if embedder is None:
-            try:
-                flip_tta = gallery_flip_tta(settings, db)
-            except BaseException:
-                db.dispose()
-                raise
+            flip_tta = gallery_flip_tta(settings, db)
             log.info("loading the model (%s)", settings.backbone)
             started = time.monotonic()
             embedder = load_embedder(settings, flip_tta)
@@ -171,15 +183,11 @@ class ServiceContext:
             search_threads=settings.search_threads,
         )
         context = cls(settings, db, embedder, gallery, metrics)
-        try:
-            weights.adopt_former_versions(db, embedder.version, embedder.former_versions)
-            if serving and not settings.allow_stranded_students:
-                with db.read_session() as session:
-                    weights.refuse_stranding(session, embedder.version)
-            context.gallery_store.sync()
-        except BaseException:
-            db.dispose()
-            raise
+        weights.adopt_former_versions(db, embedder.version, embedder.former_versions)
+        if serving and not settings.allow_stranded_students:
+            with db.read_session() as session:
+                weights.refuse_stranding(session, embedder.version)
+        context.gallery_store.sync()
         return context
 
     def close(self) -> None:
@@ -194,8 +202,9 @@ def gallery_flip_tta(settings: Settings, db: Database) -> bool | None:
     spec = backbone_spec(settings)
     if settings.flip_tta is not None or not embedder_config(settings).mirrored:
         return None
-    if not weights.enrolled_without_mirroring(db, spec.version):
-        return None
+    with db.read_session() as session:
+        if not weights.enrolled_without_mirroring(session, spec.version):
+            return None
     log.warning(
         "ROLLCALL_FLIP_TTA is unset and the students were enrolled without mirror averaging: "
         "it stays off. To turn it on (more students recognised at school scale: "

@@ -8,21 +8,26 @@ FAR(t) over all impostor pairs). A threshold that followed the check-in's qualit
 often than others' at the same share of their genuine pairs. This prints, for the probe's face
 size and sharpness (models.quality.assess, as the service measures them) in quartiles fitted on
 half 0 of LFW dev-train's people, FAR and TAR at the mirror-averaged default's thresholds for 30,
-100 and 500 people searched; then the quality-aware rule at its best: each face-size quartile
-its own threshold with half 0's overall FAR at t, fitted on half 0 and counted on half 1.
+100 and 500 people searched; then a quality-aware rule: each face-size quartile its own
+threshold with half 0's overall FAR at t (one allocation of the FAR, the simplest), fitted on
+half 0 and counted on half 1.
 
-Pairs: every photo of a half's people against the first photo of every person of that half (the
-template; its own photo left out); distances only (the runner-up rule, bursts and bands, which
-move all faces alike, are left out). Reads `bench/accuracy.py`'s cached embeddings of the
-shipped pipeline (run `bench/retry_band.py --half 0 --embed` and `--half 1 --embed` first).
+Pairs: every photo of a half's people that the cache holds (bench/retry_band.py embeds up to 5 a
+person) against the first photo of every person of that half (the template; its own photo left
+out): about 1,300 genuine pairs a half, so a point of TAR is about 13 pairs. Distances only
+(the runner-up rule, bursts and bands, which move all faces alike, are left out). Reads
+`bench/accuracy.py`'s cached embeddings of the shipped pipeline (run `bench/retry_band.py
+--half 0 --embed` and `--half 1 --embed` first).
 
-First run (mirror-averaged dlib-resnet, 12 s): sharpness does not move FAR (500 searched, half 1:
-2.2, 2.2, 1.7, 1.9e-05 by quartile) nor TAR. Face size does: the smallest quartile of half 0's
-(54-89 px) matches impostors 2-4 times as often (500: 4.2e-05 against 0.8-1.8e-05 on half 1) at
-about the same TAR. Each size quartile with its own threshold (500: 0.415, 0.433, 0.435, 0.445
-against 0.425) gains on half 1, against one threshold spending the same FAR there: 87.5 against
-86.5% TAR at 30 searched, 77.6 against 76.8% at 100, 61.0 against 61.3% at 500: a point at most,
-none at school scale, on LFW's narrow sizes (a kiosk's faces differ more). Not shipped.
+First run (mirror-averaged dlib-resnet, 12 s): sharpness moves FAR on one half only (500
+searched: half 0's sharpest quartile 3.7e-05 against 1.9-2.6e-05, half 1's 1.7-2.2e-05 in every
+quartile): no effect that replicates. Face size does, on both halves: the smallest quartile of
+half 0's (54-89 px) matches impostors 2-4 times as often (500, half 1: 4.2e-05 against
+0.8-1.8e-05) at about the same TAR. Each size quartile with its own threshold (500: 0.415,
+0.433, 0.435, 0.445 against 0.425), against one threshold spending the same FAR on half 1: 87.5
+against 86.5% TAR at 30 searched, 77.6 against 76.8% at 100, 61.0 against 61.3% at 500: no gain
+larger than the pairs' noise (a point is ~13 pairs), none at school scale, on LFW's narrow sizes
+(a kiosk's faces differ more). Not shipped.
 """
 
 from __future__ import annotations

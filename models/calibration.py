@@ -32,6 +32,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -262,6 +263,16 @@ def few_negatives_warning(result: Calibration, rate: float) -> str | None:
     )
 
 
+class ServiceFacts(Protocol):
+    """What calibrate reads of the service it writes for (app.services.calibration_facts)."""
+
+    students: int
+    max_fpir: float
+    far_curve: Path | None
+    backbone: str
+    mirrored: bool
+
+
 @dataclass(frozen=True)
 class SizeAwareCheck:
     """The size-aware threshold the service would give up for a fixed one, and for how many."""
@@ -272,14 +283,22 @@ class SizeAwareCheck:
     max_fpir: float
 
 
-def size_aware_check(args: argparse.Namespace, spec: BackboneSpec) -> SizeAwareCheck | None:
+def service_facts(args: argparse.Namespace) -> ServiceFacts | None:
+    """The facts of the service that reads args.env_file: app.cli hands over how to read them
+    (`gallery_facts`); None from models alone."""
+    facts_of = getattr(args, "gallery_facts", None)
+    return None if facts_of is None else facts_of(args.env_file)
+
+
+def size_aware_check(
+    args: argparse.Namespace, spec: BackboneSpec, facts: ServiceFacts | None
+) -> SizeAwareCheck | None:
     """The size-aware threshold that writing a fixed ROLLCALL_THRESHOLD would replace, for the
-    gallery the service searches now; None when the written value is only a ceiling (a FAR
-    curve keeps the threshold size-aware) or no curve is known for these weights."""
-    facts_of = getattr(args, "gallery_facts", None)  # app.cli's; None from models alone
-    if facts_of is None or args.far_curve is not None:
+    gallery the service searches now (`spec`: calibrated for the embeddings it compares); None
+    when the written value is only a ceiling (a FAR curve keeps the threshold size-aware) or no
+    curve is known for these weights."""
+    if facts is None or args.far_curve is not None:
         return None
-    facts = facts_of(args.env_file)
     if facts.far_curve is not None or args.weights is not None or spec.far_curve is None:
         return None
     curve = FarCurve.load(spec.far_curve)
@@ -316,21 +335,34 @@ def current_value(env_file: Path, key: str) -> str | None:
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
+    # The service's settings and database: a bad one is app.cli's to report (exit 2).
+    facts = service_facts(args)
+    if facts is not None and facts.backbone != args.backbone:
+        facts = None  # another backbone's service: nothing it compares
+    if args.flip_tta is None and facts is not None:  # embed as the service compares
+        args.flip_tta = facts.mirrored
     embedder = make_embedder(args)
     if embedder is None:
         return 2
+    if facts is not None and facts.mirrored != embedder.mirrored:
+        flag = "--flip-tta" if facts.mirrored else "--no-flip-tta"
+        mismatch = (
+            f"the service of {args.env_file} compares embeddings with mirror averaging "
+            f"{'on' if facts.mirrored else 'off'}: a threshold of these would not hold for "
+            f"them; calibrate with {flag} (or leave it out)"
+        )
+        if args.write:
+            return refuse("calibrate", mismatch)
+        print(f"note: {mismatch}")
     try:
         data = load_evaluation_data(embedder, args.dataset, args.pairs, progress=True)
         result = calibrate(
             data, args.max_far, args.max_stranger_rate, args.seed, args.ambiguity_margin
         )
-        # The service's settings and database: a bad one is app.cli's to report (exit 2).
-        check = size_aware_check(args, embedder.spec)
+        check = size_aware_check(args, embedder.spec, facts)
     except (FileNotFoundError, ValueError) as exc:
         return refuse("calibrate", exc)
-    mirroring = "on" if embedder.mirrored else "off"
-    print(f"weights {embedder.version}, mirror averaging {mirroring} (--flip-tta; the service")
-    print("  must embed the same way: ROLLCALL_FLIP_TTA)")
+    print(f"weights {embedder.version}, mirror averaging {'on' if embedder.mirrored else 'off'}")
     print("\n".join(format_photos(data.photos)))
     if data.unscored_pairs:
         print(f"  {len(data.unscored_pairs)} pairs unscored (a photo without a usable face)")

@@ -78,8 +78,8 @@ def add_backbone_argument(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="average each face's embedding with its mirror image's, as the service's "
-        "ROLLCALL_FLIP_TTA (default: the backbone's, on for dlib-resnet); measure with the "
-        "service's own choice",
+        "ROLLCALL_FLIP_TTA (default: the backbone's, on for dlib-resnet; calibrate: the "
+        "service's; train: off, it fits single chips)",
     )
 
 

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     # ~/.cache/rollcall. Read here so that .env may set it, as every other setting.
     cache_dir: Path | None = None
     # Average each face's embedding with its mirror image's (twice the embedding's cost). None:
-    # the backbone's default, on where it ships a calibration for it (dlib-resnet); app/context.py
-    # resolves it (config imports no ML). docs/recognition.md, "Mirror averaging".
+    # the backbone's default, on where it ships a calibration for it (dlib-resnet), except over a
+    # gallery whose templates of that backbone are all plain: it stays off (said at start).
+    # app/context.py resolves it (config imports no ML). docs/recognition.md, "Mirror averaging".
     flip_tta: bool | None = None
     # A fixed distance threshold for every search; None: the backbone's, tightened for the
     # number of people searched through its FAR curve (see models/thresholds.py).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Exists, exists, select, update
+from sqlalchemy import ColumnElement, Connection, Exists, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.config import ConfigurationError
@@ -34,16 +34,18 @@ def adopt_former_versions(db: Database, version: str, former_versions: Sequence[
             log.info("%d templates renamed to weights version %s", renamed, version)
 
 
-def enrolled_without_mirroring(db: Database, backbone_version: str) -> bool:
+def enrolled_without_mirroring(reader: Session | Connection, backbone_version: str) -> bool:
     """Whether templates of a backbone (its version, pretrained or tuned weights) are enrolled
     and none of them is mirror-averaged (a version ending `+flip`): the gallery of a site from
     before mirror averaging was the backbone's default, or of one that turned it off. Other
     backbones' templates say nothing about it."""
-    own = FaceTemplate.weights_version.startswith(backbone_version, autoescape=True)
-    mirrored = FaceTemplate.weights_version.endswith("+flip")
-    with db.read_session() as session:
-        enrolled = session.scalar(select(exists().where(own)))
-        any_mirrored = session.scalar(select(exists().where(own, mirrored)))
+    version = FaceTemplate.weights_version
+    own = or_(
+        version == backbone_version,
+        version.startswith(f"{backbone_version}+", autoescape=True),
+    )
+    enrolled = reader.scalar(select(exists().where(own)))
+    any_mirrored = reader.scalar(select(exists().where(own, version.endswith("+flip"))))
     return bool(enrolled) and not any_mirrored
 
 

@@ -1,5 +1,6 @@
 """What `rollcall calibrate` must know of the service it calibrates for: how many students it
-searches now, and the settings that decide whether a threshold is fixed or size-aware.
+searches now, the settings that decide whether a threshold is fixed or size-aware, and whether
+it mirror-averages (the curve must be of the embeddings the service compares).
 
 models/ knows nothing of the service's database, so app.cli hands this to the command
 (`gallery_facts` in its defaults). Read from the same .env the command would write.
@@ -7,6 +8,7 @@ models/ knows nothing of the service's database, so app.cli hands this to the co
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,8 @@ class GalleryFacts:
     max_fpir: float  # ROLLCALL_MAX_FPIR
     far_curve: Path | None  # ROLLCALL_FAR_CURVE: a written threshold is then only a ceiling
     database: str  # where the students were counted (redacted), for the message
+    backbone: str  # ROLLCALL_BACKBONE
+    mirrored: bool  # whether the service mirror-averages (app.context.gallery_flip_tta's rule)
 
 
 def gallery_facts(env_file: Path) -> GalleryFacts:
@@ -27,8 +31,10 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
+    from app.context import backbone_spec, embedder_config
     from app.core.config import ConfigurationError, Settings, describe_invalid_settings
     from app.core.db import redacted, require_database
+    from app.search.weights import enrolled_without_mirroring
 
     try:
         settings = Settings(_env_file=env_file)
@@ -38,8 +44,16 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
     # create=True only checks the URL (and connects to a server): it makes no SQLite file.
     require_database(url, create=True)
     sqlite_file = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
+    mirrors = embedder_config(settings).mirrored  # the setting, or the backbone's default
+    facts = functools.partial(
+        GalleryFacts,
+        max_fpir=settings.max_fpir,
+        far_curve=settings.far_curve,
+        database=redacted(url),
+        backbone=settings.backbone,
+    )
     if sqlite_file and not Path(sqlite_file).is_file():
-        return GalleryFacts(0, settings.max_fpir, settings.far_curve, redacted(url))
+        return facts(students=0, mirrored=mirrors)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
@@ -47,6 +61,9 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
             if inspect(connection).has_table("face_templates"):
                 counted = text("SELECT COUNT(DISTINCT student_id) FROM face_templates")
                 students = connection.execute(counted).scalar_one()
+                if mirrors and settings.flip_tta is None:  # a plain gallery stays plain
+                    version = backbone_spec(settings).version
+                    mirrors = not enrolled_without_mirroring(connection, version)
     except SQLAlchemyError as exc:
         raise ConfigurationError(
             f"cannot count the enrolled students in {redacted(url)}: {exc.__class__.__name__} "
@@ -54,4 +71,4 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
         ) from None
     finally:
         engine.dispose()
-    return GalleryFacts(students, settings.max_fpir, settings.far_curve, redacted(url))
+    return facts(students=students, mirrored=mirrors)

@@ -89,6 +89,7 @@ def test_a_fixed_threshold_looser_than_the_size_aware_one_needs_force(
     lines = f"ROLLCALL_DATABASE_URL={settings_url}\nROLLCALL_MAX_FPIR=0.000001\n"
     env.write_text(lines)
     assert gallery_facts(env).students == 5
+    assert gallery_facts(env).mirrored  # enrolled mirror-averaged (the session's model)
 
     status, _, err = calibrate(dataset, env, capsys, "--write")
     assert status == 1
@@ -103,6 +104,23 @@ def test_a_fixed_threshold_looser_than_the_size_aware_one_needs_force(
     status, out, _ = calibrate(dataset, env, capsys, "--write", "--force")
     assert status == 0, out
     assert "ROLLCALL_THRESHOLD=" in env.read_text()
+
+
+def test_calibrate_refuses_to_write_for_embeddings_the_service_does_not_compare(
+    dataset: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session's model mirror-averages; a service set to plain embeddings would apply the
+    written threshold to other distances."""
+    env = workdir / ".env"
+    lines = "ROLLCALL_DATABASE_URL=sqlite:///./none.db\nROLLCALL_FLIP_TTA=false\n"
+    env.write_text(lines)
+    assert not gallery_facts(env).mirrored
+    status, _, err = calibrate(dataset, env, capsys, "--write")
+    assert status == 2
+    assert "compares embeddings with mirror averaging off" in err and "--no-flip-tta" in err
+    assert env.read_text() == lines
+    status, out, _ = calibrate(dataset, env, capsys)  # a preview says so and goes on
+    assert status == 0 and "note: the service of" in out and "would set" in out
 
 
 def test_calibrate_names_a_database_it_cannot_read(

@@ -11,6 +11,8 @@ import pytest
 from app.context import ServiceContext, embedder_config
 from app.core.config import ConfigurationError, Settings
 from app.core.observability import Metrics
+from models.embedder import FaceEmbedder
+from models.identification import SHIPPED_RETRY_BANDS, shipped_retry_bands
 from tests.support.settings import make_settings
 
 
@@ -50,3 +52,17 @@ def test_a_mistyped_backbone_is_one_line_naming_the_setting(tmp_path: Path) -> N
         ConfigurationError, match="ROLLCALL_BACKBONE: Unknown backbone 'dlib-resent'"
     ):
         ServiceContext.start(settings, Metrics(), serving=True)  # serving: makes the database
+
+
+def test_a_default_service_decides_with_the_mirrored_bands(
+    tmp_path: Path, embedder: FaceEmbedder
+) -> None:
+    """The session's model is the default one (mirror-averaged): the service takes the bands
+    chosen for its embeddings, not the plain ones'."""
+    context = ServiceContext.start(make_settings(tmp_path), Metrics(), embedder, serving=True)
+    try:
+        assert embedder.mirrored
+        bands = context.recognizer.retry_bands
+        assert bands == shipped_retry_bands("dlib-resnet", True) != SHIPPED_RETRY_BANDS
+    finally:
+        context.close()

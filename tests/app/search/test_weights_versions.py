@@ -13,6 +13,7 @@ from app.core.config import ConfigurationError
 from app.core.observability import Metrics
 from app.main import create_app
 from app.services.reembed import reembed
+from models.backbones import get_backbone
 from models.embedder import FaceEmbedder
 from models.identification import SHIPPED_RETRY_BANDS
 from tests.support.helpers import fine_tuned_weights, post_file
@@ -207,8 +208,10 @@ def test_an_upgraded_site_without_kept_photos_starts_on_its_plain_templates(
         context.close()
 
     # Templates of another backbone (a site moving from the fusion) say nothing of mirroring.
+    fusion = get_backbone("dlib+faceres").version  # names dlib's version inside it
+    assert DLIB_VERSION in fusion
     with sqlite3.connect(tmp_path / "rollcall.db") as connection:
-        connection.execute("UPDATE face_templates SET weights_version = 'fusion(a*0.5,b*0.5)'")
+        connection.execute("UPDATE face_templates SET weights_version = ?", (fusion,))
     context = ServiceContext.start(make_settings(tmp_path), Metrics())
     try:
         assert context.embedder.mirrored and context.embedder.version == f"{DLIB_VERSION}+flip"
