@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
 
     from app.context import ServiceContext
+    from app.core.config import Settings
     from app.core.db import Database
     from app.core.tables import Base
 
@@ -487,16 +488,23 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights_settings_overridden() -> list[str]:
+def _weights_settings_overridden(settings: Settings) -> list[str]:
     """Weights settings given in the environment that differ from .env's: a service started
-    from .env alone would use other weights than this command."""
+    from .env alone would use other weights than this command. Not ROLLCALL_FLIP_TTA where .env
+    leaves it unset on a backbone that mirrors by default: the gallery decides there
+    (app.context.gallery_flip_tta), and this re-embed makes it so."""
     from dotenv import dotenv_values
 
+    from models.backbones import mirrors_by_default
+
     in_file = dotenv_values(".env")
+    gallery_decides = not in_file.get("ROLLCALL_FLIP_TTA") and mirrors_by_default(settings.backbone)
     return [
         name
         for name in WEIGHTS_SETTINGS
-        if name in os.environ and os.environ[name] != (in_file.get(name) or "")
+        if name in os.environ
+        and os.environ[name] != (in_file.get(name) or "")
+        and not (name == "ROLLCALL_FLIP_TTA" and gallery_decides)
     ]
 
 
@@ -520,7 +528,7 @@ def reembed_command(args: argparse.Namespace) -> int:
         "the same settings to use them",
         file=sys.stderr,
     )
-    for name in _weights_settings_overridden():
+    for name in _weights_settings_overridden(settings):
         print(
             f"note: {name} comes from the environment and differs from .env: a service "
             "started from .env alone serves other weights",

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from tests.support.cli import RunCli
 from tests.support.helpers import (
     fine_tuned_weights,
     free_port,
@@ -70,3 +71,31 @@ def test_serve_refuses_to_strand_students_unless_forced(tmp_path: Path, faces_di
     assert "note: ROLLCALL_WEIGHTS_PATH comes from the environment and differs from .env" in (
         reembedded.stderr
     )
+
+
+def test_moving_a_plain_gallery_to_mirror_averaging_leaves_the_env_file_as_it_is(
+    tmp_path: Path, faces_dir: Path, rollcall: RunCli
+) -> None:
+    """docs/operations.md, Upgrading: `ROLLCALL_FLIP_TTA=true rollcall reembed` over a gallery
+    enrolled plain, .env leaving the setting unset: the service started from .env alone then
+    serves the mirrored templates, so no note says it would serve other weights."""
+    database = tmp_path / "rollcall.db"
+    (tmp_path / ".env").write_text(
+        f"ROLLCALL_DATABASE_URL=sqlite:///{database}\nROLLCALL_ADMIN_KEY={ADMIN_KEY}\n"
+        "ROLLCALL_KEEP_PHOTOS=true\n"
+    )
+    url = f"sqlite:///{database}"
+    plain = make_settings(tmp_path, database_url=url, keep_photos=True, flip_tta=False)
+    with TestClient(create_app(plain), headers={"X-API-Key": ADMIN_KEY}) as client:
+        rose = client.post("/api/v1/students", json={"external_id": "R7", "name": "Rose"}).json()
+        photo = faces_dir / "people" / "rose_leslie" / "rose1.jpg"
+        assert post_file(client, f"/api/v1/students/{rose['id']}/photo", photo).status_code == 200
+
+    moved = rollcall("reembed", cwd=tmp_path, env={"ROLLCALL_FLIP_TTA": "true"})
+    assert moved.returncode == 0, moved.stderr
+    assert f"re-embedding for weights {PRETRAINED} " in moved.stderr
+    assert "note: ROLLCALL_FLIP_TTA" not in moved.stderr
+    unset = make_settings(tmp_path, database_url=url, keep_photos=True)  # as .env says
+    with TestClient(create_app(unset), headers={"X-API-Key": ADMIN_KEY}) as client:
+        health = client.get("/health").json()
+    assert (health["weights_version"], health["stale_templates"]) == (PRETRAINED, 0)
