@@ -492,13 +492,13 @@ def _weights_settings_overridden(settings: Settings) -> list[str]:
     """Weights settings given in the environment that differ from .env's: a service started
     from .env alone would use other weights than this command. Not ROLLCALL_FLIP_TTA where .env
     leaves it unset on a backbone that mirrors by default: the gallery decides there
-    (app.context.gallery_flip_tta), and this re-embed makes it so."""
+    (app.context.served_mirroring), and this re-embed makes it so."""
     from dotenv import dotenv_values
 
-    from models.backbones import mirrors_by_default
+    from models.backbones import mirrors
 
     in_file = dotenv_values(".env")
-    gallery_decides = not in_file.get("ROLLCALL_FLIP_TTA") and mirrors_by_default(settings.backbone)
+    gallery_decides = not in_file.get("ROLLCALL_FLIP_TTA") and mirrors(settings.backbone)
     return [
         name
         for name in WEIGHTS_SETTINGS

@@ -9,6 +9,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
 from app.core.config import ConfigurationError, Settings
 from app.core.db import Database, redacted, require_database
 from app.core.migrate import upgrade
@@ -67,8 +70,8 @@ def backbone_spec(settings: Settings) -> BackboneSpec:
 
 def load_embedder(settings: Settings, flip_tta: bool | None = None) -> FacePipeline:
     """The settings' model; an unknown backbone or unusable weights name their setting.
-    `flip_tta`, where given, decides mirror averaging instead of ROLLCALL_FLIP_TTA (the
-    gallery's choice: `gallery_flip_tta`).
+    `flip_tta`, where given, decides mirror averaging instead of ROLLCALL_FLIP_TTA (with the
+    gallery's say: `served_mirroring`).
 
     On a CPU, ONNX Runtime from files exported from the weights (no torch in this process:
     the memory target); on a GPU, torch.
@@ -171,10 +174,11 @@ class ServiceContext:
         if settings.cache_dir is not None:  # models/ reads it from the environment only
             os.environ["ROLLCALL_CACHE_DIR"] = str(settings.cache_dir)
         if embedder is None:
-            flip_tta = gallery_flip_tta(settings, db)
+            with db.read_session() as session:
+                mirrored = served_mirroring(settings, session)
             log.info("loading the model (%s)", settings.backbone)
             started = time.monotonic()
-            embedder = load_embedder(settings, flip_tta)
+            embedder = load_embedder(settings, mirrored)
             log.info("model loaded in %.1f s", time.monotonic() - started)
         log.info("database %s, weights %s", redacted(settings.database_url), embedder.version)
         gallery = Gallery(
@@ -194,17 +198,18 @@ class ServiceContext:
         self.db.dispose()
 
 
-def gallery_flip_tta(settings: Settings, db: Database) -> bool | None:
-    """False where ROLLCALL_FLIP_TTA is unset, the backbone mirrors by default and its
-    templates were all enrolled without mirror averaging: a default that changed in a release
-    must neither hide the enrolled students (stale templates) nor refuse to start (no kept
-    photos). Else None: the setting decides."""
-    spec = backbone_spec(settings)
-    if settings.flip_tta is not None or not embedder_config(settings).mirrored:
-        return None
-    with db.read_session() as session:
-        if not weights.enrolled_without_mirroring(session, spec.version):
-            return None
+def served_mirroring(settings: Settings, reader: Session | Connection | None) -> bool:
+    """Whether the service mirror-averages: as ROLLCALL_FLIP_TTA says (unset: the backbone's
+    default), except that unset over a gallery whose templates of the backbone were all enrolled
+    without it (`reader`: the database; None: none yet), it stays off. A default that changed
+    in a release must neither hide the enrolled students (stale templates) nor refuse to start
+    (no kept photos)."""
+    spec = backbone_spec(settings)  # first: a mistyped backbone is one line
+    mirrored = embedder_config(settings).mirrored
+    if settings.flip_tta is not None or not mirrored or reader is None:
+        return mirrored
+    if not weights.enrolled_without_mirroring(reader, spec.version):
+        return True
     log.warning(
         "ROLLCALL_FLIP_TTA is unset and the students were enrolled without mirror averaging: "
         "it stays off. To turn it on (more students recognised at school scale: "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from models.alignment import DlibChipCutter, align_face, crop_box
-from models.backbones import BackboneSpec, calibrated, get_backbone, mirrors_by_default
+from models.backbones import BackboneSpec, calibrated, get_backbone, mirrors
 from models.detection import DetectedFace, DetectorConfig, FaceDetector
 from models.files import file_sha256
 from models.image import Photo, load_image
@@ -46,14 +46,14 @@ class EmbedderConfig:
     weights_path: Path | None = None  # None: the backbone's pretrained weights
     device: str | None = None  # None: CUDA when present, else CPU
     # Mirror averaging (models.backbones.MirroredCalibration); None: the backbone's default
-    # (models.backbones.mirrors_by_default). `mirrored` says which it is.
+    # (models.backbones.mirrors). `mirrored` says which it is.
     flip_tta: bool | None = None
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
     @property
     def mirrored(self) -> bool:
         """Whether faces are embedded with their mirror image too, the two averaged."""
-        return mirrors_by_default(self.backbone) if self.flip_tta is None else self.flip_tta
+        return mirrors(self.backbone, self.flip_tta)
 
 
 @dataclass(frozen=True)

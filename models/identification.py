@@ -208,10 +208,9 @@ class DecisionRule:
 def shipped_rule(backbone: str = "dlib-resnet", flip_tta: bool | None = None) -> DecisionRule:
     """The service's default rule for a backbone's pretrained weights, mirror-averaged or not
     (`flip_tta`; None: the backbone's default, as models.embedder.EmbedderConfig's)."""
-    from models.backbones import calibrated, get_backbone, mirrors_by_default
+    from models.backbones import calibrated, get_backbone, mirrors
 
-    mirrored = mirrors_by_default(backbone) if flip_tta is None else flip_tta
-    spec = calibrated(get_backbone(backbone), mirrored)
+    spec = calibrated(get_backbone(backbone), mirrors(backbone, flip_tta))
     curve = FarCurve.load(spec.far_curve) if spec.far_curve else None
     runner_up = RunnerUpCurve.load(spec.runner_up_curve) if spec.runner_up_curve else None
     return DecisionRule(ceiling=spec.threshold, curve=curve, runner_up_curve=runner_up)

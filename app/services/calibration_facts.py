@@ -20,7 +20,7 @@ class GalleryFacts:
     far_curve: Path | None  # ROLLCALL_FAR_CURVE: a written threshold is then only a ceiling
     database: str  # where the students were counted (redacted), for the message
     backbone: str  # ROLLCALL_BACKBONE
-    mirrored: bool  # whether the service mirror-averages (app.context.gallery_flip_tta's rule)
+    mirrored: bool  # whether the service mirror-averages (app.context.served_mirroring)
 
 
 def gallery_facts(env_file: Path) -> GalleryFacts:
@@ -31,10 +31,9 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
-    from app.context import backbone_spec, embedder_config
+    from app.context import served_mirroring
     from app.core.config import ConfigurationError, Settings, describe_invalid_settings
     from app.core.db import redacted, require_database
-    from app.search.weights import enrolled_without_mirroring
 
     try:
         settings = Settings(_env_file=env_file)
@@ -44,7 +43,6 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
     # create=True only checks the URL (and connects to a server): it makes no SQLite file.
     require_database(url, create=True)
     sqlite_file = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
-    mirrors = embedder_config(settings).mirrored  # the setting, or the backbone's default
     facts = functools.partial(
         GalleryFacts,
         max_fpir=settings.max_fpir,
@@ -53,17 +51,15 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
         backbone=settings.backbone,
     )
     if sqlite_file and not Path(sqlite_file).is_file():
-        return facts(students=0, mirrored=mirrors)
+        return facts(students=0, mirrored=served_mirroring(settings, None))
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            students = 0  # a database not migrated yet enrolls nobody
+            students, mirrored = 0, served_mirroring(settings, None)  # not migrated: nobody
             if inspect(connection).has_table("face_templates"):
                 counted = text("SELECT COUNT(DISTINCT student_id) FROM face_templates")
                 students = connection.execute(counted).scalar_one()
-                if mirrors and settings.flip_tta is None:  # a plain gallery stays plain
-                    version = backbone_spec(settings).version
-                    mirrors = not enrolled_without_mirroring(connection, version)
+                mirrored = served_mirroring(settings, connection)
     except SQLAlchemyError as exc:
         raise ConfigurationError(
             f"cannot count the enrolled students in {redacted(url)}: {exc.__class__.__name__} "
@@ -71,4 +67,4 @@ def gallery_facts(env_file: Path) -> GalleryFacts:
         ) from None
     finally:
         engine.dispose()
-    return facts(students=students, mirrored=mirrors)
+    return facts(students=students, mirrored=mirrored)

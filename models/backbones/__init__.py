@@ -249,12 +249,13 @@ def calibrated(spec: BackboneSpec, flip_tta: bool) -> BackboneSpec:
     )
 
 
-def mirrors_by_default(backbone: str) -> bool:
-    """Whether a backbone's faces are mirror-averaged unless a setting says otherwise: where it
-    ships a calibration for mirror-averaged embeddings (dlib-resnet: at 500 enrolled, one frame
-    right at 1% strangers 60.5% -> 67.4% on half 1 of dev-train's people, docs/recognition.md).
-    A backbone without one would be decided on the wrong scale; faceres averages by itself."""
-    return get_backbone(backbone).mirrored is not None
+def mirrors(backbone: str, flip_tta: bool | None = None) -> bool:
+    """Whether a backbone's faces are mirror-averaged: as `flip_tta` says where it is set, else
+    (None) by the backbone's default, on where it ships a calibration for mirror-averaged
+    embeddings (dlib-resnet: at 500 enrolled, one frame right at 1% strangers 60.5% -> 67.4% on
+    half 1 of dev-train's people, docs/recognition.md). A backbone without one would be decided
+    on the wrong scale; faceres averages by itself."""
+    return get_backbone(backbone).mirrored is not None if flip_tta is None else flip_tta
 
 
 def get_backbone(name: str) -> BackboneSpec:
