@@ -14,20 +14,22 @@ half 0 and counted on half 1.
 
 Pairs: every photo of a half's people that the cache holds (bench/retry_band.py embeds up to 5 a
 person) against the first photo of every person of that half (the template; its own photo left
-out): about 1,300 genuine pairs a half, so a point of TAR is about 13 pairs. Distances only
+out): 1,300-1,400 genuine pairs a half, so a point of TAR is 13-14 pairs. Distances only
 (the runner-up rule, bursts and bands, which move all faces alike, are left out). Reads
 `bench/accuracy.py`'s cached embeddings of the shipped pipeline (run `bench/retry_band.py
 --half 0 --embed` and `--half 1 --embed` first).
 
-First run (mirror-averaged dlib-resnet, 12 s): sharpness moves FAR on one half only (500
-searched: half 0's sharpest quartile 3.7e-05 against 1.9-2.6e-05, half 1's 1.7-2.2e-05 in every
-quartile): no effect that replicates. Face size does, on both halves: the smallest quartile of
-half 0's (54-89 px) matches impostors 2-4 times as often (500, half 1: 4.2e-05 against
-0.8-1.8e-05) at about the same TAR. Each size quartile with its own threshold (500: 0.415,
-0.433, 0.435, 0.445 against 0.425), against one threshold spending the same FAR on half 1: 87.5
-against 86.5% TAR at 30 searched, 77.6 against 76.8% at 100, 61.0 against 61.3% at 500: no gain
-larger than the pairs' noise (a point is ~13 pairs), none at school scale, on LFW's narrow sizes
-(a kiosk's faces differ more). Not shipped.
+Run (mirror-averaged dlib-resnet, 12 s; the cache after `bench/retry_band.py --embed` of both
+halves and `bench/accuracy.py --half 1`: 1,276 genuine pairs on half 0, 1,414 on half 1; the
+figures move by a few tenths with what the cache holds): sharpness moves FAR on one half only
+(500 searched: half 0's sharpest quartile 3.7e-05 against 1.9-2.6e-05, half 1's 1.6-2.3e-05 in
+every quartile): no effect that replicates. Face size does, on both halves: the smallest
+quartile of half 0's (54-89 px) matches impostors 2-5 times as often (500, half 1: 4.2e-05
+against 0.8-1.8e-05) at about the same TAR. Each size quartile with its own threshold (500:
+0.415, 0.433, 0.435, 0.445 against 0.425), against one threshold spending the same FAR on half
+1: 87.3 against 86.4% TAR at 30 searched, 77.2 against 76.1% at 100, 60.6 against 60.8% at 500:
+no gain larger than the pairs' noise (a point is ~14 pairs), none at school scale, on LFW's
+narrow sizes (a kiosk's faces differ more). Not shipped.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cohort_norm import pairwise
 from bench.lfw import (
     SHIPPED_FLIP_TTA,
     EmbeddingCache,
@@ -86,13 +89,8 @@ def half_pairs(lfw: Path, cache: EmbeddingCache, half: int) -> Pairs:
     names = np.array([person for person, _, _ in found])
     embeddings = np.stack([r.embedding for _, _, r in found]).astype(np.float64)
     templates = np.array([i for i, (_, index, _) in enumerate(found) if index == 0])
-    squared = (
-        (embeddings**2).sum(1)[:, None]
-        + (embeddings[templates] ** 2).sum(1)[None, :]
-        - 2 * embeddings @ embeddings[templates].T
-    )
     return Pairs(
-        distances=np.sqrt(np.maximum(squared, 0)),
+        distances=pairwise(embeddings, embeddings[templates]),
         same=names[:, None] == names[templates][None, :],
         own=np.arange(len(found))[:, None] == templates[None, :],
         face_size=np.array([r.face_size for _, _, r in found]),
